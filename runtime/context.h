@@ -1,0 +1,19 @@
+/* Global options of one ocirt invocation, passed explicitly to every library
+ * function that needs them (no global mutable state). */
+#ifndef RT_CONTEXT_H
+#define RT_CONTEXT_H
+
+#include <stdbool.h>
+
+struct rt_context
+{
+  const char *root;     /* state root: --root, default /run/ocirt */
+  const char *log_path; /* --log, NULL for none */
+  bool log_json;        /* --log-format json */
+  bool debug;           /* --debug */
+  bool systemd_cgroup;  /* --systemd-cgroup */
+  int log_fd;           /* open --log file, -1 when none */
+  const char *argv0;    /* for messages only */
+};
+
+#endif

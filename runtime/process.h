@@ -1,0 +1,36 @@
+/* The container process: everything between "filesystem ready" and execve.
+ *
+ * The container init (init.c) calls, after rt_rootfs_finalize():
+ *   rt_process_prepare()   -- before blocking on exec.fifo: oomScoreAdj,
+ *                             rlimits, scheduler/ioPriority/personality,
+ *                             user (additionalGids, gid, uid, umask) with
+ *                             capabilities kept across setuid and then set
+ *                             to the five configured sets, noNewPrivileges,
+ *                             chdir(cwd), and the PATH lookup of args[0]
+ *                             inside the container.  Failures here fail
+ *                             `create` (missing cwd, command not found).
+ *   rt_process_exec()      -- after `start`: execve, nothing else.
+ * The strerror phrases ("no such file or directory", "permission denied")
+ * and "executable file not found in $PATH" are kept: podman maps them to
+ * exit codes 127/126. */
+#ifndef RT_PROCESS_H
+#define RT_PROCESS_H
+
+#include "config.h"
+#include "error.h"
+
+struct rt_exec
+{
+  char *path;  /* resolved absolute path of args[0] inside the container */
+  char **argv; /* borrowed from the config */
+  char **envp; /* NULL terminated, borrowed */
+};
+
+int rt_process_prepare (const struct oci_process *proc, struct rt_exec *exec, struct oci_error **err);
+int rt_process_exec (const struct rt_exec *exec, struct oci_error **err);
+void rt_exec_clear (struct rt_exec *exec);
+
+/* Set one rlimit by its OCI name ("RLIMIT_NOFILE"). */
+int rt_rlimit_apply (const struct oci_rlimit *rl, struct oci_error **err);
+
+#endif

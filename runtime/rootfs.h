@@ -1,0 +1,32 @@
+/* Building the container's filesystem view, inside its mount namespace.
+ *
+ * Called by the container init (init.c) in this order:
+ *   rt_rootfs_prepare()  -- propagation, rootfs bind, config mounts, devices,
+ *                           /dev symlinks, ptmx, pivot_root (or move+chroot);
+ *                           returns with "/" being the container root and cwd "/".
+ *   (terminal set-up happens here: it needs the container's /dev/pts)
+ *   rt_rootfs_finalize() -- sysctl, maskedPaths, readonlyPaths, root.readonly,
+ *                           final rootfsPropagation.
+ * Every mount destination is resolved inside the rootfs (openat2
+ * RESOLVE_IN_ROOT), never by string concatenation. */
+#ifndef RT_ROOTFS_H
+#define RT_ROOTFS_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "error.h"
+
+struct rt_rootfs_opts
+{
+  const char *rootfs; /* absolute host path of root.path */
+  bool no_pivot;      /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
+  bool in_userns;     /* mknod is not allowed: bind-mount host device nodes */
+};
+
+int rt_rootfs_prepare (const struct oci_config *cfg, const struct rt_rootfs_opts *opts,
+                       struct oci_error **err);
+int rt_rootfs_finalize (const struct oci_config *cfg, const struct rt_rootfs_opts *opts,
+                        struct oci_error **err);
+
+#endif

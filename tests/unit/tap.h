@@ -1,0 +1,32 @@
+/* Minimal TAP producer for the C unit tests (automake's tap-driver counts
+ * each `ok`/`not ok` line). */
+#ifndef TAP_H
+#define TAP_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static int tap_n, tap_failed;
+
+#define ok(cond, ...)                                                                              \
+  do                                                                                               \
+    {                                                                                              \
+      tap_n++;                                                                                     \
+      if (!(cond))                                                                                 \
+        tap_failed++;                                                                              \
+      printf ("%sok %d - ", (cond) ? "" : "not ", tap_n);                                          \
+      printf (__VA_ARGS__);                                                                        \
+      printf ("\n");                                                                               \
+      if (!(cond))                                                                                 \
+        printf ("#   failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);                           \
+    }                                                                                              \
+  while (0)
+
+static inline int
+tap_done (void)
+{
+  printf ("1..%d\n", tap_n);
+  return tap_failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+#endif
