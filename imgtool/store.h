@@ -1,0 +1,159 @@
+/* The content-addressed image store.
+ *
+ * The store IS an OCI image layout (image-spec image-layout.md), so an
+ * `oci:DIR` source and the store share this code:
+ *
+ *   DIR/oci-layout               {"imageLayoutVersion":"1.0.0"}
+ *   DIR/index.json               one descriptor per ref, named by the
+ *                                annotation org.opencontainers.image.ref.name
+ *   DIR/blobs/sha256/<hex>       verified blobs, immutable once renamed here
+ *   DIR/ingest/sha256-<hex>      partial downloads (resumable), flock'ed by
+ *                                their writer so two pulls never write one blob
+ *   DIR/locks/<hex>.lock         per-image locks (hex = sha256 of the name)
+ *   DIR/gc.lock                  shared by every open store, exclusive for gc
+ *
+ * Crash safety: a blob appears under blobs/ only after it was fsync'd and its
+ * digest verified; index.json is replaced with write-temp + fsync + rename +
+ * fsync(dir) and only after every blob the ref reaches is present.  A pull
+ * killed at any moment therefore leaves at worst a partial file in ingest/
+ * (resumed by the next pull) or unreferenced blobs (dropped by gc).
+ *
+ * Digests are "sha256:<64 lowercase hex>"; any other spelling is refused
+ * before it is used in a path. */
+#ifndef IMG_STORE_H
+#define IMG_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct img_store;
+
+enum
+{
+  IMG_STORE_CREATE = 1 << 0,   /* create the layout when missing */
+  IMG_STORE_READONLY = 1 << 1, /* an `oci:` source: no locks, no writes */
+};
+
+/* The default store: /var/lib/imgtool for root, $XDG_DATA_HOME/imgtool or
+ * ~/.local/share/imgtool otherwise. */
+char *img_store_default_dir(void);
+
+/* Open (and with IMG_STORE_CREATE, create) the layout at `dir`.  A writable
+ * store holds a shared lock on gc.lock until img_store_free(). */
+int img_store_open(const char *dir, int flags, struct img_store **out, struct oci_error **err);
+void img_store_free(struct img_store *s);
+const char *img_store_dir(const struct img_store *s);
+/* The store's directory fd (O_PATH|O_DIRECTORY), for *at() calls. */
+int img_store_dirfd(const struct img_store *s);
+
+/* "sha256:<64 hex>" exactly; returns false for anything else. */
+bool img_digest_valid(const char *digest);
+
+/* ---- blobs ---- */
+
+bool img_store_has_blob(struct img_store *s, const char *digest);
+
+/* Open a committed blob read-only; *size gets its length. */
+int img_store_open_blob(struct img_store *s, const char *digest, int *fd, uint64_t *size,
+                        struct oci_error **err);
+
+/* Read a whole blob into memory, refusing one larger than max_size, and
+ * verify its digest (an `oci:` source is untrusted input).  *buf is NUL
+ * terminated (not counted in *len). */
+int img_store_read_blob(struct img_store *s, const char *digest, uint64_t max_size, char **buf, size_t *len,
+                        struct oci_error **err);
+
+/* Store bytes we already hold (a manifest fetched into memory): verifies
+ * `digest` against the bytes, then writes, fsyncs and renames. */
+int img_store_put_blob(struct img_store *s, const char *digest, const void *buf, size_t len,
+                       struct oci_error **err);
+
+/* Streaming writer for one blob.
+ *
+ * begin: when the blob is already committed, returns 0 with *out = NULL.
+ * Otherwise it takes an exclusive flock on ingest/sha256-<hex> (waiting while
+ * another process writes the same blob, then re-checking), re-hashes what an
+ * earlier attempt left there, and returns a writer whose offset() is the
+ * number of bytes already present: ask the server for `Range: bytes=<offset>-`.
+ * expected_size < 0 means unknown; otherwise more bytes than that are refused
+ * as they arrive and fewer are refused at commit.
+ *
+ * restart: the server ignored Range (answered 200), start again from 0.
+ * commit: verify size and digest ("digest mismatch: expected X got Y"; the
+ * partial is then deleted), fsync, rename into blobs/, fsync the directory.
+ * free without commit keeps the partial for the next attempt. */
+struct img_blob_writer;
+int img_blob_writer_begin(struct img_store *s, const char *digest, int64_t expected_size,
+                          struct img_blob_writer **out, struct oci_error **err);
+uint64_t img_blob_writer_offset(const struct img_blob_writer *w);
+int img_blob_writer_restart(struct img_blob_writer *w, struct oci_error **err);
+int img_blob_writer_write(struct img_blob_writer *w, const void *buf, size_t n, struct oci_error **err);
+int img_blob_writer_commit(struct img_blob_writer *w, struct oci_error **err);
+void img_blob_writer_free(struct img_blob_writer *w);
+
+/* ---- refs (index.json entries) ----
+ *
+ * A ref is a repository plus a tag or a digest: ("docker.io/library/alpine",
+ * "3.20") is stored as ref.name "docker.io/library/alpine:3.20";
+ * ("docker.io/library/alpine", "sha256:...") as "...alpine@sha256:...".  An
+ * `oci:` layout written by other tools names refs by bare tag ("latest"):
+ * pass repository NULL for those. */
+struct img_store_ref
+{
+  char *name;       /* the ref.name annotation as stored */
+  char *repository; /* NULL for a bare tag */
+  char *tag;        /* tag, or NULL when the ref is by digest */
+  char *digest;     /* of the manifest or index the ref points at */
+  char *media_type;
+  uint64_t size;
+  char *pulled; /* RFC 3339 time of the last set_ref, NULL if unknown */
+};
+
+/* Point a ref at a manifest (or index) descriptor; the blob must already be
+ * in the store. Replaces an existing entry of the same name. */
+int img_store_set_ref(struct img_store *s, const char *repository, const char *tag_or_digest,
+                      const char *media_type, const char *digest, uint64_t size, struct oci_error **err);
+/* -1 with status ENOENT when there is no such ref. */
+int img_store_get_ref(struct img_store *s, const char *repository, const char *tag_or_digest,
+                      struct img_store_ref **out, struct oci_error **err);
+int img_store_list_refs(struct img_store *s, struct img_store_ref **refs, size_t *len,
+                        struct oci_error **err);
+/* -1 with status ENOENT when there is no such ref. */
+int img_store_remove_ref(struct img_store *s, const char *repository, const char *tag_or_digest,
+                         struct oci_error **err);
+void img_store_ref_free(struct img_store_ref *r);
+void img_store_refs_free(struct img_store_ref *refs, size_t len);
+
+/* Delete every blob (and stale partial) no ref reaches: index → manifests →
+ * config and layers.  Waits for running pulls (they hold gc.lock shared). */
+int img_store_gc(struct img_store *s, size_t *removed, uint64_t *freed, struct oci_error **err);
+
+/* ---- per-image lock ----
+ * Held by a pull for the whole transfer of one image, so a second pull of
+ * the same image waits and then finds the work done.  Returns an fd to close
+ * (cleanup_close) to release. */
+int img_store_lock_image(struct img_store *s, const char *name, struct oci_error **err);
+
+static inline void
+cleanup_storep(struct img_store **s)
+{
+  img_store_free(*s);
+}
+static inline void
+cleanup_blob_writerp(struct img_blob_writer **w)
+{
+  img_blob_writer_free(*w);
+}
+static inline void
+cleanup_store_refp(struct img_store_ref **r)
+{
+  img_store_ref_free(*r);
+}
+#define cleanup_store __attribute__((cleanup(cleanup_storep)))
+#define cleanup_blob_writer __attribute__((cleanup(cleanup_blob_writerp)))
+#define cleanup_store_ref __attribute__((cleanup(cleanup_store_refp)))
+
+#endif
