@@ -25,8 +25,10 @@ is_hex_lower(const char *s, size_t n)
   return true;
 }
 
-bool
-img_digest_valid(const char *digest)
+/* The store only takes sha256 (img_digest_valid in store.h), but a
+ * reference may name any digest Docker accepts. */
+static bool
+reference_digest_valid(const char *digest)
 {
   const char *colon;
   size_t alg_len, hex_len;
@@ -256,7 +258,7 @@ img_reference_parse(const char *str, struct img_reference **ref, struct oci_erro
   if (at)
     {
       digest = xstrdup(at + 1);
-      if (!img_digest_valid(digest))
+      if (!reference_digest_valid(digest))
         return oci_error_set(err, EINVAL, "invalid reference `%s`: invalid digest `%s`", str, digest);
       name = xstrndup(str, at - str);
     }

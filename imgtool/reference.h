@@ -52,9 +52,6 @@ char *img_reference_familiar(const struct img_reference *ref);
  * registry-1.docker.io); a pointer into REGISTRY or a constant. */
 const char *img_registry_api_host(const char *registry);
 
-/* True when DIGEST is "sha256:<64 lowercase hex>" or "sha512:<128 lowercase hex>". */
-bool img_digest_valid(const char *digest);
-
 struct img_reference *img_reference_dup(const struct img_reference *ref);
 
 static inline void
