@@ -1,0 +1,977 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "auth.h"
+#include "json.h"
+#include "util.h"
+
+#define CONFIG_MAX_SIZE (4u << 20)
+#define HELPER_OUTPUT_MAX (64u << 10)
+#define TOKEN_RESPONSE_MAX (1u << 20)
+/* token.md: "When omitted, this defaults to 60 seconds". */
+#define DEFAULT_EXPIRES_IN 60
+
+extern char **environ;
+
+/* ---- challenges ---- */
+
+void
+img_challenge_clear(struct img_challenge *c)
+{
+  free(c->scheme);
+  free(c->realm);
+  free(c->service);
+  free(c->scope);
+  free(c->error);
+  memset(c, 0, sizeof *c);
+}
+
+static bool
+is_tchar(char c)
+{
+  return c != '\0' && (isalnum((unsigned char)c) || strchr("!#$%&'*+-.^_`|~/", c) != NULL);
+}
+
+static const char *
+skip_ws(const char *p)
+{
+  while (*p == ' ' || *p == '\t')
+    p++;
+  return p;
+}
+
+/* A token68 or quoted-string value; *out newly allocated. */
+static const char *
+parse_value(const char *p, char **out)
+{
+  if (*p == '"')
+    {
+      size_t n = 0;
+      char *v = xmalloc(strlen(p) + 1);
+      for (p++; *p && *p != '"'; p++)
+        {
+          if (*p == '\\' && p[1])
+            p++;
+          v[n++] = *p;
+        }
+      if (*p != '"')
+        {
+          free(v);
+          return NULL;
+        }
+      v[n] = '\0';
+      *out = v;
+      return p + 1;
+    }
+  const char *start = p;
+  while (is_tchar(*p) || *p == '=' || *p == ':')
+    p++;
+  *out = xstrndup(start, p - start);
+  return p;
+}
+
+/* After "scheme ", read name=value pairs until the end or until a bare token
+ * followed by a space begins the next challenge. */
+static const char *
+parse_params(const char *p, struct img_challenge *c, bool keep, struct oci_error **err)
+{
+  for (;;)
+    {
+      const char *name, *q;
+      size_t name_len;
+      char *value = NULL;
+
+      p = skip_ws(p);
+      while (*p == ',' || *p == ' ' || *p == '\t')
+        p++;
+      if (*p == '\0')
+        return p;
+      name = p;
+      while (is_tchar(*p))
+        p++;
+      name_len = p - name;
+      q = skip_ws(p);
+      if (name_len == 0)
+        {
+          oci_error_set(err, EINVAL, "malformed WWW-Authenticate: unexpected `%c`", *p);
+          return NULL;
+        }
+      if (*q != '=')
+        return name; /* the next challenge's scheme */
+      p = parse_value(skip_ws(q + 1), &value);
+      if (p == NULL)
+        {
+          oci_error_set(err, EINVAL, "malformed WWW-Authenticate: unterminated quoted value");
+          return NULL;
+        }
+      if (keep)
+        {
+          char **slot = NULL;
+          if (name_len == 5 && strncasecmp(name, "realm", 5) == 0)
+            slot = &c->realm;
+          else if (name_len == 7 && strncasecmp(name, "service", 7) == 0)
+            slot = &c->service;
+          else if (name_len == 5 && strncasecmp(name, "scope", 5) == 0)
+            slot = &c->scope;
+          else if (name_len == 5 && strncasecmp(name, "error", 5) == 0)
+            slot = &c->error;
+          if (slot)
+            {
+              free(*slot);
+              *slot = steal_pointer(&value);
+            }
+        }
+      free(value);
+      p = skip_ws(p);
+      if (*p != ',' && *p != '\0')
+        {
+          /* "realm=x service=y" is not HTTP, but some servers send it. */
+          continue;
+        }
+    }
+}
+
+int
+img_challenge_parse(const char *header, struct img_challenge *out, struct oci_error **err)
+{
+  struct img_challenge basic = { 0 };
+  const char *p = header;
+  cleanup_free char *first_scheme = NULL;
+
+  memset(out, 0, sizeof *out);
+  while (p && *(p = skip_ws(p)))
+    {
+      const char *s = p;
+      cleanup_free char *scheme = NULL;
+      struct img_challenge c = { 0 };
+      bool want;
+
+      while (*p == ',')
+        p++;
+      s = p = skip_ws(p);
+      while (is_tchar(*p))
+        p++;
+      if (p == s)
+        {
+          img_challenge_clear(&basic);
+          return oci_error_set(err, EINVAL, "malformed WWW-Authenticate `%s`", header);
+        }
+      scheme = xstrndup(s, p - s);
+      for (char *x = scheme; *x; x++)
+        *x = tolower((unsigned char)*x);
+      if (first_scheme == NULL)
+        first_scheme = xstrdup(scheme);
+      want = (strcmp(scheme, "bearer") == 0 && out->scheme == NULL)
+             || (strcmp(scheme, "basic") == 0 && basic.scheme == NULL);
+      p = parse_params(p, &c, want, err);
+      if (p == NULL)
+        {
+          img_challenge_clear(&c);
+          img_challenge_clear(&basic);
+          img_challenge_clear(out);
+          return oci_error_wrap(err, "`%s`", header);
+        }
+      if (!want)
+        continue;
+      c.scheme = steal_pointer(&scheme);
+      if (strcmp(c.scheme, "bearer") == 0)
+        *out = c;
+      else
+        basic = c;
+    }
+  if (out->scheme)
+    {
+      img_challenge_clear(&basic);
+      if (out->realm == NULL || out->realm[0] == '\0')
+        {
+          img_challenge_clear(out);
+          return oci_error_set(err, EINVAL, "Bearer challenge without a realm: `%s`", header);
+        }
+      return 0;
+    }
+  if (basic.scheme)
+    {
+      *out = basic;
+      return 0;
+    }
+  if (first_scheme)
+    return oci_error_set(err, ENOTSUP, "not supported: authentication scheme `%s`", first_scheme);
+  return oci_error_set(err, EINVAL, "empty WWW-Authenticate header");
+}
+
+/* ---- base64 ---- */
+
+static char *
+base64_encode(const char *s, size_t len)
+{
+  char *out = xmalloc(4 * ((len + 2) / 3) + 1);
+
+  EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)len);
+  return out;
+}
+
+static char *
+base64_decode(const char *s, size_t *out_len)
+{
+  size_t len = strlen(s);
+  char *out;
+  int n;
+
+  while (len > 0 && isspace((unsigned char)s[len - 1]))
+    len--;
+  if (len % 4 != 0)
+    return NULL;
+  out = xmalloc(len / 4 * 3 + 1);
+  n = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)s, (int)len);
+  if (n < 0)
+    {
+      free(out);
+      return NULL;
+    }
+  /* EVP_DecodeBlock counts the padding as zero bytes. */
+  if (len >= 1 && s[len - 1] == '=')
+    n--;
+  if (len >= 2 && s[len - 2] == '=')
+    n--;
+  out[n] = '\0';
+  *out_len = n;
+  return out;
+}
+
+/* ---- credentials ---- */
+
+void
+img_credentials_clear(struct img_credentials *c)
+{
+  /* Secrets do not linger in freed heap memory. */
+  if (c->password)
+    explicit_bzero(c->password, strlen(c->password));
+  if (c->identity_token)
+    explicit_bzero(c->identity_token, strlen(c->identity_token));
+  free(c->username);
+  free(c->password);
+  free(c->identity_token);
+  free(c->source);
+  memset(c, 0, sizeof *c);
+}
+
+static bool
+is_docker_hub(const char *host)
+{
+  return strcasecmp(host, "docker.io") == 0 || strcasecmp(host, "index.docker.io") == 0
+         || strcasecmp(host, "registry-1.docker.io") == 0;
+}
+
+/* "https://index.docker.io/v1/" → "docker.io"; "http://h:5000/x" → "h:5000". */
+static char *
+normalise_server(const char *key)
+{
+  const char *p = strstr(key, "://");
+  char *host;
+
+  p = p ? p + 3 : key;
+  host = xstrndup(p, strcspn(p, "/"));
+  for (char *c = host; *c; c++)
+    *c = tolower((unsigned char)*c);
+  if (is_docker_hub(host))
+    {
+      free(host);
+      host = xstrdup("docker.io");
+    }
+  return host;
+}
+
+char *
+img_auth_server_key(const char *registry)
+{
+  if (is_docker_hub(registry))
+    return xstrdup("https://index.docker.io/v1/");
+  return xstrdup(registry);
+}
+
+static int
+read_json_file(const char *path, struct json_value **out, struct oci_error **err)
+{
+  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  cleanup_free char *buf = NULL;
+  struct stat st;
+  ssize_t n;
+
+  *out = NULL;
+  if (fd < 0)
+    {
+      if (errno == ENOENT || errno == ENOTDIR)
+        return 0;
+      return oci_error_errno(err, "open `%s`", path);
+    }
+  if (fstat(fd, &st) < 0)
+    return oci_error_errno(err, "stat `%s`", path);
+  if (st.st_size > CONFIG_MAX_SIZE)
+    return oci_error_set(err, EFBIG, "`%s` is larger than %u bytes", path, CONFIG_MAX_SIZE);
+  buf = xmalloc(st.st_size + 1);
+  n = oci_read_all(fd, buf, st.st_size);
+  if (n < 0)
+    return oci_error_errno(err, "read `%s`", path);
+  if (json_parse(path, buf, n, out, err) < 0)
+    return -1;
+  if ((*out)->type != JSON_OBJECT)
+    {
+      json_value_free(*out);
+      *out = NULL;
+      return oci_error_set(err, EINVAL, "%s: expected a JSON object", path);
+    }
+  return 1;
+}
+
+static const char *
+json_string_member(const struct json_value *obj, const char *key)
+{
+  const struct json_value *v = obj ? json_object_get(obj, key) : NULL;
+
+  return (v && v->type == JSON_STRING) ? v->u.string : NULL;
+}
+
+/* The member of OBJ (an "auths" or "credHelpers" map) whose key names
+ * REGISTRY, however the key is spelt. */
+static const struct json_value *
+find_server_entry(const struct json_value *obj, const char *registry)
+{
+  cleanup_free char *want = normalise_server(registry);
+
+  if (obj == NULL || obj->type != JSON_OBJECT)
+    return NULL;
+  for (size_t i = obj->u.object.len; i > 0; i--)
+    {
+      cleanup_free char *key = normalise_server(obj->u.object.keys[i - 1]);
+      if (strcmp(key, want) == 0)
+        return obj->u.object.values[i - 1];
+    }
+  return NULL;
+}
+
+static int
+creds_from_auths_entry(const struct json_value *entry, const char *source, struct img_credentials *out,
+                       struct oci_error **err)
+{
+  const char *auth = json_string_member(entry, "auth");
+  const char *identity = json_string_member(entry, "identitytoken");
+  const char *user = json_string_member(entry, "username");
+  const char *pass = json_string_member(entry, "password");
+
+  if (auth && auth[0])
+    {
+      size_t len;
+      cleanup_free char *decoded = base64_decode(auth, &len);
+      char *colon;
+      if (decoded == NULL || strlen(decoded) != len || (colon = strchr(decoded, ':')) == NULL)
+        {
+          if (decoded)
+            explicit_bzero(decoded, len);
+          return oci_error_set(err, EINVAL, "%s: malformed `auth` entry (expected base64 of user:password)",
+                               source);
+        }
+      out->username = xstrndup(decoded, colon - decoded);
+      out->password = xstrdup(colon + 1);
+      explicit_bzero(decoded, len);
+    }
+  else if (user && pass)
+    {
+      out->username = xstrdup(user);
+      out->password = xstrdup(pass);
+    }
+  if (identity && identity[0])
+    out->identity_token = xstrdup(identity);
+  if (out->username == NULL && out->identity_token == NULL)
+    return 0;
+  out->source = xstrdup(source);
+  return 1;
+}
+
+static bool
+helper_name_valid(const char *name)
+{
+  if (name == NULL || name[0] == '\0')
+    return false;
+  for (const char *c = name; *c; c++)
+    if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_' && *c != '.')
+      return false;
+  return true;
+}
+
+/* Run `docker-credential-NAME get` with the server key on stdin.  A helper
+ * that knows nothing about the server exits non-zero: that is "no
+ * credentials", not an error. */
+static int
+creds_from_helper(const char *name, const char *registry, struct img_credentials *out, struct oci_error **err)
+{
+  cleanup_free char *prog = NULL;
+  cleanup_free char *key = img_auth_server_key(registry);
+  cleanup_free char *buf = NULL;
+  cleanup_json_value struct json_value *doc = NULL;
+  cleanup_close int in_w = -1;
+  cleanup_close int out_r = -1;
+  int in_pipe[2], out_pipe[2], status;
+  posix_spawn_file_actions_t fa;
+  size_t len = 0;
+  pid_t pid;
+  int r;
+
+  if (!helper_name_valid(name))
+    return oci_error_set(err, EINVAL, "invalid credential helper name `%s`", name);
+  prog = xasprintf("docker-credential-%s", name);
+  if (pipe2(in_pipe, O_CLOEXEC) < 0)
+    return oci_error_errno(err, "pipe");
+  if (pipe2(out_pipe, O_CLOEXEC) < 0)
+    {
+      close(in_pipe[0]);
+      close(in_pipe[1]);
+      return oci_error_errno(err, "pipe");
+    }
+  in_w = in_pipe[1];
+  out_r = out_pipe[0];
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  char *argv[] = { prog, (char *)"get", NULL };
+  r = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(in_pipe[0]);
+  close(out_pipe[1]);
+  if (r != 0)
+    {
+      errno = r;
+      return oci_error_errno(err, "running credential helper `%s`", prog);
+    }
+
+  /* A helper that exits without reading stdin must not kill us with SIGPIPE. */
+  {
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    (void)oci_write_all(in_w, key, strlen(key));
+    close(steal_fd(&in_w));
+    struct timespec zero = { 0, 0 };
+    while (sigtimedwait(&set, NULL, &zero) > 0)
+      ;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+  }
+  buf = xmalloc(HELPER_OUTPUT_MAX + 1);
+  for (;;)
+    {
+      ssize_t n = read(out_r, buf + len, HELPER_OUTPUT_MAX - len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      len += n;
+      if (len == HELPER_OUTPUT_MAX)
+        break;
+    }
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return oci_error_errno(err, "waiting for `%s`", prog);
+  buf[len] = '\0';
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    {
+      explicit_bzero(buf, len);
+      return 0;
+    }
+  r = json_parse(prog, buf, len, &doc, err);
+  explicit_bzero(buf, len);
+  if (r < 0)
+    return oci_error_wrap(err, "credential helper `%s` answered", prog);
+  const char *user = json_string_member(doc, "Username");
+  const char *secret = json_string_member(doc, "Secret");
+  if (secret == NULL || secret[0] == '\0')
+    return 0;
+  /* docker-credential-helpers: the username "<token>" marks an identity token. */
+  if (user && strcmp(user, "<token>") == 0)
+    out->identity_token = xstrdup(secret);
+  else
+    {
+      out->username = xstrdup(user ? user : "");
+      out->password = xstrdup(secret);
+    }
+  out->source = xstrdup(prog);
+  return 1;
+}
+
+static char *
+docker_config_path(const struct img_auth_opts *opts)
+{
+  const char *dir = opts->docker_config_dir ? opts->docker_config_dir : getenv("DOCKER_CONFIG");
+  const char *home;
+
+  if (dir && dir[0])
+    return xasprintf("%s/config.json", dir);
+  home = getenv("HOME");
+  if (home == NULL || home[0] == '\0')
+    {
+      struct passwd *pw = getpwuid(getuid());
+      home = pw ? pw->pw_dir : NULL;
+    }
+  return home ? xasprintf("%s/.docker/config.json", home) : NULL;
+}
+
+static char *
+podman_auth_path(const struct img_auth_opts *opts)
+{
+  const char *p = opts->podman_auth_file ? opts->podman_auth_file : getenv("REGISTRY_AUTH_FILE");
+  const char *run;
+
+  if (p && p[0])
+    return xstrdup(p);
+  run = getenv("XDG_RUNTIME_DIR");
+  if (run && run[0])
+    return xasprintf("%s/containers/auth.json", run);
+  return xasprintf("/run/containers/%u/auth.json", (unsigned)getuid());
+}
+
+static int
+creds_from_flag(const char *creds, struct img_credentials *out, struct oci_error **err)
+{
+  const char *colon = strchr(creds, ':');
+
+  if (colon == NULL || colon == creds)
+    return oci_error_set(err, EINVAL, "--creds: expected USER:PASSWORD");
+  out->username = xstrndup(creds, colon - creds);
+  out->password = xstrdup(colon + 1);
+  out->source = xstrdup("--creds");
+  return 1;
+}
+
+static int
+creds_from_docker_config(const struct img_auth_opts *opts, const char *registry, struct img_credentials *out,
+                         struct oci_error **err)
+{
+  cleanup_free char *path = docker_config_path(opts);
+  cleanup_json_value struct json_value *doc = NULL;
+  const struct json_value *helper;
+  const char *store;
+  int r;
+
+  if (path == NULL || (r = read_json_file(path, &doc, err)) <= 0)
+    return path ? r : 0;
+  helper = find_server_entry(json_object_get(doc, "credHelpers"), registry);
+  if (helper && helper->type == JSON_STRING)
+    return creds_from_helper(helper->u.string, registry, out, err);
+  store = json_string_member(doc, "credsStore");
+  if (store && store[0])
+    {
+      r = creds_from_helper(store, registry, out, err);
+      if (r != 0)
+        return r;
+    }
+  const struct json_value *entry = find_server_entry(json_object_get(doc, "auths"), registry);
+  if (entry == NULL || entry->type != JSON_OBJECT)
+    return 0;
+  return creds_from_auths_entry(entry, path, out, err);
+}
+
+static int
+creds_from_podman(const struct img_auth_opts *opts, const char *registry, struct img_credentials *out,
+                  struct oci_error **err)
+{
+  cleanup_free char *path = podman_auth_path(opts);
+  cleanup_json_value struct json_value *doc = NULL;
+  const struct json_value *entry;
+  int r;
+
+  if ((r = read_json_file(path, &doc, err)) <= 0)
+    return r;
+  entry = find_server_entry(json_object_get(doc, "auths"), registry);
+  if (entry == NULL || entry->type != JSON_OBJECT)
+    return 0;
+  return creds_from_auths_entry(entry, path, out, err);
+}
+
+int
+img_credentials_lookup(const struct img_auth_opts *opts, const char *registry, struct img_credentials *out,
+                       struct oci_error **err)
+{
+  int r;
+
+  memset(out, 0, sizeof *out);
+  if (opts->creds)
+    return creds_from_flag(opts->creds, out, err);
+  r = creds_from_docker_config(opts, registry, out, err);
+  if (r != 0)
+    {
+      if (r < 0)
+        img_credentials_clear(out);
+      return r;
+    }
+  r = creds_from_podman(opts, registry, out, err);
+  if (r < 0)
+    img_credentials_clear(out);
+  return r;
+}
+
+/* ---- tokens ---- */
+
+struct token_entry
+{
+  char *registry;
+  char *scope;
+  char *header; /* "Bearer …" or "Basic …" */
+  uint64_t expires_ms;
+};
+
+struct img_auth
+{
+  struct img_auth_opts opts;
+  char *creds;
+  struct img_http *http;
+  struct token_entry *tokens;
+  size_t n_tokens;
+  /* Credentials are looked up once per registry and only when a
+   * challenge asks for them. */
+  char *creds_registry;
+  struct img_credentials cred;
+  bool cred_looked_up;
+  bool cred_found;
+};
+
+static uint64_t
+wall_ms(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+img_auth_new(const struct img_auth_opts *opts, struct img_http *http, struct img_auth **out,
+             struct oci_error **err)
+{
+  struct img_auth *a = xzalloc(sizeof *a);
+
+  a->creds = xstrdup(opts->creds);
+  a->opts.creds = a->creds;
+  a->opts.docker_config_dir = opts->docker_config_dir;
+  a->opts.podman_auth_file = opts->podman_auth_file;
+  a->http = http;
+  *out = a;
+  return 0;
+}
+
+static void
+token_entry_clear(struct token_entry *t)
+{
+  if (t->header)
+    explicit_bzero(t->header, strlen(t->header));
+  free(t->registry);
+  free(t->scope);
+  free(t->header);
+}
+
+void
+img_auth_free(struct img_auth *auth)
+{
+  if (auth == NULL)
+    return;
+  for (size_t i = 0; i < auth->n_tokens; i++)
+    token_entry_clear(&auth->tokens[i]);
+  free(auth->tokens);
+  img_credentials_clear(&auth->cred);
+  free(auth->creds_registry);
+  if (auth->creds)
+    explicit_bzero(auth->creds, strlen(auth->creds));
+  free(auth->creds);
+  free(auth);
+}
+
+static struct token_entry *
+find_token(struct img_auth *auth, const char *registry, const char *scope)
+{
+  for (size_t i = 0; i < auth->n_tokens; i++)
+    if (strcmp(auth->tokens[i].registry, registry) == 0
+        && strcmp(auth->tokens[i].scope, scope ? scope : "") == 0)
+      return &auth->tokens[i];
+  return NULL;
+}
+
+const char *
+img_auth_cached(struct img_auth *auth, const char *registry, const char *scope)
+{
+  struct token_entry *t = find_token(auth, registry, scope);
+
+  if (t == NULL || wall_ms() >= t->expires_ms)
+    return NULL;
+  return t->header;
+}
+
+static const char *
+store_token(struct img_auth *auth, const char *registry, const char *scope, char *header, long expires_in)
+{
+  struct token_entry *t = find_token(auth, registry, scope);
+  /* Refresh a little early so that a token does not expire in flight. */
+  long slack = expires_in > 60 ? 30 : expires_in / 4;
+
+  if (t == NULL)
+    {
+      auth->tokens = xrealloc(auth->tokens, (auth->n_tokens + 1) * sizeof *auth->tokens);
+      t = &auth->tokens[auth->n_tokens++];
+      memset(t, 0, sizeof *t);
+      t->registry = xstrdup(registry);
+      t->scope = xstrdup(scope ? scope : "");
+    }
+  else
+    {
+      explicit_bzero(t->header, strlen(t->header));
+      free(t->header);
+    }
+  t->header = header;
+  t->expires_ms = wall_ms() + (uint64_t)(expires_in - slack) * 1000;
+  return t->header;
+}
+
+static int
+get_credentials(struct img_auth *auth, const char *registry, struct img_credentials **out,
+                struct oci_error **err)
+{
+  int r;
+
+  if (!auth->cred_looked_up || auth->creds_registry == NULL || strcmp(auth->creds_registry, registry) != 0)
+    {
+      img_credentials_clear(&auth->cred);
+      free(auth->creds_registry);
+      auth->creds_registry = xstrdup(registry);
+      r = img_credentials_lookup(&auth->opts, registry, &auth->cred, err);
+      if (r < 0)
+        return -1;
+      auth->cred_looked_up = true;
+      auth->cred_found = r > 0;
+    }
+  *out = auth->cred_found ? &auth->cred : NULL;
+  return 0;
+}
+
+/* A realm over plain HTTP only gets credentials on loopback: anywhere else
+ * they would cross the network in clear text. */
+static bool
+realm_may_get_secrets(const char *realm)
+{
+  if (strncasecmp(realm, "https://", 8) == 0)
+    return true;
+  return strncasecmp(realm, "http://127.", 11) == 0 || strncasecmp(realm, "http://localhost", 16) == 0
+         || strncasecmp(realm, "http://[::1]", 12) == 0;
+}
+
+static char *
+token_query_url(const char *realm, const struct img_challenge *ch, const char *scope)
+{
+  cleanup_free char *url = NULL;
+  const char *sep = strchr(realm, '?') ? "&" : "?";
+
+  url = xstrdup(realm);
+  if (ch->service)
+    {
+      cleanup_free char *e = img_http_escape(ch->service);
+      char *n = xasprintf("%s%sservice=%s", url, sep, e);
+      free(url);
+      url = n;
+      sep = "&";
+    }
+  /* Several scopes in one challenge are separated by spaces; the token
+   * endpoint wants one scope= parameter each. */
+  for (const char *p = scope; p && *p;)
+    {
+      size_t n = strcspn(p, " ");
+      if (n > 0)
+        {
+          cleanup_free char *one = xstrndup(p, n);
+          cleanup_free char *e = img_http_escape(one);
+          char *u = xasprintf("%s%sscope=%s", url, sep, e);
+          free(url);
+          url = u;
+          sep = "&";
+        }
+      p += n;
+      while (*p == ' ')
+        p++;
+    }
+  return steal_pointer(&url);
+}
+
+static char *
+oauth_form(const struct img_challenge *ch, const char *scope, const char *refresh_token)
+{
+  cleanup_free char *rt = img_http_escape(refresh_token);
+  cleanup_free char *svc = img_http_escape(ch->service ? ch->service : "");
+  char *form = xasprintf("grant_type=refresh_token&refresh_token=%s&service=%s&client_id=imgtool", rt, svc);
+
+  explicit_bzero(rt, strlen(rt));
+  for (const char *p = scope; p && *p;)
+    {
+      size_t n = strcspn(p, " ");
+      if (n > 0)
+        {
+          cleanup_free char *one = xstrndup(p, n);
+          cleanup_free char *e = img_http_escape(one);
+          char *f = xasprintf("%s&scope=%s", form, e);
+          explicit_bzero(form, strlen(form));
+          free(form);
+          form = f;
+        }
+      p += n;
+      while (*p == ' ')
+        p++;
+    }
+  return form;
+}
+
+/* The distribution error body, or the first line of whatever came back,
+ * for a message. */
+static char *
+token_error_detail(const struct img_http_response *resp)
+{
+  cleanup_json_value struct json_value *doc = NULL;
+  cleanup_error struct oci_error *ignored = NULL;
+  const struct json_value *errors;
+
+  if (resp->body_len == 0)
+    return xstrdup("");
+  if (json_parse("token response", resp->body, resp->body_len, &doc, &ignored) == 0
+      && doc->type == JSON_OBJECT)
+    {
+      errors = json_object_get(doc, "errors");
+      if (errors && errors->type == JSON_ARRAY && errors->u.array.len > 0)
+        {
+          const char *m = json_string_member(errors->u.array.items[0], "message");
+          const char *c = json_string_member(errors->u.array.items[0], "code");
+          if (m)
+            return xasprintf(": %s%s%s", c ? c : "", c ? ": " : "", m);
+        }
+      const char *d = json_string_member(doc, "details");
+      if (d == NULL)
+        d = json_string_member(doc, "error_description");
+      if (d == NULL)
+        d = json_string_member(doc, "error");
+      if (d)
+        return xasprintf(": %s", d);
+    }
+  return xasprintf(": %.*s", (int)strcspn(resp->body, "\r\n"), resp->body);
+}
+
+static int
+fetch_token(struct img_auth *auth, const char *registry, const struct img_challenge *ch, const char *scope,
+            struct img_credentials *cred, const char **header, struct oci_error **err)
+{
+  cleanup_http_response struct img_http_response resp = { 0 };
+  cleanup_json_value struct json_value *doc = NULL;
+  cleanup_free char *url = NULL;
+  cleanup_free char *basic = NULL;
+  cleanup_free char *form = NULL;
+  struct img_http_request req = { 0 };
+  const char *token;
+  const struct json_value *exp;
+  long expires_in = DEFAULT_EXPIRES_IN;
+  int64_t v;
+
+  if (cred && !realm_may_get_secrets(ch->realm))
+    return oci_error_set(err, EPERM, "refusing to send credentials for %s to `%s` over plain HTTP", registry,
+                         ch->realm);
+  req.max_body = TOKEN_RESPONSE_MAX;
+  if (cred && cred->identity_token)
+    {
+      form = oauth_form(ch, scope, cred->identity_token);
+      url = xstrdup(ch->realm);
+      req.method = "POST";
+      req.content_type = "application/x-www-form-urlencoded";
+      req.body = form;
+      req.body_len = strlen(form);
+    }
+  else
+    {
+      url = token_query_url(ch->realm, ch, scope);
+      if (cred)
+        {
+          cleanup_free char *pair = xasprintf("%s:%s", cred->username, cred->password);
+          cleanup_free char *b64 = base64_encode(pair, strlen(pair));
+          basic = xasprintf("Basic %s", b64);
+          explicit_bzero(pair, strlen(pair));
+          explicit_bzero(b64, strlen(b64));
+          req.authorization = basic;
+        }
+    }
+  req.url = url;
+  int r = img_http_send(auth->http, &req, &resp, err);
+  if (basic)
+    explicit_bzero(basic, strlen(basic));
+  if (form)
+    explicit_bzero(form, strlen(form));
+  if (r < 0)
+    return oci_error_wrap(err, "fetching a token for %s", registry);
+  if (resp.status == 401 || resp.status == 403)
+    {
+      cleanup_free char *detail = token_error_detail(&resp);
+      if (cred)
+        return oci_error_set(
+            err, EACCES, "authenticating to %s with credentials from %s: invalid username/password (%ld)%s",
+            registry, cred->source, resp.status, detail);
+      return oci_error_set(err, EACCES,
+                           "authenticating to %s: token server refused an anonymous token (%ld)%s", registry,
+                           resp.status, detail);
+    }
+  if (resp.status != 200)
+    {
+      cleanup_free char *detail = token_error_detail(&resp);
+      return oci_error_set(err, EPROTO, "fetching a token for %s from `%s`: HTTP %ld%s", registry, ch->realm,
+                           resp.status, detail);
+    }
+  if (json_parse("token response", resp.body, resp.body_len, &doc, err) < 0)
+    return oci_error_wrap(err, "fetching a token for %s", registry);
+  token = json_string_member(doc, "token");
+  if (token == NULL || token[0] == '\0')
+    token = json_string_member(doc, "access_token");
+  if (token == NULL || token[0] == '\0')
+    return oci_error_set(err, EPROTO, "token response from `%s` holds no token", ch->realm);
+  exp = json_object_get(doc, "expires_in");
+  if (exp && exp->type == JSON_NUMBER && json_number_int64(exp, &v) == 0 && v > 0)
+    expires_in = v > 86400 * 365 ? 86400 * 365 : (long)v;
+  *header = store_token(auth, registry, scope, xasprintf("Bearer %s", token), expires_in);
+  return 0;
+}
+
+int
+img_auth_answer(struct img_auth *auth, const char *registry, const struct img_challenge *ch,
+                const char *scope, const char **header, struct oci_error **err)
+{
+  struct img_credentials *cred = NULL;
+  struct token_entry *old = find_token(auth, registry, scope);
+
+  if (old)
+    old->expires_ms = 0;
+  if (get_credentials(auth, registry, &cred, err) < 0)
+    return -1;
+  if (strcmp(ch->scheme, "basic") == 0)
+    {
+      if (cred == NULL || cred->username == NULL)
+        return oci_error_set(err, EACCES,
+                             "%s requires a user name and password: use `imgtool login %s` or --creds",
+                             registry, registry);
+      cleanup_free char *pair = xasprintf("%s:%s", cred->username, cred->password);
+      cleanup_free char *b64 = base64_encode(pair, strlen(pair));
+      explicit_bzero(pair, strlen(pair));
+      *header = store_token(auth, registry, scope, xasprintf("Basic %s", b64), 86400);
+      explicit_bzero(b64, strlen(b64));
+      return 0;
+    }
+  return fetch_token(auth, registry, ch, scope, cred, header, err);
+}

@@ -1,0 +1,91 @@
+/* Registry authentication: WWW-Authenticate challenges, credentials
+ * (--creds, docker's config.json with its credential helpers, podman's
+ * auth.json) and the bearer-token flow of distribution's token.md / oauth.md,
+ * with tokens cached per (registry, scope) until they expire.
+ *
+ * Secrets never reach a log line or an error message, and credentials are
+ * sent to the token realm (or, for a Basic challenge, the registry that
+ * asked) and nowhere else. */
+#ifndef IMG_AUTH_H
+#define IMG_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "http.h"
+
+struct img_challenge
+{
+  char *scheme;  /* lowercase: "bearer" or "basic" */
+  char *realm;   /* required for bearer */
+  char *service; /* NULL when absent */
+  char *scope;   /* NULL when absent; may hold several scopes separated by spaces */
+  char *error;   /* "invalid_token", "insufficient_scope", or NULL */
+};
+
+/* Parse a WWW-Authenticate value that may hold several challenges
+ * (`Bearer realm="…",service="…", Basic realm="…"`) and keep the one we
+ * answer: the first Bearer, else the first Basic.  Scheme names are
+ * case-insensitive; parameters come in any order, with or without spaces,
+ * quoted (with commas and \-escapes inside) or as bare tokens. */
+int img_challenge_parse(const char *header, struct img_challenge *out, struct oci_error **err);
+void img_challenge_clear(struct img_challenge *c);
+
+struct img_credentials
+{
+  char *username;
+  char *password;
+  char *identity_token; /* an OAuth refresh token, used instead of the password */
+  char *source;         /* where they came from, for messages: "--creds", "/root/.docker/config.json" */
+};
+void img_credentials_clear(struct img_credentials *c);
+
+struct img_auth_opts
+{
+  const char *creds;             /* "user:pass" from --creds, or NULL */
+  const char *docker_config_dir; /* NULL: $DOCKER_CONFIG, else ~/.docker */
+  const char *podman_auth_file;  /* NULL: $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json */
+};
+
+/* Find credentials for REGISTRY ("docker.io", "ghcr.io", "127.0.0.1:5443"),
+ * in order: --creds, credHelpers, credsStore, config.json auths, podman's
+ * auth.json.  Returns 1 when found, 0 when there are none, -1 on error
+ * (an unreadable config file, a malformed entry). */
+int img_credentials_lookup(const struct img_auth_opts *opts, const char *registry,
+                           struct img_credentials *out, struct oci_error **err);
+
+/* The key docker uses for REGISTRY in config.json and for its helpers:
+ * "https://index.docker.io/v1/" for Docker Hub, the host otherwise. */
+char *img_auth_server_key(const char *registry);
+
+struct img_auth;
+int img_auth_new(const struct img_auth_opts *opts, struct img_http *http, struct img_auth **out,
+                 struct oci_error **err);
+void img_auth_free(struct img_auth *auth);
+
+/* The Authorization header value cached for (registry, scope), or NULL. */
+const char *img_auth_cached(struct img_auth *auth, const char *registry, const char *scope);
+
+/* Answer CH, the challenge REGISTRY sent for a request needing SCOPE
+ * ("repository:library/alpine:pull"): fetch a token from the realm (or use
+ * basic credentials), cache it and return the Authorization header value
+ * (owned by the cache).  A cached value is dropped first: call this only
+ * after the registry refused what we sent. */
+int img_auth_answer(struct img_auth *auth, const char *registry, const struct img_challenge *ch,
+                    const char *scope, const char **header, struct oci_error **err);
+
+static inline void
+cleanup_challengep(struct img_challenge *c)
+{
+  img_challenge_clear(c);
+}
+static inline void
+cleanup_authp(struct img_auth **a)
+{
+  img_auth_free(*a);
+}
+#define cleanup_challenge __attribute__((cleanup(cleanup_challengep)))
+#define cleanup_auth __attribute__((cleanup(cleanup_authp)))
+
+#endif
