@@ -1,0 +1,944 @@
+/* Cgroup discovery, path computation and dispatch to the v1/v2 backends.
+ *
+ * The hierarchies are rediscovered from /proc/self/mountinfo on every call
+ * (read once per call); only the container's path is kept in its state. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cgroups-internal.h"
+#include "util.h"
+
+/* ------------------------------------------------------------------ */
+/* pure helpers                                                         */
+/* ------------------------------------------------------------------ */
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static char *
+unescape_octal(const char *s, size_t len)
+{
+  char *out = xmalloc(len + 1);
+  size_t j = 0;
+
+  for (size_t i = 0; i < len; i++)
+    {
+      if (s[i] == '\\' && i + 3 < len + 1 && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0'
+          && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7')
+        {
+          out[j++] = (char)(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
+          i += 3;
+          continue;
+        }
+      out[j++] = s[i];
+    }
+  out[j] = '\0';
+  return out;
+}
+
+/* The next space separated field of *p, advancing *p; NULL at the end. */
+static const char *
+next_field(const char **p, size_t *len)
+{
+  const char *s = *p;
+
+  while (*s == ' ')
+    s++;
+  if (*s == '\0' || *s == '\n')
+    return NULL;
+  const char *e = s;
+  while (*e && *e != ' ' && *e != '\n')
+    e++;
+  *len = (size_t)(e - s);
+  *p = e;
+  return s;
+}
+
+void
+rt_cg_mount_clear(struct rt_cg_mount *m)
+{
+  free(m->mount_point);
+  free(m->root);
+  free(m->options);
+  m->mount_point = m->root = m->options = NULL;
+}
+
+int
+rt_cg_parse_mountinfo_line(const char *line, struct rt_cg_mount *out)
+{
+  const char *p = line, *f;
+  const char *root = NULL, *mnt = NULL;
+  size_t len, root_len = 0, mnt_len = 0;
+
+  for (int i = 0; i < 5; i++)
+    {
+      f = next_field(&p, &len);
+      if (f == NULL)
+        return -1;
+      if (i == 3)
+        root = f, root_len = len;
+      else if (i == 4)
+        mnt = f, mnt_len = len;
+    }
+  /* Skip the mount options and the optional fields up to the separator. */
+  for (;;)
+    {
+      f = next_field(&p, &len);
+      if (f == NULL)
+        return -1;
+      if (len == 1 && f[0] == '-')
+        break;
+    }
+  const char *fstype = next_field(&p, &len);
+  if (fstype == NULL)
+    return -1;
+  bool v2 = len == 7 && memcmp(fstype, "cgroup2", 7) == 0;
+  bool v1 = len == 6 && memcmp(fstype, "cgroup", 6) == 0;
+  if (!v1 && !v2)
+    return 0;
+  if (next_field(&p, &len) == NULL) /* source */
+    return -1;
+  const char *opts = next_field(&p, &len);
+
+  out->v2 = v2;
+  out->root = unescape_octal(root, root_len);
+  out->mount_point = unescape_octal(mnt, mnt_len);
+  out->options = v2 || opts == NULL ? xstrdup("") : xstrndup(opts, len);
+  return 1;
+}
+
+bool
+rt_cg_options_have(const char *options, const char *controllers)
+{
+  const char *c = controllers;
+
+  if (*c == '\0')
+    return false;
+  while (*c)
+    {
+      size_t clen = strcspn(c, ",");
+      bool found = false;
+      for (const char *o = options; *o;)
+        {
+          size_t olen = strcspn(o, ",");
+          if (olen == clen && memcmp(o, c, clen) == 0)
+            {
+              found = true;
+              break;
+            }
+          o += olen;
+          if (*o == ',')
+            o++;
+        }
+      if (!found)
+        return false;
+      c += clen;
+      if (*c == ',')
+        c++;
+    }
+  return true;
+}
+
+int
+rt_cg_parse_proc_cgroup_line(char *buf, char **controllers, char **path)
+{
+  char *c1 = strchr(buf, ':');
+  if (c1 == NULL)
+    return -1;
+  char *c2 = strchr(c1 + 1, ':');
+  if (c2 == NULL)
+    return -1;
+  *c2 = '\0';
+  char *nl = strchr(c2 + 1, '\n');
+  if (nl)
+    *nl = '\0';
+  *controllers = c1 + 1;
+  *path = c2 + 1;
+  return 0;
+}
+
+char *
+rt_cg_clean_path(const char *path)
+{
+  bool abs = path[0] == '/';
+  size_t len = strlen(path);
+  char *out = xmalloc(len + 2);
+  size_t o = 0;
+  const char *p = path;
+
+  if (abs)
+    out[o++] = '/';
+  while (*p)
+    {
+      while (*p == '/')
+        p++;
+      if (*p == '\0')
+        break;
+      size_t seg = strcspn(p, "/");
+      if (seg == 1 && p[0] == '.')
+        ;
+      else if (seg == 2 && p[0] == '.' && p[1] == '.')
+        {
+          /* Drop the last component, but never climb above the start:
+           * like runc's CleanPath, "../x" is "x". */
+          size_t min = abs ? 1 : 0;
+          while (o > min && out[o - 1] != '/')
+            o--;
+          if (o > min)
+            o--;
+        }
+      else
+        {
+          if (o > 0 && out[o - 1] != '/')
+            out[o++] = '/';
+          memcpy(out + o, p, seg);
+          o += seg;
+        }
+      p += seg;
+    }
+  out[o] = '\0';
+  return out;
+}
+
+int
+rt_cg_config_path(const char *cgroups_path, const char *id, char **out, struct oci_error **err)
+{
+  if (cgroups_path == NULL || cgroups_path[0] == '\0')
+    {
+      /* runc's default is the id, relative to the caller's cgroup; it
+       * leaves no parent directory behind after delete. */
+      if (id == NULL || id[0] == '\0' || strchr(id, '/') || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+        return oci_error_set(err, 0, "invalid container id `%s` for a cgroup name", id ? id : "");
+      *out = xstrdup(id);
+      return 0;
+    }
+  char *clean = rt_cg_clean_path(cgroups_path);
+  if (clean[0] == '\0' || strcmp(clean, "/") == 0)
+    {
+      free(clean);
+      return oci_error_set(err, 0, "linux.cgroupsPath `%s`: must name a cgroup below the root", cgroups_path);
+    }
+  *out = clean;
+  return 0;
+}
+
+int
+rt_cg_parse_systemd_path(const char *path, char **slice, char **prefix, char **name, struct oci_error **err)
+{
+  const char *c1 = path ? strchr(path, ':') : NULL;
+  const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+  if (c2 == NULL || strchr(c2 + 1, ':') != NULL)
+    return oci_error_set(err, 0, "linux.cgroupsPath `%s`: expected \"slice:prefix:name\" for systemd cgroups",
+                         path ? path : "");
+  *slice = xstrndup(path, (size_t)(c1 - path));
+  *prefix = xstrndup(c1 + 1, (size_t)(c2 - c1 - 1));
+  *name = xstrdup(c2 + 1);
+  return 0;
+}
+
+char *
+rt_cg_mount_dir(const struct rt_cg_mount *m, const char *rel)
+{
+  size_t rlen = strlen(m->root);
+
+  /* A mount of a subtree (inside a container, root is e.g. "/docker/x"):
+   * paths below it are shown relative to it. */
+  if (rlen > 1 && strncmp(rel, m->root, rlen) == 0 && (rel[rlen] == '/' || rel[rlen] == '\0'))
+    rel += rlen;
+  if (rel[0] == '\0' || strcmp(rel, "/") == 0)
+    return xstrdup(m->mount_point);
+  return xasprintf("%s%s%s", m->mount_point, rel[0] == '/' ? "" : "/", rel);
+}
+
+uint64_t
+rt_cg_shares_to_weight(uint64_t shares)
+{
+  /* The linear map runc and crun 1.8 use: [2, 262144] -> [1, 10000]. */
+  if (shares == 0)
+    return 0;
+  if (shares < 2)
+    shares = 2;
+  if (shares > 262144)
+    shares = 262144;
+  return 1 + ((shares - 2) * 9999) / 262142;
+}
+
+uint64_t
+rt_cg_blkio_to_io_weight(uint64_t weight)
+{
+  if (weight == 0)
+    return 0;
+  if (weight < 10)
+    weight = 10;
+  if (weight > 1000)
+    weight = 1000;
+  return 1 + ((weight - 10) * 9999) / 990;
+}
+
+int
+rt_cg_swap_to_v2(int64_t swap, int64_t limit, int64_t *out, struct oci_error **err)
+{
+  /* As on v1: an unlimited memory with no swap setting means both unlimited. */
+  if (limit == -1 && swap == 0)
+    {
+      *out = -1;
+      return 0;
+    }
+  if (swap == -1 || swap == 0)
+    {
+      *out = swap;
+      return 0;
+    }
+  if (limit == 0 || limit == -1)
+    return oci_error_set(err, 0, "linux.resources.memory.swap: cannot be set without memory.limit");
+  if (limit < 0 || swap < 0)
+    return oci_error_set(err, 0, "linux.resources.memory: invalid limit %lld / swap %lld", (long long)limit,
+                         (long long)swap);
+  if (swap < limit)
+    return oci_error_set(err, 0,
+                         "linux.resources.memory.swap (%lld) must be >= memory.limit (%lld): it is "
+                         "memory+swap",
+                         (long long)swap, (long long)limit);
+  *out = swap - limit;
+  return 0;
+}
+
+/* runc 1.1's default allow list (libcontainer/specconv AllowedDevices):
+ * mknod of anything, and the devices every container gets. */
+static const struct rt_cg_dev_rule default_device_rules[] = {
+  { true, 'c', -1, -1, "m" }, { true, 'b', -1, -1, "m" },    { true, 'c', 1, 3, "rwm" },
+  { true, 'c', 1, 8, "rwm" }, { true, 'c', 1, 7, "rwm" },    { true, 'c', 5, 0, "rwm" },
+  { true, 'c', 1, 5, "rwm" }, { true, 'c', 1, 9, "rwm" },    { true, 'c', 136, -1, "rwm" },
+  { true, 'c', 5, 2, "rwm" }, { true, 'c', 10, 200, "rwm" },
+};
+
+static int
+convert_device_rule(const struct oci_device_cgroup *d, size_t i, struct rt_cg_dev_rule *r,
+                    struct oci_error **err)
+{
+  const char *t = d->type ? d->type : "a";
+
+  if (strcmp(t, "a") != 0 && strcmp(t, "c") != 0 && strcmp(t, "b") != 0)
+    return oci_error_set(err, 0, "linux.resources.devices[%zu].type: `%s` is not a, c or b", i, t);
+  r->allow = d->allow;
+  r->type = t[0];
+  r->major = d->has_major ? d->major : -1;
+  r->minor = d->has_minor ? d->minor : -1;
+  if (r->major < -1 || r->minor < -1 || r->major > UINT32_MAX || r->minor > UINT32_MAX)
+    return oci_error_set(err, 0, "linux.resources.devices[%zu]: major/minor out of range", i);
+
+  const char *a = d->access && d->access[0] ? d->access : "rwm";
+  bool seen[3] = { false, false, false };
+  for (const char *c = a; *c; c++)
+    {
+      const char *pos = strchr("rwm", *c);
+      if (pos == NULL)
+        return oci_error_set(err, 0, "linux.resources.devices[%zu].access: `%s` is not a subset of rwm", i,
+                             a);
+      seen[pos - "rwm"] = true;
+    }
+  size_t o = 0;
+  for (int k = 0; k < 3; k++)
+    if (seen[k])
+      r->access[o++] = "rwm"[k];
+  r->access[o] = '\0';
+  return 0;
+}
+
+int
+rt_cg_device_rules(const struct oci_device_cgroup *devs, size_t n, struct rt_cg_dev_rule **out, size_t *n_out,
+                   struct oci_error **err)
+{
+  size_t total = n + OCI_ARRAY_SIZE(default_device_rules);
+  cleanup_free struct rt_cg_dev_rule *rules = xcalloc(total, sizeof *rules);
+  size_t k = 0;
+
+  for (size_t i = 0; i < n; i++)
+    if (convert_device_rule(&devs[i], i, &rules[k++], err) < 0)
+      return -1;
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(default_device_rules); i++)
+    rules[k++] = default_device_rules[i];
+  *n_out = k;
+  *out = steal_pointer(&rules);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* files                                                                */
+/* ------------------------------------------------------------------ */
+
+int
+rt_cg_write(const char *dir, const char *file, const char *value, struct oci_error **err)
+{
+  cleanup_free char *path = xasprintf("%s/%s", dir, file);
+  cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+
+  if (fd < 0)
+    return oci_error_errno(err, "writing `%s` = %s", file, value);
+  /* One write: the kernel parses each write(2) as one value. */
+  ssize_t r;
+  do
+    r = write(fd, value, strlen(value));
+  while (r < 0 && errno == EINTR);
+  if (r < 0)
+    return oci_error_errno(err, "writing `%s` = %s", file, value);
+  return 0;
+}
+
+int
+rt_cg_writef(const char *dir, const char *file, struct oci_error **err, const char *fmt, ...)
+{
+  cleanup_free char *value = NULL;
+  va_list ap;
+
+  va_start(ap, fmt);
+  if (vasprintf(&value, fmt, ap) < 0)
+    abort();
+  va_end(ap);
+  return rt_cg_write(dir, file, value, err);
+}
+
+char *
+rt_cg_read(const char *dir, const char *file)
+{
+  cleanup_free char *path = xasprintf("%s/%s", dir, file);
+  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  size_t cap = 4096, len = 0;
+  cleanup_free char *buf = NULL;
+
+  if (fd < 0)
+    return NULL;
+  buf = xmalloc(cap + 1);
+  for (;;)
+    {
+      ssize_t r = oci_read_all(fd, buf + len, cap - len);
+      if (r < 0)
+        return NULL;
+      len += (size_t)r;
+      if (len < cap)
+        break;
+      cap *= 2;
+      buf = xrealloc(buf, cap + 1);
+    }
+  while (len > 0 && buf[len - 1] == '\n')
+    len--;
+  buf[len] = '\0';
+  return steal_pointer(&buf);
+}
+
+bool
+rt_cg_exists(const char *dir, const char *file)
+{
+  cleanup_free char *path = xasprintf("%s/%s", dir, file);
+  return access(path, F_OK) == 0;
+}
+
+void
+rt_cg_backoff(unsigned attempt)
+{
+  /* 1, 2, 4 ... 64 ms, then 100 ms steps. */
+  long ms = attempt < 7 ? 1L << attempt : 100;
+  struct timespec ts = { 0, ms * 1000000L };
+  nanosleep(&ts, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* discovery                                                            */
+/* ------------------------------------------------------------------ */
+
+static const char *const v1_controllers[]
+    = { "cpuset",  "cpu",      "cpuacct",    "blkio",   "memory", "devices", "freezer",
+        "net_cls", "net_prio", "perf_event", "hugetlb", "pids",   "rdma",    "misc" };
+
+/* The v1 hierarchies a container joins: every controller hierarchy, and
+ * name=systemd as runc does (other named hierarchies are not ours). */
+static bool
+v1_wanted(const char *options)
+{
+  if (rt_cg_options_have(options, "name=systemd"))
+    return true;
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(v1_controllers); i++)
+    if (rt_cg_options_have(options, v1_controllers[i]))
+      return true;
+  return false;
+}
+
+static bool
+v1_has_controller(const char *options)
+{
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(v1_controllers); i++)
+    if (rt_cg_options_have(options, v1_controllers[i]))
+      return true;
+  return false;
+}
+
+static void
+cgroup_free_hiers(struct rt_cgroup *cg)
+{
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      rt_cg_mount_clear(&cg->h[i].m);
+      free(cg->h[i].rel);
+      free(cg->h[i].dir);
+    }
+  free(cg->h);
+  cg->h = NULL;
+  cg->n = 0;
+}
+
+void
+rt_cgroup_free(struct rt_cgroup *cg)
+{
+  if (cg == NULL)
+    return;
+  cgroup_free_hiers(cg);
+  free(cg->path);
+  free(cg);
+}
+
+/* Fill cg->h with the hierarchies to use and set cg->mode. */
+static int
+discover(struct rt_cgroup *cg, struct oci_error **err)
+{
+  cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
+  cleanup_free char *line = NULL;
+  size_t cap = 0;
+  struct rt_cg_mount v2 = { 0 };
+  bool have_v2 = false, have_v1_ctrl = false;
+
+  if (f == NULL)
+    return oci_error_errno(err, "opening `/proc/self/mountinfo`");
+  while (getline(&line, &cap, f) > 0)
+    {
+      struct rt_cg_mount m = { 0 };
+      int r = rt_cg_parse_mountinfo_line(line, &m);
+      if (r <= 0)
+        continue;
+      if (m.v2)
+        {
+          if (have_v2)
+            rt_cg_mount_clear(&m);
+          else
+            v2 = m, have_v2 = true;
+          continue;
+        }
+      bool dup = !v1_wanted(m.options);
+      for (size_t i = 0; i < cg->n && !dup; i++)
+        dup = strcmp(cg->h[i].m.options, m.options) == 0;
+      if (dup)
+        {
+          rt_cg_mount_clear(&m);
+          continue;
+        }
+      have_v1_ctrl |= v1_has_controller(m.options);
+      cg->h = xrealloc(cg->h, (cg->n + 1) * sizeof *cg->h);
+      cg->h[cg->n++] = (struct rt_cg_hier){ .m = m };
+    }
+
+  if (!have_v1_ctrl)
+    {
+      /* A lone name=systemd v1 mount next to a full cgroup2 is not "hybrid". */
+      cgroup_free_hiers(cg);
+      if (!have_v2)
+        return oci_error_set(err, 0, "not supported: no cgroup hierarchy is mounted");
+      cg->mode = RT_CG_UNIFIED;
+    }
+  else
+    cg->mode = have_v2 ? RT_CG_HYBRID : RT_CG_LEGACY;
+  if (have_v2)
+    {
+      cg->h = xrealloc(cg->h, (cg->n + 1) * sizeof *cg->h);
+      cg->h[cg->n++] = (struct rt_cg_hier){ .m = v2 };
+    }
+  return 0;
+}
+
+/* The key that names a hierarchy in the stored multi-line form and in
+ * /proc/self/cgroup: its controllers, "" for cgroup2. */
+static bool
+line_matches(const struct rt_cg_mount *m, const char *controllers)
+{
+  if (m->v2)
+    return controllers[0] == '\0';
+  return controllers[0] != '\0' && rt_cg_options_have(m->options, controllers);
+}
+
+/* The cgroup the caller is in, per hierarchy (for relative paths). */
+static int
+resolve_relative(struct rt_cgroup *cg, const char *inner, struct oci_error **err)
+{
+  cleanup_fclose FILE *f = fopen("/proc/self/cgroup", "re");
+  cleanup_free char *line = NULL;
+  size_t cap = 0;
+
+  if (f == NULL)
+    return oci_error_errno(err, "opening `/proc/self/cgroup`");
+  while (getline(&line, &cap, f) > 0)
+    {
+      char *ctrls, *path;
+      if (rt_cg_parse_proc_cgroup_line(line, &ctrls, &path) < 0)
+        continue;
+      for (size_t i = 0; i < cg->n; i++)
+        if (cg->h[i].rel == NULL && line_matches(&cg->h[i].m, ctrls))
+          {
+            cleanup_free char *joined = xasprintf("%s/%s", path, inner);
+            cg->h[i].rel = rt_cg_clean_path(joined);
+          }
+    }
+  for (size_t i = 0; i < cg->n; i++)
+    if (cg->h[i].rel == NULL)
+      return oci_error_set(err, 0, "cannot find the caller's cgroup for the hierarchy at `%s`",
+                           cg->h[i].m.mount_point);
+  return 0;
+}
+
+/* The controllers part of a hierarchy's key, from its super options. */
+static char *
+hier_key(const struct rt_cg_mount *m)
+{
+  if (m->v2)
+    return xstrdup("");
+  cleanup_free char *key = xstrdup("");
+  if (rt_cg_options_have(m->options, "name=systemd"))
+    {
+      free(key);
+      key = xstrdup("name=systemd");
+    }
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(v1_controllers); i++)
+    if (rt_cg_options_have(m->options, v1_controllers[i]))
+      {
+        char *k = xasprintf("%s%s%s", key, key[0] ? "," : "", v1_controllers[i]);
+        free(key);
+        key = k;
+      }
+  return steal_pointer(&key);
+}
+
+/* The stored form: the path most hierarchies share, then a
+ * "controllers:path" line for each hierarchy where it differs (a relative
+ * path resolved from a caller whose cgroups differ per hierarchy). */
+static char *
+stored_path(const struct rt_cgroup *cg)
+{
+  size_t best = 0, best_count = 0;
+
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      size_t count = 0;
+      for (size_t j = 0; j < cg->n; j++)
+        count += strcmp(cg->h[i].rel, cg->h[j].rel) == 0;
+      if (count > best_count)
+        best = i, best_count = count;
+    }
+  cleanup_free char *out = xstrdup(cg->h[best].rel);
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      if (strcmp(cg->h[i].rel, cg->h[best].rel) == 0)
+        continue;
+      cleanup_free char *key = hier_key(&cg->h[i].m);
+      char *n = xasprintf("%s\n%s:%s", out, key, cg->h[i].rel);
+      free(out);
+      out = n;
+    }
+  return steal_pointer(&out);
+}
+
+static int
+resolve_stored(struct rt_cgroup *cg, const char *stored, struct oci_error **err)
+{
+  cleanup_free char *copy = xstrdup(stored);
+  const char *common = NULL;
+  char *save = NULL;
+
+  for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+    {
+      if (l[0] == '/')
+        {
+          common = l;
+          continue;
+        }
+      char *colon = strchr(l, ':');
+      if (colon == NULL || colon[1] != '/')
+        return oci_error_set(err, 0, "invalid stored cgroup path `%s`", stored);
+      *colon = '\0';
+      for (size_t i = 0; i < cg->n; i++)
+        if (cg->h[i].rel == NULL && line_matches(&cg->h[i].m, l))
+          cg->h[i].rel = xstrdup(colon + 1);
+    }
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      if (cg->h[i].rel)
+        continue;
+      if (common == NULL)
+        return oci_error_set(err, 0, "the cgroup hierarchy at `%s` is not in the stored cgroup path",
+                             cg->h[i].m.mount_point);
+      cg->h[i].rel = xstrdup(common);
+    }
+  return 0;
+}
+
+static void
+fill_dirs(struct rt_cgroup *cg)
+{
+  for (size_t i = 0; i < cg->n; i++)
+    cg->h[i].dir = rt_cg_mount_dir(&cg->h[i].m, cg->h[i].rel);
+}
+
+/* ------------------------------------------------------------------ */
+/* public API                                                           */
+/* ------------------------------------------------------------------ */
+
+static bool
+systemd_running(void)
+{
+  /* systemd's own test (sd_booted). */
+  struct stat st;
+  return lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int
+rmdir_retry(const char *dir, struct oci_error **err)
+{
+  for (unsigned attempt = 0;; attempt++)
+    {
+      if (rmdir(dir) == 0 || errno == ENOENT)
+        return 0;
+      if (errno != EBUSY || attempt >= 12)
+        return oci_error_errno(err, "removing cgroup `%s`", dir);
+      rt_cg_backoff(attempt);
+    }
+}
+
+int
+rt_cgroup_create(const struct oci_config *cfg, const char *id, bool systemd, struct rt_cgroup **out,
+                 struct oci_error **err)
+{
+  const struct oci_linux *l = cfg ? cfg->linux_ : NULL;
+  const char *cgroups_path = l ? l->cgroups_path : NULL;
+  cleanup_cgroup struct rt_cgroup *cg = xzalloc(sizeof *cg);
+  cleanup_free char *inner = NULL;
+
+  if (systemd)
+    {
+      cleanup_free char *slice = NULL, *prefix = NULL, *name = NULL;
+      if (cgroups_path && cgroups_path[0]
+          && rt_cg_parse_systemd_path(cgroups_path, &slice, &prefix, &name, err) < 0)
+        return -1;
+      /* A scope must be created by systemd over D-Bus; making directories
+       * behind its back would be undone or fought over by it. */
+      if (!systemd_running())
+        return oci_error_set(err, 0, "not supported: systemd cgroup manager (systemd is not running)");
+      return oci_error_set(err, 0, "not supported: systemd cgroup manager (no D-Bus client yet)");
+    }
+
+  if (rt_cg_config_path(cgroups_path, id, &inner, err) < 0)
+    return -1;
+  if (discover(cg, err) < 0)
+    return -1;
+  if (inner[0] == '/')
+    for (size_t i = 0; i < cg->n; i++)
+      cg->h[i].rel = xstrdup(inner);
+  else if (resolve_relative(cg, inner, err) < 0)
+    return -1;
+  fill_dirs(cg);
+  cg->path = stored_path(cg);
+  cg->created = true;
+
+  cleanup_free char *ctrls
+      = cg->mode == RT_CG_UNIFIED ? rt_cg_v2_needed_controllers(l ? l->resources : NULL) : xstrdup("");
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      int r
+          = cg->h[i].m.v2 ? rt_cg_v2_create_dir(&cg->h[i], ctrls, err) : rt_cg_v1_create_dir(&cg->h[i], err);
+      if (r < 0)
+        {
+          /* Undo the leaves made so far; parents may be shared. */
+          for (size_t j = 0; j < i; j++)
+            rmdir(cg->h[j].dir);
+          return oci_error_wrap(err, "creating cgroup `%s`", cg->path);
+        }
+    }
+  *out = steal_pointer(&cg);
+  return 0;
+}
+
+int
+rt_cgroup_open(const char *path, struct rt_cgroup **out, struct oci_error **err)
+{
+  cleanup_cgroup struct rt_cgroup *cg = xzalloc(sizeof *cg);
+
+  if (path == NULL || path[0] == '\0')
+    return oci_error_set(err, 0, "empty cgroup path");
+  if (discover(cg, err) < 0)
+    return -1;
+  if (resolve_stored(cg, path, err) < 0)
+    return -1;
+  fill_dirs(cg);
+  cg->path = xstrdup(path);
+  *out = steal_pointer(&cg);
+  return 0;
+}
+
+const char *
+rt_cgroup_path(const struct rt_cgroup *cg)
+{
+  return cg->path;
+}
+
+int
+rt_cgroup_enter(const struct rt_cgroup *cg, pid_t pid, struct oci_error **err)
+{
+  char buf[32];
+
+  snprintf(buf, sizeof buf, "%d", (int)pid);
+  for (size_t i = 0; i < cg->n; i++)
+    if (rt_cg_write(cg->h[i].dir, "cgroup.procs", buf, err) < 0)
+      return oci_error_wrap(err, "joining cgroup `%s`", cg->h[i].dir);
+  return 0;
+}
+
+int
+rt_cgroup_apply(const struct rt_cgroup *cg, const struct oci_resources *res, struct oci_error **err)
+{
+  static const struct oci_resources none;
+
+  if (res == NULL)
+    res = &none;
+  if (cg->mode == RT_CG_UNIFIED)
+    return rt_cg_v2_apply(cg, &cg->h[0], res, err);
+  return rt_cg_v1_apply(cg, res, err);
+}
+
+static int
+append_pids(const char *dir, pid_t **pids, size_t *n, size_t *cap, struct oci_error **err)
+{
+  cleanup_free char *procs = rt_cg_read(dir, "cgroup.procs");
+
+  if (procs == NULL)
+    {
+      if (errno == ENOENT)
+        return 0; /* removed under us */
+      return oci_error_errno(err, "reading `%s/cgroup.procs`", dir);
+    }
+  for (char *p = procs; *p;)
+    {
+      char *end;
+      long v = strtol(p, &end, 10);
+      if (end == p)
+        break;
+      if (*n == *cap)
+        {
+          *cap = *cap ? *cap * 2 : 16;
+          *pids = xrealloc(*pids, *cap * sizeof **pids);
+        }
+      (*pids)[(*n)++] = (pid_t)v;
+      p = end;
+      while (*p == '\n')
+        p++;
+    }
+
+  cleanup_closedir DIR *d = opendir(dir);
+  if (d == NULL)
+    return errno == ENOENT ? 0 : oci_error_errno(err, "listing `%s`", dir);
+  struct dirent *e;
+  while ((e = readdir(d)))
+    {
+      if (e->d_type != DT_DIR || e->d_name[0] == '.')
+        continue;
+      cleanup_free char *sub = xasprintf("%s/%s", dir, e->d_name);
+      if (append_pids(sub, pids, n, cap, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* The hierarchy whose membership is most reliable for listing: v2 when it is
+ * the only one; on v1 pids, then freezer, then memory, then any. */
+static const struct rt_cg_hier *
+pids_hier(const struct rt_cgroup *cg)
+{
+  static const char *const prefer[] = { "pids", "freezer", "memory", "devices" };
+
+  if (cg->mode == RT_CG_UNIFIED)
+    return &cg->h[0];
+  for (size_t p = 0; p < OCI_ARRAY_SIZE(prefer); p++)
+    for (size_t i = 0; i < cg->n; i++)
+      if (!cg->h[i].m.v2 && rt_cg_options_have(cg->h[i].m.options, prefer[p]))
+        return &cg->h[i];
+  return cg->n ? &cg->h[0] : NULL;
+}
+
+int
+rt_cgroup_pids(const struct rt_cgroup *cg, pid_t **pids, size_t *n, struct oci_error **err)
+{
+  const struct rt_cg_hier *h = pids_hier(cg);
+  cleanup_free pid_t *list = NULL;
+  size_t len = 0, cap = 0;
+
+  if (h == NULL)
+    return oci_error_set(err, 0, "no cgroup hierarchy to list processes from");
+  if (append_pids(h->dir, &list, &len, &cap, err) < 0)
+    return -1;
+  *pids = steal_pointer(&list);
+  *n = len;
+  return 0;
+}
+
+int
+rt_cgroup_freeze(const struct rt_cgroup *cg, bool frozen, struct oci_error **err)
+{
+  if (cg->mode == RT_CG_UNIFIED)
+    return rt_cg_v2_freeze(&cg->h[0], frozen, err);
+  return rt_cg_v1_freeze(cg, frozen, err);
+}
+
+/* Children first: a container may have made its own sub-cgroups. */
+static int
+destroy_tree(const char *dir, struct oci_error **err)
+{
+  {
+    cleanup_closedir DIR *d = opendir(dir);
+    if (d == NULL)
+      return errno == ENOENT ? 0 : oci_error_errno(err, "listing `%s`", dir);
+    struct dirent *e;
+    while ((e = readdir(d)))
+      {
+        if (e->d_type != DT_DIR || e->d_name[0] == '.')
+          continue;
+        cleanup_free char *sub = xasprintf("%s/%s", dir, e->d_name);
+        if (destroy_tree(sub, err) < 0)
+          return -1;
+      }
+  }
+  return rmdir_retry(dir, err);
+}
+
+int
+rt_cgroup_destroy(const struct rt_cgroup *cg, struct oci_error **err)
+{
+  int ret = 0;
+
+  /* Keep going after a failure so that one busy hierarchy does not leave
+   * all the others behind; report the first error. */
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      struct oci_error *e = NULL;
+      if (destroy_tree(cg->h[i].dir, &e) < 0)
+        {
+          if (ret == 0)
+            {
+              *err = e;
+              ret = -1;
+            }
+          else
+            oci_error_free(e);
+        }
+    }
+  return ret;
+}
