@@ -488,6 +488,13 @@ rt_cg_v2_device_prog(const struct rt_cg_dev_rule *rules, size_t n, void **out, s
 #undef SKIP
       p[k++] = insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, r->allow ? 1 : 0);
       p[k++] = insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+      /* A rule matching everything decides alone: what precedes it is
+       * unreachable, and the verifier refuses unreachable code. */
+      if (len == 2)
+        {
+          *out = steal_pointer(&p);
+          return (int)k;
+        }
     }
   /* Nothing matched: deny. */
   p[k++] = insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0);
@@ -525,7 +532,20 @@ rt_cg_v2_devices(const char *dir, const struct rt_cg_dev_rule *rules, size_t n, 
   attr.license = (uint64_t)(uintptr_t) "Apache";
   prog_fd = (int)sys_bpf(BPF_PROG_LOAD, &attr);
   if (prog_fd < 0)
-    return oci_error_errno(err, "loading the device eBPF program (%d instructions)", count);
+    {
+      int saved = errno;
+      /* Load again with the verifier's log, only to explain the failure. */
+      char log[4096] = "";
+      attr.log_buf = (uint64_t)(uintptr_t)log;
+      attr.log_size = sizeof log;
+      attr.log_level = 1;
+      sys_bpf(BPF_PROG_LOAD, &attr);
+      log[sizeof log - 1] = '\0';
+      /* The first line names the offending instruction. */
+      log[strcspn(log, "\n")] = '\0';
+      return oci_error_set(err, saved, "loading the device eBPF program (%d instructions)%s%s", count,
+                           log[0] ? ": verifier: " : "", log);
+    }
 
   /* Programs already attached (an update): replaced below, after the new
    * one is in, so that there is never a moment without one. */

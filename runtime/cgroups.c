@@ -100,7 +100,11 @@ rt_cg_parse_mountinfo_line(const char *line, struct rt_cg_mount *out)
   bool v2 = len == 7 && memcmp(fstype, "cgroup2", 7) == 0;
   bool v1 = len == 6 && memcmp(fstype, "cgroup", 6) == 0;
   if (!v1 && !v2)
-    return 0;
+    {
+      /* The mount point still matters: it may hide earlier cgroup mounts. */
+      out->mount_point = unescape_octal(mnt, mnt_len);
+      return 0;
+    }
   if (next_field(&p, &len) == NULL) /* source */
     return -1;
   const char *opts = next_field(&p, &len);
@@ -502,6 +506,37 @@ rt_cgroup_free(struct rt_cgroup *cg)
   free(cg);
 }
 
+static bool
+path_below(const char *path, const char *dir)
+{
+  size_t len = strlen(dir);
+  if (len == 1 && dir[0] == '/')
+    return true;
+  return strncmp(path, dir, len) == 0 && (path[len] == '/' || path[len] == '\0');
+}
+
+/* mountinfo lists mounts in the order they were made: a later mount on or
+ * above an earlier cgroup mount hides it (a container's /sys/fs/cgroup). */
+static void
+hide_shadowed(struct rt_cgroup *cg, struct rt_cg_mount *v2, bool *have_v2, const char *mount_point)
+{
+  size_t k = 0;
+
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      if (path_below(cg->h[i].m.mount_point, mount_point))
+        rt_cg_mount_clear(&cg->h[i].m);
+      else
+        cg->h[k++] = cg->h[i];
+    }
+  cg->n = k;
+  if (*have_v2 && path_below(v2->mount_point, mount_point))
+    {
+      rt_cg_mount_clear(v2);
+      *have_v2 = false;
+    }
+}
+
 /* Fill cg->h with the hierarchies to use and set cg->mode. */
 static int
 discover(struct rt_cgroup *cg, struct oci_error **err)
@@ -518,8 +553,14 @@ discover(struct rt_cgroup *cg, struct oci_error **err)
     {
       struct rt_cg_mount m = { 0 };
       int r = rt_cg_parse_mountinfo_line(line, &m);
-      if (r <= 0)
+      if (r < 0)
         continue;
+      hide_shadowed(cg, &v2, &have_v2, m.mount_point);
+      if (r == 0)
+        {
+          rt_cg_mount_clear(&m);
+          continue;
+        }
       if (m.v2)
         {
           if (have_v2)
@@ -536,11 +577,12 @@ discover(struct rt_cgroup *cg, struct oci_error **err)
           rt_cg_mount_clear(&m);
           continue;
         }
-      have_v1_ctrl |= v1_has_controller(m.options);
       cg->h = xrealloc(cg->h, (cg->n + 1) * sizeof *cg->h);
       cg->h[cg->n++] = (struct rt_cg_hier){ .m = m };
     }
 
+  for (size_t i = 0; i < cg->n; i++)
+    have_v1_ctrl |= v1_has_controller(cg->h[i].m.options);
   if (!have_v1_ctrl)
     {
       /* A lone name=systemd v1 mount next to a full cgroup2 is not "hybrid". */
