@@ -476,11 +476,12 @@ curl_code_retryable(CURLcode c)
     }
 }
 
+/* The handshake itself failed (typically: the server does not speak TLS).
+ * Certificate problems are not this: they must never lead to plain HTTP. */
 static bool
 curl_code_tls(CURLcode c)
 {
-  return c == CURLE_SSL_CONNECT_ERROR || c == CURLE_PEER_FAILED_VERIFICATION || c == CURLE_SSL_CERTPROBLEM
-         || c == CURLE_SSL_CACERT_BADFILE;
+  return c == CURLE_SSL_CONNECT_ERROR;
 }
 
 /* Seconds from a Retry-After value (delta-seconds or an HTTP date); -1 when
@@ -548,8 +549,12 @@ transfer_finish(struct transfer *t, CURLcode code)
           t->next_start_ms = now_ms() + d;
           return;
         }
-      oci_error_set(t->err, code == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT : ECONNABORTED, "%s %s: %s", method,
-                    t->req->url, t->errbuf[0] ? t->errbuf : curl_easy_strerror(code));
+      oci_error_set(
+          t->err, code == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT : ECONNABORTED, "%s %s: %s%s", method,
+          t->req->url, t->errbuf[0] ? t->errbuf : curl_easy_strerror(code),
+          code == CURLE_PEER_FAILED_VERIFICATION
+              ? " (give the registry's CA with --ca-file, or name the host with --insecure-registry)"
+              : "");
       t->done = t->failed = true;
       return;
     }
