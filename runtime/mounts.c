@@ -1,0 +1,1438 @@
+/* Mounting inside a container root (see mounts.h).
+ *
+ * The behaviour follows runc's libcontainer (rootfs_linux.go): tmpfs and /dev
+ * are mounted read-write first and made read-only in rt_rootfs_finalize();
+ * bind mounts are a bind followed by MS_REMOUNT|MS_BIND with the requested
+ * flags, retried with the flags the kernel locks in a user namespace; cgroup
+ * v1 is a tmpfs with a read-only bind of the container's own cgroup per
+ * hierarchy. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "spec/config.h"
+#include "mounts.h"
+#include "util.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+/* statfs(2) f_flags bits (<linux/statfs.h> values, not exported by glibc). */
+#define RT_ST_RDONLY 0x0001
+#define RT_ST_NOSUID 0x0002
+#define RT_ST_NODEV 0x0004
+#define RT_ST_NOEXEC 0x0008
+#define RT_ST_SYNCHRONOUS 0x0010
+#define RT_ST_MANDLOCK 0x0040
+#define RT_ST_NOATIME 0x0400
+#define RT_ST_NODIRATIME 0x0800
+#define RT_ST_RELATIME 0x1000
+#define RT_ST_NOSYMFOLLOW 0x2000
+
+#define ATIME_ENUM_FLAGS (MS_NOATIME | MS_RELATIME | MS_STRICTATIME)
+#define ATIME_FLAGS (ATIME_ENUM_FLAGS | MS_NODIRATIME)
+/* What the kernel locks (MNT_LOCK_*) on mounts inherited by a less
+ * privileged user namespace: a remount may not clear them. */
+#define LOCKED_FLAGS (MS_RDONLY | MS_NODEV | MS_NOEXEC | MS_NOSUID | ATIME_FLAGS)
+/* The flags runc gives the tmpfs under a v1 cgroup mount. */
+#define CGROUP_TMPFS_FLAGS (MS_NOEXEC | MS_NOSUID | MS_NODEV)
+
+/* Bounded retries of openat2 for -EAGAIN (a rename raced with
+ * RESOLVE_IN_ROOT) and of symlink hops while creating paths. */
+#define MAX_RETRIES 32
+#define MAX_HOPS 40
+
+/* ---- options ---- */
+
+struct flag_option
+{
+  const char *name;
+  bool clear;
+  unsigned long flag;
+};
+
+static const struct flag_option flag_options[] = {
+  { "acl", false, MS_POSIXACL },
+  { "async", true, MS_SYNCHRONOUS },
+  { "atime", true, MS_NOATIME },
+  { "bind", false, MS_BIND },
+  { "defaults", false, 0 },
+  { "dev", true, MS_NODEV },
+  { "diratime", true, MS_NODIRATIME },
+  { "dirsync", false, MS_DIRSYNC },
+  { "exec", true, MS_NOEXEC },
+  { "iversion", false, MS_I_VERSION },
+  { "lazytime", false, MS_LAZYTIME },
+  { "loud", true, MS_SILENT },
+  { "mand", false, MS_MANDLOCK },
+  { "noacl", true, MS_POSIXACL },
+  { "noatime", false, MS_NOATIME },
+  { "nodev", false, MS_NODEV },
+  { "nodiratime", false, MS_NODIRATIME },
+  { "noexec", false, MS_NOEXEC },
+  { "noiversion", true, MS_I_VERSION },
+  { "nolazytime", true, MS_LAZYTIME },
+  { "nomand", true, MS_MANDLOCK },
+  { "norelatime", true, MS_RELATIME },
+  { "nostrictatime", true, MS_STRICTATIME },
+  { "nosuid", false, MS_NOSUID },
+  { "nosymfollow", false, MS_NOSYMFOLLOW },
+  { "rbind", false, MS_BIND | MS_REC },
+  { "relatime", false, MS_RELATIME },
+  { "remount", false, MS_REMOUNT },
+  { "ro", false, MS_RDONLY },
+  { "rw", true, MS_RDONLY },
+  { "silent", false, MS_SILENT },
+  { "strictatime", false, MS_STRICTATIME },
+  { "suid", true, MS_NOSUID },
+  { "symfollow", true, MS_NOSYMFOLLOW },
+  { "sync", false, MS_SYNCHRONOUS },
+};
+
+struct propagation_option
+{
+  const char *name;
+  unsigned long flags;
+};
+
+static const struct propagation_option propagation_options[] = {
+  { "private", MS_PRIVATE },       { "rprivate", MS_PRIVATE | MS_REC },
+  { "shared", MS_SHARED },         { "rshared", MS_SHARED | MS_REC },
+  { "slave", MS_SLAVE },           { "rslave", MS_SLAVE | MS_REC },
+  { "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE | MS_REC },
+};
+
+struct rec_option
+{
+  const char *name;
+  bool clear;
+  uint64_t attr;
+};
+
+static const struct rec_option rec_options[] = {
+  { "rro", false, MOUNT_ATTR_RDONLY },
+  { "rrw", true, MOUNT_ATTR_RDONLY },
+  { "rnosuid", false, MOUNT_ATTR_NOSUID },
+  { "rsuid", true, MOUNT_ATTR_NOSUID },
+  { "rnodev", false, MOUNT_ATTR_NODEV },
+  { "rdev", true, MOUNT_ATTR_NODEV },
+  { "rnoexec", false, MOUNT_ATTR_NOEXEC },
+  { "rexec", true, MOUNT_ATTR_NOEXEC },
+  { "rnodiratime", false, MOUNT_ATTR_NODIRATIME },
+  { "rdiratime", true, MOUNT_ATTR_NODIRATIME },
+  { "rrelatime", false, MOUNT_ATTR_RELATIME },
+  { "rnorelatime", true, MOUNT_ATTR_RELATIME },
+  { "rnoatime", false, MOUNT_ATTR_NOATIME },
+  { "ratime", true, MOUNT_ATTR_NOATIME },
+  { "rstrictatime", false, MOUNT_ATTR_STRICTATIME },
+  { "rnostrictatime", true, MOUNT_ATTR_STRICTATIME },
+  { "rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW },
+  { "rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW },
+};
+
+static bool
+parse_flag_option(const char *opt, struct rt_mount_options *out)
+{
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(flag_options); i++)
+    {
+      const struct flag_option *f = &flag_options[i];
+      if (strcmp(opt, f->name) != 0)
+        continue;
+      if (f->clear)
+        {
+          out->flags &= ~f->flag;
+          out->cleared |= f->flag;
+        }
+      else
+        {
+          out->flags |= f->flag;
+          out->cleared &= ~f->flag;
+        }
+      return true;
+    }
+  return false;
+}
+
+static bool
+parse_propagation_option(const char *opt, struct rt_mount_options *out)
+{
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(propagation_options); i++)
+    {
+      if (strcmp(opt, propagation_options[i].name) != 0)
+        continue;
+      out->propagation = xrealloc(out->propagation, (out->propagation_len + 1) * sizeof(unsigned long));
+      out->propagation[out->propagation_len++] = propagation_options[i].flags;
+      return true;
+    }
+  return false;
+}
+
+static bool
+parse_rec_option(const char *opt, struct rt_mount_options *out)
+{
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(rec_options); i++)
+    {
+      const struct rec_option *r = &rec_options[i];
+      if (strcmp(opt, r->name) != 0)
+        continue;
+      /* The atime modes are an enum inside MOUNT_ATTR__ATIME: setting one
+       * means clearing the field first. */
+      if ((r->attr & MOUNT_ATTR__ATIME) == r->attr)
+        {
+          out->rec_clr |= MOUNT_ATTR__ATIME;
+          out->rec_set &= ~(uint64_t)MOUNT_ATTR__ATIME;
+          if (!r->clear)
+            out->rec_set |= r->attr;
+        }
+      else if (r->clear)
+        {
+          out->rec_clr |= r->attr;
+          out->rec_set &= ~r->attr;
+        }
+      else
+        {
+          out->rec_set |= r->attr;
+          out->rec_clr &= ~r->attr;
+        }
+      return true;
+    }
+  return false;
+}
+
+static void
+append_data(char **data, const char *opt)
+{
+  char *s;
+
+  if (*data == NULL)
+    {
+      *data = xstrdup(opt);
+      return;
+    }
+  s = xasprintf("%s,%s", *data, opt);
+  free(*data);
+  *data = s;
+}
+
+int
+rt_mount_options_parse(char *const *options, size_t n, struct rt_mount_options *out, struct oci_error **err)
+{
+  *out = (struct rt_mount_options){ 0 };
+  for (size_t i = 0; i < n; i++)
+    {
+      const char *opt = options[i];
+
+      if (parse_flag_option(opt, out) || parse_propagation_option(opt, out) || parse_rec_option(opt, out))
+        continue;
+      if (strcmp(opt, "tmpcopyup") == 0)
+        {
+          out->tmpcopyup = true;
+          continue;
+        }
+      if (strcmp(opt, "idmap") == 0 || strcmp(opt, "ridmap") == 0)
+        {
+          rt_mount_options_clear(out);
+          return oci_error_set(err, 0, "not supported: idmapped mounts (option `%s`)", opt);
+        }
+      append_data(&out->data, opt);
+    }
+  return 0;
+}
+
+void
+rt_mount_options_clear(struct rt_mount_options *o)
+{
+  free(o->propagation);
+  free(o->data);
+  *o = (struct rt_mount_options){ 0 };
+}
+
+int
+rt_propagation_parse(const char *name, unsigned long *flags, struct oci_error **err)
+{
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(propagation_options); i++)
+    if (strcmp(name, propagation_options[i].name) == 0)
+      {
+        *flags = propagation_options[i].flags;
+        return 0;
+      }
+  return oci_error_set(err, EINVAL, "linux.rootfsPropagation: `%s` is not supported", name);
+}
+
+/* ---- paths inside the root ---- */
+
+static int
+openat2_retry(int dirfd, const char *path, uint64_t flags, uint64_t resolve)
+{
+  struct open_how how = { .flags = flags | O_CLOEXEC, .resolve = resolve };
+  int fd = -1;
+
+  for (int i = 0; i < MAX_RETRIES; i++)
+    {
+      fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+      if (fd >= 0 || (errno != EAGAIN && errno != EINTR))
+        break;
+    }
+  return fd;
+}
+
+static uint64_t
+resolve_flags(bool no_symlinks)
+{
+  return RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (no_symlinks ? RESOLVE_NO_SYMLINKS : 0);
+}
+
+int
+rt_root_open(int rootfd, const char *path, int flags, struct oci_error **err)
+{
+  int fd = openat2_retry(rootfd, path, flags, resolve_flags(false));
+
+  if (fd < 0)
+    return oci_error_errno(err, "opening `%s` inside the root", path);
+  return fd;
+}
+
+/* Join `dir` (a path inside the root) and a symlink target the way the
+ * kernel resolves it: absolute targets start over at the root. */
+static char *
+join_link(const char *dir, const char *target, const char *rest)
+{
+  const char *base = target[0] == '/' ? "" : dir;
+
+  if (rest == NULL || rest[0] == '\0')
+    return xasprintf("%s/%s", base, target);
+  return xasprintf("%s/%s/%s", base, target, rest);
+}
+
+static char *
+read_link_at(int dirfd, const char *name)
+{
+  char buf[PATH_MAX];
+  ssize_t len = readlinkat(dirfd, name, buf, sizeof buf - 1);
+
+  if (len < 0)
+    return NULL;
+  buf[len] = '\0';
+  return xstrdup(buf);
+}
+
+/* One pass of mkdir -p over `path`.  Returns the O_PATH fd of the directory,
+ * -1 with *err on failure, or -2 with *next set when a dangling symlink
+ * redirects the walk (the caller starts over with *next). */
+static int
+mkdir_p_pass(int rootfd, const char *path, mode_t mode, bool no_symlinks, char **next, struct oci_error **err)
+{
+  cleanup_free char *copy = xstrdup(path);
+  cleanup_free char *prefix = xstrdup("");
+  cleanup_close int parent = -1;
+  char *save = NULL;
+  uint64_t resolve = resolve_flags(no_symlinks);
+
+  parent = openat2_retry(rootfd, "/", O_PATH | O_DIRECTORY, resolve);
+  if (parent < 0)
+    return oci_error_errno(err, "opening the root");
+
+  for (char *comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save))
+    {
+      cleanup_free char *cur = xasprintf("%s/%s", prefix, comp);
+      int fd = openat2_retry(rootfd, cur, O_PATH | O_DIRECTORY, resolve);
+
+      if (fd < 0 && errno == ENOENT)
+        {
+          int r = mkdirat(parent, comp, mode);
+
+          if (r < 0 && errno != EEXIST)
+            return oci_error_errno(err, "creating directory `%s`", cur);
+          if (r < 0)
+            {
+              /* Something appeared that a lookup cannot pass: a dangling symlink. */
+              cleanup_free char *target = read_link_at(parent, comp);
+              if (target == NULL)
+                return oci_error_set(err, ENOENT, "creating directory `%s`: raced with another change", cur);
+              if (no_symlinks)
+                return oci_error_set(err, ELOOP, "`%s` is a symlink", cur);
+              *next = join_link(prefix, target, save);
+              return -2;
+            }
+          fd = openat2_retry(rootfd, cur, O_PATH | O_DIRECTORY, resolve);
+        }
+      if (fd < 0)
+        return oci_error_errno(err, "opening directory `%s`", cur);
+      close(parent);
+      parent = fd;
+      free(prefix);
+      prefix = steal_pointer(&cur);
+    }
+  return steal_fd(&parent);
+}
+
+int
+rt_root_mkdir_p(int rootfd, const char *path, mode_t mode, bool no_symlinks, struct oci_error **err)
+{
+  cleanup_free char *cur = xstrdup(path);
+
+  for (int hop = 0; hop < MAX_HOPS; hop++)
+    {
+      char *next = NULL;
+      int fd = mkdir_p_pass(rootfd, cur, mode, no_symlinks, &next, err);
+
+      if (fd != -2)
+        return fd;
+      free(cur);
+      cur = next;
+    }
+  return oci_error_set(err, ELOOP, "creating directory `%s`: too many levels of symbolic links", path);
+}
+
+/* Split "a/b/c" into "a/b" and "c"; trailing slashes are dropped. */
+static int
+split_path(const char *path, char **dir, char **base, struct oci_error **err)
+{
+  cleanup_free char *copy = xstrdup(path);
+  size_t len = strlen(copy);
+  char *slash;
+
+  while (len > 1 && copy[len - 1] == '/')
+    copy[--len] = '\0';
+  slash = strrchr(copy, '/');
+  *base = xstrdup(slash ? slash + 1 : copy);
+  *dir = slash ? xstrndup(copy, (size_t)(slash - copy)) : xstrdup("");
+  if ((*base)[0] == '\0' || strcmp(*base, ".") == 0 || strcmp(*base, "..") == 0)
+    {
+      free(*dir);
+      free(*base);
+      return oci_error_set(err, EINVAL, "`%s` does not name a file", path);
+    }
+  return 0;
+}
+
+int
+rt_root_mkfile(int rootfd, const char *path, mode_t mode, struct oci_error **err)
+{
+  cleanup_free char *cur = xstrdup(path);
+
+  for (int hop = 0; hop < MAX_HOPS; hop++)
+    {
+      cleanup_free char *dir = NULL;
+      cleanup_free char *base = NULL;
+      cleanup_close int dirfd = -1;
+      int fd;
+
+      fd = openat2_retry(rootfd, cur, O_PATH, resolve_flags(false));
+      if (fd >= 0)
+        return fd;
+      if (errno != ENOENT)
+        return oci_error_errno(err, "opening `%s`", cur);
+      if (split_path(cur, &dir, &base, err) < 0)
+        return -1;
+      dirfd = rt_root_mkdir_p(rootfd, dir, 0755, false, err);
+      if (dirfd < 0)
+        return -1;
+      /* O_EXCL: never follow a symlink planted at the last component. */
+      fd = openat(dirfd, base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
+      if (fd >= 0)
+        {
+          close(fd);
+          continue;
+        }
+      if (errno != EEXIST)
+        return oci_error_errno(err, "creating file `%s`", cur);
+      {
+        cleanup_free char *target = read_link_at(dirfd, base);
+        if (target != NULL)
+          {
+            char *next = join_link(dir, target, NULL);
+            free(cur);
+            cur = next;
+          }
+      }
+    }
+  return oci_error_set(err, ELOOP, "creating file `%s`: too many levels of symbolic links", path);
+}
+
+/* ---- mounting onto fds ---- */
+
+static int
+mount_on_fd(const char *source, int fd, const char *type, unsigned long flags, const char *data)
+{
+  char target[64];
+
+  snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
+  return mount(source, target, type, flags, data);
+}
+
+static unsigned long
+statfs_to_ms_flags(unsigned long f)
+{
+  static const struct
+  {
+    unsigned long st, ms;
+  } map[] = {
+    { RT_ST_RDONLY, MS_RDONLY },     { RT_ST_NOSUID, MS_NOSUID },
+    { RT_ST_NODEV, MS_NODEV },       { RT_ST_NOEXEC, MS_NOEXEC },
+    { RT_ST_MANDLOCK, MS_MANDLOCK }, { RT_ST_SYNCHRONOUS, MS_SYNCHRONOUS },
+    { RT_ST_NOATIME, MS_NOATIME },   { RT_ST_NODIRATIME, MS_NODIRATIME },
+    { RT_ST_RELATIME, MS_RELATIME }, { RT_ST_NOSYMFOLLOW, MS_NOSYMFOLLOW },
+  };
+  unsigned long flags = 0;
+
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(map); i++)
+    if (f & map[i].st)
+      flags |= map[i].ms;
+  /* MS_STRICTATIME is not stored: a mount without the others is strictatime. */
+  if ((flags & ATIME_ENUM_FLAGS) == 0)
+    flags |= MS_STRICTATIME;
+  return flags;
+}
+
+int
+rt_mount_flags_of_fd(int fd, unsigned long *flags, struct oci_error **err)
+{
+  struct statfs st;
+
+  if (fstatfs(fd, &st) < 0)
+    return oci_error_errno(err, "statfs");
+  *flags = statfs_to_ms_flags((unsigned long)st.f_flags);
+  return 0;
+}
+
+static int
+apply_propagation(int fd, const struct rt_mount_options *o, struct oci_error **err)
+{
+  for (size_t i = 0; i < o->propagation_len; i++)
+    if (mount_on_fd(NULL, fd, NULL, o->propagation[i], NULL) < 0)
+      return oci_error_errno(err, "setting propagation 0x%lx", o->propagation[i]);
+  return 0;
+}
+
+static int
+apply_rec_attrs(int fd, const struct rt_mount_options *o, struct oci_error **err)
+{
+  struct mount_attr attr = { .attr_set = o->rec_set, .attr_clr = o->rec_clr };
+
+  if (o->rec_set == 0 && o->rec_clr == 0)
+    return 0;
+  if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+    return oci_error_errno(err, "mount_setattr (recursive options)");
+  return 0;
+}
+
+/* After the first mount, the fd we mounted on still names the covered
+ * directory: reopen the path to reach the new mount. */
+static int
+reopen_dest(const struct rt_mount_ctx *ctx, const char *dest, struct oci_error **err)
+{
+  return rt_root_open(ctx->rootfd, dest, O_PATH, err);
+}
+
+/* Propagation and recursive attributes, common to every kind of mount. */
+static int
+finish_mount(const struct rt_mount_ctx *ctx, const char *dest, const struct rt_mount_options *o,
+             struct oci_error **err)
+{
+  cleanup_close int fd = -1;
+
+  if (o->propagation_len == 0 && o->rec_set == 0 && o->rec_clr == 0)
+    return 0;
+  fd = reopen_dest(ctx, dest, err);
+  if (fd < 0)
+    return -1;
+  if (apply_propagation(fd, o, err) < 0)
+    return -1;
+  return apply_rec_attrs(fd, o, err);
+}
+
+/* MS_REMOUNT|MS_BIND with the requested flags.  When the kernel refuses
+ * because the source mount has locked flags (user namespace), retry with
+ * those flags kept, unless the config explicitly asked to clear one. */
+static int
+remount_bind(int fd, unsigned long flags, unsigned long cleared, struct oci_error **err)
+{
+  unsigned long want = flags | MS_BIND | MS_REMOUNT;
+  unsigned long have;
+  int saved;
+
+  if (mount_on_fd(NULL, fd, NULL, want, NULL) == 0)
+    return 0;
+  saved = errno;
+  if (saved != EPERM || rt_mount_flags_of_fd(fd, &have, err) < 0)
+    return oci_error_set(err, saved, "remounting with flags 0x%lx", want);
+  if ((have & cleared & LOCKED_FLAGS) != 0
+      || ((flags & ATIME_FLAGS) != 0 && (flags & ATIME_FLAGS) != (have & ATIME_FLAGS)))
+    return oci_error_set(err, saved, "remounting with flags 0x%lx (the source mount locks 0x%lx)", want,
+                         have & LOCKED_FLAGS);
+  want |= have & LOCKED_FLAGS;
+  if (mount_on_fd(NULL, fd, NULL, want, NULL) < 0)
+    return oci_error_errno(err, "remounting with flags 0x%lx", want);
+  return 0;
+}
+
+/* runc refuses mounts inside /proc except over the files lxcfs emulates; a
+ * mount on /proc itself must be a procfs. */
+static const char *const proc_allowed[] = {
+  "/proc/cpuinfo",
+  "/proc/diskstats",
+  "/proc/meminfo",
+  "/proc/stat",
+  "/proc/swaps",
+  "/proc/uptime",
+  "/proc/loadavg",
+  "/proc/slabinfo",
+  "/proc/net/dev",
+  "/proc/sys/kernel/ns_last_pid",
+  "/proc/sys/crypto/fips_enabled",
+};
+
+/* "/a//b/./c/" -> "/a/b/c"; ".." is kept (it is resolved in the root). */
+static char *
+clean_path(const char *path)
+{
+  char *out = xmalloc(strlen(path) + 2);
+  size_t o = 0;
+
+  for (const char *p = path; *p;)
+    {
+      const char *end = strchrnul(p, '/');
+      size_t len = (size_t)(end - p);
+
+      if (len > 0 && !(len == 1 && p[0] == '.'))
+        {
+          out[o++] = '/';
+          memcpy(out + o, p, len);
+          o += len;
+        }
+      p = *end ? end + 1 : end;
+    }
+  if (o == 0)
+    out[o++] = '/';
+  out[o] = '\0';
+  return out;
+}
+
+static bool
+fd_is_procfs(int fd)
+{
+  struct statfs st;
+
+  return fstatfs(fd, &st) == 0 && st.f_type == PROC_SUPER_MAGIC;
+}
+
+static int
+check_proc_dest(int destfd, const char *dest, const char *type, const char *bind_source,
+                struct oci_error **err)
+{
+  cleanup_free char *clean = clean_path(dest);
+
+  if (strcmp(clean, "/proc") == 0)
+    {
+      struct statfs st;
+
+      if (bind_source == NULL)
+        return strcmp(type, "proc") == 0
+                   ? 0
+                   : oci_error_set(err, EINVAL, "`%s` cannot be mounted because it is not of type proc",
+                                   dest);
+      if (statfs(bind_source, &st) == 0 && st.f_type == PROC_SUPER_MAGIC)
+        return 0;
+      return oci_error_set(err, EINVAL, "`%s` cannot be mounted because it is not of type proc", dest);
+    }
+  if (!fd_is_procfs(destfd))
+    return 0;
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(proc_allowed); i++)
+    if (strcmp(clean, proc_allowed[i]) == 0)
+      return 0;
+  return oci_error_set(err, EINVAL, "`%s` cannot be mounted because it is inside /proc", dest);
+}
+
+/* ---- tmpcopyup ---- */
+
+static int copy_tree(int srcdir, int dstdir, struct oci_error **err);
+
+static int
+copy_regular(int srcdir, int dstdir, const char *name, const struct stat *st, struct oci_error **err)
+{
+  cleanup_close int in = openat(srcdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  cleanup_close int out = -1;
+  char buf[65536];
+  ssize_t n;
+
+  if (in < 0)
+    return oci_error_errno(err, "opening `%s`", name);
+  out = openat(dstdir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st->st_mode & 07777);
+  if (out < 0)
+    return oci_error_errno(err, "creating `%s`", name);
+  while ((n = read(in, buf, sizeof buf)) > 0)
+    if (oci_write_all(out, buf, (size_t)n) < 0)
+      return oci_error_errno(err, "writing `%s`", name);
+  if (n < 0)
+    return oci_error_errno(err, "reading `%s`", name);
+  if (fchown(out, st->st_uid, st->st_gid) < 0 || fchmod(out, st->st_mode & 07777) < 0)
+    return oci_error_errno(err, "setting owner of `%s`", name);
+  return 0;
+}
+
+static int
+copy_entry(int srcdir, int dstdir, const char *name, struct oci_error **err)
+{
+  struct stat st;
+  struct timespec times[2];
+
+  if (fstatat(srcdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return oci_error_errno(err, "stat `%s`", name);
+  switch (st.st_mode & S_IFMT)
+    {
+    case S_IFDIR:
+      {
+        cleanup_close int s = -1;
+        cleanup_close int d = -1;
+
+        if (mkdirat(dstdir, name, st.st_mode & 07777) < 0)
+          return oci_error_errno(err, "creating `%s`", name);
+        s = openat(srcdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        d = openat(dstdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (s < 0 || d < 0)
+          return oci_error_errno(err, "opening `%s`", name);
+        if (copy_tree(s, d, err) < 0)
+          return oci_error_wrap(err, "%s", name);
+        if (fchown(d, st.st_uid, st.st_gid) < 0 || fchmod(d, st.st_mode & 07777) < 0)
+          return oci_error_errno(err, "setting owner of `%s`", name);
+        break;
+      }
+    case S_IFREG:
+      if (copy_regular(srcdir, dstdir, name, &st, err) < 0)
+        return -1;
+      break;
+    case S_IFLNK:
+      {
+        cleanup_free char *target = read_link_at(srcdir, name);
+        if (target == NULL || symlinkat(target, dstdir, name) < 0)
+          return oci_error_errno(err, "copying symlink `%s`", name);
+        break;
+      }
+    default:
+      if (mknodat(dstdir, name, st.st_mode, st.st_rdev) < 0)
+        return oci_error_errno(err, "creating `%s`", name);
+      break;
+    }
+  if (fchownat(dstdir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+    return oci_error_errno(err, "setting owner of `%s`", name);
+  times[0] = st.st_atim;
+  times[1] = st.st_mtim;
+  utimensat(dstdir, name, times, AT_SYMLINK_NOFOLLOW);
+  return 0;
+}
+
+static int
+copy_tree(int srcdir, int dstdir, struct oci_error **err)
+{
+  cleanup_closedir DIR *d = NULL;
+  int fd = dup(srcdir);
+  struct dirent *de;
+
+  if (fd < 0 || (d = fdopendir(fd)) == NULL)
+    {
+      if (fd >= 0)
+        close(fd);
+      return oci_error_errno(err, "reading directory");
+    }
+  while ((errno = 0, de = readdir(d)) != NULL)
+    {
+      if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+        continue;
+      if (copy_entry(srcdir, dstdir, de->d_name, err) < 0)
+        return -1;
+    }
+  if (errno != 0)
+    return oci_error_errno(err, "reading directory");
+  return 0;
+}
+
+/* ---- one function per kind of mount ---- */
+
+static int
+mount_fs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const char *type,
+         const struct rt_mount_options *o, struct oci_error **err)
+{
+  cleanup_close int fd = -1;
+  unsigned long flags = o->flags & ~(MS_REMOUNT | MS_BIND | MS_REC);
+  bool strict = strcmp(type, "proc") == 0 || strcmp(type, "sysfs") == 0;
+
+  /* runc refuses to mount proc or sysfs through any symlink. */
+  fd = rt_root_mkdir_p(ctx->rootfd, m->destination, 0755, strict, err);
+  if (fd < 0)
+    {
+      if (strict && ((*err)->status == ENOTDIR || (*err)->status == ELOOP))
+        {
+          oci_error_free(*err);
+          *err = NULL;
+          return oci_error_set(err, ENOTDIR, "filesystem `%s` must be mounted on ordinary directory", type);
+        }
+      return -1;
+    }
+  if (check_proc_dest(fd, m->destination, type, NULL, err) < 0)
+    return -1;
+  if (mount_on_fd(m->source ? m->source : type, fd, type, flags, o->data) < 0)
+    return oci_error_errno(err, "mount");
+  return finish_mount(ctx, m->destination, o, err);
+}
+
+static bool
+path_is_dev(const char *dest)
+{
+  cleanup_free char *clean = clean_path(dest);
+  return strcmp(clean, "/dev") == 0;
+}
+
+static int
+mount_tmpfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const struct rt_mount_options *o,
+            struct oci_error **err)
+{
+  cleanup_close int fd = -1;
+  cleanup_close int olddir = -1;
+  cleanup_close int newdir = -1;
+  cleanup_free char *data = NULL;
+  struct stat st;
+  bool existed;
+  /* Read-only comes in rt_rootfs_finalize(): files are created in it first. */
+  unsigned long flags = o->flags & ~(MS_REMOUNT | MS_BIND | MS_REC | MS_RDONLY);
+
+  fd = openat2_retry(ctx->rootfd, m->destination, O_PATH | O_DIRECTORY, resolve_flags(false));
+  existed = fd >= 0;
+  if (!existed)
+    fd = rt_root_mkdir_p(ctx->rootfd, m->destination, 0755, false, err);
+  if (fd < 0)
+    return -1;
+  if (check_proc_dest(fd, m->destination, "tmpfs", NULL, err) < 0)
+    return -1;
+  /* The tmpfs keeps the mode of the directory it covers unless the
+   * options say otherwise (a later mode= wins). */
+  if (existed && fstat(fd, &st) == 0)
+    data = o->data ? xasprintf("mode=%04o,%s", st.st_mode & 07777, o->data)
+                   : xasprintf("mode=%04o", st.st_mode & 07777);
+  else if (o->data)
+    data = xstrdup(o->data);
+  if (o->tmpcopyup)
+    {
+      olddir = rt_root_open(ctx->rootfd, m->destination, O_RDONLY | O_DIRECTORY, err);
+      if (olddir < 0)
+        return -1;
+    }
+  if (mount_on_fd(m->source ? m->source : "tmpfs", fd, "tmpfs", flags, data) < 0)
+    return oci_error_errno(err, "mount");
+  if (o->tmpcopyup)
+    {
+      /* olddir still reaches the covered directory. */
+      newdir = rt_root_open(ctx->rootfd, m->destination, O_RDONLY | O_DIRECTORY, err);
+      if (newdir < 0)
+        return -1;
+      if (copy_tree(olddir, newdir, err) < 0)
+        return oci_error_wrap(err, "tmpcopyup");
+    }
+  return finish_mount(ctx, m->destination, o, err);
+}
+
+static int
+mount_bind_from(const struct rt_mount_ctx *ctx, const char *source, const char *dest,
+                const struct rt_mount_options *o, struct oci_error **err)
+{
+  cleanup_close int fd = -1;
+  cleanup_close int top = -1;
+  struct stat st;
+
+  if (stat(source, &st) < 0)
+    return oci_error_errno(err, "bind source `%s`", source);
+  if (S_ISDIR(st.st_mode))
+    fd = rt_root_mkdir_p(ctx->rootfd, dest, 0755, false, err);
+  else
+    fd = rt_root_mkfile(ctx->rootfd, dest, 0755, err);
+  if (fd < 0)
+    return -1;
+  if (check_proc_dest(fd, dest, "bind", source, err) < 0)
+    return -1;
+  if (mount_on_fd(source, fd, NULL, MS_BIND | (o->flags & MS_REC), NULL) < 0)
+    return oci_error_errno(err, "bind mount");
+  top = reopen_dest(ctx, dest, err);
+  if (top < 0)
+    return -1;
+  if (apply_propagation(top, o, err) < 0)
+    return -1;
+  /* A bind keeps the source's flags; only a remount applies ours. */
+  if ((o->flags & ~(MS_BIND | MS_REC | MS_REMOUNT)) != 0 || o->cleared != 0)
+    if (remount_bind(top, o->flags & ~MS_REC, o->cleared, err) < 0)
+      return -1;
+  return apply_rec_attrs(top, o, err);
+}
+
+static int
+mount_sysfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const struct rt_mount_options *o,
+            struct oci_error **err)
+{
+  struct rt_mount_options bind;
+
+  if (mount_fs(ctx, m, "sysfs", o, err) == 0)
+    return 0;
+  /* Without its own network namespace a user namespace may not mount sysfs;
+   * like crun (and newer runc) fall back to the host's /sys. */
+  if (!ctx->in_userns || (*err)->status != EPERM)
+    return -1;
+  oci_error_free(*err);
+  *err = NULL;
+  bind = *o;
+  bind.flags = o->flags | MS_BIND | MS_REC;
+  bind.data = NULL;
+  return mount_bind_from(ctx, "/sys", m->destination, &bind, err);
+}
+
+/* ---- cgroups ---- */
+
+void
+rt_mountinfo_free(struct rt_mountinfo *mi, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      free(mi[i].root);
+      free(mi[i].mountpoint);
+      free(mi[i].optional);
+      free(mi[i].fstype);
+      free(mi[i].super_opts);
+    }
+  free(mi);
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static char *
+unescape(const char *s)
+{
+  char *out = xmalloc(strlen(s) + 1);
+  size_t o = 0;
+
+  for (size_t i = 0; s[i]; i++)
+    {
+      if (s[i] == '\\' && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' && s[i + 2] <= '7'
+          && s[i + 3] >= '0' && s[i + 3] <= '7')
+        {
+          out[o++] = (char)(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
+          i += 3;
+          continue;
+        }
+      out[o++] = s[i];
+    }
+  out[o] = '\0';
+  return out;
+}
+
+static bool
+parse_mountinfo_line(char *line, struct rt_mountinfo *out)
+{
+  char *fields[6];
+  char *save = NULL;
+  char *tok;
+  char *optional = NULL;
+  int n = 0;
+
+  line[strcspn(line, "\n")] = '\0';
+  /* id parent major:minor root mountpoint options [optional...] - fstype source super */
+  for (tok = strtok_r(line, " ", &save); tok && n < 6; tok = strtok_r(NULL, " ", &save))
+    fields[n++] = tok;
+  if (n < 6)
+    return false;
+  for (; tok && strcmp(tok, "-") != 0; tok = strtok_r(NULL, " ", &save))
+    {
+      char *joined = optional ? xasprintf("%s %s", optional, tok) : xstrdup(tok);
+      free(optional);
+      optional = joined;
+    }
+  {
+    char *fstype = tok ? strtok_r(NULL, " ", &save) : NULL;
+    char *source = fstype ? strtok_r(NULL, " ", &save) : NULL;
+    char *super = source ? strtok_r(NULL, " ", &save) : NULL;
+    if (super == NULL)
+      {
+        free(optional);
+        return false;
+      }
+    out->root = unescape(fields[3]);
+    out->mountpoint = unescape(fields[4]);
+    out->optional = optional ? optional : xstrdup("");
+    out->fstype = xstrdup(fstype);
+    out->super_opts = xstrdup(super);
+  }
+  return true;
+}
+
+int
+rt_mountinfo_read(struct rt_mountinfo **out, size_t *n, struct oci_error **err)
+{
+  cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
+  cleanup_free char *line = NULL;
+  size_t cap = 0;
+  struct rt_mountinfo *mi = NULL;
+  size_t len = 0;
+
+  if (f == NULL)
+    return oci_error_errno(err, "opening /proc/self/mountinfo");
+  while (getline(&line, &cap, f) > 0)
+    {
+      struct rt_mountinfo e;
+      if (!parse_mountinfo_line(line, &e))
+        continue;
+      mi = xrealloc(mi, (len + 1) * sizeof *mi);
+      mi[len++] = e;
+    }
+  *out = mi;
+  *n = len;
+  return 0;
+}
+
+/* Is every comma-separated token of `want` among the tokens of `have`? */
+static bool
+tokens_subset(const char *want, const char *have)
+{
+  cleanup_free char *w = xstrdup(want);
+  char *save = NULL;
+
+  for (char *t = strtok_r(w, ",", &save); t; t = strtok_r(NULL, ",", &save))
+    {
+      size_t tl = strlen(t);
+      bool found = false;
+
+      for (const char *p = have; *p;)
+        {
+          const char *end = strchrnul(p, ',');
+          if ((size_t)(end - p) == tl && strncmp(p, t, tl) == 0)
+            found = true;
+          p = *end ? end + 1 : end;
+        }
+      if (!found)
+        return false;
+    }
+  return true;
+}
+
+struct cgroup_v1_bind
+{
+  char *source;      /* host path of our own cgroup in the hierarchy */
+  char *name;        /* basename of the host mount point ("cpu,cpuacct") */
+  char *controllers; /* as in /proc/self/cgroup ("cpu,cpuacct", "name=systemd") */
+};
+
+static void
+cgroup_binds_free(struct cgroup_v1_bind *b, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      free(b[i].source);
+      free(b[i].name);
+      free(b[i].controllers);
+    }
+  free(b);
+}
+
+/* Find our own cgroup path for the v1 hierarchy mounted with `super`. */
+static char *
+own_cgroup_for(const char *super, char *const *lines, size_t nlines, char **controllers)
+{
+  for (size_t i = 0; i < nlines; i++)
+    {
+      cleanup_free char *copy = xstrdup(lines[i]);
+      char *c1 = strchr(copy, ':');
+      char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+      if (c2 == NULL || c2 == c1 + 1)
+        continue;
+      *c2 = '\0';
+      if (!tokens_subset(c1 + 1, super))
+        continue;
+      *controllers = xstrdup(c1 + 1);
+      return xstrdup(c2 + 1);
+    }
+  return NULL;
+}
+
+static int
+read_cgroup_lines(char ***lines, size_t *n, struct oci_error **err)
+{
+  cleanup_fclose FILE *f = fopen("/proc/self/cgroup", "re");
+  cleanup_free char *line = NULL;
+  size_t cap = 0;
+
+  *lines = NULL;
+  *n = 0;
+  if (f == NULL)
+    return oci_error_errno(err, "opening /proc/self/cgroup");
+  while (getline(&line, &cap, f) > 0)
+    {
+      line[strcspn(line, "\n")] = '\0';
+      *lines = xrealloc(*lines, (*n + 1) * sizeof(char *));
+      (*lines)[(*n)++] = xstrdup(line);
+    }
+  return 0;
+}
+
+static void
+free_lines(char **lines, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    free(lines[i]);
+  free(lines);
+}
+
+/* Every v1 hierarchy mounted on the host, in mountinfo order, each once. */
+static int
+cgroup_v1_binds(struct cgroup_v1_bind **out, size_t *nout, struct oci_error **err)
+{
+  struct rt_mountinfo *mi = NULL;
+  size_t nmi = 0;
+  char **lines = NULL;
+  size_t nlines = 0;
+  struct cgroup_v1_bind *b = NULL;
+  size_t nb = 0;
+
+  if (rt_mountinfo_read(&mi, &nmi, err) < 0)
+    return -1;
+  if (read_cgroup_lines(&lines, &nlines, err) < 0)
+    {
+      rt_mountinfo_free(mi, nmi);
+      return -1;
+    }
+  for (size_t i = 0; i < nmi; i++)
+    {
+      char *controllers = NULL;
+      char *own;
+      size_t rootlen = strlen(mi[i].root);
+      const char *rel;
+      bool dup = false;
+
+      if (strcmp(mi[i].fstype, "cgroup") != 0)
+        continue;
+      own = own_cgroup_for(mi[i].super_opts, lines, nlines, &controllers);
+      if (own == NULL)
+        continue;
+      for (size_t j = 0; j < nb; j++)
+        dup = dup || strcmp(b[j].controllers, controllers) == 0;
+      if (strcmp(mi[i].root, "/") == 0)
+        rel = own;
+      else if (strncmp(own, mi[i].root, rootlen) == 0 && (own[rootlen] == '/' || own[rootlen] == '\0'))
+        rel = own + rootlen;
+      else
+        rel = NULL; /* a mount of a subtree we are not in cannot show our cgroup */
+      if (dup || rel == NULL)
+        {
+          free(own);
+          free(controllers);
+          continue;
+        }
+      b = xrealloc(b, (nb + 1) * sizeof *b);
+      b[nb].source = xasprintf("%s%s", mi[i].mountpoint, strcmp(rel, "/") == 0 ? "" : rel);
+      b[nb].name
+          = xstrdup(strrchr(mi[i].mountpoint, '/') ? strrchr(mi[i].mountpoint, '/') + 1 : mi[i].mountpoint);
+      b[nb].controllers = controllers;
+      nb++;
+      free(own);
+    }
+  rt_mountinfo_free(mi, nmi);
+  free_lines(lines, nlines);
+  *out = b;
+  *nout = nb;
+  return 0;
+}
+
+static int
+mount_cgroup_v1_direct(const struct rt_mount_ctx *ctx, const char *dest, const struct cgroup_v1_bind *b,
+                       const struct rt_mount_options *o, struct oci_error **err)
+{
+  cleanup_close int fd = rt_root_mkdir_p(ctx->rootfd, dest, 0755, false, err);
+  unsigned long flags = CGROUP_TMPFS_FLAGS | (o->flags & MS_RDONLY);
+  const char *source = "cgroup";
+
+  if (fd < 0)
+    return -1;
+  if (strncmp(b->controllers, "name=", 5) == 0)
+    source = b->controllers + 5;
+  if (mount_on_fd(source, fd, "cgroup", flags, b->controllers) < 0)
+    return oci_error_errno(err, "mount");
+  return 0;
+}
+
+/* A symlink per controller of a co-mounted hierarchy: cpu -> cpu,cpuacct. */
+static int
+cgroup_v1_symlinks(int dirfd, const struct cgroup_v1_bind *b, struct oci_error **err)
+{
+  cleanup_free char *names = NULL;
+  char *save = NULL;
+
+  if (strchr(b->name, ',') == NULL)
+    return 0;
+  names = xstrdup(b->name);
+  for (char *t = strtok_r(names, ",", &save); t; t = strtok_r(NULL, ",", &save))
+    if (symlinkat(b->name, dirfd, t) < 0 && errno != EEXIST)
+      return oci_error_errno(err, "symlink `%s` -> `%s`", t, b->name);
+  return 0;
+}
+
+static int
+mount_cgroup_v1(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const struct rt_mount_options *o,
+                struct oci_error **err)
+{
+  struct cgroup_v1_bind *b = NULL;
+  size_t nb = 0;
+  struct rt_mount_options tmpfs = { .flags = CGROUP_TMPFS_FLAGS, .data = (char *)"mode=755" };
+  struct oci_mount tm = { .destination = m->destination, .source = (char *)"tmpfs", .type = (char *)"tmpfs" };
+  cleanup_close int dirfd = -1;
+  int r = -1;
+
+  tmpfs.propagation = o->propagation;
+  tmpfs.propagation_len = o->propagation_len;
+  if (cgroup_v1_binds(&b, &nb, err) < 0)
+    return -1;
+  if (mount_tmpfs(ctx, &tm, &tmpfs, err) < 0)
+    goto out;
+  for (size_t i = 0; i < nb; i++)
+    {
+      cleanup_free char *dest = xasprintf("%s/%s", m->destination, b[i].name);
+      struct rt_mount_options bind = *o;
+
+      bind.flags = o->flags | MS_BIND | MS_REC;
+      bind.data = NULL;
+      bind.rec_set = bind.rec_clr = 0;
+      if (ctx->cgroupns)
+        r = mount_cgroup_v1_direct(ctx, dest, &b[i], o, err);
+      else
+        r = mount_bind_from(ctx, b[i].source, dest, &bind, err);
+      if (r < 0)
+        {
+          oci_error_wrap(err, "cgroup hierarchy `%s`", b[i].name);
+          goto out;
+        }
+    }
+  r = -1;
+  dirfd = rt_root_open(ctx->rootfd, m->destination, O_PATH | O_DIRECTORY, err);
+  if (dirfd < 0)
+    goto out;
+  for (size_t i = 0; i < nb; i++)
+    if (cgroup_v1_symlinks(dirfd, &b[i], err) < 0)
+      goto out;
+  r = 0;
+out:
+  cgroup_binds_free(b, nb);
+  return r;
+}
+
+/* Our cgroup v2 path from the "0::/path" line of /proc/self/cgroup. */
+static char *
+own_cgroup_v2(void)
+{
+  char **lines = NULL;
+  size_t n = 0;
+  struct oci_error *err = NULL;
+  char *path = NULL;
+
+  if (read_cgroup_lines(&lines, &n, &err) < 0)
+    {
+      oci_error_free(err);
+      return NULL;
+    }
+  for (size_t i = 0; i < n && path == NULL; i++)
+    if (strncmp(lines[i], "0::", 3) == 0)
+      path = xstrdup(lines[i] + 3);
+  free_lines(lines, n);
+  return path;
+}
+
+static int
+mount_cgroup_v2(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const struct rt_mount_options *o,
+                struct oci_error **err)
+{
+  cleanup_free char *own = NULL;
+  cleanup_free char *source = NULL;
+  struct rt_mount_options bind;
+  struct oci_mount cm = *m;
+
+  cm.source = m->source ? m->source : (char *)"cgroup";
+  if (mount_fs(ctx, &cm, "cgroup2", o, err) == 0)
+    return 0;
+  if ((*err)->status != EPERM && (*err)->status != EBUSY)
+    return -1;
+  oci_error_free(*err);
+  *err = NULL;
+  /* A user namespace without its own cgroup namespace cannot mount cgroup2:
+   * bind the host's, narrowed to our own cgroup when we have a cgroupns. */
+  own = ctx->cgroupns ? own_cgroup_v2() : NULL;
+  source = own ? xasprintf("/sys/fs/cgroup%s", own) : xstrdup("/sys/fs/cgroup");
+  bind = *o;
+  bind.flags = o->flags | MS_BIND;
+  bind.data = NULL;
+  return mount_bind_from(ctx, source, m->destination, &bind, err);
+}
+
+static int
+mount_cgroup(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const struct rt_mount_options *o,
+             struct oci_error **err)
+{
+  struct statfs st;
+
+  if (statfs("/sys/fs/cgroup", &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC)
+    return mount_cgroup_v2(ctx, m, o, err);
+  return mount_cgroup_v1(ctx, m, o, err);
+}
+
+int
+rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, struct oci_error **err)
+{
+  struct rt_mount_options o;
+  const char *type = m->type;
+  int r;
+
+  if (m->destination == NULL || m->destination[0] != '/')
+    return oci_error_set(err, EINVAL, "destination must be an absolute path");
+  if (m->uid_mappings_len > 0 || m->gid_mappings_len > 0)
+    return oci_error_set(err, 0, "not supported: idmapped mounts (uidMappings/gidMappings)");
+  if (rt_mount_options_parse(m->options, m->options_len, &o, err) < 0)
+    return -1;
+
+  /* Whatever the type says, "bind"/"rbind" make it a bind mount (runc);
+   * type "bind" alone does too (crun). */
+  if (type != NULL && strcmp(type, "bind") == 0)
+    o.flags |= MS_BIND;
+  if (o.flags & MS_BIND)
+    {
+      if (m->source == NULL)
+        r = oci_error_set(err, EINVAL, "bind mount without a source");
+      else
+        r = mount_bind_from(ctx, m->source, m->destination, &o, err);
+    }
+  else if (type == NULL || type[0] == '\0')
+    r = oci_error_set(err, EINVAL, "mount type not specified");
+  else if (strcmp(type, "tmpfs") == 0)
+    r = mount_tmpfs(ctx, m, &o, err);
+  else if (strcmp(type, "sysfs") == 0)
+    r = mount_sysfs(ctx, m, &o, err);
+  else if (strcmp(type, "cgroup") == 0)
+    r = mount_cgroup(ctx, m, &o, err);
+  else
+    {
+      /* /dev may be any filesystem; it is made read-only only at the end. */
+      if (path_is_dev(m->destination))
+        o.flags &= ~MS_RDONLY;
+      r = mount_fs(ctx, m, type, &o, err);
+    }
+  rt_mount_options_clear(&o);
+  return r;
+}
+
+/* ---- after pivot_root ---- */
+
+static int
+move_onto(int treefd, int destfd, struct oci_error **err)
+{
+  if (move_mount(treefd, "", destfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    return oci_error_errno(err, "move_mount");
+  return 0;
+}
+
+static int
+open_null_tree(int rootfd, struct oci_error **err)
+{
+  cleanup_close int null = rt_root_open(rootfd, "/dev/null", O_PATH, err);
+  struct stat st;
+  int tree;
+
+  if (null < 0)
+    return -1;
+  /* Masking with anything but the null device would expose that file. */
+  if (fstat(null, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+    return oci_error_set(err, EINVAL, "the container's /dev/null is not the null device");
+  tree = open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  if (tree < 0)
+    return oci_error_errno(err, "open_tree /dev/null");
+  return tree;
+}
+
+static int
+open_ro_tmpfs(struct oci_error **err)
+{
+  cleanup_close int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+  int mnt;
+
+  if (fs < 0)
+    return oci_error_errno(err, "fsopen tmpfs");
+  if (fsconfig(fs, FSCONFIG_SET_STRING, "source", "tmpfs", 0) < 0
+      || fsconfig(fs, FSCONFIG_SET_FLAG, "ro", NULL, 0) < 0
+      || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+    return oci_error_errno(err, "creating a tmpfs");
+  mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
+  if (mnt < 0)
+    return oci_error_errno(err, "fsmount tmpfs");
+  return mnt;
+}
+
+int
+rt_mount_mask_path(int rootfd, const char *path, struct oci_error **err)
+{
+  cleanup_close int dest = openat2_retry(rootfd, path, O_PATH, resolve_flags(false));
+  cleanup_close int tree = -1;
+  struct stat st;
+
+  if (dest < 0 && errno == ENOENT)
+    return 0;
+  if (dest < 0 || fstat(dest, &st) < 0)
+    return oci_error_errno(err, "opening `%s`", path);
+  tree = S_ISDIR(st.st_mode) ? open_ro_tmpfs(err) : open_null_tree(rootfd, err);
+  if (tree < 0)
+    return -1;
+  return move_onto(tree, dest, err);
+}
+
+int
+rt_mount_readonly_path(int rootfd, const char *path, struct oci_error **err)
+{
+  cleanup_close int dest = openat2_retry(rootfd, path, O_PATH, resolve_flags(false));
+  cleanup_close int tree = -1;
+  struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+
+  if (dest < 0 && errno == ENOENT)
+    return 0;
+  if (dest < 0)
+    return oci_error_errno(err, "opening `%s`", path);
+  tree = open_tree(dest, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+  if (tree < 0)
+    return oci_error_errno(err, "open_tree");
+  /* Only the top is read-only, as with runc's MS_REMOUNT|MS_BIND|MS_RDONLY;
+   * attributes not named stay as they are, locked ones included. */
+  if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+    return oci_error_errno(err, "mount_setattr read-only");
+  return move_onto(tree, dest, err);
+}
+
+int
+rt_mount_make_readonly(int rootfd, const char *path, struct oci_error **err)
+{
+  cleanup_close int fd = rt_root_open(rootfd, path, O_PATH, err);
+  struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+
+  if (fd < 0)
+    return -1;
+  for (int i = 0; i < 5; i++)
+    {
+      if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof attr) == 0)
+        return 0;
+      if (errno != EBUSY)
+        break;
+      usleep(100 * 1000);
+    }
+  return oci_error_errno(err, "remounting `%s` read-only", path);
+}

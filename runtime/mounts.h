@@ -1,0 +1,87 @@
+/* Mounting inside a container root: option parsing, path resolution that
+ * cannot leave the root, and one function per kind of mount.
+ *
+ * Paths inside the root are always resolved with openat2(RESOLVE_IN_ROOT |
+ * RESOLVE_NO_MAGICLINKS) relative to an O_PATH fd of the root; mounts land on
+ * the resulting fd ("/proc/self/fd/N", or move_mount() after pivot_root when
+ * the container may have no /proc). */
+#ifndef RT_MOUNTS_H
+#define RT_MOUNTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "spec/config.h"
+#include "error.h"
+
+/* The parsed `options` of one mount, with runc's meaning for every name. */
+struct rt_mount_options
+{
+  unsigned long flags;        /* MS_* to set (includes MS_BIND/MS_REC) */
+  unsigned long cleared;      /* MS_* explicitly cleared ("rw", "suid", "dev", ...) */
+  unsigned long *propagation; /* MS_SHARED/... in the order given */
+  size_t propagation_len;
+  uint64_t rec_set; /* MOUNT_ATTR_* applied recursively ("rro", "rnosuid", ...) */
+  uint64_t rec_clr;
+  char *data; /* the remaining options, comma separated; NULL when none */
+  bool tmpcopyup;
+};
+
+int rt_mount_options_parse(char *const *options, size_t n, struct rt_mount_options *out,
+                           struct oci_error **err);
+void rt_mount_options_clear(struct rt_mount_options *o);
+
+/* linux.rootfsPropagation ("rslave", "private", ...) as MS_* flags. */
+int rt_propagation_parse(const char *name, unsigned long *flags, struct oci_error **err);
+
+/* Open `path` inside the root `rootfd`; `flags` are open(2) flags (O_CLOEXEC
+ * is added).  Returns the fd, or -1 with *err set (ENOENT is a normal
+ * status for callers that skip missing paths). */
+int rt_root_open(int rootfd, const char *path, int flags, struct oci_error **err);
+/* mkdir -p inside the root; returns an O_PATH fd of the directory.  A
+ * dangling symlink on the way is resolved inside the root and its target
+ * created, as a lookup through it would.  `no_symlinks`: refuse any symlink. */
+int rt_root_mkdir_p(int rootfd, const char *path, mode_t mode, bool no_symlinks, struct oci_error **err);
+/* Create `path` as an empty file (parents as directories) unless something
+ * exists there; returns an O_PATH fd of what is there now. */
+int rt_root_mkfile(int rootfd, const char *path, mode_t mode, struct oci_error **err);
+
+struct rt_mount_ctx
+{
+  int rootfd;     /* O_PATH fd of the container root (before pivot_root) */
+  bool in_userns; /* sysfs may have to fall back to a bind of /sys */
+  bool cgroupns;  /* the container has a cgroup namespace */
+};
+
+/* Mount one entry of config.mounts inside the root (before pivot_root). */
+int rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, struct oci_error **err);
+
+/* MS_* flags of the mount that `fd` is on, as statfs(2) reports them. */
+int rt_mount_flags_of_fd(int fd, unsigned long *flags, struct oci_error **err);
+
+/* After pivot_root (rootfd is the container's "/"); these work without a
+ * mounted /proc. */
+/* maskedPaths entry: a directory gets a read-only tmpfs, anything else the
+ * container's /dev/null.  A missing path is not an error. */
+int rt_mount_mask_path(int rootfd, const char *path, struct oci_error **err);
+/* readonlyPaths entry: a recursive bind onto itself, read-only at the top.
+ * A missing path is not an error. */
+int rt_mount_readonly_path(int rootfd, const char *path, struct oci_error **err);
+/* Make the mount at `path` read-only, keeping its other flags. */
+int rt_mount_make_readonly(int rootfd, const char *path, struct oci_error **err);
+
+/* /proc/self/mountinfo, in order. */
+struct rt_mountinfo
+{
+  char *root;
+  char *mountpoint;
+  char *optional; /* "shared:1 master:2", "" when none */
+  char *fstype;
+  char *super_opts;
+};
+int rt_mountinfo_read(struct rt_mountinfo **out, size_t *n, struct oci_error **err);
+void rt_mountinfo_free(struct rt_mountinfo *mi, size_t n);
+
+#endif

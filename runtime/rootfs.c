@@ -1,0 +1,351 @@
+/* The container's filesystem view (see rootfs.h).
+ *
+ * The order is runc's (libcontainer/rootfs_linux.go and standard_init): root
+ * propagation, the rootfs bound onto itself, config.mounts in order, /dev,
+ * pivot_root; then, after the terminal, read-only remounts, sysctls,
+ * readonlyPaths, maskedPaths. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "spec/config.h"
+#include "devices.h"
+#include "mounts.h"
+#include "rootfs.h"
+#include "sysctl.h"
+#include "util.h"
+
+static bool
+has_namespace(const struct oci_config *cfg, const char *type)
+{
+  const struct oci_linux *l = cfg->linux_;
+
+  for (size_t i = 0; l && i < l->namespaces_len; i++)
+    if (l->namespaces[i].type && strcmp(l->namespaces[i].type, type) == 0)
+      return true;
+  return false;
+}
+
+static const char *
+configured_propagation(const struct oci_config *cfg)
+{
+  const char *p = cfg->linux_ ? cfg->linux_->rootfs_propagation : NULL;
+
+  return p && p[0] ? p : NULL;
+}
+
+/* Is `path` equal to or below the mount point `mp`? */
+static bool
+path_below(const char *path, const char *mp)
+{
+  size_t len = strlen(mp);
+
+  if (strcmp(mp, "/") == 0)
+    return true;
+  return strncmp(path, mp, len) == 0 && (path[len] == '/' || path[len] == '\0');
+}
+
+/* pivot_root refuses a shared parent of the new root, and a bind under a
+ * shared mount would propagate to the host: make that parent private. */
+static int
+make_parent_private(const char *rootfs, struct oci_error **err)
+{
+  struct rt_mountinfo *mi = NULL;
+  size_t n = 0;
+  const struct rt_mountinfo *parent = NULL;
+  int r = 0;
+
+  if (rt_mountinfo_read(&mi, &n, err) < 0)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    if (path_below(rootfs, mi[i].mountpoint)
+        && (parent == NULL || strlen(mi[i].mountpoint) >= strlen(parent->mountpoint)))
+      parent = &mi[i];
+  if (parent && strstr(parent->optional, "shared:") != NULL
+      && mount(NULL, parent->mountpoint, NULL, MS_PRIVATE, NULL) < 0)
+    r = oci_error_errno(err, "making `%s` private", parent->mountpoint);
+  rt_mountinfo_free(mi, n);
+  return r;
+}
+
+static int
+prepare_root(const char *rootfs, const struct oci_config *cfg, bool no_pivot, struct oci_error **err)
+{
+  unsigned long flags = MS_SLAVE | MS_REC;
+  const char *prop = configured_propagation(cfg);
+
+  if (prop && rt_propagation_parse(prop, &flags, err) < 0)
+    return -1;
+  if (no_pivot && (flags & MS_PRIVATE))
+    return oci_error_set(err, EINVAL, "rootfsPropagation of [r]private is not safe without pivot_root");
+  if (mount(NULL, "/", NULL, flags, NULL) < 0)
+    return oci_error_errno(err, "setting the propagation of `/`");
+  if (make_parent_private(rootfs, err) < 0)
+    return -1;
+  if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+    return oci_error_errno(err, "bind-mounting the rootfs `%s` onto itself", rootfs);
+  return 0;
+}
+
+static int
+mount_all(int rootfd, const struct oci_config *cfg, const struct rt_rootfs_opts *opts, struct oci_error **err)
+{
+  struct rt_mount_ctx ctx = {
+    .rootfd = rootfd,
+    .in_userns = opts->in_userns,
+    .cgroupns = has_namespace(cfg, "cgroup"),
+  };
+
+  for (size_t i = 0; i < cfg->mounts_len; i++)
+    {
+      const struct oci_mount *m = &cfg->mounts[i];
+      const char *what = m->source ? m->source : m->type ? m->type : "";
+
+      if (rt_mount_one(&ctx, m, err) < 0)
+        return oci_error_wrap(err, "mounting `%s` on `%s`", what, m->destination ? m->destination : "");
+    }
+  return 0;
+}
+
+/* pivot_root(".", ".") stacks the old root on top of the new one; detach
+ * it after making it rslave so the unmount stays in our namespace. */
+static int
+pivot(int newroot, struct oci_error **err)
+{
+  cleanup_close int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+
+  if (oldroot < 0)
+    return oci_error_errno(err, "opening the old root");
+  if (fchdir(newroot) < 0)
+    return oci_error_errno(err, "fchdir to the rootfs");
+  if (syscall(SYS_pivot_root, ".", ".") < 0)
+    return oci_error_errno(err, "pivot_root");
+  if (fchdir(oldroot) < 0)
+    return oci_error_errno(err, "fchdir to the old root");
+  if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+    return oci_error_errno(err, "making the old root rslave");
+  if (umount2(".", MNT_DETACH) < 0)
+    return oci_error_errno(err, "unmounting the old root");
+  if (chdir("/") < 0)
+    return oci_error_errno(err, "chdir /");
+  return 0;
+}
+
+/* With chroot the host's /proc and /sys stay in our mount namespace, and a
+ * fully visible procfs lets a nested user namespace mount a new one: take
+ * every full proc/sysfs mount outside the rootfs away first (as runc). */
+static int
+hide_host_pseudo_fs(const char *rootfs, struct oci_error **err)
+{
+  struct rt_mountinfo *mi = NULL;
+  size_t n = 0;
+  int r = 0;
+
+  if (rt_mountinfo_read(&mi, &n, err) < 0)
+    return -1;
+  for (size_t i = n; r == 0 && i-- > 0;)
+    {
+      const char *p = mi[i].mountpoint;
+
+      if (strcmp(mi[i].root, "/") != 0
+          || (strcmp(mi[i].fstype, "proc") != 0 && strcmp(mi[i].fstype, "sysfs") != 0)
+          || path_below(p, rootfs))
+        continue;
+      if (mount(NULL, p, NULL, MS_SLAVE | MS_REC, NULL) < 0)
+        {
+          if (errno == ENOENT)
+            continue; /* already gone with a parent */
+          r = oci_error_errno(err, "making `%s` rslave", p);
+          break;
+        }
+      if (umount2(p, MNT_DETACH) == 0)
+        continue;
+      if ((errno != EINVAL && errno != EPERM) || mount("tmpfs", p, "tmpfs", 0, NULL) < 0)
+        r = oci_error_errno(err, "hiding `%s`", p);
+    }
+  rt_mountinfo_free(mi, n);
+  return r;
+}
+
+static int
+move_root(const char *rootfs, int newroot, struct oci_error **err)
+{
+  if (hide_host_pseudo_fs(rootfs, err) < 0)
+    return -1;
+  if (fchdir(newroot) < 0)
+    return oci_error_errno(err, "fchdir to the rootfs");
+  if (mount(rootfs, "/", NULL, MS_MOVE, NULL) < 0)
+    return oci_error_errno(err, "moving the rootfs onto `/`");
+  if (chroot(".") < 0)
+    return oci_error_errno(err, "chroot");
+  if (chdir("/") < 0)
+    return oci_error_errno(err, "chdir /");
+  return 0;
+}
+
+/* stdio that was the host's /dev/null becomes the container's. */
+static int
+reopen_dev_null(struct oci_error **err)
+{
+  cleanup_close int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  struct stat nst, st;
+
+  if (null < 0 || fstat(null, &nst) < 0)
+    return oci_error_errno(err, "opening the container's /dev/null");
+  for (int fd = 0; fd < 3; fd++)
+    if (fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == nst.st_rdev && dup3(null, fd, 0) < 0)
+      return oci_error_errno(err, "reopening fd %d on /dev/null", fd);
+  return 0;
+}
+
+/* runc creates a missing process.cwd; we are inside the root by now. */
+static int
+make_cwd(const struct oci_config *cfg, struct oci_error **err)
+{
+  const char *cwd = cfg->process ? cfg->process->cwd : NULL;
+  cleanup_close int root = -1;
+  cleanup_close int fd = -1;
+
+  if (cwd == NULL || cwd[0] == '\0')
+    return 0;
+  root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    return oci_error_errno(err, "opening `/`");
+  fd = rt_root_mkdir_p(root, cwd, 0755, false, err);
+  if (fd < 0)
+    return oci_error_wrap(err, "creating the working directory `%s`", cwd);
+  return 0;
+}
+
+/* Root propagation is applied once more on the new "/" itself, or a
+ * "shared" or "rslave" setting would only have affected the old root. */
+static int
+apply_root_propagation(const struct oci_config *cfg, struct oci_error **err)
+{
+  const char *prop = configured_propagation(cfg);
+  unsigned long flags;
+
+  if (prop == NULL)
+    return 0;
+  if (rt_propagation_parse(prop, &flags, err) < 0)
+    return -1;
+  if (mount(NULL, "/", NULL, flags, NULL) < 0)
+    return oci_error_errno(err, "applying rootfsPropagation `%s` to `/`", prop);
+  return 0;
+}
+
+int
+rt_rootfs_prepare(const struct oci_config *cfg, const struct rt_rootfs_opts *opts, struct oci_error **err)
+{
+  cleanup_free char *rootfs = NULL;
+  cleanup_close int rootfd = -1;
+  cleanup_close int dirfd = -1;
+  bool devices = rt_devices_needed(cfg);
+
+  if (opts->rootfs == NULL || (rootfs = realpath(opts->rootfs, NULL)) == NULL)
+    return oci_error_errno(err, "rootfs `%s`", opts->rootfs ? opts->rootfs : "");
+  if (prepare_root(rootfs, cfg, opts->no_pivot, err) < 0)
+    return oci_error_wrap(err, "preparing the rootfs");
+  /* Opened after the bind, so that both name the bind mount. */
+  rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  dirfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0 || dirfd < 0)
+    return oci_error_errno(err, "opening the rootfs `%s`", rootfs);
+  if (mount_all(rootfd, cfg, opts, err) < 0)
+    return -1;
+  if (devices && rt_devices_setup(rootfd, cfg, opts->in_userns, err) < 0)
+    return oci_error_wrap(err, "setting up /dev");
+  if (opts->no_pivot ? move_root(rootfs, dirfd, err) < 0 : pivot(dirfd, err) < 0)
+    return oci_error_wrap(err, "entering the rootfs");
+  if (apply_root_propagation(cfg, err) < 0)
+    return -1;
+  if (devices && reopen_dev_null(err) < 0)
+    return -1;
+  return make_cwd(cfg, err);
+}
+
+static bool
+is_dev(const char *path)
+{
+  size_t len = path ? strlen(path) : 0;
+
+  while (len > 1 && path[len - 1] == '/')
+    len--;
+  return len == 4 && strncmp(path, "/dev", 4) == 0;
+}
+
+static int
+remount_readonly_mounts(int rootfd, const struct oci_config *cfg, struct oci_error **err)
+{
+  for (size_t i = 0; i < cfg->mounts_len; i++)
+    {
+      const struct oci_mount *m = &cfg->mounts[i];
+      struct rt_mount_options o;
+      bool ro, deferred;
+      int r = 0;
+
+      if (rt_mount_options_parse(m->options, m->options_len, &o, err) < 0)
+        return -1;
+      ro = (o.flags & MS_RDONLY) != 0;
+      /* Those mounted read-write first (see mounts.c): tmpfs and /dev. */
+      deferred = !(o.flags & MS_BIND) && m->type && strcmp(m->type, "bind") != 0
+                 && (strcmp(m->type, "tmpfs") == 0 || is_dev(m->destination));
+      rt_mount_options_clear(&o);
+      if (ro && deferred)
+        r = rt_mount_make_readonly(rootfd, m->destination, err);
+      if (r < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* MS_REMOUNT|MS_BIND|MS_RDONLY on "/", keeping the flags the kernel locks
+ * in a user namespace when the plain remount is refused. */
+static int
+make_root_readonly(struct oci_error **err)
+{
+  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
+  unsigned long have;
+  cleanup_close int root = -1;
+
+  if (mount(NULL, "/", NULL, flags, NULL) == 0)
+    return 0;
+  root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0 || rt_mount_flags_of_fd(root, &have, err) < 0)
+    return oci_error_errno(err, "remounting `/` read-only");
+  if (mount(NULL, "/", NULL, flags | have, NULL) < 0)
+    return oci_error_errno(err, "remounting `/` read-only");
+  return 0;
+}
+
+int
+rt_rootfs_finalize(const struct oci_config *cfg, const struct rt_rootfs_opts *opts, struct oci_error **err)
+{
+  const struct oci_linux *l = cfg->linux_;
+  cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+  if (root < 0)
+    return oci_error_errno(err, "opening `/`");
+  if (remount_readonly_mounts(root, cfg, err) < 0)
+    return -1;
+  if (cfg->root && cfg->root->readonly && make_root_readonly(err) < 0)
+    return -1;
+  if (rt_sysctl_apply(cfg, err) < 0)
+    return -1;
+  for (size_t i = 0; l && i < l->readonly_paths_len; i++)
+    if (rt_mount_readonly_path(root, l->readonly_paths[i], err) < 0)
+      return oci_error_wrap(err, "making `%s` read-only", l->readonly_paths[i]);
+  for (size_t i = 0; l && i < l->masked_paths_len; i++)
+    if (rt_mount_mask_path(root, l->masked_paths[i], err) < 0)
+      return oci_error_wrap(err, "masking `%s`", l->masked_paths[i]);
+  return 0;
+}
