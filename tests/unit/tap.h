@@ -11,13 +11,14 @@ static int tap_n, tap_failed;
 #define ok(cond, ...)                                                                              \
   do                                                                                               \
     {                                                                                              \
+      int tap_ok_ = !!(cond); /* once: cond may have side effects */                               \
       tap_n++;                                                                                     \
-      if (!(cond))                                                                                 \
+      if (!tap_ok_)                                                                                \
         tap_failed++;                                                                              \
-      printf ("%sok %d - ", (cond) ? "" : "not ", tap_n);                                          \
+      printf ("%sok %d - ", tap_ok_ ? "" : "not ", tap_n);                                         \
       printf (__VA_ARGS__);                                                                        \
       printf ("\n");                                                                               \
-      if (!(cond))                                                                                 \
+      if (!tap_ok_)                                                                                \
         printf ("#   failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);                           \
     }                                                                                              \
   while (0)
