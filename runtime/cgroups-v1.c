@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -365,6 +366,18 @@ write_rdma(const char *dir, const struct oci_rdma *r, size_t n, struct oci_error
 }
 
 static int
+write_rule(int fd, const char *file, const char *rule, struct oci_error **err)
+{
+  ssize_t r;
+  do
+    r = write(fd, rule, strlen(rule));
+  while (r < 0 && errno == EINTR);
+  if (r < 0)
+    return oci_error_errno(err, "writing `%s` = %s", file, rule);
+  return 0;
+}
+
+static int
 v1_devices(const struct rt_cgroup *cg, const struct oci_resources *res, struct oci_error **err)
 {
   const struct rt_cg_hier *h = find_v1(cg, "devices");
@@ -375,23 +388,32 @@ v1_devices(const struct rt_cgroup *cg, const struct oci_resources *res, struct o
     return -1;
   if (h == NULL)
     return missing("linux.resources.devices", "devices", err);
+  /* One open per file: each write(2) is parsed as one rule. */
+  cleanup_free char *allow_path = xasprintf("%s/devices.allow", h->dir);
+  cleanup_free char *deny_path = xasprintf("%s/devices.deny", h->dir);
+  cleanup_close int allow_fd = open(allow_path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  cleanup_close int deny_fd = open(deny_path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (allow_fd < 0 || deny_fd < 0)
+    return oci_error_errno(err, "opening `%s`", allow_fd < 0 ? "devices.allow" : "devices.deny");
+
   /* Start from nothing: a new cgroup inherits its parent's (usually
    * "a *:* rwm"), and the rules then add and remove in order. */
-  if (rt_cg_write(h->dir, "devices.deny", "a", err) < 0)
+  if (write_rule(deny_fd, "devices.deny", "a", err) < 0)
     return -1;
   for (size_t i = 0; i < n; i++)
     {
       const struct rt_cg_dev_rule *r = &rules[i];
-      char maj[24] = "*", min[24] = "*";
+      char maj[24] = "*", min[24] = "*", rule[64];
       if (r->major >= 0)
         snprintf(maj, sizeof maj, "%" PRId64, r->major);
       if (r->minor >= 0)
         snprintf(min, sizeof min, "%" PRId64, r->minor);
-      const char *file = r->allow ? "devices.allow" : "devices.deny";
-      int ret = r->type == 'a' && r->major < 0 && r->minor < 0 && strcmp(r->access, "rwm") == 0
-                    ? rt_cg_write(h->dir, file, "a", err)
-                    : rt_cg_writef(h->dir, file, err, "%c %s:%s %s", r->type, maj, min, r->access);
-      if (ret < 0)
+      if (r->type == 'a' && r->major < 0 && r->minor < 0 && strcmp(r->access, "rwm") == 0)
+        snprintf(rule, sizeof rule, "a");
+      else
+        snprintf(rule, sizeof rule, "%c %s:%s %s", r->type, maj, min, r->access);
+      if (write_rule(r->allow ? allow_fd : deny_fd, r->allow ? "devices.allow" : "devices.deny", rule, err)
+          < 0)
         return -1;
     }
   return 0;

@@ -549,6 +549,8 @@ discover(struct rt_cgroup *cg, struct oci_error **err)
 
   if (f == NULL)
     return oci_error_errno(err, "opening `/proc/self/mountinfo`");
+  /* stdio picks 1 KiB for /proc files: read it in a few calls instead. */
+  setvbuf(f, NULL, _IOFBF, 16384);
   while (getline(&line, &cap, f) > 0)
     {
       struct rt_cg_mount m = { 0 };
@@ -940,10 +942,16 @@ rt_cgroup_freeze(const struct rt_cgroup *cg, bool frozen, struct oci_error **err
   return rt_cg_v1_freeze(cg, frozen, err);
 }
 
-/* Children first: a container may have made its own sub-cgroups. */
+/* Children first: a container may have made its own sub-cgroups.  The
+ * directory is listed only when the plain rmdir fails, which keeps the
+ * common case to one system call per hierarchy. */
 static int
 destroy_tree(const char *dir, struct oci_error **err)
 {
+  if (rmdir(dir) == 0 || errno == ENOENT)
+    return 0;
+  if (errno != EBUSY && errno != ENOTEMPTY)
+    return oci_error_errno(err, "removing cgroup `%s`", dir);
   {
     cleanup_closedir DIR *d = opendir(dir);
     if (d == NULL)
