@@ -10,7 +10,8 @@
  *   DIR/ingest/sha256-<hex>      partial downloads (resumable), flock'ed by
  *                                their writer so two pulls never write one blob
  *   DIR/locks/<hex>.lock         per-image locks (hex = sha256 of the name)
- *   DIR/gc.lock                  shared by every open store, exclusive for gc
+ *   DIR/locks/index.lock         serialises read-modify-write of index.json
+ *   DIR/locks/gc.lock            shared by every open store, exclusive for gc
  *
  * Crash safety: a blob appears under blobs/ only after it was fsync'd and its
  * digest verified; index.json is replaced with write-temp + fsync + rename +

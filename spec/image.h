@@ -143,8 +143,17 @@ void oci_image_index_free(struct oci_image_index *x);
 void oci_image_manifest_free(struct oci_image_manifest *m);
 void oci_image_config_free(struct oci_image_config *c);
 
-/* Annotation lookup in a kv array; NULL when absent. */
+/* Serialise an index (used for an image layout's index.json). */
+int oci_image_index_emit(const struct oci_image_index *x, bool pretty, char **out, size_t *len,
+                         struct oci_error **err);
+
+/* "sha256:<64 lowercase hex>" exactly. */
+bool oci_digest_is_valid(const char *digest);
+
+/* kv arrays: lookup (last match; NULL when absent), insert-or-replace, free. */
 const char *oci_kv_get(const struct oci_kv *kv, size_t len, const char *key);
+void oci_kv_set(struct oci_kv **kv, size_t *len, const char *key, const char *value);
+void oci_kv_array_free(struct oci_kv *kv, size_t len);
 
 static inline void
 cleanup_image_indexp(struct oci_image_index **p)

@@ -1,0 +1,949 @@
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <linux/openat2.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "spec/util.h"
+#include "digest.h"
+#include "layer.h"
+
+#define READ_CHUNK (1u << 20)
+#define WHITEOUT_PREFIX ".wh."
+#define WHITEOUT_META_PREFIX ".wh..wh."
+#define WHITEOUT_OPAQUE ".wh..wh..opq"
+
+/* ---- the set of paths this layer created (for opaque whiteouts) ---- */
+
+struct path_set
+{
+  char **slots;
+  size_t cap, len;
+};
+
+static uint64_t
+hash_str(const char *s)
+{
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+static bool
+path_set_has(const struct path_set *set, const char *p)
+{
+  if (set->cap == 0)
+    return false;
+  for (size_t i = hash_str(p) & (set->cap - 1);; i = (i + 1) & (set->cap - 1))
+    {
+      if (set->slots[i] == NULL)
+        return false;
+      if (strcmp(set->slots[i], p) == 0)
+        return true;
+    }
+}
+
+static void
+path_set_insert_owned(struct path_set *set, char *p)
+{
+  for (size_t i = hash_str(p) & (set->cap - 1);; i = (i + 1) & (set->cap - 1))
+    if (set->slots[i] == NULL)
+      {
+        set->slots[i] = p;
+        set->len++;
+        return;
+      }
+}
+
+static void
+path_set_add(struct path_set *set, const char *p)
+{
+  if (path_set_has(set, p))
+    return;
+  if ((set->len + 1) * 2 > set->cap)
+    {
+      struct path_set bigger
+          = { xcalloc(set->cap ? set->cap * 2 : 1024, sizeof(char *)), set->cap ? set->cap * 2 : 1024, 0 };
+      for (size_t i = 0; i < set->cap; i++)
+        if (set->slots[i])
+          path_set_insert_owned(&bigger, set->slots[i]);
+      free(set->slots);
+      *set = bigger;
+    }
+  path_set_insert_owned(set, xstrdup(p));
+}
+
+static void
+path_set_clear(struct path_set *set)
+{
+  for (size_t i = 0; i < set->cap; i++)
+    free(set->slots[i]);
+  free(set->slots);
+}
+
+/* ---- reading: blob → (sha256) → decompress → (sha256) → tar ---- */
+
+struct source
+{
+  img_layer_read_fn fn;
+  void *data;
+  struct img_sha256 hash;
+  uint64_t bytes;
+  bool first;
+  bool eof;
+  struct oci_error *err; /* why fn failed, reported instead of libarchive's text */
+};
+
+static const char *
+sniff_unsupported(const unsigned char *b, size_t n)
+{
+  static const unsigned char xz[] = { 0xfd, '7', 'z', 'X', 'Z', 0 };
+  static const unsigned char bz_block[] = { 0x31, 0x41, 0x59, 0x26, 0x53, 0x59 };
+  if (n >= sizeof xz && memcmp(b, xz, sizeof xz) == 0)
+    return "xz";
+  if (n >= 10 && memcmp(b, "BZh", 3) == 0 && memcmp(b + 4, bz_block, sizeof bz_block) == 0)
+    return "bzip2";
+  return NULL;
+}
+
+static la_ssize_t
+source_read(struct archive *a, void *cd, const void **buf)
+{
+  struct source *src = cd;
+  if (src->eof)
+    return 0;
+  ssize_t n = src->fn(src->data, buf, &src->err);
+  if (n < 0)
+    {
+      archive_set_error(a, EIO, "read failed");
+      return -1;
+    }
+  if (n == 0)
+    {
+      src->eof = true;
+      return 0;
+    }
+  if (src->first)
+    {
+      src->first = false;
+      const char *bad = sniff_unsupported(*buf, n);
+      if (bad)
+        {
+          oci_error_set(&src->err, 0, "not supported: %s compression (layers are gzip, zstd or plain tar)",
+                        bad);
+          archive_set_error(a, ENOTSUP, "unsupported compression");
+          return -1;
+        }
+    }
+  img_sha256_update(&src->hash, *buf, n);
+  src->bytes += n;
+  return n;
+}
+
+struct feed
+{
+  struct archive *raw;
+  struct img_sha256 hash;
+  uint64_t bytes;
+  bool eof;
+  bool failed;
+};
+
+static la_ssize_t
+feed_read(struct archive *a, void *cd, const void **buf)
+{
+  struct feed *f = cd;
+  size_t size = 0;
+  la_int64_t off;
+
+  for (;;)
+    {
+      if (f->eof)
+        return 0;
+      int r = archive_read_data_block(f->raw, buf, &size, &off);
+      if (r == ARCHIVE_EOF)
+        {
+          f->eof = true;
+          return 0;
+        }
+      if (r < ARCHIVE_WARN)
+        {
+          f->failed = true;
+          archive_set_error(a, EIO, "%s", archive_error_string(f->raw));
+          return -1;
+        }
+      if (size == 0)
+        continue;
+      img_sha256_update(&f->hash, *buf, size);
+      f->bytes += size;
+      return size;
+    }
+}
+
+/* ---- applying entries ---- */
+
+struct dir_attrs
+{
+  char *path;
+  mode_t mode;
+  struct timespec times[2];
+};
+
+struct applier
+{
+  int rootfd;
+  const struct img_layer_opts *o;
+  struct path_set created;
+  struct dir_attrs *dirs;
+  size_t dirs_len, dirs_cap;
+  /* The parent directory of the previous entry: tar streams list a
+   * directory's files together, so this saves a path walk per file. */
+  char cached_path[PATH_MAX];
+  int cached_fd;
+};
+
+static void
+warn(const struct applier *ap, const char *fmt, ...)
+{
+  va_list va;
+  cleanup_free char *msg = NULL;
+
+  if (ap->o->warn == NULL)
+    return;
+  va_start(va, fmt);
+  if (vasprintf(&msg, fmt, va) < 0)
+    abort();
+  va_end(va);
+  ap->o->warn(ap->o->warn_data, msg);
+}
+
+static void
+invalidate_cache(struct applier *ap)
+{
+  if (ap->cached_fd >= 0)
+    close(ap->cached_fd);
+  ap->cached_fd = -1;
+  ap->cached_path[0] = '\0';
+}
+
+static int
+resolve_in_root(int rootfd, const char *path, int flags)
+{
+  struct open_how how = {
+    .flags = flags | O_CLOEXEC,
+    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+  };
+  for (;;)
+    {
+      int fd = syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+      /* EAGAIN: a concurrent rename somewhere in the tree; just retry. */
+      if (fd >= 0 || errno != EAGAIN)
+        return fd;
+    }
+}
+
+/* Normalise a tar member name: drop leading `/` and `./`, empty and `.`
+ * components and a trailing `/`; refuse `..`.  "" is the root itself. */
+static int
+clean_path(const char *in, char *out, size_t outlen, struct oci_error **err)
+{
+  size_t o = 0;
+  const char *p = in;
+
+  while (*p)
+    {
+      while (*p == '/')
+        p++;
+      const char *end = strchrnul(p, '/');
+      size_t n = end - p;
+      if (n == 0 || (n == 1 && p[0] == '.'))
+        {
+          p = end;
+          continue;
+        }
+      if (n == 2 && p[0] == '.' && p[1] == '.')
+        return oci_error_set(err, 0, "path has a `..` component");
+      if (o + n + 2 > outlen)
+        return oci_error_set(err, 0, "path is too long");
+      if (o)
+        out[o++] = '/';
+      memcpy(out + o, p, n);
+      o += n;
+      p = end;
+    }
+  out[o] = '\0';
+  return 0;
+}
+
+/* Split "a/b/c" into "a/b" and "c" in place; returns the base. */
+static char *
+split_parent(char *path)
+{
+  char *slash = strrchr(path, '/');
+  if (slash == NULL)
+    return NULL;
+  *slash = '\0';
+  return slash + 1;
+}
+
+static int
+mkdir_parents(struct applier *ap, const char *parent, int *out, struct oci_error **err)
+{
+  char prefix[PATH_MAX];
+  cleanup_close int prev = -1;
+  const char *p = parent;
+
+  for (;;)
+    {
+      const char *end = strchrnul(p, '/');
+      size_t n = end - parent;
+      memcpy(prefix, parent, n);
+      prefix[n] = '\0';
+      cleanup_close int fd = resolve_in_root(ap->rootfd, prefix, O_PATH | O_DIRECTORY);
+      if (fd < 0 && errno == ENOENT)
+        {
+          cleanup_free char *comp = xstrndup(p, end - p);
+          if (mkdirat(prev >= 0 ? prev : ap->rootfd, comp, 0755) < 0 && errno != EEXIST)
+            return oci_error_errno(err, "create parent directory `%s`", prefix);
+          path_set_add(&ap->created, prefix);
+          fd = resolve_in_root(ap->rootfd, prefix, O_PATH | O_DIRECTORY);
+        }
+      if (fd < 0)
+        return oci_error_errno(err, "open parent directory `%s`", prefix);
+      if (prev >= 0)
+        close(prev);
+      prev = steal_fd(&fd);
+      if (*end == '\0')
+        break;
+      p = end + 1;
+    }
+  *out = steal_fd(&prev);
+  return 0;
+}
+
+/* A borrowed fd for the parent directory (rootfd for ""), creating missing
+ * directories when `create`; -1 with errno ENOENT when absent otherwise. */
+static int
+open_parent(struct applier *ap, const char *parent, bool create, struct oci_error **err)
+{
+  if (parent == NULL || parent[0] == '\0')
+    return ap->rootfd;
+  if (ap->cached_fd >= 0 && strcmp(ap->cached_path, parent) == 0)
+    return ap->cached_fd;
+
+  int fd = resolve_in_root(ap->rootfd, parent, O_PATH | O_DIRECTORY);
+  if (fd < 0 && errno == ENOENT && create)
+    {
+      if (mkdir_parents(ap, parent, &fd, err) < 0)
+        return -1;
+    }
+  else if (fd < 0)
+    {
+      if (errno == ENOENT && !create)
+        return -1;
+      return oci_error_errno(err, "open parent directory `%s`", parent);
+    }
+  invalidate_cache(ap);
+  ap->cached_fd = fd;
+  snprintf(ap->cached_path, sizeof ap->cached_path, "%s", parent);
+  return fd;
+}
+
+static int
+remove_all(int dfd, const char *name, struct oci_error **err)
+{
+  if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+    return 0;
+  if (errno != EISDIR)
+    return oci_error_errno(err, "remove `%s`", name);
+
+  int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return oci_error_errno(err, "open `%s`", name);
+  cleanup_closedir DIR *d = fdopendir(fd);
+  if (d == NULL)
+    {
+      close(fd);
+      return oci_error_errno(err, "open `%s`", name);
+    }
+  struct dirent *de;
+  while ((errno = 0, de = readdir(d)))
+    {
+      if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+        continue;
+      if (remove_all(dirfd(d), de->d_name, err) < 0)
+        return oci_error_wrap(err, "%s", name);
+    }
+  if (errno)
+    return oci_error_errno(err, "read directory `%s`", name);
+  if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return oci_error_errno(err, "remove `%s`", name);
+  return 0;
+}
+
+/* Remove what is at parent/base unless it is a directory and `keep_dir`.
+ * Returns 1 when a directory was kept. */
+static int
+clear_slot(struct applier *ap, int pfd, const char *base, bool keep_dir, struct oci_error **err)
+{
+  struct stat st;
+  if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    {
+      if (errno == ENOENT)
+        return 0;
+      return oci_error_errno(err, "stat");
+    }
+  if (S_ISDIR(st.st_mode) && keep_dir)
+    return 1;
+  /* A removed directory or symlink may be an ancestor of the cached parent
+   * (unless pfd is that parent: then it is a child of it). */
+  if ((S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) && pfd != ap->cached_fd)
+    invalidate_cache(ap);
+  return remove_all(pfd, base, err);
+}
+
+static void
+entry_times(struct archive_entry *e, struct timespec ts[2])
+{
+  ts[1].tv_sec = archive_entry_mtime(e);
+  ts[1].tv_nsec = archive_entry_mtime_nsec(e);
+  if (archive_entry_atime_is_set(e))
+    {
+      ts[0].tv_sec = archive_entry_atime(e);
+      ts[0].tv_nsec = archive_entry_atime_nsec(e);
+    }
+  else
+    ts[0] = ts[1];
+}
+
+static void
+apply_xattrs(struct applier *ap, int fd, const char *path, struct archive_entry *e)
+{
+  const char *name;
+  const void *value;
+  size_t size;
+
+  if (archive_entry_xattr_reset(e) == 0)
+    return;
+  while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK)
+    if (fsetxattr(fd, name, value, size, 0) < 0)
+      warn(ap, "`%s`: xattr `%s` not set: %s", path, name, strerror(errno));
+}
+
+static int
+write_data(struct archive *a, int fd, int64_t size, struct oci_error **err)
+{
+  int64_t pos = 0;
+  for (;;)
+    {
+      const void *buf;
+      size_t n;
+      la_int64_t off;
+      int r = archive_read_data_block(a, &buf, &n, &off);
+      if (r == ARCHIVE_EOF)
+        break;
+      if (r < ARCHIVE_WARN)
+        return oci_error_set(err, 0, "%s", archive_error_string(a));
+      if (off != pos && lseek(fd, off, SEEK_SET) < 0)
+        return oci_error_errno(err, "seek");
+      if (oci_write_all(fd, buf, n) < 0)
+        return oci_error_errno(err, "write");
+      pos = off + n;
+    }
+  /* Sparse files: a hole at the end has no data block. */
+  if (pos < size && ftruncate(fd, size) < 0)
+    return oci_error_errno(err, "truncate");
+  return 0;
+}
+
+static int
+set_owner(struct applier *ap, int dirfd, const char *name, struct archive_entry *e, struct oci_error **err)
+{
+  if (!ap->o->privileged)
+    return 0;
+  if (fchownat(dirfd, name, archive_entry_uid(e), archive_entry_gid(e), AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)
+      < 0)
+    return oci_error_errno(err, "chown");
+  return 0;
+}
+
+static int
+apply_regular(struct applier *ap, struct archive *a, struct archive_entry *e, int pfd, const char *base,
+              const char *path, struct oci_error **err)
+{
+  struct timespec ts[2];
+  if (clear_slot(ap, pfd, base, false, err) < 0)
+    return -1;
+  cleanup_close int fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return oci_error_errno(err, "create");
+  if (write_data(a, fd, archive_entry_size(e), err) < 0)
+    return -1;
+  if (set_owner(ap, fd, "", e, err) < 0)
+    return -1;
+  /* After chown, which clears setuid/setgid. */
+  if (fchmod(fd, archive_entry_perm(e)) < 0)
+    return oci_error_errno(err, "chmod");
+  apply_xattrs(ap, fd, path, e);
+  entry_times(e, ts);
+  if (futimens(fd, ts) < 0)
+    return oci_error_errno(err, "set times");
+  return 0;
+}
+
+static int
+apply_dir(struct applier *ap, struct archive_entry *e, int pfd, const char *base, const char *path,
+          struct oci_error **err)
+{
+  int kept = clear_slot(ap, pfd, base, true, err);
+  if (kept < 0)
+    return -1;
+  if (!kept && mkdirat(pfd, base, 0700) < 0)
+    return oci_error_errno(err, "mkdir");
+  if (set_owner(ap, pfd, base, e, err) < 0)
+    return -1;
+  if (archive_entry_xattr_count(e) > 0)
+    {
+      cleanup_close int fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd >= 0)
+        apply_xattrs(ap, fd, path, e);
+    }
+  /* Mode and times wait for the end: a read-only directory must still
+   * take its children, and every child created bumps the mtime. */
+  if (ap->dirs_len == ap->dirs_cap)
+    {
+      ap->dirs_cap = ap->dirs_cap ? ap->dirs_cap * 2 : 256;
+      ap->dirs = xrealloc(ap->dirs, ap->dirs_cap * sizeof *ap->dirs);
+    }
+  struct dir_attrs *d = &ap->dirs[ap->dirs_len++];
+  d->path = xstrdup(path);
+  d->mode = archive_entry_perm(e);
+  entry_times(e, d->times);
+  return 0;
+}
+
+static int
+apply_symlink(struct applier *ap, struct archive_entry *e, int pfd, const char *base, struct oci_error **err)
+{
+  struct timespec ts[2];
+  const char *target = archive_entry_symlink(e);
+  if (target == NULL || target[0] == '\0')
+    return oci_error_set(err, 0, "symlink without a target");
+  if (clear_slot(ap, pfd, base, false, err) < 0)
+    return -1;
+  if (symlinkat(target, pfd, base) < 0)
+    return oci_error_errno(err, "symlink");
+  if (set_owner(ap, pfd, base, e, err) < 0)
+    return -1;
+  entry_times(e, ts);
+  if (utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
+    return oci_error_errno(err, "set times");
+  return 0;
+}
+
+static int
+apply_special(struct applier *ap, struct archive_entry *e, int pfd, const char *base, const char *path,
+              struct oci_error **err)
+{
+  struct timespec ts[2];
+  mode_t type = archive_entry_filetype(e);
+  dev_t dev = 0;
+
+  if (type == AE_IFSOCK)
+    {
+      warn(ap, "`%s`: socket skipped", path);
+      return 0;
+    }
+  if (type != AE_IFIFO)
+    {
+      if (!ap->o->privileged)
+        {
+          warn(ap, "`%s`: device node skipped (needs root outside a user namespace)", path);
+          return 0;
+        }
+      dev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
+    }
+  if (clear_slot(ap, pfd, base, false, err) < 0)
+    return -1;
+  if (mknodat(pfd, base, type | 0600, dev) < 0)
+    return oci_error_errno(err, "mknod");
+  if (set_owner(ap, pfd, base, e, err) < 0)
+    return -1;
+  if (fchmodat(pfd, base, archive_entry_perm(e), 0) < 0)
+    return oci_error_errno(err, "chmod");
+  entry_times(e, ts);
+  if (utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
+    return oci_error_errno(err, "set times");
+  return 0;
+}
+
+static int
+apply_hardlink(struct applier *ap, const char *link, int pfd, const char *base, struct oci_error **err)
+{
+  char target[PATH_MAX];
+  struct stat a, b;
+
+  if (clean_path(link, target, sizeof target, err) < 0)
+    return oci_error_wrap(err, "hardlink target `%s`", link);
+  if (target[0] == '\0')
+    return oci_error_set(err, 0, "hardlink to the root directory");
+  char *tbase = split_parent(target);
+  const char *tparent = tbase ? target : "";
+  if (tbase == NULL)
+    tbase = target;
+
+  cleanup_close int tfd = tparent[0] ? resolve_in_root(ap->rootfd, tparent, O_PATH | O_DIRECTORY) : -1;
+  if (tparent[0] && tfd < 0)
+    {
+      if (errno == ENOENT || errno == ENOTDIR)
+        return oci_error_set(err, 0, "hardlink target `%s` is not in the rootfs", link);
+      return oci_error_errno(err, "hardlink target `%s`", link);
+    }
+  int tdir = tparent[0] ? tfd : ap->rootfd;
+  if (fstatat(tdir, tbase, &a, AT_SYMLINK_NOFOLLOW) < 0)
+    {
+      if (errno == ENOENT)
+        return oci_error_set(err, 0, "hardlink target `%s` is not in the rootfs", link);
+      return oci_error_errno(err, "hardlink target `%s`", link);
+    }
+  if (S_ISDIR(a.st_mode))
+    return oci_error_set(err, 0, "hardlink target `%s` is a directory", link);
+  if (fstatat(pfd, base, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+    return 0;
+  if (clear_slot(ap, pfd, base, false, err) < 0)
+    return -1;
+  if (linkat(tdir, tbase, pfd, base, 0) < 0)
+    return oci_error_errno(err, "hardlink to `%s`", link);
+  return 0;
+}
+
+static int
+apply_whiteout(struct applier *ap, const char *parent, const char *base, struct oci_error **err)
+{
+  if (strcmp(base, WHITEOUT_OPAQUE) == 0)
+    {
+      int pfd = open_parent(ap, parent, true, err);
+      if (pfd < 0)
+        return -1;
+      int fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0)
+        return oci_error_errno(err, "open directory");
+      cleanup_closedir DIR *d = fdopendir(fd);
+      if (d == NULL)
+        {
+          close(fd);
+          return oci_error_errno(err, "open directory");
+        }
+      struct dirent *de;
+      char child[PATH_MAX];
+      while ((errno = 0, de = readdir(d)))
+        {
+          if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+          snprintf(child, sizeof child, "%s%s%s", parent ? parent : "", parent && parent[0] ? "/" : "",
+                   de->d_name);
+          if (path_set_has(&ap->created, child))
+            continue;
+          if (clear_slot(ap, dirfd(d), de->d_name, false, err) < 0)
+            return -1;
+        }
+      return 0;
+    }
+  if (strncmp(base, WHITEOUT_META_PREFIX, strlen(WHITEOUT_META_PREFIX)) == 0)
+    return 0; /* AUFS hardlink dir `.wh..wh.plnk` and friends: metadata only */
+
+  const char *name = base + strlen(WHITEOUT_PREFIX);
+  if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+    return oci_error_set(err, 0, "invalid whiteout");
+  char victim[PATH_MAX];
+  snprintf(victim, sizeof victim, "%s%s%s", parent ? parent : "", parent && parent[0] ? "/" : "", name);
+  /* Whiteouts hide lower layers only. */
+  if (path_set_has(&ap->created, victim))
+    return 0;
+  int pfd = open_parent(ap, parent, false, err);
+  if (pfd < 0)
+    return (errno == ENOENT && *err == NULL) ? 0 : -1;
+  return clear_slot(ap, pfd, name, false, err);
+}
+
+static int
+apply_entry(struct applier *ap, struct archive *a, struct archive_entry *e, struct oci_error **err)
+{
+  char path[PATH_MAX], buf[PATH_MAX];
+  const char *raw = archive_entry_pathname(e);
+
+  if (raw == NULL)
+    return oci_error_set(err, 0, "entry without a name");
+  if (clean_path(raw, path, sizeof path, err) < 0)
+    return -1;
+  if (path[0] == '\0')
+    return 0; /* "./": the rootfs itself keeps its attributes */
+
+  memcpy(buf, path, strlen(path) + 1);
+  char *base = split_parent(buf);
+  const char *parent = base ? buf : "";
+  if (base == NULL)
+    base = buf;
+
+  if (strncmp(base, WHITEOUT_PREFIX, strlen(WHITEOUT_PREFIX)) == 0)
+    return apply_whiteout(ap, parent, base, err);
+  /* Inside AUFS metadata (`.wh..wh.plnk/…`) or another whiteout name: such
+   * names never exist in the result. */
+  if (strncmp(parent, WHITEOUT_PREFIX, strlen(WHITEOUT_PREFIX)) == 0 || strstr(parent, "/" WHITEOUT_PREFIX))
+    return 0;
+
+  path_set_add(&ap->created, path);
+  int pfd = open_parent(ap, parent, true, err);
+  if (pfd < 0)
+    return -1;
+
+  const char *link = archive_entry_hardlink(e);
+  if (link)
+    return apply_hardlink(ap, link, pfd, base, err);
+
+  switch (archive_entry_filetype(e))
+    {
+    case AE_IFREG:
+      return apply_regular(ap, a, e, pfd, base, path, err);
+    case AE_IFDIR:
+      return apply_dir(ap, e, pfd, base, path, err);
+    case AE_IFLNK:
+      return apply_symlink(ap, e, pfd, base, err);
+    case AE_IFCHR:
+    case AE_IFBLK:
+    case AE_IFIFO:
+    case AE_IFSOCK:
+      return apply_special(ap, e, pfd, base, path, err);
+    default:
+      return oci_error_set(err, 0, "unknown file type 0%o", (unsigned)archive_entry_filetype(e));
+    }
+}
+
+static int
+finish_dirs(struct applier *ap, struct oci_error **err)
+{
+  for (size_t i = ap->dirs_len; i-- > 0;)
+    {
+      struct dir_attrs *d = &ap->dirs[i];
+      cleanup_close int fd = resolve_in_root(ap->rootfd, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      if (fd < 0)
+        {
+          /* Replaced by a later entry of the same layer. */
+          if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+            continue;
+          return oci_error_errno(err, "entry `%s`: open directory", d->path);
+        }
+      if (fchmod(fd, d->mode) < 0)
+        return oci_error_errno(err, "entry `%s`: chmod", d->path);
+      if (futimens(fd, d->times) < 0)
+        return oci_error_errno(err, "entry `%s`: set times", d->path);
+    }
+  return 0;
+}
+
+static void
+applier_clear(struct applier *ap)
+{
+  invalidate_cache(ap);
+  path_set_clear(&ap->created);
+  for (size_t i = 0; i < ap->dirs_len; i++)
+    free(ap->dirs[i].path);
+  free(ap->dirs);
+}
+
+static void
+cleanup_archivep(struct archive **a)
+{
+  if (*a)
+    archive_read_free(*a);
+}
+#define cleanup_archive __attribute__((cleanup(cleanup_archivep)))
+
+/* The reason a libarchive call failed: our source's error when the read
+ * callback failed, libarchive's text otherwise. */
+static int
+archive_failure(struct archive *a, struct source *src, const char *what, struct oci_error **err)
+{
+  if (src->err)
+    {
+      *err = steal_pointer(&src->err);
+      return -1;
+    }
+  const char *msg = archive_error_string(a);
+  return oci_error_set(err, 0, "%s: %s", what, msg ? msg : "unknown libarchive error");
+}
+
+static int
+drain(struct source *src, struct feed *feed, struct oci_error **err)
+{
+  const void *buf;
+  while (!feed->eof)
+    if (feed_read(feed->raw, feed, &buf) < 0)
+      return oci_error_set(err, 0, "corrupt layer data: %s", archive_error_string(feed->raw));
+  while (!src->eof)
+    if (source_read(feed->raw, src, &buf) < 0)
+      return archive_failure(feed->raw, src, "read", err);
+  return 0;
+}
+
+static int
+apply_all(struct applier *ap, struct archive *tar, struct oci_error **err)
+{
+  struct archive_entry *e;
+  for (;;)
+    {
+      int r = archive_read_next_header(tar, &e);
+      if (r == ARCHIVE_EOF)
+        return 0;
+      if (r < ARCHIVE_WARN)
+        return -2; /* the caller explains */
+      if (apply_entry(ap, tar, e, err) < 0)
+        return oci_error_wrap(err, "entry `%s`", archive_entry_pathname(e));
+    }
+}
+
+static int
+apply_stream(int rootfd, struct source *src, const struct img_layer_opts *o, struct img_layer_stats *stats,
+             struct oci_error **err)
+{
+  cleanup_archive struct archive *raw = archive_read_new();
+  cleanup_archive struct archive *tar = archive_read_new();
+  struct archive_entry *e;
+  struct feed feed = { .raw = raw };
+  struct applier ap = { .rootfd = rootfd, .o = o, .cached_fd = -1 };
+  char got[IMG_DIGEST_LEN];
+  int r;
+
+  if (raw == NULL || tar == NULL)
+    abort();
+  img_sha256_init(&feed.hash);
+  /* Decompression in one archive (raw format: the bytes as they are), tar
+   * parsing in a second one fed by the first: so we see, and hash, the
+   * uncompressed stream the diff_id is about. */
+  if (archive_read_support_filter_gzip(raw) < ARCHIVE_WARN
+      || archive_read_support_filter_zstd(raw) < ARCHIVE_WARN
+      || archive_read_support_format_raw(raw) != ARCHIVE_OK
+      || archive_read_support_format_tar(tar) != ARCHIVE_OK)
+    {
+      img_sha256_clear(&feed.hash);
+      return oci_error_set(err, 0, "libarchive: %s", archive_error_string(raw));
+    }
+
+  r = archive_read_open(raw, src, NULL, source_read, NULL);
+  if (r == ARCHIVE_OK)
+    r = archive_read_next_header(raw, &e);
+  if (r < ARCHIVE_WARN)
+    r = archive_failure(raw, src, "corrupt layer", err);
+  else
+    {
+      r = archive_read_open(tar, &feed, NULL, feed_read, NULL);
+      if (r < ARCHIVE_WARN)
+        r = archive_failure(tar, src, "corrupt layer", err);
+      else
+        {
+          r = apply_all(&ap, tar, err);
+          if (r == -2)
+            r = feed.failed ? archive_failure(raw, src, "corrupt layer data", err)
+                            : archive_failure(tar, src, "corrupt tar", err);
+        }
+    }
+  if (r == 0)
+    r = finish_dirs(&ap, err);
+  if (r == 0)
+    r = drain(src, &feed, err);
+  if (r == 0)
+    {
+      img_sha256_final(&feed.hash, got);
+      if (o->diff_id && strcmp(got, o->diff_id) != 0)
+        r = oci_error_set(err, 0, "diff_id mismatch: expected %s got %s", o->diff_id, got);
+    }
+  if (r == 0 && stats)
+    {
+      stats->entries = archive_file_count(tar);
+      stats->bytes = feed.bytes;
+      stats->compressed = src->bytes;
+    }
+  img_sha256_clear(&feed.hash);
+  applier_clear(&ap);
+  return r;
+}
+
+int
+img_layer_apply(int rootfd, img_layer_read_fn read_fn, void *read_data, const struct img_layer_opts *o,
+                struct img_layer_stats *stats, struct oci_error **err)
+{
+  struct source src = { .fn = read_fn, .data = read_data, .first = true };
+  char got[IMG_DIGEST_LEN];
+
+  img_sha256_init(&src.hash);
+  int r = apply_stream(rootfd, &src, o, stats, err);
+  img_sha256_final(&src.hash, got);
+  img_sha256_clear(&src.hash);
+  if (src.err)
+    oci_error_free(src.err);
+  if (r == 0 && o->digest && strcmp(got, o->digest) != 0)
+    r = oci_error_set(err, 0, "digest mismatch: expected %s got %s", o->digest, got);
+  if (r < 0)
+    return oci_error_wrap(err, "layer %s", o->name ? o->name : "(unnamed)");
+  return 0;
+}
+
+struct fd_reader
+{
+  int fd;
+  char *buf;
+};
+
+static ssize_t
+fd_read(void *data, const void **buf, struct oci_error **err)
+{
+  struct fd_reader *r = data;
+  for (;;)
+    {
+      ssize_t n = read(r->fd, r->buf, READ_CHUNK);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return oci_error_errno(err, "read");
+      *buf = r->buf;
+      return n;
+    }
+}
+
+int
+img_layer_apply_fd(int rootfd, int fd, const struct img_layer_opts *o, struct img_layer_stats *stats,
+                   struct oci_error **err)
+{
+  cleanup_free char *buf = xmalloc(READ_CHUNK);
+  struct fd_reader r = { fd, buf };
+  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  return img_layer_apply(rootfd, fd_read, &r, o, stats, err);
+}
+
+bool
+img_layer_privileged(void)
+{
+  unsigned long a, b, c;
+  if (geteuid() != 0)
+    return false;
+  cleanup_fclose FILE *f = fopen("/proc/self/uid_map", "re");
+  if (f == NULL)
+    return true;
+  return fscanf(f, "%lu %lu %lu", &a, &b, &c) == 3 && a == 0 && b == 0 && c == 4294967295ul;
+}

@@ -1,0 +1,61 @@
+/* Apply one image layer (a changeset, image-spec layer.md) onto a rootfs.
+ *
+ * Every path is resolved inside the rootfs with openat2(RESOLVE_IN_ROOT |
+ * RESOLVE_NO_MAGICLINKS) and changed with *at() calls: a symlink in the tree
+ * (absolute or full of `..`) leads back into the rootfs, never out of it.
+ * Entry names and hardlink targets with a `..` component are refused.
+ *
+ * Whiteouts: `.wh.NAME` removes NAME from lower layers; `.wh..wh..opq`
+ * empties its directory of lower-layer content (before this layer's own
+ * entries, whatever their order in the tar, by tracking what this layer
+ * created); `.wh..wh.plnk` and other `.wh..wh.` names are skipped.
+ *
+ * The stream may be gzip, zstd or plain tar (sniffed from the magic bytes).
+ * The sha256 of the uncompressed tar is checked against diff_id and the
+ * sha256 of the bytes as read against digest, both while applying; a
+ * mismatch fails the call (the caller throws the rootfs away). */
+#ifndef IMG_LAYER_H
+#define IMG_LAYER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+struct img_layer_opts
+{
+  const char *name;    /* for messages, e.g. the layer digest */
+  const char *diff_id; /* expected "sha256:…" of the uncompressed tar; NULL: unchecked */
+  const char *digest;  /* expected "sha256:…" of the blob; NULL: unchecked */
+  /* chown to the entry's owner and create device nodes: only for real root
+   * (see img_layer_privileged).  Otherwise files keep the caller's owner and
+   * device nodes are skipped with a warning. */
+  bool privileged;
+  void (*warn)(void *data, const char *msg);
+  void *warn_data;
+};
+
+struct img_layer_stats
+{
+  uint64_t entries;
+  uint64_t bytes;      /* uncompressed tar bytes */
+  uint64_t compressed; /* blob bytes read */
+};
+
+/* Pull the next chunk of the blob: return its length (0 at the end) with
+ * *buf pointing at it (valid until the next call), or -1 with *err set.
+ * Lets a download stream straight into the unpacker. */
+typedef ssize_t (*img_layer_read_fn)(void *data, const void **buf, struct oci_error **err);
+
+int img_layer_apply(int rootfd, img_layer_read_fn read_fn, void *read_data, const struct img_layer_opts *o,
+                    struct img_layer_stats *stats, struct oci_error **err);
+/* The same, reading the blob from fd until EOF. */
+int img_layer_apply_fd(int rootfd, int fd, const struct img_layer_opts *o, struct img_layer_stats *stats,
+                       struct oci_error **err);
+
+/* True when we are root in the initial user namespace: only then do
+ * ownership and device nodes mean what the layer says. */
+bool img_layer_privileged(void);
+
+#endif

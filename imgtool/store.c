@@ -1,0 +1,904 @@
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spec/image.h"
+#include "spec/util.h"
+#include "digest.h"
+#include "store.h"
+
+#define REF_NAME_ANNOTATION "org.opencontainers.image.ref.name"
+#define PULLED_ANNOTATION "io.imgtool.pulled"
+#define OCI_LAYOUT_TEXT "{\"imageLayoutVersion\":\"1.0.0\"}"
+
+struct img_store
+{
+  char *dir;
+  int dirfd;      /* the layout root */
+  int blobs_fd;   /* blobs/sha256 */
+  int ingest_fd;  /* ingest/, -1 when read-only */
+  int locks_fd;   /* locks/, -1 when read-only */
+  int gc_lock_fd; /* locks/gc.lock, held shared while the store is open */
+  int flags;
+};
+
+struct img_blob_writer
+{
+  struct img_store *s;
+  char *digest;
+  char partial[80]; /* "sha256-<hex>" under ingest/ */
+  int64_t expected;
+  uint64_t offset;
+  int fd;
+  struct img_sha256 hash;
+};
+
+char *
+img_store_default_dir(void)
+{
+  if (geteuid() == 0)
+    return xstrdup("/var/lib/imgtool");
+  const char *xdg = getenv("XDG_DATA_HOME");
+  if (xdg && xdg[0] == '/')
+    return xasprintf("%s/imgtool", xdg);
+  const char *home = getenv("HOME");
+  if (home == NULL || home[0] != '/')
+    {
+      struct passwd *pw = getpwuid(geteuid());
+      home = pw ? pw->pw_dir : "/";
+    }
+  return xasprintf("%s/.local/share/imgtool", home);
+}
+
+const char *
+img_store_dir(const struct img_store *s)
+{
+  return s->dir;
+}
+
+int
+img_store_dirfd(const struct img_store *s)
+{
+  return s->dirfd;
+}
+
+bool
+img_digest_valid(const char *digest)
+{
+  return oci_digest_is_valid(digest);
+}
+
+static int
+check_digest(const char *digest, struct oci_error **err)
+{
+  if (img_digest_valid(digest))
+    return 0;
+  if (digest && strchr(digest, ':') && strncmp(digest, "sha256:", 7) != 0)
+    return oci_error_set(err, 0, "not supported: digest algorithm of `%s`", digest);
+  return oci_error_set(err, 0, "invalid digest `%s`", digest ? digest : "(null)");
+}
+
+static int
+fsync_dirfd(int fd, const char *what, struct oci_error **err)
+{
+  if (fsync(fd) < 0 && errno != EINVAL)
+    return oci_error_errno(err, "fsync `%s`", what);
+  return 0;
+}
+
+static int
+mkdirat_p(int dirfd, const char *path, int *out, struct oci_error **err)
+{
+  if (mkdirat(dirfd, path, 0755) < 0 && errno != EEXIST)
+    return oci_error_errno(err, "mkdir `%s`", path);
+  int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return oci_error_errno(err, "open `%s`", path);
+  *out = fd;
+  return 0;
+}
+
+/* Write `data` to `name` in dirfd atomically: temp file, fsync, rename,
+ * fsync of the directory. */
+static int
+write_file_atomic(int dirfd, const char *name, const void *data, size_t len, struct oci_error **err)
+{
+  cleanup_free char *tmp = xasprintf(".%s.tmp-%d", name, (int)getpid());
+  cleanup_close int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0)
+    return oci_error_errno(err, "create `%s`", tmp);
+  if (oci_write_all(fd, data, len) < 0 || fsync(fd) < 0)
+    {
+      int saved = errno;
+      unlinkat(dirfd, tmp, 0);
+      return oci_error_set(err, saved, "write `%s`", tmp);
+    }
+  if (renameat(dirfd, tmp, dirfd, name) < 0)
+    {
+      int saved = errno;
+      unlinkat(dirfd, tmp, 0);
+      return oci_error_set(err, saved, "rename `%s` to `%s`", tmp, name);
+    }
+  return fsync_dirfd(dirfd, name, err);
+}
+
+static int
+open_writable_parts(struct img_store *s, struct oci_error **err)
+{
+  int blobs_parent = -1;
+  cleanup_close int tmp = -1;
+
+  if (mkdirat_p(s->dirfd, "blobs", &tmp, err) < 0)
+    return -1;
+  blobs_parent = steal_fd(&tmp);
+  int r = mkdirat_p(blobs_parent, "sha256", &s->blobs_fd, err);
+  close(blobs_parent);
+  if (r < 0 || mkdirat_p(s->dirfd, "ingest", &s->ingest_fd, err) < 0
+      || mkdirat_p(s->dirfd, "locks", &s->locks_fd, err) < 0)
+    return -1;
+
+  if (faccessat(s->dirfd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) < 0
+      && write_file_atomic(s->dirfd, "oci-layout", OCI_LAYOUT_TEXT, strlen(OCI_LAYOUT_TEXT), err) < 0)
+    return -1;
+
+  s->gc_lock_fd = openat(s->locks_fd, "gc.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (s->gc_lock_fd < 0)
+    return oci_error_errno(err, "open `locks/gc.lock`");
+  if (flock(s->gc_lock_fd, LOCK_SH) < 0)
+    return oci_error_errno(err, "lock `locks/gc.lock`");
+  return 0;
+}
+
+static int
+check_layout(struct img_store *s, struct oci_error **err)
+{
+  char buf[4096];
+  cleanup_close int fd = openat(s->dirfd, "oci-layout", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return oci_error_errno(err, "`%s` is not an OCI image layout: open `oci-layout`", s->dir);
+  ssize_t n = oci_read_all(fd, buf, sizeof buf - 1);
+  if (n < 0)
+    return oci_error_errno(err, "read `oci-layout`");
+  buf[n] = '\0';
+  if (strstr(buf, "imageLayoutVersion") == NULL)
+    return oci_error_set(err, 0, "`%s/oci-layout`: missing imageLayoutVersion", s->dir);
+  if (strstr(buf, "\"1.0.0\"") == NULL)
+    return oci_error_set(err, 0, "`%s/oci-layout`: not supported: image layout version", s->dir);
+  s->blobs_fd = openat(s->dirfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (s->blobs_fd < 0)
+    return oci_error_errno(err, "`%s`: open `blobs/sha256`", s->dir);
+  return 0;
+}
+
+int
+img_store_open(const char *dir, int flags, struct img_store **out, struct oci_error **err)
+{
+  struct img_store *s = xzalloc(sizeof *s);
+  s->dir = xstrdup(dir);
+  s->dirfd = s->blobs_fd = s->ingest_fd = s->locks_fd = s->gc_lock_fd = -1;
+  s->flags = flags;
+  cleanup_store struct img_store *guard = s;
+
+  if ((flags & IMG_STORE_CREATE) && !(flags & IMG_STORE_READONLY))
+    {
+      /* Parents too: ~/.local/share may not exist yet. */
+      cleanup_free char *p = xstrdup(dir);
+      for (char *c = p + 1; *c; c++)
+        if (*c == '/')
+          {
+            *c = '\0';
+            if (mkdir(p, 0755) < 0 && errno != EEXIST)
+              return oci_error_errno(err, "mkdir `%s`", p);
+            *c = '/';
+          }
+      if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return oci_error_errno(err, "mkdir `%s`", dir);
+    }
+  s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (s->dirfd < 0)
+    return oci_error_errno(err, "open `%s`", dir);
+
+  if (flags & IMG_STORE_READONLY)
+    {
+      if (check_layout(s, err) < 0)
+        return -1;
+    }
+  else if (open_writable_parts(s, err) < 0)
+    return oci_error_wrap(err, "store `%s`", dir);
+  *out = steal_pointer(&guard);
+  return 0;
+}
+
+void
+img_store_free(struct img_store *s)
+{
+  if (s == NULL)
+    return;
+  int *fds[] = { &s->dirfd, &s->blobs_fd, &s->ingest_fd, &s->locks_fd, &s->gc_lock_fd };
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(fds); i++)
+    if (*fds[i] >= 0)
+      close(*fds[i]);
+  free(s->dir);
+  free(s);
+}
+
+/* ---- blobs ---- */
+
+bool
+img_store_has_blob(struct img_store *s, const char *digest)
+{
+  if (!img_digest_valid(digest))
+    return false;
+  struct stat st;
+  return fstatat(s->blobs_fd, digest + 7, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+int
+img_store_open_blob(struct img_store *s, const char *digest, int *fd, uint64_t *size, struct oci_error **err)
+{
+  struct stat st;
+
+  if (check_digest(digest, err) < 0)
+    return -1;
+  cleanup_close int f = openat(s->blobs_fd, digest + 7, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (f < 0)
+    return oci_error_errno(err, "blob %s", digest);
+  if (fstat(f, &st) < 0)
+    return oci_error_errno(err, "stat blob %s", digest);
+  if (!S_ISREG(st.st_mode))
+    return oci_error_set(err, 0, "blob %s: not a regular file", digest);
+  *size = st.st_size;
+  *fd = steal_fd(&f);
+  return 0;
+}
+
+int
+img_store_read_blob(struct img_store *s, const char *digest, uint64_t max_size, char **buf, size_t *len,
+                    struct oci_error **err)
+{
+  cleanup_close int fd = -1;
+  uint64_t size;
+  char got[IMG_DIGEST_LEN];
+
+  if (img_store_open_blob(s, digest, &fd, &size, err) < 0)
+    return -1;
+  if (size > max_size)
+    return oci_error_set(err, 0, "blob %s: %" PRIu64 " bytes is over the limit of %" PRIu64, digest, size,
+                         max_size);
+  cleanup_free char *b = xmalloc(size + 1);
+  ssize_t n = oci_read_all(fd, b, size);
+  if (n < 0)
+    return oci_error_errno(err, "read blob %s", digest);
+  if ((uint64_t)n != size)
+    return oci_error_set(err, 0, "blob %s: short read", digest);
+  b[size] = '\0';
+  img_sha256_digest(b, size, got);
+  if (strcmp(got, digest) != 0)
+    return oci_error_set(err, 0, "blob %s: digest mismatch: expected %s got %s", digest, digest, got);
+  *buf = steal_pointer(&b);
+  *len = size;
+  return 0;
+}
+
+int
+img_store_put_blob(struct img_store *s, const char *digest, const void *buf, size_t len,
+                   struct oci_error **err)
+{
+  cleanup_blob_writer struct img_blob_writer *w = NULL;
+  char got[IMG_DIGEST_LEN];
+
+  if (check_digest(digest, err) < 0)
+    return -1;
+  img_sha256_digest(buf, len, got);
+  if (strcmp(got, digest) != 0)
+    return oci_error_set(err, 0, "digest mismatch: expected %s got %s", digest, got);
+  if (img_blob_writer_begin(s, digest, len, &w, err) < 0)
+    return -1;
+  if (w == NULL)
+    return 0;
+  if (img_blob_writer_restart(w, err) < 0 || img_blob_writer_write(w, buf, len, err) < 0)
+    return -1;
+  return img_blob_writer_commit(w, err);
+}
+
+/* Open and lock ingest/<name>, making sure the locked file is still the one
+ * at that path (the previous holder may have renamed or deleted it). */
+static int
+open_partial_locked(struct img_store *s, const char *name, int *out, struct oci_error **err)
+{
+  for (;;)
+    {
+      struct stat a, b;
+      cleanup_close int fd = openat(s->ingest_fd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+      if (fd < 0)
+        return oci_error_errno(err, "open `ingest/%s`", name);
+      if (flock(fd, LOCK_EX) < 0)
+        return oci_error_errno(err, "lock `ingest/%s`", name);
+      if (fstat(fd, &a) < 0)
+        return oci_error_errno(err, "stat `ingest/%s`", name);
+      if (fstatat(s->ingest_fd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_ino == b.st_ino
+          && a.st_dev == b.st_dev)
+        {
+          *out = steal_fd(&fd);
+          return 0;
+        }
+    }
+}
+
+static int
+rehash_partial(struct img_blob_writer *w, struct oci_error **err)
+{
+  struct stat st;
+  if (fstat(w->fd, &st) < 0)
+    return oci_error_errno(err, "stat `ingest/%s`", w->partial);
+  if (w->expected >= 0 && st.st_size > w->expected)
+    return img_blob_writer_restart(w, err);
+
+  cleanup_free char *buf = xmalloc(1 << 20);
+  uint64_t done = 0;
+  while (done < (uint64_t)st.st_size)
+    {
+      ssize_t n = pread(w->fd, buf, 1 << 20, done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return oci_error_errno(err, "read `ingest/%s`", w->partial);
+      if (n == 0)
+        break;
+      img_sha256_update(&w->hash, buf, n);
+      done += n;
+    }
+  w->offset = done;
+  if (lseek(w->fd, done, SEEK_SET) < 0 || ftruncate(w->fd, done) < 0)
+    return oci_error_errno(err, "seek `ingest/%s`", w->partial);
+  return 0;
+}
+
+int
+img_blob_writer_begin(struct img_store *s, const char *digest, int64_t expected_size,
+                      struct img_blob_writer **out, struct oci_error **err)
+{
+  *out = NULL;
+  if (check_digest(digest, err) < 0)
+    return -1;
+  if (s->flags & IMG_STORE_READONLY)
+    return oci_error_set(err, 0, "store `%s` is read-only", s->dir);
+  if (img_store_has_blob(s, digest))
+    return 0;
+
+  cleanup_blob_writer struct img_blob_writer *w = xzalloc(sizeof *w);
+  w->s = s;
+  w->digest = xstrdup(digest);
+  w->expected = expected_size;
+  w->fd = -1;
+  img_sha256_init(&w->hash);
+  snprintf(w->partial, sizeof w->partial, "sha256-%s", digest + 7);
+
+  if (open_partial_locked(s, w->partial, &w->fd, err) < 0)
+    return -1;
+  /* Whoever held the lock before us may have finished the blob. */
+  if (img_store_has_blob(s, digest))
+    {
+      unlinkat(s->ingest_fd, w->partial, 0);
+      return 0;
+    }
+  if (rehash_partial(w, err) < 0)
+    return -1;
+  *out = steal_pointer(&w);
+  return 0;
+}
+
+uint64_t
+img_blob_writer_offset(const struct img_blob_writer *w)
+{
+  return w->offset;
+}
+
+int
+img_blob_writer_restart(struct img_blob_writer *w, struct oci_error **err)
+{
+  if (ftruncate(w->fd, 0) < 0 || lseek(w->fd, 0, SEEK_SET) < 0)
+    return oci_error_errno(err, "truncate `ingest/%s`", w->partial);
+  img_sha256_init(&w->hash);
+  w->offset = 0;
+  return 0;
+}
+
+int
+img_blob_writer_write(struct img_blob_writer *w, const void *buf, size_t n, struct oci_error **err)
+{
+  if (w->expected >= 0 && w->offset + n > (uint64_t)w->expected)
+    return oci_error_set(err, 0, "blob %s: more data than the %" PRId64 " bytes announced", w->digest,
+                         w->expected);
+  if (oci_write_all(w->fd, buf, n) < 0)
+    return oci_error_errno(err, "write `ingest/%s`", w->partial);
+  img_sha256_update(&w->hash, buf, n);
+  w->offset += n;
+  return 0;
+}
+
+int
+img_blob_writer_commit(struct img_blob_writer *w, struct oci_error **err)
+{
+  char got[IMG_DIGEST_LEN];
+  struct img_store *s = w->s;
+
+  if (w->expected >= 0 && w->offset != (uint64_t)w->expected)
+    return oci_error_set(err, 0, "blob %s: truncated: got %" PRIu64 " of %" PRId64 " bytes", w->digest,
+                         w->offset, w->expected);
+  img_sha256_final(&w->hash, got);
+  if (strcmp(got, w->digest) != 0)
+    {
+      /* Useless for a resume: start from nothing next time. */
+      unlinkat(s->ingest_fd, w->partial, 0);
+      return oci_error_set(err, 0, "digest mismatch: expected %s got %s", w->digest, got);
+    }
+  if (fsync(w->fd) < 0)
+    return oci_error_errno(err, "fsync `ingest/%s`", w->partial);
+  if (renameat(s->ingest_fd, w->partial, s->blobs_fd, w->digest + 7) < 0)
+    return oci_error_errno(err, "rename `ingest/%s` into blobs", w->partial);
+  return fsync_dirfd(s->blobs_fd, "blobs/sha256", err);
+}
+
+void
+img_blob_writer_free(struct img_blob_writer *w)
+{
+  if (w == NULL)
+    return;
+  if (w->fd >= 0)
+    close(w->fd);
+  img_sha256_clear(&w->hash);
+  free(w->digest);
+  free(w);
+}
+
+/* ---- refs ---- */
+
+static char *
+compose_ref_name(const char *repository, const char *tag_or_digest)
+{
+  if (repository == NULL)
+    return xstrdup(tag_or_digest);
+  bool by_digest = strchr(tag_or_digest, ':') != NULL;
+  return xasprintf("%s%c%s", repository, by_digest ? '@' : ':', tag_or_digest);
+}
+
+static void
+split_ref_name(const char *name, struct img_store_ref *r)
+{
+  const char *at = strchr(name, '@');
+  const char *slash = strrchr(name, '/');
+  const char *colon = strrchr(name, ':');
+
+  if (at)
+    {
+      r->repository = xstrndup(name, at - name);
+      return;
+    }
+  if (slash && colon && colon > slash)
+    {
+      r->repository = xstrndup(name, colon - name);
+      r->tag = xstrdup(colon + 1);
+      return;
+    }
+  if (slash)
+    {
+      r->repository = xstrdup(name);
+      return;
+    }
+  r->tag = xstrdup(name);
+}
+
+static int
+load_index(struct img_store *s, struct oci_image_index **out, struct oci_error **err)
+{
+  struct stat st;
+  cleanup_close int fd = openat(s->dirfd, "index.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno == ENOENT)
+    {
+      struct oci_image_index *x = xzalloc(sizeof *x);
+      x->schema_version = 2;
+      x->media_type = xstrdup(OCI_MT_INDEX);
+      *out = x;
+      return 0;
+    }
+  if (fd < 0 || fstat(fd, &st) < 0)
+    return oci_error_errno(err, "open `%s/index.json`", s->dir);
+  if ((uint64_t)st.st_size > OCI_MANIFEST_MAX_SIZE * 4)
+    return oci_error_set(err, 0, "`%s/index.json` is too large", s->dir);
+  cleanup_free char *buf = xmalloc(st.st_size + 1);
+  ssize_t n = oci_read_all(fd, buf, st.st_size);
+  if (n < 0)
+    return oci_error_errno(err, "read `%s/index.json`", s->dir);
+  buf[n] = '\0';
+  cleanup_free char *name = xasprintf("%s/index.json", s->dir);
+  return oci_image_index_parse(name, buf, n, out, err);
+}
+
+static int
+save_index(struct img_store *s, const struct oci_image_index *x, struct oci_error **err)
+{
+  cleanup_free char *text = NULL;
+  size_t len;
+  if (oci_image_index_emit(x, false, &text, &len, err) < 0)
+    return -1;
+  return write_file_atomic(s->dirfd, "index.json", text, len, err);
+}
+
+/* index.json is read-modify-written under locks/index.lock. */
+static int
+lock_index(struct img_store *s, struct oci_error **err)
+{
+  if (s->flags & IMG_STORE_READONLY)
+    return oci_error_set(err, 0, "store `%s` is read-only", s->dir);
+  cleanup_close int fd = openat(s->locks_fd, "index.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0)
+    return oci_error_errno(err, "open `locks/index.lock`");
+  if (flock(fd, LOCK_EX) < 0)
+    return oci_error_errno(err, "lock `locks/index.lock`");
+  return steal_fd(&fd);
+}
+
+static const char *
+entry_name(const struct oci_descriptor *d)
+{
+  return oci_kv_get(d->annotations, d->annotations_len, REF_NAME_ANNOTATION);
+}
+
+static void
+now_rfc3339(char *buf, size_t len)
+{
+  struct tm tm;
+  time_t t = time(NULL);
+  gmtime_r(&t, &tm);
+  strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int
+img_store_set_ref(struct img_store *s, const char *repository, const char *tag_or_digest,
+                  const char *media_type, const char *digest, uint64_t size, struct oci_error **err)
+{
+  cleanup_image_index struct oci_image_index *x = NULL;
+  cleanup_free char *name = compose_ref_name(repository, tag_or_digest);
+  char now[64];
+
+  if (check_digest(digest, err) < 0)
+    return -1;
+  if (!img_store_has_blob(s, digest))
+    return oci_error_set(err, ENOENT, "ref `%s`: blob %s is not in the store", name, digest);
+  cleanup_close int lock = lock_index(s, err);
+  if (lock < 0 || load_index(s, &x, err) < 0)
+    return -1;
+
+  struct oci_descriptor *d = NULL;
+  for (size_t i = 0; i < x->manifests_len && d == NULL; i++)
+    {
+      const char *n = entry_name(&x->manifests[i]);
+      if (n && strcmp(n, name) == 0)
+        d = &x->manifests[i];
+    }
+  if (d == NULL)
+    {
+      x->manifests = xrealloc(x->manifests, (x->manifests_len + 1) * sizeof *x->manifests);
+      d = &x->manifests[x->manifests_len++];
+      memset(d, 0, sizeof *d);
+    }
+  struct oci_kv *ann = d->annotations;
+  size_t ann_len = d->annotations_len;
+  d->annotations = NULL;
+  d->annotations_len = 0;
+  oci_descriptor_clear(d);
+  d->annotations = ann;
+  d->annotations_len = ann_len;
+  d->media_type = xstrdup(media_type);
+  d->digest = xstrdup(digest);
+  d->size = size;
+  now_rfc3339(now, sizeof now);
+  oci_kv_set(&d->annotations, &d->annotations_len, REF_NAME_ANNOTATION, name);
+  oci_kv_set(&d->annotations, &d->annotations_len, PULLED_ANNOTATION, now);
+  return save_index(s, x, err);
+}
+
+static struct img_store_ref *
+ref_from_descriptor(const struct oci_descriptor *d)
+{
+  struct img_store_ref *r = xzalloc(sizeof *r);
+  const char *name = entry_name(d);
+  const char *pulled = oci_kv_get(d->annotations, d->annotations_len, PULLED_ANNOTATION);
+
+  r->name = name ? xstrdup(name) : NULL;
+  if (name)
+    split_ref_name(name, r);
+  r->digest = xstrdup(d->digest);
+  r->media_type = xstrdup(d->media_type);
+  r->size = d->size;
+  r->pulled = pulled ? xstrdup(pulled) : NULL;
+  return r;
+}
+
+int
+img_store_get_ref(struct img_store *s, const char *repository, const char *tag_or_digest,
+                  struct img_store_ref **out, struct oci_error **err)
+{
+  cleanup_image_index struct oci_image_index *x = NULL;
+  cleanup_free char *name = NULL;
+
+  if (load_index(s, &x, err) < 0)
+    return -1;
+  /* An `oci:DIR` without a tag means its only image. */
+  if (repository == NULL && tag_or_digest == NULL)
+    {
+      if (x->manifests_len != 1)
+        return oci_error_set(err, x->manifests_len ? EINVAL : ENOENT,
+                             "`%s` holds %zu images: name one with `:TAG`", s->dir, x->manifests_len);
+      *out = ref_from_descriptor(&x->manifests[0]);
+      return 0;
+    }
+  name = compose_ref_name(repository, tag_or_digest);
+  for (size_t i = 0; i < x->manifests_len; i++)
+    {
+      const char *n = entry_name(&x->manifests[i]);
+      if (n && strcmp(n, name) == 0)
+        {
+          *out = ref_from_descriptor(&x->manifests[i]);
+          return 0;
+        }
+    }
+  /* By digest: any ref of the repository that points there will do. */
+  if (img_digest_valid(tag_or_digest))
+    for (size_t i = 0; i < x->manifests_len; i++)
+      if (strcmp(x->manifests[i].digest, tag_or_digest) == 0)
+        {
+          struct img_store_ref *r = ref_from_descriptor(&x->manifests[i]);
+          if (repository == NULL || (r->repository && strcmp(r->repository, repository) == 0))
+            {
+              *out = r;
+              return 0;
+            }
+          img_store_ref_free(r);
+        }
+  return oci_error_set(err, ENOENT, "image `%s` not found in `%s`", name, s->dir);
+}
+
+int
+img_store_list_refs(struct img_store *s, struct img_store_ref **refs, size_t *len, struct oci_error **err)
+{
+  cleanup_image_index struct oci_image_index *x = NULL;
+  if (load_index(s, &x, err) < 0)
+    return -1;
+  struct img_store_ref *r = xcalloc(x->manifests_len + 1, sizeof *r);
+  for (size_t i = 0; i < x->manifests_len; i++)
+    {
+      struct img_store_ref *one = ref_from_descriptor(&x->manifests[i]);
+      r[i] = *one;
+      free(one);
+    }
+  *refs = r;
+  *len = x->manifests_len;
+  return 0;
+}
+
+int
+img_store_remove_ref(struct img_store *s, const char *repository, const char *tag_or_digest,
+                     struct oci_error **err)
+{
+  cleanup_image_index struct oci_image_index *x = NULL;
+  cleanup_free char *name = compose_ref_name(repository, tag_or_digest);
+  size_t kept = 0;
+  bool found = false;
+
+  cleanup_close int lock = lock_index(s, err);
+  if (lock < 0 || load_index(s, &x, err) < 0)
+    return -1;
+  bool by_digest = img_digest_valid(tag_or_digest);
+  for (size_t i = 0; i < x->manifests_len; i++)
+    {
+      struct oci_descriptor *d = &x->manifests[i];
+      const char *n = entry_name(d);
+      bool match = n && strcmp(n, name) == 0;
+      /* `rm repo@sha256:…` drops every tag of repo that points there. */
+      if (!match && by_digest && n && strcmp(d->digest, tag_or_digest) == 0)
+        {
+          struct img_store_ref r = { 0 };
+          split_ref_name(n, &r);
+          match = repository == NULL || (r.repository && strcmp(r.repository, repository) == 0);
+          free(r.repository);
+          free(r.tag);
+        }
+      if (match)
+        {
+          found = true;
+          oci_descriptor_clear(d);
+          continue;
+        }
+      x->manifests[kept++] = *d;
+    }
+  x->manifests_len = kept;
+  if (!found)
+    return oci_error_set(err, ENOENT, "image `%s` not found in `%s`", name, s->dir);
+  return save_index(s, x, err);
+}
+
+void
+img_store_ref_free(struct img_store_ref *r)
+{
+  if (r == NULL)
+    return;
+  img_store_refs_free(r, 1);
+}
+
+void
+img_store_refs_free(struct img_store_ref *refs, size_t len)
+{
+  if (refs == NULL)
+    return;
+  for (size_t i = 0; i < len; i++)
+    {
+      free(refs[i].name);
+      free(refs[i].repository);
+      free(refs[i].tag);
+      free(refs[i].digest);
+      free(refs[i].media_type);
+      free(refs[i].pulled);
+    }
+  free(refs);
+}
+
+/* ---- gc ---- */
+
+struct digest_set
+{
+  char **v;
+  size_t len, cap;
+};
+
+static bool
+set_has(const struct digest_set *set, const char *d)
+{
+  for (size_t i = 0; i < set->len; i++)
+    if (strcmp(set->v[i], d) == 0)
+      return true;
+  return false;
+}
+
+static bool
+set_add(struct digest_set *set, const char *d)
+{
+  if (set_has(set, d))
+    return false;
+  if (set->len == set->cap)
+    {
+      set->cap = set->cap ? set->cap * 2 : 64;
+      set->v = xrealloc(set->v, set->cap * sizeof *set->v);
+    }
+  set->v[set->len++] = xstrdup(d);
+  return true;
+}
+
+static void
+mark(struct img_store *s, struct digest_set *live, const char *digest, const char *media_type, int depth)
+{
+  cleanup_error struct oci_error *e = NULL;
+  cleanup_free char *buf = NULL;
+  size_t len;
+
+  if (!set_add(live, digest) || depth > 8)
+    return;
+  if (!oci_media_type_is_index(media_type) && !oci_media_type_is_manifest(media_type))
+    return;
+  /* An unreadable manifest keeps what we marked so far: gc must never make
+   * a damaged store worse. */
+  if (img_store_read_blob(s, digest, OCI_MANIFEST_MAX_SIZE, &buf, &len, &e) < 0)
+    return;
+  if (oci_media_type_is_index(media_type))
+    {
+      cleanup_image_index struct oci_image_index *x = NULL;
+      if (oci_image_index_parse(digest, buf, len, &x, &e) < 0)
+        return;
+      for (size_t i = 0; i < x->manifests_len; i++)
+        mark(s, live, x->manifests[i].digest, x->manifests[i].media_type, depth + 1);
+      return;
+    }
+  cleanup_image_manifest struct oci_image_manifest *m = NULL;
+  if (oci_image_manifest_parse(digest, buf, len, &m, &e) < 0)
+    return;
+  set_add(live, m->config.digest);
+  for (size_t i = 0; i < m->layers_len; i++)
+    set_add(live, m->layers[i].digest);
+}
+
+static int
+sweep_dir(int dirfd, const char *what, const struct digest_set *live, bool blobs, size_t *removed,
+          uint64_t *freed, struct oci_error **err)
+{
+  int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return oci_error_errno(err, "open `%s`", what);
+  cleanup_closedir DIR *d = fdopendir(fd);
+  if (d == NULL)
+    {
+      close(fd);
+      return oci_error_errno(err, "open `%s`", what);
+    }
+  struct dirent *de;
+  while ((de = readdir(d)))
+    {
+      struct stat st;
+      if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+        continue;
+      if (blobs)
+        {
+          cleanup_free char *digest = xasprintf("sha256:%s", de->d_name);
+          if (set_has(live, digest))
+            continue;
+        }
+      if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode))
+        continue;
+      if (unlinkat(dirfd, de->d_name, 0) < 0)
+        return oci_error_errno(err, "remove `%s/%s`", what, de->d_name);
+      (*removed)++;
+      *freed += st.st_size;
+    }
+  return 0;
+}
+
+int
+img_store_gc(struct img_store *s, size_t *removed, uint64_t *freed, struct oci_error **err)
+{
+  cleanup_image_index struct oci_image_index *x = NULL;
+  struct digest_set live = { 0 };
+  int r;
+
+  *removed = 0;
+  *freed = 0;
+  if (s->flags & IMG_STORE_READONLY)
+    return oci_error_set(err, 0, "store `%s` is read-only", s->dir);
+  /* Converting our shared lock drops it first, so two gc runs cannot
+   * deadlock; every pull holds it shared for its whole life. */
+  if (flock(s->gc_lock_fd, LOCK_EX) < 0)
+    return oci_error_errno(err, "lock `locks/gc.lock`");
+  r = load_index(s, &x, err);
+  if (r == 0)
+    {
+      for (size_t i = 0; i < x->manifests_len; i++)
+        mark(s, &live, x->manifests[i].digest, x->manifests[i].media_type, 0);
+      r = sweep_dir(s->blobs_fd, "blobs/sha256", &live, true, removed, freed, err);
+      if (r == 0)
+        r = sweep_dir(s->ingest_fd, "ingest", &live, false, removed, freed, err);
+      if (r == 0)
+        r = fsync_dirfd(s->blobs_fd, "blobs/sha256", err);
+    }
+  flock(s->gc_lock_fd, LOCK_SH);
+  for (size_t i = 0; i < live.len; i++)
+    free(live.v[i]);
+  free(live.v);
+  return r;
+}
+
+int
+img_store_lock_image(struct img_store *s, const char *name, struct oci_error **err)
+{
+  char hex[IMG_DIGEST_LEN];
+
+  if (s->flags & IMG_STORE_READONLY)
+    return oci_error_set(err, 0, "store `%s` is read-only", s->dir);
+  img_sha256_digest(name, strlen(name), hex);
+  cleanup_free char *file = xasprintf("%s.lock", hex + 7);
+  cleanup_close int fd = openat(s->locks_fd, file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0)
+    return oci_error_errno(err, "open `locks/%s`", file);
+  if (flock(fd, LOCK_EX) < 0)
+    return oci_error_errno(err, "lock `locks/%s`", file);
+  return steal_fd(&fd);
+}

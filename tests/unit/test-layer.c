@@ -1,0 +1,538 @@
+/* Layer application: changeset semantics (whiteouts, opaque dirs, hardlinks,
+ * modes, owners) and safety (escapes refused or kept inside the rootfs,
+ * digests verified).  Layers are built in memory with libarchive's writer. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "imgtool/digest.h"
+#include "imgtool/layer.h"
+#include "spec/util.h"
+#include "tap.h"
+
+/* ---- building layers ---- */
+
+struct layer
+{
+  struct archive *a;
+  char *buf;
+  size_t cap;
+  size_t used;
+};
+
+static void
+layer_begin(struct layer *l, const char *compression)
+{
+  l->cap = 8 << 20;
+  l->buf = xmalloc(l->cap);
+  l->a = archive_write_new();
+  archive_write_set_format_pax_restricted(l->a);
+  if (strcmp(compression, "gzip") == 0)
+    archive_write_add_filter_gzip(l->a);
+  else if (strcmp(compression, "zstd") == 0)
+    archive_write_add_filter_zstd(l->a);
+  else if (strcmp(compression, "xz") == 0)
+    archive_write_add_filter_xz(l->a);
+  archive_write_set_bytes_in_last_block(l->a, 1);
+  if (archive_write_open_memory(l->a, l->buf, l->cap, &l->used) != ARCHIVE_OK)
+    abort();
+}
+
+static void
+add(struct layer *l, const char *path, mode_t type, mode_t perm, const char *data_or_target,
+    const char *hardlink)
+{
+  struct archive_entry *e = archive_entry_new();
+  archive_entry_set_pathname(e, path);
+  archive_entry_set_mtime(e, 1000000000, 0);
+  archive_entry_set_uid(e, 0);
+  archive_entry_set_gid(e, 0);
+  if (hardlink)
+    {
+      archive_entry_set_filetype(e, AE_IFREG);
+      archive_entry_set_perm(e, 0644);
+      archive_entry_set_hardlink(e, hardlink);
+      archive_entry_set_size(e, 0);
+    }
+  else
+    {
+      archive_entry_set_filetype(e, type);
+      archive_entry_set_perm(e, perm);
+      if (type == AE_IFLNK)
+        archive_entry_set_symlink(e, data_or_target);
+      if (type == AE_IFREG)
+        archive_entry_set_size(e, data_or_target ? strlen(data_or_target) : 0);
+      if (type == AE_IFCHR)
+        archive_entry_set_rdev(e, makedev(1, 3));
+    }
+  if (archive_write_header(l->a, e) != ARCHIVE_OK)
+    abort();
+  if (type == AE_IFREG && !hardlink && data_or_target)
+    archive_write_data(l->a, data_or_target, strlen(data_or_target));
+  archive_entry_free(e);
+}
+
+static void
+add_owned(struct layer *l, const char *path, uid_t uid, gid_t gid, mode_t perm, const char *data)
+{
+  struct archive_entry *e = archive_entry_new();
+  archive_entry_set_pathname(e, path);
+  archive_entry_set_filetype(e, AE_IFREG);
+  archive_entry_set_perm(e, perm);
+  archive_entry_set_uid(e, uid);
+  archive_entry_set_gid(e, gid);
+  archive_entry_set_mtime(e, 1234567890, 0);
+  archive_entry_set_size(e, strlen(data));
+  archive_write_header(l->a, e);
+  archive_write_data(l->a, data, strlen(data));
+  archive_entry_free(e);
+}
+
+static void
+layer_end(struct layer *l)
+{
+  archive_write_close(l->a);
+  archive_write_free(l->a);
+}
+
+/* ---- helpers ---- */
+
+static char tmpdir[] = "/tmp/test-layer-XXXXXX";
+static char *warnings;
+
+static void
+collect_warning(void *data, const char *msg)
+{
+  char *old = warnings;
+  warnings = xasprintf("%s%s\n", old ? old : "", msg);
+  free(old);
+}
+
+struct mem
+{
+  const char *buf;
+  size_t len;
+  bool done;
+};
+
+static ssize_t
+mem_read(void *data, const void **buf, struct oci_error **err)
+{
+  struct mem *m = data;
+  if (m->done)
+    return 0;
+  m->done = true;
+  *buf = m->buf;
+  return m->len;
+}
+
+static int
+apply_opts(int rootfd, struct layer *l, struct img_layer_opts *o, char **msg)
+{
+  cleanup_error struct oci_error *err = NULL;
+  struct mem m = { l->buf, l->used, false };
+  int r = img_layer_apply(rootfd, mem_read, &m, o, NULL, &err);
+  if (msg)
+    *msg = r < 0 ? oci_error_string(err) : NULL;
+  return r;
+}
+
+static int
+apply(int rootfd, struct layer *l, char **msg)
+{
+  struct img_layer_opts o = { .name = "test", .privileged = img_layer_privileged(), .warn = collect_warning };
+  return apply_opts(rootfd, l, &o, msg);
+}
+
+static int
+new_root(const char *name)
+{
+  cleanup_free char *p = xasprintf("%s/%s", tmpdir, name);
+  if (mkdir(p, 0755) < 0)
+    abort();
+  return open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+static bool
+exists(int rootfd, const char *p)
+{
+  struct stat st;
+  return fstatat(rootfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static char *
+slurp(int rootfd, const char *p)
+{
+  static char buf[4096];
+  int fd = openat(rootfd, p, O_RDONLY | O_NOFOLLOW);
+  if (fd < 0)
+    return NULL;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  buf[n < 0 ? 0 : n] = '\0';
+  return buf;
+}
+
+static void
+digest_of(const void *buf, size_t len, char out[IMG_DIGEST_LEN])
+{
+  img_sha256_digest(buf, len, out);
+}
+
+/* ---- tests ---- */
+
+static void
+test_basic(void)
+{
+  struct layer l;
+  struct stat st;
+  int root = new_root("basic");
+  layer_begin(&l, "gzip");
+  add(&l, "./", AE_IFDIR, 0755, NULL, NULL);
+  add(&l, "bin/", AE_IFDIR, 0755, NULL, NULL);
+  add(&l, "bin/hello", AE_IFREG, 0755, "hello world\n", NULL);
+  add(&l, "bin/hi", 0, 0, NULL, "bin/hello");
+  add(&l, "bin/sh", AE_IFLNK, 0777, "/bin/hello", NULL);
+  add(&l, "usr/bin/su", AE_IFREG, 04755, "su\n", NULL); /* parents not listed */
+  add(&l, "ro/", AE_IFDIR, 0555, NULL, NULL);
+  add(&l, "ro/file", AE_IFREG, 0444, "x", NULL);
+  add(&l, "sticky/", AE_IFDIR, 01777, NULL, NULL);
+  add(&l, "dev/null", AE_IFCHR, 0666, NULL, NULL);
+  add_owned(&l, "home/user/file", 1000, 1000, 0640, "mine\n");
+  layer_end(&l);
+
+  char *msg = NULL;
+  ok(apply(root, &l, &msg) == 0, "basic layer applies%s%s", msg ? ": " : "", msg ? msg : "");
+  ok(slurp(root, "bin/hello") && strcmp(slurp(root, "bin/hello"), "hello world\n") == 0, "file content");
+  struct stat a, b;
+  ok(fstatat(root, "bin/hello", &a, 0) == 0 && fstatat(root, "bin/hi", &b, 0) == 0 && a.st_ino == b.st_ino
+         && a.st_nlink == 2,
+     "hardlink shares the inode");
+  char target[64] = "";
+  ssize_t n = readlinkat(root, "bin/sh", target, sizeof target - 1);
+  ok(n > 0 && (target[n] = '\0', strcmp(target, "/bin/hello") == 0), "symlink target kept verbatim");
+  ok(fstatat(root, "usr/bin/su", &st, 0) == 0 && (st.st_mode & 07777) == 04755, "setuid bit kept (mode %o)",
+     st.st_mode & 07777);
+  ok(fstatat(root, "ro", &st, 0) == 0 && (st.st_mode & 07777) == 0555, "read-only dir mode applied last");
+  ok(exists(root, "ro/file"), "file inside a read-only dir");
+  ok(fstatat(root, "sticky", &st, 0) == 0 && (st.st_mode & 07777) == 01777, "sticky dir");
+  ok(fstatat(root, "bin/hello", &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime == 1000000000, "file mtime");
+  ok(fstatat(root, "ro", &st, 0) == 0 && st.st_mtime == 1000000000, "dir mtime set after its children");
+  if (img_layer_privileged())
+    {
+      ok(fstatat(root, "home/user/file", &st, 0) == 0 && st.st_uid == 1000 && st.st_gid == 1000
+             && (st.st_mode & 07777) == 0640,
+         "non-root owner applied");
+      ok(fstatat(root, "dev/null", &st, 0) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3),
+         "device node created as root");
+    }
+  else
+    {
+      ok(warnings && strstr(warnings, "dev/null") && strstr(warnings, "device node skipped"),
+         "device node skipped with a warning");
+      ok(!exists(root, "dev/null"), "no device node unprivileged");
+    }
+  close(root);
+}
+
+static void
+test_device_unprivileged(void)
+{
+  struct layer l;
+  int root = new_root("nodev");
+  free(warnings);
+  warnings = NULL;
+  layer_begin(&l, "none");
+  add(&l, "dev/null", AE_IFCHR, 0666, NULL, NULL);
+  add(&l, "fifo", AE_IFIFO, 0600, NULL, NULL);
+  layer_end(&l);
+  struct img_layer_opts o = { .name = "nodev", .privileged = false, .warn = collect_warning };
+  ok(apply_opts(root, &l, &o, NULL) == 0, "layer with a device applies unprivileged");
+  ok(!exists(root, "dev/null") && warnings && strstr(warnings, "`dev/null`: device node skipped"),
+     "device skipped with a warning naming it");
+  struct stat st;
+  ok(fstatat(root, "fifo", &st, 0) == 0 && S_ISFIFO(st.st_mode), "fifo created without privileges");
+  close(root);
+}
+
+static void
+test_whiteouts(void)
+{
+  struct layer lower, upper;
+  int root = new_root("wh");
+  layer_begin(&lower, "none");
+  add(&lower, "a/x", AE_IFREG, 0644, "x", NULL);
+  add(&lower, "a/y", AE_IFREG, 0644, "y", NULL);
+  add(&lower, "a/sub/z", AE_IFREG, 0644, "z", NULL);
+  add(&lower, "b/deep/file", AE_IFREG, 0644, "b", NULL);
+  add(&lower, "c", AE_IFREG, 0644, "c", NULL);
+  add(&lower, "keep", AE_IFREG, 0644, "k", NULL);
+  layer_end(&lower);
+  ok(apply(root, &lower, NULL) == 0, "lower layer");
+
+  layer_begin(&upper, "gzip");
+  add(&upper, "a/new", AE_IFREG, 0644, "new", NULL);
+  /* Opaque after a file of the same layer: that file must survive. */
+  add(&upper, "a/.wh..wh..opq", AE_IFREG, 0644, "", NULL);
+  add(&upper, ".wh.b", AE_IFREG, 0644, "", NULL);
+  add(&upper, "c2", AE_IFREG, 0644, "c2", NULL);
+  add(&upper, ".wh.c2", AE_IFREG, 0644, "", NULL); /* same layer: not hidden */
+  add(&upper, ".wh.c", AE_IFREG, 0644, "", NULL);
+  add(&upper, ".wh.missing", AE_IFREG, 0644, "", NULL);
+  add(&upper, ".wh..wh.plnk/123", AE_IFREG, 0644, "", NULL);
+  layer_end(&upper);
+  char *msg = NULL;
+  ok(apply(root, &upper, &msg) == 0, "upper layer with whiteouts%s%s", msg ? ": " : "", msg ? msg : "");
+  ok(exists(root, "a/new"), "opaque keeps this layer's entry listed before it");
+  ok(!exists(root, "a/x") && !exists(root, "a/y") && !exists(root, "a/sub"), "opaque hides lower children");
+  ok(!exists(root, "b"), "whiteout removes a lower directory tree");
+  ok(!exists(root, "c"), "whiteout removes a lower file");
+  ok(exists(root, "c2"), "whiteout does not hide a same-layer entry");
+  ok(exists(root, "keep"), "unrelated file kept");
+  ok(!exists(root, ".wh.b") && !exists(root, "a/.wh..wh..opq") && !exists(root, ".wh..wh.plnk"),
+     "whiteout files are not created");
+  close(root);
+}
+
+static void
+test_replace(void)
+{
+  struct layer lower, upper;
+  int root = new_root("replace");
+  layer_begin(&lower, "none");
+  add(&lower, "d/f", AE_IFREG, 0644, "f", NULL);
+  add(&lower, "f", AE_IFREG, 0644, "old", NULL);
+  add(&lower, "l", AE_IFLNK, 0777, "f", NULL);
+  layer_end(&lower);
+  apply(root, &lower, NULL);
+  layer_begin(&upper, "none");
+  add(&upper, "d", AE_IFREG, 0644, "now a file", NULL);
+  add(&upper, "f", AE_IFDIR, 0700, NULL, NULL);
+  add(&upper, "l", AE_IFREG, 0644, "not a link", NULL);
+  layer_end(&upper);
+  ok(apply(root, &upper, NULL) == 0, "type changes apply");
+  struct stat st;
+  ok(fstatat(root, "d", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode), "dir replaced by file");
+  ok(fstatat(root, "f", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode), "file replaced by dir");
+  ok(fstatat(root, "l", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode),
+     "symlink replaced, not followed");
+  ok(strcmp(slurp(root, "l"), "not a link") == 0 && fstatat(root, "f", &st, AT_SYMLINK_NOFOLLOW) == 0
+         && S_ISDIR(st.st_mode),
+     "writing through the old symlink did not touch its target");
+  close(root);
+}
+
+/* A layer must never write outside rootfs: `outside` is a sibling of it. */
+static void
+test_escapes(void)
+{
+  char *msg = NULL;
+  cleanup_free char *outside = xasprintf("%s/outside", tmpdir);
+  mkdir(outside, 0755);
+  int out = open(outside, O_RDONLY | O_DIRECTORY);
+
+  struct layer l1;
+  int root = new_root("esc1");
+  layer_begin(&l1, "none");
+  add(&l1, "../outside/pwned", AE_IFREG, 0644, "x", NULL);
+  layer_end(&l1);
+  ok(apply(root, &l1, &msg) < 0 && strstr(msg, "entry `../outside/pwned`") && strstr(msg, ".."),
+     "`..` path refused, naming the entry: %s", msg);
+  free(msg);
+
+  /* An absolute symlink, then a file through it: RESOLVE_IN_ROOT keeps it
+   * inside (the link resolves to rootfs/<outside>). */
+  struct layer l2;
+  int root2 = new_root("esc2");
+  cleanup_free char *abs_target = xasprintf("%s", outside);
+  layer_begin(&l2, "none");
+  add(&l2, "evil", AE_IFLNK, 0777, abs_target, NULL);
+  add(&l2, "evil/pwned", AE_IFREG, 0644, "x", NULL);
+  layer_end(&l2);
+  int r = apply(root2, &l2, &msg);
+  ok(!exists(out, "pwned"), "absolute symlink parent does not escape (%s)", r < 0 ? msg : "kept inside");
+  if (r < 0)
+    ok(strstr(msg, "entry `evil/pwned`") != NULL, "error names the entry: %s", msg);
+  else
+    ok(exists(root2, abs_target + 1), "file landed inside the rootfs");
+  free(msg);
+
+  /* A relative symlink full of `..`, then a file through it. */
+  struct layer l3;
+  int root3 = new_root("esc3");
+  layer_begin(&l3, "none");
+  add(&l3, "up", AE_IFLNK, 0777, "../../../../../../../../../..", NULL);
+  add(&l3, "up/tmp/pwned3", AE_IFREG, 0644, "x", NULL);
+  layer_end(&l3);
+  r = apply(root3, &l3, &msg);
+  ok(r == 0 && exists(root3, "tmp/pwned3") && access("/tmp/pwned3", F_OK) < 0,
+     "`..` symlink parent is clamped at the rootfs");
+  free(msg);
+
+  /* Hardlinks to host files. */
+  struct layer l4;
+  int root4 = new_root("esc4");
+  layer_begin(&l4, "none");
+  add(&l4, "passwd", 0, 0, NULL, "/etc/passwd");
+  layer_end(&l4);
+  r = apply(root4, &l4, &msg);
+  struct stat host, st;
+  stat("/etc/passwd", &host);
+  ok(r < 0 && strstr(msg, "entry `passwd`") && strstr(msg, "hardlink target `/etc/passwd`"),
+     "hardlink to a host file refused: %s", msg);
+  ok(fstatat(root4, "passwd", &st, 0) < 0 || st.st_ino != host.st_ino, "no link to the host file");
+  free(msg);
+
+  struct layer l5;
+  int root5 = new_root("esc5");
+  layer_begin(&l5, "none");
+  add(&l5, "passwd", 0, 0, NULL, "../../../../etc/passwd");
+  layer_end(&l5);
+  ok(apply(root5, &l5, &msg) < 0 && strstr(msg, ".."), "hardlink with `..` refused: %s", msg);
+  free(msg);
+
+  /* Hardlink through a symlinked directory pointing out. */
+  struct layer l6;
+  int root6 = new_root("esc6");
+  layer_begin(&l6, "none");
+  add(&l6, "etcdir", AE_IFLNK, 0777, "/etc", NULL);
+  add(&l6, "passwd", 0, 0, NULL, "etcdir/passwd");
+  layer_end(&l6);
+  r = apply(root6, &l6, &msg);
+  ok(r < 0 && (fstatat(root6, "passwd", &st, 0) < 0 || st.st_ino != host.st_ino),
+     "hardlink through an absolute symlink stays inside: %s", msg ? msg : "");
+  free(msg);
+
+  struct layer l7;
+  int root7 = new_root("esc7");
+  layer_begin(&l7, "none");
+  add(&l7, ".wh...", AE_IFREG, 0644, "", NULL);
+  layer_end(&l7);
+  ok(apply(root7, &l7, &msg) < 0 && strstr(msg, "invalid whiteout"), "whiteout of `..` refused: %s", msg);
+  free(msg);
+
+  DIR *d = fdopendir(dup(out));
+  int count = 0;
+  struct dirent *de;
+  while ((de = readdir(d)))
+    count += de->d_name[0] != '.';
+  closedir(d);
+  ok(count == 0, "nothing was written next to the rootfs");
+  close(out);
+  close(root);
+  close(root2);
+  close(root3);
+  close(root4);
+  close(root5);
+  close(root6);
+  close(root7);
+}
+
+static void
+test_digests(void)
+{
+  char *msg = NULL;
+  char digest[IMG_DIGEST_LEN], wrong[IMG_DIGEST_LEN];
+  struct layer l, plain;
+
+  layer_begin(&plain, "none");
+  add(&plain, "f", AE_IFREG, 0644, "data", NULL);
+  layer_end(&plain);
+  char diff_id[IMG_DIGEST_LEN];
+  digest_of(plain.buf, plain.used, diff_id);
+
+  layer_begin(&l, "gzip");
+  add(&l, "f", AE_IFREG, 0644, "data", NULL);
+  layer_end(&l);
+  digest_of(l.buf, l.used, digest);
+  digest_of("nope", 4, wrong);
+
+  struct img_layer_opts o = { .name = "L", .diff_id = diff_id, .digest = digest };
+  int root = new_root("dig1");
+  ok(apply_opts(root, &l, &o, &msg) == 0, "matching digest and diff_id%s%s", msg ? ": " : "", msg ? msg : "");
+  free(msg);
+
+  o.diff_id = wrong;
+  int root2 = new_root("dig2");
+  ok(apply_opts(root2, &l, &o, &msg) < 0 && strstr(msg, "layer L: diff_id mismatch: expected sha256:"),
+     "diff_id mismatch: %s", msg);
+  free(msg);
+
+  o.diff_id = diff_id;
+  o.digest = wrong;
+  int root3 = new_root("dig3");
+  ok(apply_opts(root3, &l, &o, &msg) < 0 && strstr(msg, "digest mismatch: expected"), "digest mismatch: %s",
+     msg);
+  free(msg);
+
+  /* Corrupt the deflate stream in the middle. */
+  struct layer bad = l;
+  bad.buf = xmalloc(l.used);
+  memcpy(bad.buf, l.buf, l.used);
+  for (size_t i = 12; i < bad.used - 8; i++)
+    bad.buf[i] ^= 0x5a;
+  int root4 = new_root("dig4");
+  ok(apply(root4, &bad, &msg) < 0 && strstr(msg, "layer test"), "corrupt gzip refused: %s", msg);
+  free(msg);
+
+  /* Truncated. */
+  struct layer cut = l;
+  cut.used = l.used / 2;
+  int root5 = new_root("dig5");
+  ok(apply(root5, &cut, &msg) < 0, "truncated gzip refused: %s", msg);
+  free(msg);
+
+  struct layer x;
+  layer_begin(&x, "xz");
+  add(&x, "f", AE_IFREG, 0644, "data", NULL);
+  layer_end(&x);
+  int root6 = new_root("dig6");
+  ok(apply(root6, &x, &msg) < 0 && strstr(msg, "not supported: xz compression"), "xz refused: %s", msg);
+  free(msg);
+
+  struct layer z;
+  layer_begin(&z, "zstd");
+  add(&z, "zfile", AE_IFREG, 0644, "zstd data", NULL);
+  layer_end(&z);
+  o.digest = NULL;
+  o.diff_id = NULL;
+  int root7 = new_root("dig7");
+  ok(apply_opts(root7, &z, &o, &msg) == 0 && strcmp(slurp(root7, "zfile"), "zstd data") == 0,
+     "zstd layer%s%s", msg ? ": " : "", msg ? msg : "");
+  free(msg);
+  close(root);
+  close(root2);
+  close(root3);
+  close(root4);
+  close(root5);
+  close(root6);
+  close(root7);
+}
+
+int
+main(void)
+{
+  if (mkdtemp(tmpdir) == NULL)
+    return 99;
+  test_basic();
+  test_device_unprivileged();
+  test_whiteouts();
+  test_replace();
+  test_escapes();
+  test_digests();
+  cleanup_free char *cmd = xasprintf("rm -rf '%s'", tmpdir);
+  if (system(cmd) != 0)
+    return 99;
+  return tap_done();
+}
