@@ -531,7 +531,7 @@ main(void)
   test_replace();
   test_escapes();
   test_digests();
-  cleanup_free char *cmd = xasprintf("rm -rf '%s'", tmpdir);
+  cleanup_free char *cmd = xasprintf("chmod -R u+w '%s' && rm -rf '%s'", tmpdir, tmpdir);
   if (system(cmd) != 0)
     return 99;
   return tap_done();
