@@ -7,7 +7,7 @@
 #include <string.h>
 #include <linux/bpf.h>
 
-#include "cgroups-internal.h"
+#include "runtime/cgroups-internal.h"
 #include "util.h"
 #include "tap.h"
 
