@@ -556,28 +556,57 @@ finish_mount(const struct rt_mount_ctx *ctx, const char *dest, const struct rt_m
   return apply_rec_attrs(fd, o, err);
 }
 
+static char *
+flag_names(unsigned long flags)
+{
+  static const struct
+  {
+    unsigned long flag;
+    const char *name;
+  } names[] = {
+    { MS_RDONLY, "ro" },         { MS_NOSUID, "nosuid" },           { MS_NODEV, "nodev" },
+    { MS_NOEXEC, "noexec" },     { MS_NOATIME, "noatime" },         { MS_NODIRATIME, "nodiratime" },
+    { MS_RELATIME, "relatime" }, { MS_STRICTATIME, "strictatime" }, { MS_NOSYMFOLLOW, "nosymfollow" },
+  };
+  char *s = xstrdup("");
+
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(names); i++)
+    if (flags & names[i].flag)
+      {
+        char *t = xasprintf("%s%s%s", s, s[0] ? "," : "", names[i].name);
+        free(s);
+        s = t;
+      }
+  return s;
+}
+
 /* MS_REMOUNT|MS_BIND with the requested flags.  When the kernel refuses
  * because the source mount has locked flags (user namespace), retry with
- * those flags kept, unless the config explicitly asked to clear one. */
+ * those flags kept, unless the config explicitly asked to clear one or
+ * asked for another atime mode than the locked one. */
 static int
 remount_bind(int fd, unsigned long flags, unsigned long cleared, struct oci_error **err)
 {
   unsigned long want = flags | MS_BIND | MS_REMOUNT;
-  unsigned long have;
+  unsigned long have, locked;
   int saved;
 
   if (mount_on_fd(NULL, fd, NULL, want, NULL) == 0)
     return 0;
   saved = errno;
   if (saved != EPERM || rt_mount_flags_of_fd(fd, &have, err) < 0)
-    return oci_error_set(err, saved, "remounting with flags 0x%lx", want);
-  if ((have & cleared & LOCKED_FLAGS) != 0
+    return oci_error_set(err, saved, "remounting the bind mount");
+  locked = have & LOCKED_FLAGS;
+  if ((locked & cleared) != 0
       || ((flags & ATIME_FLAGS) != 0 && (flags & ATIME_FLAGS) != (have & ATIME_FLAGS)))
-    return oci_error_set(err, saved, "remounting with flags 0x%lx (the source mount locks 0x%lx)", want,
-                         have & LOCKED_FLAGS);
-  want |= have & LOCKED_FLAGS;
-  if (mount_on_fd(NULL, fd, NULL, want, NULL) < 0)
-    return oci_error_errno(err, "remounting with flags 0x%lx", want);
+    {
+      cleanup_free char *names = flag_names(locked);
+      return oci_error_set(
+          err, saved,
+          "remounting the bind mount: the source mount has locked flags (%s) that the options change", names);
+    }
+  if (mount_on_fd(NULL, fd, NULL, want | locked, NULL) < 0)
+    return oci_error_errno(err, "remounting the bind mount");
   return 0;
 }
 
@@ -804,7 +833,6 @@ mount_tmpfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const str
   cleanup_close int fd = -1;
   cleanup_close int olddir = -1;
   cleanup_close int newdir = -1;
-  cleanup_free char *data = NULL;
   struct stat st;
   bool existed;
   /* Read-only comes in rt_rootfs_finalize(): files are created in it first. */
@@ -818,30 +846,27 @@ mount_tmpfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const str
     return -1;
   if (check_proc_dest(fd, m->destination, "tmpfs", NULL, err) < 0)
     return -1;
-  /* The tmpfs keeps the mode of the directory it covers unless the
-   * options say otherwise (a later mode= wins). */
-  if (existed && fstat(fd, &st) == 0)
-    data = o->data ? xasprintf("mode=%04o,%s", st.st_mode & 07777, o->data)
-                   : xasprintf("mode=%04o", st.st_mode & 07777);
-  else if (o->data)
-    data = xstrdup(o->data);
+  if (existed && fstat(fd, &st) < 0)
+    return oci_error_errno(err, "stat");
   if (o->tmpcopyup)
     {
       olddir = rt_root_open(ctx->rootfd, m->destination, O_RDONLY | O_DIRECTORY, err);
       if (olddir < 0)
         return -1;
     }
-  if (mount_on_fd(m->source ? m->source : "tmpfs", fd, "tmpfs", flags, data) < 0)
+  if (mount_on_fd(m->source ? m->source : "tmpfs", fd, "tmpfs", flags, o->data) < 0)
     return oci_error_errno(err, "mount");
-  if (o->tmpcopyup)
-    {
-      /* olddir still reaches the covered directory. */
-      newdir = rt_root_open(ctx->rootfd, m->destination, O_RDONLY | O_DIRECTORY, err);
-      if (newdir < 0)
-        return -1;
-      if (copy_tree(olddir, newdir, err) < 0)
-        return oci_error_wrap(err, "tmpcopyup");
-    }
+  if (!existed && !o->tmpcopyup)
+    return finish_mount(ctx, m->destination, o, err);
+  /* olddir still reaches the covered directory. */
+  newdir = rt_root_open(ctx->rootfd, m->destination, O_RDONLY | O_DIRECTORY, err);
+  if (newdir < 0)
+    return -1;
+  if (o->tmpcopyup && copy_tree(olddir, newdir, err) < 0)
+    return oci_error_wrap(err, "tmpcopyup");
+  /* As runc 1.1: the tmpfs takes the mode of the directory it covers. */
+  if (existed && fchmod(newdir, st.st_mode & 07777) < 0)
+    return oci_error_errno(err, "chmod");
   return finish_mount(ctx, m->destination, o, err);
 }
 
