@@ -435,7 +435,7 @@ transfer_start(struct transfer *t)
       curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? req->body : "");
       curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     }
-  if (!req->sink)
+  if (!req->sink && strcmp(method, "HEAD") != 0)
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
                      (curl_off_t)(req->max_body ? req->max_body : DEFAULT_MAX_BODY));
 
@@ -547,6 +547,13 @@ transfer_finish(struct transfer *t, CURLcode code)
           http_log(http, "%s %s: %s; retrying in %llu ms", method, t->req->url,
                    t->errbuf[0] ? t->errbuf : curl_easy_strerror(code), (unsigned long long)d);
           t->next_start_ms = now_ms() + d;
+          return;
+        }
+      if (code == CURLE_FILESIZE_EXCEEDED)
+        {
+          oci_error_set(t->err, EFBIG, "%s %s: response larger than %zu bytes", method, t->req->url,
+                        (size_t)(t->req->max_body ? t->req->max_body : DEFAULT_MAX_BODY));
+          t->done = t->failed = true;
           return;
         }
       oci_error_set(

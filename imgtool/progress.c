@@ -80,7 +80,7 @@ format_row(const struct row *r, char *line, size_t n)
 
   human(done, sizeof done, (double)r->done);
   human(total, sizeof total, r->total >= 0 ? (double)r->total : 0);
-  human(speed, sizeof speed, secs > 0.05 ? (r->done - r->start_done) / secs : 0);
+  human(speed, sizeof speed, (r->done - r->start_done) / (secs > 0.001 ? secs : 0.001));
   if (r->state && strcmp(r->state, "already present") == 0)
     snprintf(line, n, "%s: already present", r->id);
   else if (r->state)
@@ -127,7 +127,7 @@ img_progress_add(struct img_progress *p, const char *digest, int64_t total, uint
   r->total = total;
   r->done = r->start_done = done;
   r->start_ms = now_ms();
-  if (!p->tty && done > 0)
+  if (!p->tty && done > 0 && (total < 0 || done < (uint64_t)total))
     fprintf(p->out, "%s: resuming at %llu bytes\n", r->id, (unsigned long long)done);
   redraw(p, true);
   return p->n_rows++;

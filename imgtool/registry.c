@@ -175,6 +175,8 @@ response_error_text(const struct img_http_response *resp)
       if (c)
         return xstrdup(c);
     }
+  if (resp->status == 429)
+    return xstrdup("too many requests");
   return xasprintf("HTTP %ld", resp->status);
 }
 
@@ -287,7 +289,7 @@ registry_send(struct img_registry *reg, const char *path, const char *scope, str
   const char *header;
   int r;
 
-  for (int attempt = 0;; attempt++)
+  for (bool answered = false;;)
     {
       free(url);
       url = xasprintf("%s/v2/%s", reg->base, path);
@@ -303,10 +305,11 @@ registry_send(struct img_registry *reg, const char *path, const char *scope, str
         }
       if (r < 0)
         return -1;
-      if (resp->status != 401 || attempt > 0)
+      if (resp->status != 401 || answered)
         break;
       if (answer_challenge(reg, resp, scope, &header, err) < 0)
         return -1;
+      answered = true;
     }
   req->url = NULL;
   req->authorization = NULL;
