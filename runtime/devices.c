@@ -95,7 +95,7 @@ device_mode(const struct oci_device *d, mode_t *mode, struct oci_error **err)
   else if (strcmp(t, "p") == 0)
     *mode = S_IFIFO;
   else
-    return oci_error_set(err, EINVAL, "`%s` is not a valid device type", t);
+    return oci_error_set(err, 0, "`%s` is not a valid device type", t);
   *mode |= d->has_file_mode ? (d->file_mode & 07777) : 0666;
   return 0;
 }
@@ -113,8 +113,7 @@ bind_host_node(int rootfd, const struct oci_device *d, mode_t mode, struct oci_e
     return oci_error_errno(err, "host device `%s`", d->path);
   if ((st.st_mode & S_IFMT) != (mode & S_IFMT)
       || (!S_ISFIFO(mode) && st.st_rdev != makedev((unsigned)d->major, (unsigned)d->minor)))
-    return oci_error_set(err, EINVAL, "host device `%s` is not %" PRId64 ":%" PRId64, d->path, d->major,
-                         d->minor);
+    return oci_error_set(err, 0, "host device `%s` is not %" PRId64 ":%" PRId64, d->path, d->major, d->minor);
   fd = rt_root_mkfile(rootfd, d->path, 0644, err);
   if (fd < 0)
     return -1;
@@ -133,7 +132,7 @@ create_device(int rootfd, const struct oci_device *d, bool in_userns, struct oci
   mode_t mode = 0;
 
   if (d->path == NULL || d->path[0] != '/')
-    return oci_error_set(err, EINVAL, "device path must be absolute");
+    return oci_error_set(err, 0, "device path must be absolute");
   if (device_mode(d, &mode, err) < 0)
     return -1;
   if (in_userns)
@@ -141,7 +140,7 @@ create_device(int rootfd, const struct oci_device *d, bool in_userns, struct oci
 
   base = strrchr(d->path, '/') + 1;
   if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
-    return oci_error_set(err, EINVAL, "`%s` does not name a device", d->path);
+    return oci_error_set(err, 0, "`%s` does not name a device", d->path);
   dir = xstrndup(d->path, (size_t)(base - d->path));
   dirfd = rt_root_mkdir_p(rootfd, dir, 0755, false, err);
   if (dirfd < 0)

@@ -270,7 +270,7 @@ rt_propagation_parse(const char *name, unsigned long *flags, struct oci_error **
         *flags = propagation_options[i].flags;
         return 0;
       }
-  return oci_error_set(err, EINVAL, "linux.rootfsPropagation: `%s` is not supported", name);
+  return oci_error_set(err, 0, "linux.rootfsPropagation: `%s` is not supported", name);
 }
 
 /* ---- paths inside the root ---- */
@@ -395,7 +395,7 @@ rt_root_mkdir_p(int rootfd, const char *path, mode_t mode, bool no_symlinks, str
       free(cur);
       cur = next;
     }
-  return oci_error_set(err, ELOOP, "creating directory `%s`: too many levels of symbolic links", path);
+  return oci_error_set(err, ELOOP, "creating directory `%s`", path);
 }
 
 /* Split "a/b/c" into "a/b" and "c"; trailing slashes are dropped. */
@@ -415,7 +415,7 @@ split_path(const char *path, char **dir, char **base, struct oci_error **err)
     {
       free(*dir);
       free(*base);
-      return oci_error_set(err, EINVAL, "`%s` does not name a file", path);
+      return oci_error_set(err, 0, "`%s` does not name a file", path);
     }
   return 0;
 }
@@ -461,7 +461,7 @@ rt_root_mkfile(int rootfd, const char *path, mode_t mode, struct oci_error **err
           }
       }
     }
-  return oci_error_set(err, ELOOP, "creating file `%s`: too many levels of symbolic links", path);
+  return oci_error_set(err, ELOOP, "creating file `%s`", path);
 }
 
 /* ---- mounting onto fds ---- */
@@ -653,6 +653,26 @@ clean_path(const char *path)
 }
 
 static bool
+proc_allowed_path(const char *clean)
+{
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(proc_allowed); i++)
+    if (strcmp(clean, proc_allowed[i]) == 0)
+      return true;
+  return false;
+}
+
+/* Before anything is created: a destination spelled inside /proc. */
+static int
+check_proc_path(const char *dest, struct oci_error **err)
+{
+  cleanup_free char *clean = clean_path(dest);
+
+  if (strncmp(clean, "/proc/", 6) == 0 && !proc_allowed_path(clean))
+    return oci_error_set(err, 0, "`%s` cannot be mounted because it is inside /proc", dest);
+  return 0;
+}
+
+static bool
 fd_is_procfs(int fd)
 {
   struct statfs st;
@@ -673,18 +693,15 @@ check_proc_dest(int destfd, const char *dest, const char *type, const char *bind
       if (bind_source == NULL)
         return strcmp(type, "proc") == 0
                    ? 0
-                   : oci_error_set(err, EINVAL, "`%s` cannot be mounted because it is not of type proc",
-                                   dest);
+                   : oci_error_set(err, 0, "`%s` cannot be mounted because it is not of type proc", dest);
       if (statfs(bind_source, &st) == 0 && st.f_type == PROC_SUPER_MAGIC)
         return 0;
-      return oci_error_set(err, EINVAL, "`%s` cannot be mounted because it is not of type proc", dest);
+      return oci_error_set(err, 0, "`%s` cannot be mounted because it is not of type proc", dest);
     }
-  if (!fd_is_procfs(destfd))
+  /* Reached through symlinks, /proc may hide behind another name. */
+  if (!fd_is_procfs(destfd) || proc_allowed_path(clean))
     return 0;
-  for (size_t i = 0; i < OCI_ARRAY_SIZE(proc_allowed); i++)
-    if (strcmp(clean, proc_allowed[i]) == 0)
-      return 0;
-  return oci_error_set(err, EINVAL, "`%s` cannot be mounted because it is inside /proc", dest);
+  return oci_error_set(err, 0, "`%s` cannot be mounted because it is inside /proc", dest);
 }
 
 /* ---- tmpcopyup ---- */
@@ -808,14 +825,14 @@ mount_fs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const char *
         {
           oci_error_free(*err);
           *err = NULL;
-          return oci_error_set(err, ENOTDIR, "filesystem `%s` must be mounted on ordinary directory", type);
+          return oci_error_set(err, 0, "filesystem `%s` must be mounted on ordinary directory", type);
         }
       return -1;
     }
   if (check_proc_dest(fd, m->destination, type, NULL, err) < 0)
     return -1;
   if (mount_on_fd(m->source ? m->source : type, fd, type, flags, o->data) < 0)
-    return oci_error_errno(err, "mount");
+    return oci_error_errno(err, "mount (type `%s`, data `%s`)", type, o->data ? o->data : "");
   return finish_mount(ctx, m->destination, o, err);
 }
 
@@ -855,7 +872,7 @@ mount_tmpfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const str
         return -1;
     }
   if (mount_on_fd(m->source ? m->source : "tmpfs", fd, "tmpfs", flags, o->data) < 0)
-    return oci_error_errno(err, "mount");
+    return oci_error_errno(err, "mount (type `tmpfs`, data `%s`)", o->data ? o->data : "");
   if (!existed && !o->tmpcopyup)
     return finish_mount(ctx, m->destination, o, err);
   /* olddir still reaches the covered directory. */
@@ -1118,7 +1135,7 @@ free_lines(char **lines, size_t n)
 
 /* Every v1 hierarchy mounted on the host, in mountinfo order, each once. */
 static int
-cgroup_v1_binds(struct cgroup_v1_bind **out, size_t *nout, struct oci_error **err)
+cgroup_v1_binds(bool cgroupns, struct cgroup_v1_bind **out, size_t *nout, struct oci_error **err)
 {
   struct rt_mountinfo *mi = NULL;
   size_t nmi = 0;
@@ -1153,6 +1170,8 @@ cgroup_v1_binds(struct cgroup_v1_bind **out, size_t *nout, struct oci_error **er
         rel = own;
       else if (strncmp(own, mi[i].root, rootlen) == 0 && (own[rootlen] == '/' || own[rootlen] == '\0'))
         rel = own + rootlen;
+      else if (cgroupns)
+        rel = "/"; /* mounted directly: no source path needed */
       else
         rel = NULL; /* a mount of a subtree we are not in cannot show our cgroup */
       if (dup || rel == NULL)
@@ -1222,7 +1241,7 @@ mount_cgroup_v1(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const
 
   tmpfs.propagation = o->propagation;
   tmpfs.propagation_len = o->propagation_len;
-  if (cgroup_v1_binds(&b, &nb, err) < 0)
+  if (cgroup_v1_binds(ctx->cgroupns, &b, &nb, err) < 0)
     return -1;
   if (mount_tmpfs(ctx, &tm, &tmpfs, err) < 0)
     goto out;
@@ -1257,33 +1276,10 @@ out:
   return r;
 }
 
-/* Our cgroup v2 path from the "0::/path" line of /proc/self/cgroup. */
-static char *
-own_cgroup_v2(void)
-{
-  char **lines = NULL;
-  size_t n = 0;
-  struct oci_error *err = NULL;
-  char *path = NULL;
-
-  if (read_cgroup_lines(&lines, &n, &err) < 0)
-    {
-      oci_error_free(err);
-      return NULL;
-    }
-  for (size_t i = 0; i < n && path == NULL; i++)
-    if (strncmp(lines[i], "0::", 3) == 0)
-      path = xstrdup(lines[i] + 3);
-  free_lines(lines, n);
-  return path;
-}
-
 static int
 mount_cgroup_v2(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const struct rt_mount_options *o,
                 struct oci_error **err)
 {
-  cleanup_free char *own = NULL;
-  cleanup_free char *source = NULL;
   struct rt_mount_options bind;
   struct oci_mount cm = *m;
 
@@ -1295,13 +1291,13 @@ mount_cgroup_v2(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const
   oci_error_free(*err);
   *err = NULL;
   /* A user namespace without its own cgroup namespace cannot mount cgroup2:
-   * bind the host's, narrowed to our own cgroup when we have a cgroupns. */
-  own = ctx->cgroupns ? own_cgroup_v2() : NULL;
-  source = own ? xasprintf("/sys/fs/cgroup%s", own) : xstrdup("/sys/fs/cgroup");
+   * bind the host's hierarchy instead, as runc does.  (runc narrows it to
+   * the container's cgroup when there is a cgroupns; from inside one our
+   * host path is no longer visible.) */
   bind = *o;
   bind.flags = o->flags | MS_BIND;
   bind.data = NULL;
-  return mount_bind_from(ctx, source, m->destination, &bind, err);
+  return mount_bind_from(ctx, "/sys/fs/cgroup", m->destination, &bind, err);
 }
 
 static int
@@ -1323,9 +1319,11 @@ rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, struct o
   int r;
 
   if (m->destination == NULL || m->destination[0] != '/')
-    return oci_error_set(err, EINVAL, "destination must be an absolute path");
+    return oci_error_set(err, 0, "destination must be an absolute path");
   if (m->uid_mappings_len > 0 || m->gid_mappings_len > 0)
     return oci_error_set(err, 0, "not supported: idmapped mounts (uidMappings/gidMappings)");
+  if (check_proc_path(m->destination, err) < 0)
+    return -1;
   if (rt_mount_options_parse(m->options, m->options_len, &o, err) < 0)
     return -1;
 
@@ -1336,12 +1334,12 @@ rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, struct o
   if (o.flags & MS_BIND)
     {
       if (m->source == NULL)
-        r = oci_error_set(err, EINVAL, "bind mount without a source");
+        r = oci_error_set(err, 0, "bind mount without a source");
       else
         r = mount_bind_from(ctx, m->source, m->destination, &o, err);
     }
   else if (type == NULL || type[0] == '\0')
-    r = oci_error_set(err, EINVAL, "mount type not specified");
+    r = oci_error_set(err, 0, "mount type not specified");
   else if (strcmp(type, "tmpfs") == 0)
     r = mount_tmpfs(ctx, m, &o, err);
   else if (strcmp(type, "sysfs") == 0)
@@ -1380,7 +1378,7 @@ open_null_tree(int rootfd, struct oci_error **err)
     return -1;
   /* Masking with anything but the null device would expose that file. */
   if (fstat(null, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
-    return oci_error_set(err, EINVAL, "the container's /dev/null is not the null device");
+    return oci_error_set(err, 0, "the container's /dev/null is not the null device");
   tree = open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
   if (tree < 0)
     return oci_error_errno(err, "open_tree /dev/null");

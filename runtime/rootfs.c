@@ -86,7 +86,7 @@ prepare_root(const char *rootfs, const struct oci_config *cfg, bool no_pivot, st
   if (prop && rt_propagation_parse(prop, &flags, err) < 0)
     return -1;
   if (no_pivot && (flags & MS_PRIVATE))
-    return oci_error_set(err, EINVAL, "rootfsPropagation of [r]private is not safe without pivot_root");
+    return oci_error_set(err, 0, "rootfsPropagation of [r]private is not safe without pivot_root");
   if (mount(NULL, "/", NULL, flags, NULL) < 0)
     return oci_error_errno(err, "setting the propagation of `/`");
   if (make_parent_private(rootfs, err) < 0)

@@ -88,7 +88,7 @@ check_net_key(const struct oci_config *cfg, const char *key, bool compare_netns,
   if (ns && ns->path && compare_netns && netns_is_host(ns->path, &host, err) < 0)
     return -1;
   if (host)
-    return oci_error_set(err, EINVAL, "sysctl `%s` is not allowed in the host network namespace", key);
+    return oci_error_set(err, 0, "sysctl `%s` is not allowed in the host network namespace", key);
   return 0;
 }
 
@@ -98,11 +98,11 @@ check_key(const struct oci_config *cfg, const char *key, bool compare_netns, str
   cleanup_free char *dotted = key_to_dotted(key);
 
   if (key[0] == '\0' || strstr(key, "..") != NULL || key[0] == '/' || key[0] == '.')
-    return oci_error_set(err, EINVAL, "sysctl `%s`: invalid name", key);
+    return oci_error_set(err, 0, "sysctl `%s`: invalid name", key);
   if (is_ipc_key(dotted))
     {
       if (find_namespace(cfg, "ipc") == NULL)
-        return oci_error_set(err, EINVAL, "sysctl `%s` is not allowed in the host's ipc namespace", key);
+        return oci_error_set(err, 0, "sysctl `%s` is not allowed in the host's ipc namespace", key);
       return 0;
     }
   if (strncmp(dotted, "net.", 4) == 0)
@@ -112,10 +112,10 @@ check_key(const struct oci_config *cfg, const char *key, bool compare_netns, str
       if (strcmp(dotted, "kernel.domainname") == 0)
         return 0;
       if (strcmp(dotted, "kernel.hostname") == 0)
-        return oci_error_set(err, EINVAL,
+        return oci_error_set(err, 0,
                              "sysctl `%s` is not allowed as it conflicts with the OCI `hostname` field", key);
     }
-  return oci_error_set(err, EINVAL, "sysctl `%s` is not in a separate kernel namespace", key);
+  return oci_error_set(err, 0, "sysctl `%s` is not in a separate kernel namespace", key);
 }
 
 static int
@@ -168,7 +168,7 @@ rt_sysctl_apply(const struct oci_config *cfg, struct oci_error **err)
   if (procsys < 0)
     return oci_error_errno(err, "sysctl: opening /proc/sys");
   if (fstatfs(procsys, &st) < 0 || st.f_type != PROC_SUPER_MAGIC)
-    return oci_error_set(err, EINVAL, "sysctl: /proc/sys is not on procfs");
+    return oci_error_set(err, 0, "sysctl: /proc/sys is not on procfs");
   for (size_t i = 0; i < l->sysctl_len; i++)
     if (write_key(procsys, &l->sysctl[i], err) < 0)
       return -1;
