@@ -289,7 +289,7 @@ static bool
 is_blank(const char *text, size_t len)
 {
   for (size_t i = 0; i < len; i++)
-    if (strchr(" \t\r\n", text[i]) == NULL)
+    if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r' && text[i] != '\n')
       return false;
   return true;
 }
