@@ -12,6 +12,7 @@ struct rt_context
   bool log_json;        /* --log-format json */
   bool debug;           /* --debug */
   bool systemd_cgroup;  /* --systemd-cgroup */
+  bool cgroups_disabled; /* --cgroup-manager disabled: no cgroup at all */
   int log_fd;           /* open --log file, -1 when none */
   const char *argv0;    /* for messages only */
 };

@@ -1,0 +1,30 @@
+/* One function per command: parse argv (argv[0] is the command name) with
+ * getopt_long, call the library, print the result.  Return the exit status
+ * (>= 0) or -1 with *err set. */
+#ifndef RT_CLI_H
+#define RT_CLI_H
+
+#include "context.h"
+#include "error.h"
+
+int cli_create(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
+int cli_start(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
+int cli_state(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
+int cli_kill(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
+int cli_delete(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
+int cli_run(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
+int cli_list(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
+int cli_spec(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
+int cli_features(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
+
+/* Shared by the parsers (optstrings start with "+:": options stop at the
+ * container id as with runc, and a missing value is reported as ':'). */
+int cli_option_error(const char *command, int c, char **argv, struct oci_error **err);
+/* Wrong number of positional arguments. */
+int cli_usage_error(const char *usage, struct oci_error **err);
+/* Print "Usage: ocirt <usage>\n\n<help>" on stdout; returns 0. */
+int cli_print_help(const char *usage, const char *help);
+/* Parse a non-negative decimal int option value. */
+int cli_parse_uint(const char *option, const char *value, int *out, struct oci_error **err);
+
+#endif

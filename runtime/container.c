@@ -1,0 +1,878 @@
+#include <config.h>
+
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "spec/config.h"
+#include "spec/util.h"
+#include "cgroups.h"
+#include "container.h"
+#include "init.h"
+#include "log.h"
+#include "namespaces.h"
+#include "state.h"
+#include "sync.h"
+#include "terminal.h"
+
+/* ---- small helpers ---- */
+
+static int
+pidfd_open_checked(pid_t pid, unsigned long long start_time, int *out)
+{
+  unsigned long long now;
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+  if (fd < 0)
+    return -1;
+  /* The pid could have been reused between reading the state and opening the
+   * pidfd; the pidfd pins the process, so one more check settles it. */
+  if (rt_proc_start_time(pid, &now) < 0 || now != start_time)
+    {
+      close(fd);
+      errno = ESRCH;
+      return -1;
+    }
+  *out = fd;
+  return 0;
+}
+
+/* Wait until the process behind `pidfd` is gone, at most timeout_ms. */
+static int
+pidfd_wait(int pidfd, int timeout_ms)
+{
+  struct pollfd p = { .fd = pidfd, .events = POLLIN };
+  int r;
+
+  do
+    r = poll(&p, 1, timeout_ms);
+  while (r < 0 && errno == EINTR);
+  return r > 0 ? 0 : -1;
+}
+
+static void
+kill_and_reap(pid_t pid)
+{
+  if (pid <= 0)
+    return;
+  kill(pid, SIGKILL);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+}
+
+static int
+write_pid_file(const char *path, pid_t pid, struct oci_error **err)
+{
+  cleanup_free char *copy = xstrdup(path);
+  cleanup_free char *tmp = NULL;
+  cleanup_close int fd = -1;
+  char *slash = strrchr(copy, '/');
+  char text[32];
+  int n;
+
+  if (slash)
+    {
+      *slash = '\0';
+      tmp = xasprintf("%s/.%s", copy[0] ? copy : "/", slash + 1);
+    }
+  else
+    tmp = xasprintf(".%s", copy);
+  /* The shim reads the pid file as soon as we exit: it must appear whole. */
+  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_SYNC | O_CLOEXEC, 0666);
+  if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_SYNC | O_CLOEXEC, 0666);
+  if (fd < 0)
+    return oci_error_errno(err, "creating pid file `%s`", tmp);
+  n = snprintf(text, sizeof text, "%d", (int)pid);
+  if (oci_write_all(fd, text, n) < 0 || rename(tmp, path) < 0)
+    {
+      oci_error_errno(err, "writing pid file `%s`", path);
+      unlink(tmp);
+      return -1;
+    }
+  return 0;
+}
+
+/* ---- create ---- */
+
+struct create_job
+{
+  const struct rt_context *ctx;
+  const char *id;
+  const struct rt_create_opts *opts;
+  bool keep_master; /* foreground run with a terminal: we relay the pty */
+
+  struct oci_config *cfg;
+  char *bundle;
+  char *rootfs;
+  int dirfd;
+  int fifo_fd;
+  struct rt_cgroup *cg;
+  struct rt_ns_plan ns;
+  int sync[2];
+  pid_t stage1; /* the process we cloned; it is the init unless it forks */
+  pid_t init;
+  int master;
+};
+
+static void
+job_init(struct create_job *job, const struct rt_context *ctx, const char *id,
+         const struct rt_create_opts *opts, bool keep_master)
+{
+  memset(job, 0, sizeof *job);
+  job->ctx = ctx;
+  job->id = id;
+  job->opts = opts;
+  job->keep_master = keep_master;
+  job->dirfd = job->fifo_fd = job->master = -1;
+  job->sync[0] = job->sync[1] = -1;
+}
+
+static void
+job_clear(struct create_job *job)
+{
+  oci_config_free(job->cfg);
+  free(job->bundle);
+  free(job->rootfs);
+  rt_cgroup_free(job->cg);
+  rt_ns_plan_clear(&job->ns);
+  for (int i = 0; i < 2; i++)
+    if (job->sync[i] >= 0)
+      close(job->sync[i]);
+  if (job->fifo_fd >= 0)
+    close(job->fifo_fd);
+  if (job->dirfd >= 0)
+    close(job->dirfd);
+  if (job->master >= 0)
+    close(job->master);
+}
+
+/* Undo everything: the environment must look as if create never ran. */
+static void
+job_rollback(struct create_job *job)
+{
+  cleanup_error struct oci_error *ignored = NULL;
+
+  if (job->init != job->stage1)
+    kill_and_reap(job->init);
+  kill_and_reap(job->stage1);
+  job->init = job->stage1 = 0;
+  if (job->cg && rt_cgroup_destroy(job->cg, &ignored) < 0)
+    rt_log(job->ctx, RT_LOG_WARNING, "removing the cgroup of `%s` failed", job->id);
+  if (job->dirfd >= 0)
+    {
+      oci_error_free(ignored);
+      ignored = NULL;
+      (void)rt_state_remove(job->ctx->root, job->id, job->dirfd, &ignored);
+    }
+}
+
+static bool
+has_namespace(const struct oci_config *cfg, const char *type)
+{
+  for (size_t i = 0; cfg->linux_ && i < cfg->linux_->namespaces_len; i++)
+    if (strcmp(cfg->linux_->namespaces[i].type, type) == 0)
+      return true;
+  return false;
+}
+
+static int
+job_load_config(struct create_job *job, struct oci_error **err)
+{
+  const char *bundle = job->opts->bundle ? job->opts->bundle : ".";
+  cleanup_free char *config_path = NULL;
+  struct stat st;
+  const char *root_path;
+
+  job->bundle = realpath(bundle, NULL);
+  if (job->bundle == NULL)
+    return oci_error_errno(err, "bundle `%s`", bundle);
+  config_path = xasprintf("%s/config.json", job->bundle);
+  if (oci_config_parse_file(config_path, &job->cfg, err) < 0)
+    return -1;
+  if (oci_config_validate("config.json", job->cfg, err) < 0)
+    return -1;
+  if (job->cfg->process == NULL)
+    return oci_error_set(err, 0, "config.json: process: required");
+  if (job->cfg->root == NULL || job->cfg->root->path == NULL)
+    return oci_error_set(err, 0, "config.json: root.path: required");
+
+  root_path = job->cfg->root->path;
+  job->rootfs = root_path[0] == '/' ? xstrdup(root_path) : xasprintf("%s/%s", job->bundle, root_path);
+  if (stat(job->rootfs, &st) < 0)
+    {
+      if (errno == ENOENT)
+        return oci_error_set(err, 0, "rootfs `%s` does not exist", job->rootfs);
+      return oci_error_errno(err, "rootfs `%s`", job->rootfs);
+    }
+  if (!S_ISDIR(st.st_mode))
+    return oci_error_set(err, 0, "rootfs `%s` is not a directory", job->rootfs);
+
+  if (!has_namespace(job->cfg, "mount"))
+    return oci_error_set(err, 0, "not supported: a container without a mount namespace");
+  if ((job->cfg->hostname && job->cfg->hostname[0]) && !has_namespace(job->cfg, "uts"))
+    return oci_error_set(err, 0, "unable to set hostname without a private UTS namespace");
+  if (job->cfg->process->terminal && job->opts->console_socket == NULL && !job->keep_master)
+    return oci_error_set(err, 0, "cannot allocate tty if ocirt will detach without setting console socket");
+  if (!job->cfg->process->terminal && job->opts->console_socket)
+    return oci_error_set(err, 0, "cannot use console socket if ocirt will not detach or allocate tty");
+  return 0;
+}
+
+static int
+job_make_state_dir(struct create_job *job, struct oci_error **err)
+{
+  if (rt_state_create(job->ctx->root, job->id, &job->dirfd, err) < 0)
+    return -1;
+  if (mkfifoat(job->dirfd, RT_EXEC_FIFO, 0622) < 0)
+    return oci_error_errno(err, "creating " RT_EXEC_FIFO);
+  /* The container process may run as any uid: it must be able to open the
+   * fifo for writing whatever our umask says. */
+  if (fchmodat(job->dirfd, RT_EXEC_FIFO, 0622, 0) < 0)
+    return oci_error_errno(err, "chmod of " RT_EXEC_FIFO);
+  job->fifo_fd = openat(job->dirfd, RT_EXEC_FIFO, O_PATH | O_CLOEXEC);
+  if (job->fifo_fd < 0)
+    return oci_error_errno(err, "opening " RT_EXEC_FIFO);
+  return 0;
+}
+
+static int
+job_spawn(struct create_job *job, struct oci_error **err)
+{
+  struct rt_init_args args;
+  pid_t pid;
+
+  if (rt_ns_plan_init(job->cfg, &job->ns, err) < 0)
+    return -1;
+  if (rt_sync_pair(job->sync, err) < 0)
+    return -1;
+
+  args = (struct rt_init_args){
+    .cfg = job->cfg,
+    .ns = &job->ns,
+    .id = job->id,
+    .rootfs = job->rootfs,
+    .no_pivot = job->opts->no_pivot,
+    .no_new_keyring = job->opts->no_new_keyring,
+    .preserve_fds = job->opts->preserve_fds,
+    .sync_fd = job->sync[1],
+    .fifo_fd = job->fifo_fd,
+    .log_fd = job->ctx->log_fd,
+    .log_json = job->ctx->log_json,
+    .parent_fds = { job->dirfd, job->sync[0], -1, -1 },
+  };
+  /* A fork, not a re-exec: the init runs the code below with the parsed
+   * config already in memory. */
+  pid = syscall(SYS_clone, job->ns.clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (pid < 0)
+    return oci_error_errno(err, "cloning the container init");
+  if (pid == 0)
+    rt_init_main(&args);
+  job->stage1 = job->init = pid;
+  close(job->sync[1]);
+  job->sync[1] = -1;
+  rt_ns_plan_clear(&job->ns);
+  return 0;
+}
+
+static int
+job_handle_terminal(struct create_job *job, int master, struct oci_error **err)
+{
+  if (job->opts->console_socket)
+    {
+      int r = rt_console_socket_send(job->opts->console_socket, master, err);
+      close(master);
+      return r;
+    }
+  if (job->keep_master && job->master < 0)
+    {
+      job->master = master;
+      return 0;
+    }
+  close(master);
+  return oci_error_set(err, 0, "unexpected terminal from the container init");
+}
+
+/* The parent's half of the protocol, until the init reports "ready". */
+static int
+job_drive(struct create_job *job, struct oci_error **err)
+{
+  const struct oci_linux *lnx = job->cfg->linux_;
+  struct rt_sync_msg msg;
+
+  if ((job->ns.clone_flags & CLONE_NEWUSER) && rt_ns_write_id_maps(job->stage1, lnx, err) < 0)
+    return -1;
+  if (job->cg)
+    {
+      if (rt_cgroup_enter(job->cg, job->stage1, err) < 0)
+        return -1;
+      if (lnx && lnx->resources && rt_cgroup_apply(job->cg, lnx->resources, err) < 0)
+        return -1;
+    }
+  if (rt_sync_send(job->sync[0], RT_SYNC_GO, 0, -1, err) < 0)
+    return -1;
+
+  for (;;)
+    {
+      if (rt_sync_recv(job->sync[0], &msg, err) < 0)
+        return -1;
+      switch (msg.type)
+        {
+        case RT_SYNC_USERNS:
+          if (rt_ns_write_id_maps(job->stage1, lnx, err) < 0
+              || rt_sync_send(job->sync[0], RT_SYNC_GO, 0, -1, err) < 0)
+            return -1;
+          break;
+        case RT_SYNC_PID:
+          job->init = (pid_t)msg.value;
+          while (waitpid(job->stage1, NULL, 0) < 0 && errno == EINTR)
+            ;
+          job->stage1 = job->init;
+          break;
+        case RT_SYNC_TERMINAL:
+          if (job_handle_terminal(job, msg.fd, err) < 0)
+            return -1;
+          break;
+        case RT_SYNC_READY:
+          return 0;
+        default:
+          if (msg.fd >= 0)
+            close(msg.fd);
+          return oci_error_set(err, 0, "unexpected message %d from the container init", (int)msg.type);
+        }
+    }
+}
+
+static int
+job_commit(struct create_job *job, struct oci_error **err)
+{
+  char created[64];
+  struct rt_state st = {
+    .id = (char *)job->id,
+    .pid = job->init,
+    .bundle = job->bundle,
+    .rootfs = job->rootfs,
+    .created = created,
+    .cgroup_path = job->cg ? (char *)rt_cgroup_path(job->cg) : NULL,
+    .owner = geteuid(),
+    .annotations = job->cfg->annotations,
+    .annotations_len = job->cfg->annotations_len,
+  };
+
+  if (rt_proc_start_time(job->init, &st.start_time) < 0)
+    return oci_error_set(err, 0, "container init exited unexpectedly");
+  rt_time_rfc3339(created, sizeof created, true);
+  if (rt_state_save(job->dirfd, &st, err) < 0)
+    return -1;
+  if (job->opts->pid_file && write_pid_file(job->opts->pid_file, job->init, err) < 0)
+    return -1;
+  return 0;
+}
+
+static int
+job_run(struct create_job *job, struct oci_error **err)
+{
+  if (job_load_config(job, err) < 0)
+    return -1;
+  if (job_make_state_dir(job, err) < 0)
+    return -1;
+  if (!job->ctx->cgroups_disabled
+      && rt_cgroup_create(job->cfg, job->id, job->ctx->systemd_cgroup, &job->cg, err) < 0)
+    return -1;
+  if (job_spawn(job, err) < 0 || job_drive(job, err) < 0 || job_commit(job, err) < 0)
+    return -1;
+  return 0;
+}
+
+/* Create; on success *init and (foreground terminal) *master are handed over. */
+static int
+create_container(const struct rt_context *ctx, const char *id, const struct rt_create_opts *opts,
+                 bool keep_master, pid_t *init, int *master, struct oci_error **err)
+{
+  struct create_job job;
+  int r;
+
+  job_init(&job, ctx, id, opts, keep_master);
+  r = job_run(&job, err);
+  if (r < 0)
+    {
+      job_rollback(&job);
+      oci_error_wrap(err, "creating container `%s`", id);
+    }
+  else
+    {
+      if (init)
+        *init = job.init;
+      if (master)
+        *master = steal_fd(&job.master);
+    }
+  job_clear(&job);
+  return r;
+}
+
+int
+rt_container_create(const struct rt_context *ctx, const char *id, const struct rt_create_opts *opts,
+                    struct oci_error **err)
+{
+  return create_container(ctx, id, opts, false, NULL, NULL, err);
+}
+
+/* ---- start ---- */
+
+/* Unblock the init waiting in open(exec.fifo, O_WRONLY).  Opening our end
+ * without O_NONBLOCK would hang forever if the init died; the pidfd tells us
+ * that instead. */
+static int
+release_exec_fifo(int dirfd, const struct rt_state *st, struct oci_error **err)
+{
+  cleanup_close int fifo = -1;
+  cleanup_close int pidfd = -1;
+  struct pollfd p[2];
+  char byte;
+  ssize_t n;
+  int r;
+
+  /* Pin the init first: once the fifo is open it may exec and exit at once. */
+  if (pidfd_open_checked(st->pid, st->start_time, &pidfd) < 0)
+    return oci_error_set(err, 0, "cannot start a container that has stopped");
+  fifo = openat(dirfd, RT_EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fifo < 0)
+    return oci_error_errno(err, "opening " RT_EXEC_FIFO);
+  p[0] = (struct pollfd){ .fd = fifo, .events = POLLIN };
+  p[1] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+  do
+    r = poll(p, 2, -1);
+  while (r < 0 && errno == EINTR);
+  if (r < 0)
+    return oci_error_errno(err, "waiting on " RT_EXEC_FIFO);
+  n = read(fifo, &byte, 1);
+  if (n != 1)
+    return oci_error_set(err, 0, "cannot start a container that has stopped");
+  if (unlinkat(dirfd, RT_EXEC_FIFO, 0) < 0)
+    return oci_error_errno(err, "removing " RT_EXEC_FIFO);
+  return 0;
+}
+
+int
+rt_container_start(const struct rt_context *ctx, const char *id, struct oci_error **err)
+{
+  cleanup_close int dirfd = -1;
+  cleanup_rt_state struct rt_state *st = NULL;
+
+  if (rt_state_open(ctx->root, id, &dirfd, err) < 0 || rt_state_load(dirfd, id, &st, err) < 0)
+    return -1;
+  switch (rt_state_status(dirfd, st))
+    {
+    case RT_STATUS_CREATED:
+      return release_exec_fifo(dirfd, st, err);
+    case RT_STATUS_STOPPED:
+      return oci_error_set(err, 0, "cannot start a container that has stopped");
+    case RT_STATUS_RUNNING:
+      return oci_error_set(err, 0, "cannot start an already running container");
+    default:
+      return oci_error_set(err, 0, "cannot start a container in the %s state",
+                           rt_status_name(rt_state_status(dirfd, st)));
+    }
+}
+
+/* ---- state, list ---- */
+
+static char *
+owner_name(uid_t uid)
+{
+  struct passwd *pw;
+
+  /* runc reports root as "" in `state`. */
+  if (uid == 0)
+    return xstrdup("");
+  pw = getpwuid(uid);
+  return pw ? xstrdup(pw->pw_name) : xasprintf("#%u", (unsigned)uid);
+}
+
+static struct oci_state *
+to_oci_state(const struct rt_state *st, enum rt_status status)
+{
+  struct oci_state *out = xzalloc(sizeof *out);
+
+  out->oci_version = xstrdup(OCI_SPEC_VERSION);
+  out->id = xstrdup(st->id);
+  out->status = xstrdup(rt_status_name(status));
+  out->pid = status == RT_STATUS_STOPPED ? 0 : st->pid;
+  out->bundle = xstrdup(st->bundle);
+  out->rootfs = xstrdup(st->rootfs);
+  out->created = xstrdup(st->created);
+  out->owner = owner_name(st->owner);
+  if (st->annotations_len)
+    {
+      out->annotations = xcalloc(st->annotations_len, sizeof *out->annotations);
+      for (size_t i = 0; i < st->annotations_len; i++)
+        {
+          out->annotations[i].key = xstrdup(st->annotations[i].key);
+          out->annotations[i].value = xstrdup(st->annotations[i].value);
+        }
+      out->annotations_len = st->annotations_len;
+    }
+  return out;
+}
+
+int
+rt_container_state(const struct rt_context *ctx, const char *id, struct oci_state **out,
+                   struct oci_error **err)
+{
+  cleanup_close int dirfd = -1;
+  cleanup_rt_state struct rt_state *st = NULL;
+
+  if (rt_state_open(ctx->root, id, &dirfd, err) < 0 || rt_state_load(dirfd, id, &st, err) < 0)
+    return -1;
+  *out = to_oci_state(st, rt_state_status(dirfd, st));
+  return 0;
+}
+
+int
+rt_container_list(const struct rt_context *ctx, struct oci_state ***states, size_t *n, struct oci_error **err)
+{
+  cleanup_strv char **ids = NULL;
+  struct oci_state **out;
+  size_t len, count = 0;
+
+  if (rt_state_list(ctx->root, &ids, &len, err) < 0)
+    return -1;
+  out = xcalloc(len + 1, sizeof *out);
+  for (size_t i = 0; i < len; i++)
+    {
+      cleanup_free char *dir = xasprintf("%s/%s", ctx->root, ids[i]);
+      cleanup_close int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      cleanup_rt_state struct rt_state *st = NULL;
+      cleanup_error struct oci_error *ignored = NULL;
+
+      /* No lock: state.json is replaced atomically, and a container being
+       * created (no state.json yet) is simply not listed. */
+      if (dirfd < 0 || rt_state_load(dirfd, ids[i], &st, &ignored) < 0)
+        continue;
+      out[count++] = to_oci_state(st, rt_state_status(dirfd, st));
+    }
+  *states = out;
+  *n = count;
+  return 0;
+}
+
+void
+rt_container_list_free(struct oci_state **states, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    oci_state_free(states[i]);
+  free(states);
+}
+
+/* ---- kill, delete ---- */
+
+static int
+signal_init(const struct rt_state *st, int signo, struct oci_error **err)
+{
+  cleanup_close int pidfd = -1;
+
+  if (pidfd_open_checked(st->pid, st->start_time, &pidfd) < 0)
+    return oci_error_set(err, 0, "container not running");
+  if (syscall(SYS_pidfd_send_signal, pidfd, signo, NULL, 0) < 0)
+    {
+      if (errno == ESRCH)
+        return oci_error_set(err, 0, "container not running");
+      return oci_error_errno(err, "sending signal %d", signo);
+    }
+  return 0;
+}
+
+static int
+signal_cgroup(const struct rt_state *st, int signo, struct oci_error **err)
+{
+  cleanup_cgroup struct rt_cgroup *cg = NULL;
+  cleanup_free pid_t *pids = NULL;
+  size_t n;
+
+  if (st->cgroup_path == NULL)
+    return signal_init(st, signo, err);
+  if (rt_cgroup_open(st->cgroup_path, &cg, err) < 0 || rt_cgroup_pids(cg, &pids, &n, err) < 0)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    if (kill(pids[i], signo) < 0 && errno != ESRCH)
+      return oci_error_errno(err, "sending signal %d to %d", signo, (int)pids[i]);
+  return 0;
+}
+
+int
+rt_container_kill(const struct rt_context *ctx, const char *id, int signo, bool all, struct oci_error **err)
+{
+  cleanup_close int dirfd = -1;
+  cleanup_rt_state struct rt_state *st = NULL;
+  enum rt_status status;
+
+  if (rt_state_open(ctx->root, id, &dirfd, err) < 0 || rt_state_load(dirfd, id, &st, err) < 0)
+    return -1;
+  status = rt_state_status(dirfd, st);
+  if (status != RT_STATUS_CREATED && status != RT_STATUS_RUNNING)
+    return oci_error_set(err, 0, "container not running");
+  if (all)
+    return signal_cgroup(st, signo, err);
+  return signal_init(st, signo, err);
+}
+
+/* SIGKILL the container and wait until its init is gone (a pid namespace
+ * init exits last, so its death means the namespace is empty). */
+static int
+kill_and_wait(const struct rt_state *st, bool all, struct oci_error **err)
+{
+  cleanup_close int pidfd = -1;
+
+  if (pidfd_open_checked(st->pid, st->start_time, &pidfd) < 0)
+    return 0;
+  if (all && signal_cgroup(st, SIGKILL, err) < 0)
+    return -1;
+  if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+    return oci_error_errno(err, "killing the container init");
+  if (pidfd_wait(pidfd, 10000) < 0)
+    return oci_error_set(err, 0, "container init %d did not exit after SIGKILL", (int)st->pid);
+  return 0;
+}
+
+static int
+destroy_container(const struct rt_context *ctx, const char *id, int dirfd, const struct rt_state *st,
+                  struct oci_error **err)
+{
+  if (st->cgroup_path)
+    {
+      cleanup_cgroup struct rt_cgroup *cg = NULL;
+      if (rt_cgroup_open(st->cgroup_path, &cg, err) < 0 || rt_cgroup_destroy(cg, err) < 0)
+        return -1;
+    }
+  return rt_state_remove(ctx->root, id, dirfd, err);
+}
+
+int
+rt_container_delete(const struct rt_context *ctx, const char *id, bool force, struct oci_error **err)
+{
+  cleanup_close int dirfd = -1;
+  cleanup_rt_state struct rt_state *st = NULL;
+  enum rt_status status;
+
+  if (rt_state_open(ctx->root, id, &dirfd, err) < 0)
+    {
+      /* `delete --force` of a container that is already gone succeeds (runc). */
+      if (force && (*err)->status == 0 && strstr((*err)->msg, "does not exist"))
+        {
+          oci_error_free(*err);
+          *err = NULL;
+          return 0;
+        }
+      return -1;
+    }
+  if (rt_state_load(dirfd, id, &st, err) < 0)
+    {
+      cleanup_error struct oci_error *ignored = NULL;
+      /* The remains of a create that died before writing its state. */
+      (void)rt_state_remove(ctx->root, id, dirfd, &ignored);
+      if (force)
+        {
+          oci_error_free(*err);
+          *err = NULL;
+          return 0;
+        }
+      return -1;
+    }
+  status = rt_state_status(dirfd, st);
+  if (status == RT_STATUS_RUNNING && !force)
+    return oci_error_set(err, 0, "cannot delete container %s that is not stopped: %s", id,
+                         rt_status_name(status));
+  if (status != RT_STATUS_STOPPED && kill_and_wait(st, force, err) < 0)
+    return -1;
+  return destroy_container(ctx, id, dirfd, st, err);
+}
+
+/* ---- run ---- */
+
+struct run_wait
+{
+  pid_t init;
+  int status;
+  bool exited;
+};
+
+static void
+reap_children(struct run_wait *w)
+{
+  int status;
+  pid_t p;
+
+  while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+    if (p == w->init)
+      {
+        w->status = status;
+        w->exited = true;
+      }
+}
+
+static void
+relay_on_signal(int signo, void *data)
+{
+  struct run_wait *w = data;
+
+  if (signo == SIGCHLD)
+    reap_children(w);
+  else if (!w->exited)
+    kill(w->init, signo);
+}
+
+static bool
+relay_child_exited(void *data)
+{
+  struct run_wait *w = data;
+  reap_children(w);
+  return w->exited;
+}
+
+static int
+wait_foreground(struct run_wait *w, int sigfd, int master, struct oci_error **err)
+{
+  struct signalfd_siginfo si;
+  ssize_t n;
+
+  if (master >= 0)
+    {
+      struct rt_relay_hooks hooks = {
+        .on_signal = relay_on_signal,
+        .child_exited = relay_child_exited,
+        .data = w,
+      };
+      if (rt_terminal_relay(master, sigfd, &hooks, err) < 0)
+        return -1;
+    }
+  while (!w->exited)
+    {
+      n = read(sigfd, &si, sizeof si);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n != sizeof si)
+        return oci_error_errno(err, "reading signals");
+      if (si.ssi_signo == SIGCHLD)
+        reap_children(w);
+      else if (si.ssi_signo != SIGWINCH)
+        kill(w->init, (int)si.ssi_signo);
+    }
+  return 0;
+}
+
+static void
+forwarded_signals(sigset_t *set)
+{
+  /* Everything a user can send us goes to the container, except the
+   * synchronous faults that would mean a bug in ocirt. */
+  sigfillset(set);
+  sigdelset(set, SIGSEGV);
+  sigdelset(set, SIGBUS);
+  sigdelset(set, SIGFPE);
+  sigdelset(set, SIGILL);
+  sigdelset(set, SIGABRT);
+  sigdelset(set, SIGTRAP);
+  sigdelset(set, SIGSYS);
+}
+
+static int
+run_foreground(const struct rt_context *ctx, const char *id, const struct rt_create_opts *opts, int sigfd,
+               int *exit_status, struct oci_error **err)
+{
+  cleanup_close int master = -1;
+  struct run_wait w = { 0 };
+  cleanup_error struct oci_error *cleanup_err = NULL;
+  int r;
+
+  if (create_container(ctx, id, opts, true, &w.init, &master, err) < 0)
+    return -1;
+  r = rt_container_start(ctx, id, err);
+  if (r == 0)
+    r = wait_foreground(&w, sigfd, master, err);
+  if (r < 0 && !w.exited)
+    {
+      kill(w.init, SIGKILL);
+      while (waitpid(w.init, &w.status, 0) < 0 && errno == EINTR)
+        ;
+    }
+  if (rt_container_delete(ctx, id, true, r < 0 ? &cleanup_err : err) < 0 && r == 0)
+    return -1;
+  if (r < 0)
+    return -1;
+  if (WIFSIGNALED(w.status))
+    *exit_status = 128 + WTERMSIG(w.status);
+  else
+    *exit_status = WEXITSTATUS(w.status);
+  return 0;
+}
+
+int
+rt_container_run(const struct rt_context *ctx, const char *id, const struct rt_create_opts *opts, bool detach,
+                 int *exit_status, struct oci_error **err)
+{
+  cleanup_close int sigfd = -1;
+  sigset_t set, old;
+  int r;
+
+  *exit_status = 0;
+  if (detach)
+    {
+      if (rt_container_create(ctx, id, opts, err) < 0)
+        return -1;
+      if (rt_container_start(ctx, id, err) < 0)
+        {
+          cleanup_error struct oci_error *ignored = NULL;
+          (void)rt_container_delete(ctx, id, true, &ignored);
+          return -1;
+        }
+      return 0;
+    }
+  /* Block before the init exists so that neither its death nor a signal
+   * for it can slip by. */
+  forwarded_signals(&set);
+  sigprocmask(SIG_BLOCK, &set, &old);
+  sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+  if (sigfd < 0)
+    {
+      sigprocmask(SIG_SETMASK, &old, NULL);
+      return oci_error_errno(err, "creating a signalfd");
+    }
+  r = run_foreground(ctx, id, opts, sigfd, exit_status, err);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  return r;
+}
+
+/* ---- spec ---- */
+
+int
+rt_spec_write(const char *bundle, bool rootless, struct oci_error **err)
+{
+  cleanup_config struct oci_config *cfg = oci_config_default(rootless, getuid(), getgid());
+  cleanup_free char *path = xasprintf("%s/config.json", bundle ? bundle : ".");
+  cleanup_free char *text = NULL;
+  cleanup_close int fd = -1;
+  size_t len;
+
+  if (oci_config_emit(cfg, true, &text, &len, err) < 0)
+    return -1;
+  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0)
+    {
+      if (errno == EEXIST)
+        return oci_error_set(err, 0, "File config.json exists. Remove it first");
+      return oci_error_errno(err, "creating `%s`", path);
+    }
+  if (oci_write_all(fd, text, len) < 0)
+    return oci_error_errno(err, "writing `%s`", path);
+  return 0;
+}

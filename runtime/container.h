@@ -1,0 +1,43 @@
+/* The container lifecycle: create, start, state, kill, delete, run, list,
+ * and the two bundle-level commands spec and features. */
+#ifndef RT_CONTAINER_H
+#define RT_CONTAINER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "spec/state.h"
+#include "context.h"
+#include "error.h"
+
+struct rt_create_opts
+{
+  const char *bundle; /* NULL: the current directory */
+  const char *pid_file;
+  const char *console_socket;
+  bool no_pivot;
+  bool no_new_keyring;
+  int preserve_fds;
+};
+
+int rt_container_create(const struct rt_context *ctx, const char *id, const struct rt_create_opts *opts,
+                        struct oci_error **err);
+int rt_container_start(const struct rt_context *ctx, const char *id, struct oci_error **err);
+int rt_container_state(const struct rt_context *ctx, const char *id, struct oci_state **out,
+                       struct oci_error **err);
+int rt_container_kill(const struct rt_context *ctx, const char *id, int signo, bool all,
+                      struct oci_error **err);
+int rt_container_delete(const struct rt_context *ctx, const char *id, bool force, struct oci_error **err);
+/* Foreground unless `detach`: *exit_status is the container's status, or
+ * 128+signal when it was killed. */
+int rt_container_run(const struct rt_context *ctx, const char *id, const struct rt_create_opts *opts,
+                     bool detach, int *exit_status, struct oci_error **err);
+/* Every container under the root, sorted by id. */
+int rt_container_list(const struct rt_context *ctx, struct oci_state ***states, size_t *n,
+                      struct oci_error **err);
+void rt_container_list_free(struct oci_state **states, size_t n);
+
+/* Write <bundle>/config.json with the default configuration. */
+int rt_spec_write(const char *bundle, bool rootless, struct oci_error **err);
+
+#endif

@@ -1,0 +1,188 @@
+#include <config.h>
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/keyctl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "spec/util.h"
+#include "init.h"
+#include "log.h"
+#include "process.h"
+#include "rootfs.h"
+#include "sync.h"
+#include "terminal.h"
+
+/* Each container gets its own session keyring so that containers do not
+ * share keys through the one the caller had. */
+static int
+join_session_keyring(const char *id, struct oci_error **err)
+{
+  if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, id) < 0 && errno != ENOSYS)
+    return oci_error_errno(err, "joining a new session keyring");
+  return 0;
+}
+
+static int
+set_names(const struct oci_config *cfg, struct oci_error **err)
+{
+  if (cfg->hostname && sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
+    return oci_error_errno(err, "setting the hostname `%s`", cfg->hostname);
+  if (cfg->domainname && setdomainname(cfg->domainname, strlen(cfg->domainname)) < 0)
+    return oci_error_errno(err, "setting the domainname `%s`", cfg->domainname);
+  return 0;
+}
+
+static int
+send_terminal(struct rt_init_args *a, struct oci_error **err)
+{
+  cleanup_close int master = -1;
+
+  if (rt_terminal_setup_in_container(a->cfg->process, &master, err) < 0)
+    return -1;
+  return rt_sync_send(a->sync_fd, RT_SYNC_TERMINAL, 0, master, err);
+}
+
+/* The init proper: we are in the final pid namespace and in our cgroup. */
+static int
+init_container(struct rt_init_args *a, struct rt_exec *exec, struct oci_error **err)
+{
+  const struct oci_config *cfg = a->cfg;
+  struct rt_rootfs_opts ropts = {
+    .rootfs = a->rootfs,
+    .no_pivot = a->no_pivot,
+    .in_userns = a->ns->has_user_ns,
+  };
+
+  /* Only now is our cgroup the root of the new cgroup namespace. */
+  if (a->ns->new_cgroup && unshare(CLONE_NEWCGROUP) < 0)
+    return oci_error_errno(err, "creating the cgroup namespace");
+  if (a->ns->new_time)
+    {
+      if (unshare(CLONE_NEWTIME) < 0)
+        return oci_error_errno(err, "creating the time namespace");
+      if (rt_ns_write_time_offsets(cfg->linux_, err) < 0)
+        return -1;
+    }
+  if (!a->no_new_keyring && join_session_keyring(a->id, err) < 0)
+    return -1;
+  if (set_names(cfg, err) < 0)
+    return -1;
+  if (rt_rootfs_prepare(cfg, &ropts, err) < 0)
+    return -1;
+  if (cfg->process->terminal && send_terminal(a, err) < 0)
+    return -1;
+  if (rt_rootfs_finalize(cfg, &ropts, err) < 0)
+    return -1;
+  if (rt_process_prepare(cfg->process, exec, err) < 0)
+    return -1;
+  /* Everything we opened is close-on-exec; also whatever our caller leaked
+   * beyond the preserved range, so the container gets no host fds. */
+  if (syscall(SYS_close_range, 3 + a->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    return oci_error_errno(err, "marking descriptors close-on-exec");
+  return 0;
+}
+
+/* Joins, unshares, and the pid namespace fork.  Returns in the process that
+ * becomes the container init. */
+static int
+enter_namespaces(struct rt_init_args *a, struct oci_error **err)
+{
+  struct rt_sync_msg msg;
+  pid_t pid;
+
+  if (rt_ns_join_all(a->ns, err) < 0)
+    return -1;
+  if (a->ns->unshare_flags)
+    {
+      if (unshare(a->ns->unshare_flags) < 0)
+        return oci_error_errno(err, "creating namespaces");
+      if ((a->ns->unshare_flags & CLONE_NEWUSER)
+          && (rt_sync_send(a->sync_fd, RT_SYNC_USERNS, 0, -1, err) < 0
+              || rt_sync_expect(a->sync_fd, RT_SYNC_GO, &msg, err) < 0))
+        return -1;
+    }
+  if (!a->ns->pid_fork)
+    return 0;
+  /* CLONE_PARENT: the init becomes a child of `ocirt create`, which can
+   * reap it on failure and wait for it in `run`. */
+  pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (pid < 0)
+    return oci_error_errno(err, "forking into the pid namespace");
+  if (pid > 0)
+    {
+      if (rt_sync_send(a->sync_fd, RT_SYNC_PID, pid, -1, err) < 0)
+        return -1;
+      _exit(0);
+    }
+  return 0;
+}
+
+static _Noreturn void
+fail_after_ready(struct rt_init_args *a, struct oci_error *e)
+{
+  cleanup_free char *msg = oci_error_string(e);
+  cleanup_free char *line = xasprintf("ocirt: %s\n", msg);
+
+  rt_log_write_fd(a->log_fd, a->log_json, RT_LOG_ERROR, msg);
+  (void)oci_write_all(STDERR_FILENO, line, strlen(line));
+  _exit(127);
+}
+
+/* Block until `start` opens exec.fifo for reading.  The fd was opened by
+ * path before pivot_root; reopening it through /proc/self/fd needs no path
+ * inside the container. */
+static int
+wait_for_start(struct rt_init_args *a, struct oci_error **err)
+{
+  char path[64];
+  cleanup_close int fd = -1;
+
+  snprintf(path, sizeof path, "/proc/self/fd/%d", a->fifo_fd);
+  do
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    return oci_error_errno(err, "opening exec.fifo");
+  if (oci_write_all(fd, "0", 1) < 0)
+    return oci_error_errno(err, "writing exec.fifo");
+  close(a->fifo_fd);
+  a->fifo_fd = -1;
+  return 0;
+}
+
+_Noreturn void
+rt_init_main(struct rt_init_args *a)
+{
+  cleanup_error struct oci_error *err = NULL;
+  struct rt_exec exec = { 0 };
+  struct rt_sync_msg msg;
+  sigset_t none;
+
+  /* First: until execve nobody in the container may open /proc/PID/exe
+   * (the ocirt binary) or our descriptors (CVE-2019-5736). */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    _exit(1);
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(a->parent_fds) && a->parent_fds[i] >= 0; i++)
+    close(a->parent_fds[i]);
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+
+  if (rt_sync_expect(a->sync_fd, RT_SYNC_GO, &msg, &err) < 0 || enter_namespaces(a, &err) < 0
+      || init_container(a, &exec, &err) < 0 || rt_sync_send(a->sync_fd, RT_SYNC_READY, 0, -1, &err) < 0)
+    {
+      rt_sync_send_error(a->sync_fd, err);
+      _exit(1);
+    }
+  close(a->sync_fd);
+  if (wait_for_start(a, &err) < 0)
+    fail_after_ready(a, err);
+  rt_process_exec(&exec, &err);
+  fail_after_ready(a, err);
+}

@@ -1,0 +1,30 @@
+/* The container init: the child side of `create`, from clone() to execve. */
+#ifndef RT_INIT_H
+#define RT_INIT_H
+
+#include <stdbool.h>
+
+#include "spec/config.h"
+#include "namespaces.h"
+
+struct rt_init_args
+{
+  const struct oci_config *cfg;
+  struct rt_ns_plan *ns;
+  const char *id;
+  const char *rootfs; /* absolute host path */
+  bool no_pivot;
+  bool no_new_keyring;
+  int preserve_fds; /* fds 3 .. 3+preserve_fds-1 reach the container */
+  int sync_fd;      /* our end of the sync socket */
+  int fifo_fd;      /* O_PATH descriptor of exec.fifo, opened by the parent */
+  int log_fd;       /* --log file for errors after the parent is gone, or -1 */
+  bool log_json;
+  int parent_fds[4]; /* the parent's descriptors we must not keep (the state
+                        lock!), -1 terminated or unused */
+};
+
+/* Never returns: execs the container process or _exits. */
+_Noreturn void rt_init_main(struct rt_init_args *a);
+
+#endif

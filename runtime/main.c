@@ -1,0 +1,258 @@
+/* ocirt: global options, dispatch, and the one place errors are printed. */
+#include <config.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spec/util.h"
+#include "cli/cli.h"
+#include "context.h"
+#include "log.h"
+
+struct command
+{
+  const char *name;
+  int (*fn)(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
+  const char *summary;
+};
+
+static const struct command commands[] = {
+  { "create", cli_create, "create a container" },
+  { "start", cli_start, "run the process of a created container" },
+  { "state", cli_state, "print the state of a container" },
+  { "kill", cli_kill, "send a signal to a container" },
+  { "delete", cli_delete, "delete a container" },
+  { "run", cli_run, "create and start a container" },
+  { "list", cli_list, "list containers" },
+  { "spec", cli_spec, "write a default config.json" },
+  { "features", cli_features, "print the features this runtime supports" },
+};
+
+static const char global_help[]
+    = "Global options:\n"
+      "  --root DIR              state directory (default /run/ocirt, $XDG_RUNTIME_DIR/ocirt\n"
+      "                          for non-root)\n"
+      "  --log FILE              write diagnostics to FILE\n"
+      "  --log-format text|json  format of --log records (default text)\n"
+      "  --debug                 also log debug records\n"
+      "  --systemd-cgroup        cgroupsPath is slice:prefix:name\n"
+      "  --cgroup-manager M      cgroupfs, systemd or disabled\n"
+      "  --rootless[=x]          accepted for compatibility; ocirt decides\n"
+      "  --criu PATH             accepted for compatibility; ignored\n"
+      "  -v, --version           print the version\n"
+      "  -h, --help              print this help\n";
+
+int
+cli_option_error(const char *command, int c, char **argv, struct oci_error **err)
+{
+  const char *arg = optind > 0 ? argv[optind - 1] : "?";
+
+  if (c == ':')
+    return oci_error_set(err, 0, "%s: option `%s` requires a value", command, arg);
+  if (optopt && arg[0] == '-' && arg[1] != '-')
+    return oci_error_set(err, 0, "%s: unknown option `-%c`", command, optopt);
+  return oci_error_set(err, 0, "%s: unknown option `%s`", command, arg);
+}
+
+int
+cli_usage_error(const char *usage, struct oci_error **err)
+{
+  return oci_error_set(err, 0, "usage: ocirt %s", usage);
+}
+
+int
+cli_print_help(const char *usage, const char *help)
+{
+  printf("Usage: ocirt %s\n\n%s", usage, help);
+  return 0;
+}
+
+int
+cli_parse_uint(const char *option, const char *value, int *out, struct oci_error **err)
+{
+  char *end;
+  long v;
+
+  errno = 0;
+  v = strtol(value, &end, 10);
+  if (errno || *end || end == value || v < 0 || v > 1 << 20)
+    return oci_error_set(err, 0, "%s: invalid value `%s`", option, value);
+  *out = (int)v;
+  return 0;
+}
+
+static int
+print_version(void)
+{
+  printf("ocirt version %s\ncommit: %s\nspec: %s\n", PACKAGE_VERSION, OCIRT_COMMIT, OCI_SPEC_VERSION);
+  return 0;
+}
+
+static int
+print_help(void)
+{
+  printf("Usage: ocirt [global options] COMMAND [options] [ARGS]\n\nCommands:\n");
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(commands); i++)
+    printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+  printf("\n%s\n`ocirt COMMAND --help` describes the options of a command.\n", global_help);
+  return 0;
+}
+
+static const struct command *
+find_command(const char *name)
+{
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(commands); i++)
+    if (strcmp(commands[i].name, name) == 0)
+      return &commands[i];
+  return NULL;
+}
+
+static bool
+parse_bool(const char *v)
+{
+  return v == NULL || strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
+}
+
+enum
+{
+  OPT_ROOT = 256,
+  OPT_LOG,
+  OPT_LOG_FORMAT,
+  OPT_DEBUG,
+  OPT_SYSTEMD_CGROUP,
+  OPT_CGROUP_MANAGER,
+  OPT_ROOTLESS,
+  OPT_CRIU,
+};
+
+static const struct option global_options[] = {
+  { "root", required_argument, NULL, OPT_ROOT },
+  { "log", required_argument, NULL, OPT_LOG },
+  { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+  { "debug", no_argument, NULL, OPT_DEBUG },
+  { "systemd-cgroup", optional_argument, NULL, OPT_SYSTEMD_CGROUP },
+  { "cgroup-manager", required_argument, NULL, OPT_CGROUP_MANAGER },
+  { "rootless", optional_argument, NULL, OPT_ROOTLESS },
+  { "criu", required_argument, NULL, OPT_CRIU },
+  { "version", no_argument, NULL, 'v' },
+  { "help", no_argument, NULL, 'h' },
+  { NULL, 0, NULL, 0 },
+};
+
+/* Older go-runc passes `--systemd-cgroup <value>` as two words: take the
+ * next word as the value unless it is an option or a command. */
+static void
+systemd_cgroup_value(int argc, char **argv, struct rt_context *ctx)
+{
+  const char *value = optarg;
+
+  if (value == NULL && optind < argc && argv[optind][0] != '-' && find_command(argv[optind]) == NULL)
+    value = argv[optind++];
+  ctx->systemd_cgroup = parse_bool(value);
+}
+
+/* Returns 1 when the invocation is finished (--version, --help). */
+static int
+parse_global(int argc, char **argv, struct rt_context *ctx, struct oci_error **err)
+{
+  int c;
+
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "+:vh", global_options, NULL)) != -1)
+    switch (c)
+      {
+      case OPT_ROOT:
+        ctx->root = optarg;
+        break;
+      case OPT_LOG:
+        ctx->log_path = optarg;
+        break;
+      case OPT_LOG_FORMAT:
+        if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
+          return oci_error_set(err, 0, "invalid --log-format `%s`: use text or json", optarg);
+        ctx->log_json = strcmp(optarg, "json") == 0;
+        break;
+      case OPT_DEBUG:
+        ctx->debug = true;
+        break;
+      case OPT_SYSTEMD_CGROUP:
+        systemd_cgroup_value(argc, argv, ctx);
+        break;
+      case OPT_CGROUP_MANAGER:
+        if (strcmp(optarg, "systemd") == 0)
+          ctx->systemd_cgroup = true;
+        else if (strcmp(optarg, "disabled") == 0)
+          ctx->cgroups_disabled = true;
+        else if (strcmp(optarg, "cgroupfs") != 0)
+          return oci_error_set(err, 0, "invalid --cgroup-manager `%s`: use cgroupfs, systemd or disabled",
+                               optarg);
+        break;
+      case OPT_ROOTLESS:
+      case OPT_CRIU:
+        break;
+      case 'v':
+        print_version();
+        return 1;
+      case 'h':
+        print_help();
+        return 1;
+      default:
+        return cli_option_error("ocirt", c, argv, err);
+      }
+  return 0;
+}
+
+static char *
+default_root(void)
+{
+  const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+  if (geteuid() == 0)
+    return xstrdup("/run/ocirt");
+  if (xdg && xdg[0])
+    return xasprintf("%s/ocirt", xdg);
+  return xasprintf("/run/user/%u/ocirt", (unsigned)geteuid());
+}
+
+int
+main(int argc, char **argv)
+{
+  cleanup_error struct oci_error *err = NULL;
+  cleanup_free char *root = NULL;
+  struct rt_context ctx = { .log_fd = -1, .argv0 = argv[0] };
+  const struct command *cmd;
+  int r;
+
+  r = parse_global(argc, argv, &ctx, &err);
+  if (r > 0)
+    return fflush(stdout) == EOF ? 1 : 0;
+  if (r == 0 && rt_log_open(&ctx, &err) < 0)
+    r = -1;
+  if (r == 0 && optind >= argc)
+    r = oci_error_set(&err, 0, "no command given; see `ocirt --help`");
+  if (r == 0)
+    {
+      if (ctx.root == NULL)
+        ctx.root = root = default_root();
+      cmd = find_command(argv[optind]);
+      if (cmd == NULL)
+        r = oci_error_set(&err, 0, "unknown command `%s`; see `ocirt --help`", argv[optind]);
+      else
+        {
+          rt_debug(&ctx, "%s %s", cmd->name, optind + 1 < argc ? argv[argc - 1] : "");
+          r = cmd->fn(&ctx, argc - optind, argv + optind, &err);
+        }
+    }
+  if (r < 0)
+    {
+      rt_log_report_error(&ctx, err);
+      r = 1;
+    }
+  if (fflush(stdout) == EOF && r == 0)
+    r = 1;
+  rt_log_close(&ctx);
+  return r;
+}

@@ -1,0 +1,53 @@
+/* linux.namespaces: which namespaces are created (and how: by clone flags
+ * in the parent, or by unshare in the init) and which are joined by path;
+ * uid/gid maps; time namespace offsets. */
+#ifndef RT_NAMESPACES_H
+#define RT_NAMESPACES_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "spec/config.h"
+#include "error.h"
+
+#define RT_NS_MAX 8
+
+struct rt_ns_join
+{
+  int type; /* CLONE_NEW* */
+  int fd;   /* opened by the parent before the clone */
+};
+
+struct rt_ns_plan
+{
+  int clone_flags;   /* CLONE_NEW* given to clone() by the parent */
+  int unshare_flags; /* CLONE_NEW* the init unshares after joining (user ns joined
+                        or namespaces joined by path: they must exist first) */
+  bool new_user;     /* a new user namespace (in clone_flags or unshare_flags) */
+  bool new_cgroup;   /* unshared by the init once it is inside its cgroup */
+  bool new_time;     /* unshared by the init; it enters it at execve */
+  bool pid_fork;     /* the pid namespace applies to children only: fork once more */
+  bool has_pid_ns, has_mount_ns, has_uts_ns, has_user_ns;
+  struct rt_ns_join join[RT_NS_MAX]; /* user first */
+  int join_len;
+};
+
+/* CLONE_NEW* for an OCI type name, 0 when unknown. */
+int rt_ns_flag(const char *type);
+
+/* Compute the plan and open every linux.namespaces[].path.  On failure
+ * every fd opened so far is closed. */
+int rt_ns_plan_init(const struct oci_config *cfg, struct rt_ns_plan *plan, struct oci_error **err);
+void rt_ns_plan_clear(struct rt_ns_plan *plan);
+
+/* In the init: setns() into every joined namespace (user first), closing
+ * the fds. */
+int rt_ns_join_all(struct rt_ns_plan *plan, struct oci_error **err);
+
+/* In the parent: write /proc/PID/{uid_map,setgroups,gid_map}. */
+int rt_ns_write_id_maps(pid_t pid, const struct oci_linux *lnx, struct oci_error **err);
+
+/* In the init, after unshare(CLONE_NEWTIME): /proc/self/timens_offsets. */
+int rt_ns_write_time_offsets(const struct oci_linux *lnx, struct oci_error **err);
+
+#endif

@@ -1,0 +1,147 @@
+#include <config.h>
+
+#include <string.h>
+#include <sys/socket.h>
+
+#include "spec/util.h"
+#include "sync.h"
+
+#define SYNC_TEXT_MAX 4096
+
+struct wire
+{
+  uint32_t type;
+  int32_t status;
+  int64_t value;
+  char text[SYNC_TEXT_MAX];
+};
+
+int
+rt_sync_pair(int fds[2], struct oci_error **err)
+{
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
+    return oci_error_errno(err, "creating the sync socket");
+  return 0;
+}
+
+static int
+send_wire(int sock, const struct wire *w, size_t len, int fd)
+{
+  union
+  {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  struct iovec iov = { .iov_base = (void *)w, .iov_len = len };
+  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+  ssize_t r;
+
+  if (fd >= 0)
+    {
+      struct cmsghdr *c;
+      memset(&control, 0, sizeof control);
+      mh.msg_control = control.buf;
+      mh.msg_controllen = sizeof control.buf;
+      c = CMSG_FIRSTHDR(&mh);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int));
+      memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    }
+  do
+    r = sendmsg(sock, &mh, MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -1 : 0;
+}
+
+int
+rt_sync_send(int sock, enum rt_sync_type type, int64_t value, int fd, struct oci_error **err)
+{
+  struct wire w = { .type = type, .value = value };
+
+  if (send_wire(sock, &w, offsetof(struct wire, text), fd) < 0)
+    return oci_error_errno(err, "sending to the sync socket");
+  return 0;
+}
+
+void
+rt_sync_send_error(int sock, const struct oci_error *e)
+{
+  struct wire w = { .type = RT_SYNC_ERROR };
+  size_t n;
+
+  w.status = e ? e->status : 0;
+  snprintf(w.text, sizeof w.text, "%s", e && e->msg ? e->msg : "unknown error");
+  n = strlen(w.text);
+  (void)send_wire(sock, &w, offsetof(struct wire, text) + n + 1, -1);
+}
+
+static int
+take_fd(struct msghdr *mh)
+{
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(sizeof(int)))
+      {
+        int fd;
+        memcpy(&fd, CMSG_DATA(c), sizeof fd);
+        return fd;
+      }
+  return -1;
+}
+
+int
+rt_sync_recv(int sock, struct rt_sync_msg *msg, struct oci_error **err)
+{
+  union
+  {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  struct wire w;
+  struct iovec iov = { .iov_base = &w, .iov_len = sizeof w };
+  struct msghdr mh = {
+    .msg_iov = &iov,
+    .msg_iovlen = 1,
+    .msg_control = control.buf,
+    .msg_controllen = sizeof control.buf,
+  };
+  ssize_t r;
+
+  msg->fd = -1;
+  do
+    r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  if (r < 0)
+    return oci_error_errno(err, "reading from the sync socket");
+  if (r == 0)
+    return oci_error_set(err, 0, "container init exited unexpectedly");
+  if ((size_t)r < offsetof(struct wire, text))
+    return oci_error_set(err, 0, "short message on the sync socket");
+  msg->type = w.type;
+  msg->value = w.value;
+  msg->fd = take_fd(&mh);
+  if (msg->type == RT_SYNC_ERROR)
+    {
+      size_t n = (size_t)r - offsetof(struct wire, text);
+      if (msg->fd >= 0)
+        close(msg->fd);
+      msg->fd = -1;
+      return oci_error_set(err, w.status, "%.*s", (int)n, n ? w.text : "");
+    }
+  return 0;
+}
+
+int
+rt_sync_expect(int sock, enum rt_sync_type type, struct rt_sync_msg *msg, struct oci_error **err)
+{
+  if (rt_sync_recv(sock, msg, err) < 0)
+    return -1;
+  if (msg->type != type)
+    {
+      if (msg->fd >= 0)
+        close(msg->fd);
+      return oci_error_set(err, 0, "unexpected message %d on the sync socket (expected %d)", (int)msg->type,
+                           (int)type);
+    }
+  return 0;
+}

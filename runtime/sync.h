@@ -1,0 +1,42 @@
+/* Messages between `ocirt create` and the container init over a
+ * SOCK_SEQPACKET socketpair: one record per message, optionally carrying
+ * one file descriptor (SCM_RIGHTS).  An error in the init travels to the
+ * parent as {errno, message} and becomes the parent's oci_error. */
+#ifndef RT_SYNC_H
+#define RT_SYNC_H
+
+#include <stdint.h>
+
+#include "error.h"
+
+enum rt_sync_type
+{
+  RT_SYNC_GO = 1,   /* parent -> init: ids mapped, cgroup joined; continue */
+  RT_SYNC_USERNS,   /* init -> parent: user namespace unshared, write the maps */
+  RT_SYNC_PID,      /* init -> parent: value = pid of the real init (pid namespace fork) */
+  RT_SYNC_TERMINAL, /* init -> parent: the pty master */
+  RT_SYNC_READY,    /* init -> parent: blocked before exec, waiting for `start` */
+  RT_SYNC_ERROR,    /* init -> parent: {status, message} */
+};
+
+struct rt_sync_msg
+{
+  enum rt_sync_type type;
+  int64_t value;
+  int fd; /* received descriptor (close-on-exec) or -1 */
+};
+
+int rt_sync_pair(int fds[2], struct oci_error **err);
+
+/* `fd` < 0: no descriptor. */
+int rt_sync_send(int sock, enum rt_sync_type type, int64_t value, int fd, struct oci_error **err);
+/* Best effort: the init is about to exit with `e`. */
+void rt_sync_send_error(int sock, const struct oci_error *e);
+
+/* Receive one message.  RT_SYNC_ERROR becomes -1 with *err set from the
+ * peer's error; end of stream is "container init exited unexpectedly". */
+int rt_sync_recv(int sock, struct rt_sync_msg *msg, struct oci_error **err);
+/* Receive and require one type. */
+int rt_sync_expect(int sock, enum rt_sync_type type, struct rt_sync_msg *msg, struct oci_error **err);
+
+#endif
