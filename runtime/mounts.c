@@ -383,12 +383,18 @@ mkdir_p_pass(int rootfd, const char *path, mode_t mode, bool no_symlinks, char *
 int
 rt_root_mkdir_p(int rootfd, const char *path, mode_t mode, bool no_symlinks, struct oci_error **err)
 {
-  cleanup_free char *cur = xstrdup(path);
+  cleanup_free char *cur = NULL;
+  int fd = openat2_retry(rootfd, path, O_PATH | O_DIRECTORY, resolve_flags(no_symlinks));
 
+  /* The common case: it is already there. */
+  if (fd >= 0)
+    return fd;
+  cur = xstrdup(path);
   for (int hop = 0; hop < MAX_HOPS; hop++)
     {
       char *next = NULL;
-      int fd = mkdir_p_pass(rootfd, cur, mode, no_symlinks, &next, err);
+
+      fd = mkdir_p_pass(rootfd, cur, mode, no_symlinks, &next, err);
 
       if (fd != -2)
         return fd;
