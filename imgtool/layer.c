@@ -216,6 +216,7 @@ struct applier
    * directory's files together, so this saves a path walk per file. */
   char cached_path[PATH_MAX];
   int cached_fd;
+  uint64_t entries;
 };
 
 static void
@@ -242,8 +243,8 @@ invalidate_cache(struct applier *ap)
   ap->cached_path[0] = '\0';
 }
 
-static int
-resolve_in_root(int rootfd, const char *path, int flags)
+int
+img_open_in_root(int rootfd, const char *path, int flags)
 {
   struct open_how how = {
     .flags = flags | O_CLOEXEC,
@@ -315,14 +316,14 @@ mkdir_parents(struct applier *ap, const char *parent, int *out, struct oci_error
       size_t n = end - parent;
       memcpy(prefix, parent, n);
       prefix[n] = '\0';
-      cleanup_close int fd = resolve_in_root(ap->rootfd, prefix, O_PATH | O_DIRECTORY);
+      cleanup_close int fd = img_open_in_root(ap->rootfd, prefix, O_PATH | O_DIRECTORY);
       if (fd < 0 && errno == ENOENT)
         {
           cleanup_free char *comp = xstrndup(p, end - p);
           if (mkdirat(prev >= 0 ? prev : ap->rootfd, comp, 0755) < 0 && errno != EEXIST)
             return oci_error_errno(err, "create parent directory `%s`", prefix);
           path_set_add(&ap->created, prefix);
-          fd = resolve_in_root(ap->rootfd, prefix, O_PATH | O_DIRECTORY);
+          fd = img_open_in_root(ap->rootfd, prefix, O_PATH | O_DIRECTORY);
         }
       if (fd < 0)
         return oci_error_errno(err, "open parent directory `%s`", prefix);
@@ -347,7 +348,7 @@ open_parent(struct applier *ap, const char *parent, bool create, struct oci_erro
   if (ap->cached_fd >= 0 && strcmp(ap->cached_path, parent) == 0)
     return ap->cached_fd;
 
-  int fd = resolve_in_root(ap->rootfd, parent, O_PATH | O_DIRECTORY);
+  int fd = img_open_in_root(ap->rootfd, parent, O_PATH | O_DIRECTORY);
   if (fd < 0 && errno == ENOENT && create)
     {
       if (mkdir_parents(ap, parent, &fd, err) < 0)
@@ -374,8 +375,14 @@ remove_all(int dfd, const char *name, struct oci_error **err)
     return oci_error_errno(err, "remove `%s`", name);
 
   int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  /* Without root, a directory of mode 0555 (or 0) must be opened up
+   * before its entries can go. */
+  if (fd < 0 && errno == EACCES && fchmodat(dfd, name, 0700, 0) == 0)
+    fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return oci_error_errno(err, "open `%s`", name);
+  if (geteuid() != 0)
+    fchmod(fd, 0700);
   cleanup_closedir DIR *d = fdopendir(fd);
   if (d == NULL)
     {
@@ -416,6 +423,12 @@ clear_slot(struct applier *ap, int pfd, const char *base, bool keep_dir, struct 
   if ((S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) && pfd != ap->cached_fd)
     invalidate_cache(ap);
   return remove_all(pfd, base, err);
+}
+
+int
+img_remove_tree(const char *path, struct oci_error **err)
+{
+  return remove_all(AT_FDCWD, path, err);
 }
 
 static void
@@ -608,7 +621,7 @@ apply_hardlink(struct applier *ap, const char *link, int pfd, const char *base, 
   if (tbase == NULL)
     tbase = target;
 
-  cleanup_close int tfd = tparent[0] ? resolve_in_root(ap->rootfd, tparent, O_PATH | O_DIRECTORY) : -1;
+  cleanup_close int tfd = tparent[0] ? img_open_in_root(ap->rootfd, tparent, O_PATH | O_DIRECTORY) : -1;
   if (tparent[0] && tfd < 0)
     {
       if (errno == ENOENT || errno == ENOTDIR)
@@ -741,7 +754,7 @@ finish_dirs(struct applier *ap, struct oci_error **err)
   for (size_t i = ap->dirs_len; i-- > 0;)
     {
       struct dir_attrs *d = &ap->dirs[i];
-      cleanup_close int fd = resolve_in_root(ap->rootfd, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      cleanup_close int fd = img_open_in_root(ap->rootfd, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
       if (fd < 0)
         {
           /* Replaced by a later entry of the same layer. */
@@ -813,6 +826,8 @@ apply_all(struct applier *ap, struct archive *tar, struct oci_error **err)
         return 0;
       if (r < ARCHIVE_WARN)
         return -2; /* the caller explains */
+      if (ap->o->cancelled && (++ap->entries & 255) == 0 && ap->o->cancelled(ap->o->cancel_data))
+        return oci_error_set(err, EINTR, "interrupted");
       if (apply_entry(ap, tar, e, err) < 0)
         return oci_error_wrap(err, "entry `%s`", archive_entry_pathname(e));
     }

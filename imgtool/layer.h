@@ -34,6 +34,9 @@ struct img_layer_opts
   bool privileged;
   void (*warn)(void *data, const char *msg);
   void *warn_data;
+  /* Polled every few hundred entries; true stops with "interrupted". */
+  bool (*cancelled)(void *data);
+  void *cancel_data;
 };
 
 struct img_layer_stats
@@ -53,6 +56,13 @@ int img_layer_apply(int rootfd, img_layer_read_fn read_fn, void *read_data, cons
 /* The same, reading the blob from fd until EOF. */
 int img_layer_apply_fd(int rootfd, int fd, const struct img_layer_opts *o, struct img_layer_stats *stats,
                        struct oci_error **err);
+
+/* openat2(rootfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS):
+ * `path` is looked up as if rootfd were `/`. -1 with errno on failure. */
+int img_open_in_root(int rootfd, const char *path, int flags);
+
+/* rm -rf, also of read-only directories when not root. */
+int img_remove_tree(const char *path, struct oci_error **err);
 
 /* True when we are root in the initial user namespace: only then do
  * ownership and device nodes mean what the layer says. */

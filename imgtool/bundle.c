@@ -1,0 +1,191 @@
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spec/util.h"
+#include "bundle.h"
+#include "convert.h"
+#include "layer.h"
+
+static const char *const layer_media_types[] = {
+  OCI_MT_LAYER,
+  OCI_MT_LAYER_GZIP,
+  OCI_MT_LAYER_ZSTD,
+  DOCKER_MT_LAYER_GZIP,
+  /* deprecated, but "implementations are expected to support preexisting
+   * images"; we only ever read them from the store */
+  "application/vnd.oci.image.layer.nondistributable.v1.tar",
+  "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+  "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+  DOCKER_MT_LAYER_FOREIGN,
+};
+
+static bool
+layer_media_type_ok(const char *mt)
+{
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(layer_media_types); i++)
+    if (strcmp(mt, layer_media_types[i]) == 0)
+      return true;
+  return false;
+}
+
+static void
+bundle_log(const struct img_bundle_opts *o, bool warning, const char *fmt, ...)
+{
+  va_list va;
+  cleanup_free char *msg = NULL;
+
+  if (o->log == NULL || (!warning && !o->verbose))
+    return;
+  va_start(va, fmt);
+  if (vasprintf(&msg, fmt, va) < 0)
+    abort();
+  va_end(va);
+  o->log(o->log_data, warning, msg);
+}
+
+static void
+layer_warning(void *data, const char *msg)
+{
+  bundle_log(data, true, "%s", msg);
+}
+
+static double
+now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+unpack_layers(struct img_store *s, const struct img_image *img, int rootfd, const struct img_bundle_opts *o,
+              struct oci_error **err)
+{
+  const struct oci_image_manifest *m = img->manifest;
+  bool privileged = img_layer_privileged();
+
+  for (size_t i = 0; i < m->layers_len; i++)
+    {
+      const struct oci_descriptor *d = &m->layers[i];
+      struct img_layer_stats st = { 0 };
+      cleanup_close int fd = -1;
+      uint64_t size;
+
+      if (o->cancelled && o->cancelled(o->cancel_data))
+        return oci_error_set(err, EINTR, "interrupted");
+      if (!layer_media_type_ok(d->media_type))
+        return oci_error_set(err, 0, "layer %s: not supported: media type `%s`", d->digest, d->media_type);
+      if (img_store_open_blob(s, d->digest, &fd, &size, err) < 0)
+        return oci_error_wrap(err, "layer %zu of %zu", i + 1, m->layers_len);
+      if (size != (uint64_t)d->size)
+        return oci_error_set(err, 0, "layer %s: %" PRIu64 " bytes, the manifest says %" PRId64, d->digest,
+                             size, d->size);
+
+      struct img_layer_opts lo = {
+        .name = d->digest,
+        .diff_id = img->config->diff_ids[i],
+        .digest = d->digest,
+        .privileged = privileged,
+        .warn = layer_warning,
+        .warn_data = (void *)o,
+        .cancelled = o->cancelled,
+        .cancel_data = o->cancel_data,
+      };
+      double t0 = now();
+      if (img_layer_apply_fd(rootfd, fd, &lo, &st, err) < 0)
+        return -1;
+      bundle_log(o, false, "layer %zu/%zu %.19s: %" PRIu64 " entries, %.1f MB in %.2f s", i + 1,
+                 m->layers_len, d->digest, st.entries, st.bytes / 1e6, now() - t0);
+    }
+  return 0;
+}
+
+static int
+write_config(const struct img_image *img, int bundlefd, int rootfd, const struct img_bundle_opts *o,
+             struct oci_error **err)
+{
+  cleanup_config struct oci_config *cfg = NULL;
+  cleanup_free char *text = NULL;
+  size_t len;
+  struct img_convert_opts co = {
+    .rootless = o->rootless,
+    .uid = geteuid(),
+    .gid = getegid(),
+    .terminal = o->terminal,
+  };
+
+  if (img_convert_config(img->config, rootfd, &co, &cfg, err) < 0
+      || oci_config_emit(cfg, true, &text, &len, err) < 0)
+    return oci_error_wrap(err, "config.json");
+  cleanup_close int fd = openat(bundlefd, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 || oci_write_all(fd, text, len) < 0 || oci_write_all(fd, "\n", 1) < 0 || fsync(fd) < 0)
+    return oci_error_errno(err, "write config.json");
+  if (o->rootless && cfg->process->user.uid != 0)
+    bundle_log(o, true, "the image runs as uid %" PRIu32 ", but --rootless maps only root",
+               cfg->process->user.uid);
+  return 0;
+}
+
+static int
+build(struct img_store *s, const struct img_image *img, const char *tmp, const struct img_bundle_opts *o,
+      struct oci_error **err)
+{
+  cleanup_close int bundlefd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (bundlefd < 0)
+    return oci_error_errno(err, "open `%s`", tmp);
+  if (fchmod(bundlefd, 0755) < 0)
+    return oci_error_errno(err, "chmod `%s`", tmp);
+  if (mkdirat(bundlefd, "rootfs", 0755) < 0)
+    return oci_error_errno(err, "mkdir `%s/rootfs`", tmp);
+  cleanup_close int rootfd = openat(bundlefd, "rootfs", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (rootfd < 0)
+    return oci_error_errno(err, "open `%s/rootfs`", tmp);
+
+  if (unpack_layers(s, img, rootfd, o, err) < 0 || write_config(img, bundlefd, rootfd, o, err) < 0)
+    return -1;
+  if (fsync(bundlefd) < 0)
+    return oci_error_errno(err, "fsync `%s`", tmp);
+  return 0;
+}
+
+int
+img_bundle_create(struct img_store *s, const struct img_image *img, const char *dir,
+                  const struct img_bundle_opts *o, struct oci_error **err)
+{
+  struct stat st;
+  cleanup_free char *target = xstrdup(dir);
+
+  for (size_t n = strlen(target); n > 1 && target[n - 1] == '/'; n--)
+    target[n - 1] = '\0';
+  if (lstat(target, &st) == 0)
+    return oci_error_set(err, EEXIST, "bundle `%s` already exists", target);
+  if (errno != ENOENT)
+    return oci_error_errno(err, "bundle `%s`", target);
+
+  cleanup_free char *tmp = xasprintf("%s.tmp-XXXXXX", target);
+  if (mkdtemp(tmp) == NULL)
+    return oci_error_errno(err, "create `%s`", tmp);
+
+  int r = build(s, img, tmp, o, err);
+  /* RENAME_NOREPLACE: a DIR that appeared meanwhile is never replaced. */
+  if (r == 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_NOREPLACE) < 0)
+    r = errno == EEXIST ? oci_error_set(err, EEXIST, "bundle `%s` already exists", target)
+                        : oci_error_errno(err, "rename `%s` to `%s`", tmp, target);
+  if (r < 0)
+    {
+      cleanup_error struct oci_error *ignored = NULL;
+      img_remove_tree(tmp, &ignored);
+      return oci_error_wrap(err, "bundle `%s`", target);
+    }
+  return 0;
+}

@@ -1,0 +1,110 @@
+#include <config.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spec/util.h"
+#include "bundle.h"
+#include "cli.h"
+
+static const char help[]
+    = "Usage: imgtool bundle [--platform OS/ARCH[/VARIANT]] [--rootless] [-t] IMAGE DIR\n"
+      "\n"
+      "Unpack IMAGE into a new OCI bundle DIR (DIR/rootfs and DIR/config.json),\n"
+      "pulling it first when it is not in the store.  DIR must not exist; on any\n"
+      "failure nothing is left behind.\n"
+      "\n"
+      "  --platform P   the platform to take from a multi-platform image\n"
+      "  --rootless     run in a user namespace mapping the caller to root\n"
+      "  -t, --tty      process.terminal = true\n";
+
+static void
+log_line(void *data, bool warning, const char *msg)
+{
+  fprintf(stderr, "%s%s\n", warning ? "imgtool: warning: " : "", msg);
+}
+
+/* SIGINT and friends are blocked while unpacking and polled here, so that an
+ * interrupted bundle still removes its temporary tree. */
+static bool
+interrupted(void *data)
+{
+  sigset_t pending;
+  const sigset_t *watched = data;
+  if (sigpending(&pending) < 0)
+    return false;
+  for (int s = 1; s < NSIG; s++)
+    if (sigismember(watched, s) == 1 && sigismember(&pending, s) == 1)
+      return true;
+  return false;
+}
+
+int
+img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
+{
+  static const struct option opts[] = { IMG_CLI_COMMON_OPTIONS,
+                                        { "platform", required_argument, NULL, 'p' },
+                                        { "rootless", no_argument, NULL, 'r' },
+                                        { "tty", no_argument, NULL, 't' },
+                                        { 0 } };
+  cleanup_store struct img_store *store = NULL;
+  cleanup_image struct img_image *img = NULL;
+  struct img_cli_image im = { 0 };
+  struct img_bundle_opts bo = { .log = log_line };
+  const char *platform = NULL;
+  sigset_t watched, old;
+  int c, r;
+
+  optind = 0;
+  while ((c = getopt_long(argc, argv, "qvhp:t", opts, NULL)) != -1)
+    {
+      if (img_cli_common_option(cli, c, optarg))
+        continue;
+      switch (c)
+        {
+        case 'h':
+          return fputs(help, stdout), 0;
+        case 'p':
+          platform = optarg;
+          break;
+        case 'r':
+          bo.rootless = true;
+          break;
+        case 't':
+          bo.terminal = true;
+          break;
+        default:
+          return img_cli_usage_error(err, "bundle", "invalid option");
+        }
+    }
+  if (argc - optind != 2)
+    return img_cli_usage_error(err, "bundle", "expected IMAGE and DIR");
+  bo.verbose = cli->verbose;
+
+  /* Local sources never touch the store. */
+  if (strncmp(argv[optind], "oci:", 4) != 0 && strncmp(argv[optind], "oci-archive:", 12) != 0
+      && img_cli_open_store(cli, &store, err) < 0)
+    return -1;
+  r = img_cli_find_image(cli, store, argv[optind], true, platform, &im, err);
+  if (r == 0)
+    r = img_image_load(im.store, im.found->digest, im.found->media_type, platform, &img, err);
+  if (r == 0)
+    {
+      sigemptyset(&watched);
+      sigaddset(&watched, SIGINT);
+      sigaddset(&watched, SIGTERM);
+      sigaddset(&watched, SIGHUP);
+      sigprocmask(SIG_BLOCK, &watched, &old);
+      bo.cancelled = interrupted;
+      bo.cancel_data = &watched;
+      r = img_bundle_create(im.store, img, argv[optind + 1], &bo, err);
+      sigprocmask(SIG_SETMASK, &old, NULL);
+    }
+  if (r < 0)
+    oci_error_wrap(err, "%s", argv[optind]);
+  img_cli_image_clear(&im);
+  return r;
+}

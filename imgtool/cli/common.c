@@ -1,0 +1,149 @@
+#include <config.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spec/util.h"
+#include "cli.h"
+
+bool
+img_cli_common_option(struct img_cli *cli, int c, const char *arg)
+{
+  switch (c)
+    {
+    case 1001:
+      cli->store_dir = arg;
+      return true;
+    case 1002:
+      cli->creds = arg;
+      return true;
+    case 1003:
+      cli->insecure = xrealloc(cli->insecure, (cli->insecure_len + 2) * sizeof *cli->insecure);
+      cli->insecure[cli->insecure_len++] = arg;
+      cli->insecure[cli->insecure_len] = NULL;
+      return true;
+    case 1004:
+      cli->ca_file = arg;
+      return true;
+    case 'q':
+      cli->quiet = true;
+      return true;
+    case 'v':
+      cli->verbose = true;
+      return true;
+    default:
+      return false;
+    }
+}
+
+int
+img_cli_usage_error(struct oci_error **err, const char *cmd, const char *fmt, ...)
+{
+  va_list va;
+  cleanup_free char *msg = NULL;
+
+  va_start(va, fmt);
+  if (vasprintf(&msg, fmt, va) < 0)
+    abort();
+  va_end(va);
+  return oci_error_set(err, 0, "%s (see `imgtool %s --help`)", msg, cmd);
+}
+
+int
+img_cli_open_store(const struct img_cli *cli, struct img_store **out, struct oci_error **err)
+{
+  cleanup_free char *dflt = cli->store_dir ? NULL : img_store_default_dir();
+  return img_store_open(cli->store_dir ? cli->store_dir : dflt, IMG_STORE_CREATE, out, err);
+}
+
+static void
+http_log(void *data, const char *line)
+{
+  fprintf(stderr, "%s\n", line);
+}
+
+void
+img_cli_pull_opts(const struct img_cli *cli, const char *platform, struct img_pull_opts *out)
+{
+  memset(out, 0, sizeof *out);
+  out->registry.creds = cli->creds;
+  out->registry.ca_file = cli->ca_file;
+  out->registry.insecure = cli->insecure;
+  out->registry.log = cli->verbose ? http_log : NULL;
+  out->platform = platform;
+  out->progress = cli->quiet ? NULL : stderr;
+  out->progress_tty = !cli->quiet && isatty(STDERR_FILENO);
+}
+
+static int
+find_in_store(struct img_store *store, const struct img_reference *ref, struct img_store_ref **out,
+              struct oci_error **err)
+{
+  cleanup_free char *name = img_reference_name(ref);
+  return img_store_get_ref(store, name, ref->digest ? ref->digest : ref->tag, out, err);
+}
+
+int
+img_cli_find_image(const struct img_cli *cli, struct img_store *store, const char *name, bool pull,
+                   const char *platform, struct img_cli_image *out, struct oci_error **err)
+{
+  memset(out, 0, sizeof *out);
+  if (img_reference_parse(name, &out->ref, err) < 0)
+    return -1;
+
+  if (out->ref->transport != IMG_REF_REGISTRY)
+    {
+      if (img_local_open(out->ref, &out->local, err) < 0)
+        return -1;
+      out->store = out->local->layout;
+      return img_local_find(out->local, out->ref->tag, &out->found, err);
+    }
+
+  out->store = store;
+  cleanup_error struct oci_error *miss = NULL;
+  if (find_in_store(store, out->ref, &out->found, &miss) == 0)
+    return 0;
+  if (!pull || miss->status != ENOENT)
+    {
+      *err = steal_pointer(&miss);
+      return -1;
+    }
+
+  struct img_pull_opts po;
+  cleanup_free char *digest = NULL;
+  img_cli_pull_opts(cli, platform, &po);
+  if (img_pull(store, out->ref, &po, &digest, err) < 0)
+    return -1;
+  return find_in_store(store, out->ref, &out->found, err);
+}
+
+void
+img_cli_image_clear(struct img_cli_image *im)
+{
+  img_store_ref_free(im->found);
+  img_local_free(im->local);
+  img_reference_free(im->ref);
+  memset(im, 0, sizeof *im);
+}
+
+void
+img_cli_human_size(uint64_t bytes, char *buf, size_t len)
+{
+  static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
+  double v = bytes;
+  size_t u = 0;
+  while (v >= 1000 && u + 1 < OCI_ARRAY_SIZE(units))
+    {
+      v /= 1000;
+      u++;
+    }
+  if (u == 0)
+    snprintf(buf, len, "%" PRIu64 " B", bytes);
+  else
+    snprintf(buf, len, "%.1f %s", v, units[u]);
+}

@@ -1,0 +1,77 @@
+#include <config.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "spec/util.h"
+#include "cli.h"
+
+static const char help[] = "Usage: imgtool images [-q]\n"
+                           "\n"
+                           "List the images in the store: repository, tag, manifest digest, size\n"
+                           "(compressed, as stored) and when it was pulled.  -q prints names only.\n";
+
+static void
+describe_size(struct img_store *store, const struct img_store_ref *r, char *buf, size_t len)
+{
+  cleanup_error struct oci_error *e = NULL;
+  cleanup_free char *text = NULL;
+  cleanup_image_manifest struct oci_image_manifest *m = NULL;
+  size_t n;
+
+  snprintf(buf, len, "-");
+  if (!oci_media_type_is_manifest(r->media_type)
+      || img_store_read_blob(store, r->digest, OCI_MANIFEST_MAX_SIZE, &text, &n, &e) < 0
+      || oci_image_manifest_parse(r->digest, text, n, &m, &e) < 0)
+    return;
+  uint64_t total = m->config.size;
+  for (size_t i = 0; i < m->layers_len; i++)
+    total += m->layers[i].size;
+  img_cli_human_size(total, buf, len);
+}
+
+int
+img_cli_images(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
+{
+  static const struct option opts[] = { IMG_CLI_COMMON_OPTIONS, { 0 } };
+  cleanup_store struct img_store *store = NULL;
+  struct img_store_ref *refs = NULL;
+  size_t n = 0;
+  int c;
+
+  optind = 0;
+  while ((c = getopt_long(argc, argv, "qvh", opts, NULL)) != -1)
+    {
+      if (c == 'h')
+        return fputs(help, stdout), 0;
+      if (!img_cli_common_option(cli, c, optarg))
+        return img_cli_usage_error(err, "images", "invalid option");
+    }
+  if (optind != argc)
+    return img_cli_usage_error(err, "images", "no arguments expected");
+  if (img_cli_open_store(cli, &store, err) < 0 || img_store_list_refs(store, &refs, &n, err) < 0)
+    return -1;
+
+  if (!cli->quiet)
+    printf("%-40s %-16s %-19s %-10s %s\n", "REPOSITORY", "TAG", "DIGEST", "SIZE", "PULLED");
+  for (size_t i = 0; i < n; i++)
+    {
+      const struct img_store_ref *r = &refs[i];
+      char size[32], when[32];
+      if (cli->quiet)
+        {
+          printf("%s\n", r->name ? r->name : r->digest);
+          continue;
+        }
+      describe_size(store, r, size, sizeof size);
+      snprintf(when, sizeof when, "%s", r->pulled ? r->pulled : "-");
+      char *t = strchr(when, 'T');
+      if (t)
+        *t = ' ';
+      printf("%-40s %-16s %-19.19s %-10s %s\n", r->repository ? r->repository : "-",
+             r->tag ? r->tag : "<none>", r->digest, size, when);
+    }
+  img_store_refs_free(refs, n);
+  return 0;
+}

@@ -1,0 +1,151 @@
+#include <config.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "spec/json.h"
+#include "spec/util.h"
+#include "cli.h"
+
+static const char help[] = "Usage: imgtool inspect [--platform OS/ARCH[/VARIANT]] IMAGE\n"
+                           "\n"
+                           "Print IMAGE's manifest digest, platform, execution config and layers as\n"
+                           "one JSON object on stdout.  Does not pull: the image must be in the store\n"
+                           "or be a local oci:/oci-archive: source.\n";
+
+static void
+str(struct json_writer *w, const char *key, const char *v)
+{
+  if (v == NULL)
+    return;
+  json_write_key(w, key);
+  json_write_string(w, v);
+}
+
+static void
+strv(struct json_writer *w, const char *key, char **v, size_t len)
+{
+  if (v == NULL)
+    return;
+  json_write_key(w, key);
+  json_write_array_begin(w);
+  for (size_t i = 0; i < len; i++)
+    json_write_string(w, v[i]);
+  json_write_array_end(w);
+}
+
+static void
+kv(struct json_writer *w, const char *key, const struct oci_kv *m, size_t len, bool keys_only)
+{
+  if (m == NULL)
+    return;
+  json_write_key(w, key);
+  if (keys_only)
+    {
+      json_write_array_begin(w);
+      for (size_t i = 0; i < len; i++)
+        json_write_string(w, m[i].key);
+      json_write_array_end(w);
+      return;
+    }
+  json_write_object_begin(w);
+  for (size_t i = 0; i < len; i++)
+    {
+      json_write_key(w, m[i].key);
+      json_write_string(w, m[i].value ? m[i].value : "");
+    }
+  json_write_object_end(w);
+}
+
+static int
+emit(const char *name, const struct img_image *img, struct oci_error **err)
+{
+  cleanup_json_writer struct json_writer *w = json_writer_new(true);
+  const struct oci_image_config *c = img->config;
+  const struct oci_image_exec_config *e = &c->config;
+  cleanup_free char *out = NULL;
+  size_t len;
+
+  json_write_object_begin(w);
+  str(w, "name", name);
+  str(w, "digest", img->manifest_digest);
+  str(w, "mediaType", img->manifest->media_type ? img->manifest->media_type : OCI_MT_MANIFEST);
+  str(w, "created", c->created);
+  str(w, "author", c->author);
+  str(w, "os", c->os);
+  str(w, "architecture", c->architecture);
+  str(w, "variant", c->variant);
+  json_write_key(w, "size");
+  json_write_uint64(w, img->size);
+  json_write_key(w, "config");
+  json_write_object_begin(w);
+  str(w, "User", e->user);
+  strv(w, "Env", e->env, e->env_len);
+  strv(w, "Entrypoint", e->entrypoint, e->entrypoint_len);
+  strv(w, "Cmd", e->cmd, e->cmd_len);
+  str(w, "WorkingDir", e->working_dir);
+  kv(w, "Labels", e->labels, e->labels_len, false);
+  kv(w, "ExposedPorts", e->exposed_ports, e->exposed_ports_len, true);
+  kv(w, "Volumes", e->volumes, e->volumes_len, true);
+  str(w, "StopSignal", e->stop_signal);
+  json_write_object_end(w);
+  json_write_key(w, "layers");
+  json_write_array_begin(w);
+  for (size_t i = 0; i < img->manifest->layers_len; i++)
+    {
+      const struct oci_descriptor *d = &img->manifest->layers[i];
+      json_write_object_begin(w);
+      str(w, "digest", d->digest);
+      str(w, "diffID", c->diff_ids[i]);
+      str(w, "mediaType", d->media_type);
+      json_write_key(w, "size");
+      json_write_int64(w, d->size);
+      json_write_object_end(w);
+    }
+  json_write_array_end(w);
+  json_write_object_end(w);
+  if (json_writer_finish(w, &out, &len, err) < 0)
+    return -1;
+  printf("%s\n", out);
+  return 0;
+}
+
+int
+img_cli_inspect(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
+{
+  static const struct option opts[]
+      = { IMG_CLI_COMMON_OPTIONS, { "platform", required_argument, NULL, 'p' }, { 0 } };
+  cleanup_store struct img_store *store = NULL;
+  cleanup_image struct img_image *img = NULL;
+  struct img_cli_image im = { 0 };
+  const char *platform = NULL;
+  int c, r;
+
+  optind = 0;
+  while ((c = getopt_long(argc, argv, "qvhp:", opts, NULL)) != -1)
+    {
+      if (img_cli_common_option(cli, c, optarg))
+        continue;
+      if (c == 'h')
+        return fputs(help, stdout), 0;
+      if (c == 'p')
+        platform = optarg;
+      else
+        return img_cli_usage_error(err, "inspect", "invalid option");
+    }
+  if (argc - optind != 1)
+    return img_cli_usage_error(err, "inspect", "expected one IMAGE");
+  if (strncmp(argv[optind], "oci:", 4) != 0 && strncmp(argv[optind], "oci-archive:", 12) != 0
+      && img_cli_open_store(cli, &store, err) < 0)
+    return -1;
+  r = img_cli_find_image(cli, store, argv[optind], false, platform, &im, err);
+  if (r == 0)
+    r = img_image_load(im.store, im.found->digest, im.found->media_type, platform, &img, err);
+  if (r == 0)
+    {
+      cleanup_free char *name = img_reference_string(im.ref);
+      r = emit(name, img, err);
+    }
+  img_cli_image_clear(&im);
+  return r;
+}

@@ -1,0 +1,49 @@
+#include <config.h>
+
+#include <stdio.h>
+
+#include "spec/util.h"
+#include "cli.h"
+
+static const char help[] = "Usage: imgtool rm IMAGE...\n"
+                           "\n"
+                           "Remove image names from the store.  `NAME@sha256:...` removes every tag of\n"
+                           "NAME that points there.  Blobs stay until `imgtool gc`.\n";
+
+int
+img_cli_rm(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
+{
+  static const struct option opts[] = { IMG_CLI_COMMON_OPTIONS, { 0 } };
+  cleanup_store struct img_store *store = NULL;
+  int c;
+
+  optind = 0;
+  while ((c = getopt_long(argc, argv, "qvh", opts, NULL)) != -1)
+    {
+      if (c == 'h')
+        return fputs(help, stdout), 0;
+      if (!img_cli_common_option(cli, c, optarg))
+        return img_cli_usage_error(err, "rm", "invalid option");
+    }
+  if (optind >= argc)
+    return img_cli_usage_error(err, "rm", "expected at least one IMAGE");
+  if (img_cli_open_store(cli, &store, err) < 0)
+    return -1;
+  for (int i = optind; i < argc; i++)
+    {
+      cleanup_img_reference struct img_reference *ref = NULL;
+      if (img_reference_parse(argv[i], &ref, err) < 0)
+        return -1;
+      if (ref->transport != IMG_REF_REGISTRY)
+        return oci_error_set(err, 0, "`%s`: rm works on the store, not on local sources", argv[i]);
+      cleanup_free char *name = img_reference_name(ref);
+      if (img_store_remove_ref(store, name, ref->digest ? ref->digest : ref->tag, err) < 0)
+        return -1;
+      if (!cli->quiet)
+        {
+          cleanup_free char *s = img_reference_string(ref);
+          printf("Untagged: %s\n", s);
+        }
+    }
+  return 0;
+}
