@@ -22,6 +22,13 @@ OCIRT_NAME=$(basename "$OCIRT")
 # The reference runtime for differential tests.
 REF_RUNTIME=${REF_RUNTIME:-$(command -v runc || echo /usr/sbin/runc)}
 BUSYBOX=${BUSYBOX:-$(command -v busybox || echo /bin/busybox)}
+# Debian's interpreter: a version-manager shim would cost a second per call.
+if [ -z "${PYTHON:-}" ]; then
+	if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=$(command -v python3); fi
+fi
+python3() {
+	"$PYTHON" "$@"
+}
 # Seconds any single runtime command may take before it counts as hung.
 OCIRT_CMD_TIMEOUT=${OCIRT_CMD_TIMEOUT:-60}
 
@@ -162,10 +169,13 @@ rootfs_cache() {
 		rm -rf "$cache"
 		mkdir -p "$cache/bin"
 		cp "$BUSYBOX" "$cache/bin/busybox"
-		local applet
-		for applet in $("$cache/bin/busybox" --list); do
-			[ "$applet" = busybox ] || ln -s busybox "$cache/bin/$applet"
-		done
+		# One relative symlink per applet, made in one process.
+		"$cache/bin/busybox" --list | python3 -c '
+import os, sys
+for applet in sys.stdin.read().split():
+    if applet != "busybox":
+        os.symlink("busybox", os.path.join(sys.argv[1], applet))
+' "$cache/bin"
 		mkdir -p "$cache"/{proc,sys,dev,tmp,etc,root,home,var,run}
 		mkdir -p "$cache/usr" && ln -s ../bin "$cache/usr/bin" && ln -s bin "$cache/sbin"
 		chmod 1777 "$cache/tmp"
@@ -321,13 +331,7 @@ assert_equal() {
 
 # Pids of live processes started by this test's runtime calls.
 marked_pids() {
-	local d env
-	for d in /proc/[0-9]*; do
-		env=$(tr '\0' '\n' <"$d/environ" 2>/dev/null) || continue
-		if grep -qxF "$MARK" <<<"$env"; then
-			echo "${d#/proc/}"
-		fi
-	done
+	grep -lsxzF "$MARK" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 || true
 }
 
 # Mount points (host mount namespace) under this test's scratch dir.
@@ -402,6 +406,13 @@ make_netns() {
 	ip netns add "$name" || return 1
 	NETNS_CREATED+=("$name")
 	NETNS_PATH="/var/run/netns/$name"
+}
+
+# pid_alive PID: the process exists and is not a zombie waiting for a reaper.
+pid_alive() {
+	local st
+	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
 # Host hard limit of an rlimit as `ulimit` prints it (-n, -u, ...).
