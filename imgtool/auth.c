@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "json.h"
+#include "reference.h"
 #include "util.h"
 
 #define CONFIG_MAX_SIZE (4u << 20)
@@ -888,6 +889,9 @@ fetch_token(struct img_auth *auth, const char *registry, const struct img_challe
     return oci_error_set(err, EPERM, "refusing to send credentials for %s to `%s` over plain HTTP", registry,
                          ch->realm);
   req.max_body = TOKEN_RESPONSE_MAX;
+  /* As docker does: the realm an insecure registry names is as insecure as
+   * the registry itself (plain HTTP is still refused for credentials). */
+  req.insecure_tls = img_http_host_insecure(auth->http, img_registry_api_host(registry));
   if (cred && cred->identity_token)
     {
       form = oauth_form(ch, scope, cred->identity_token);

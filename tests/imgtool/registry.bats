@@ -1,0 +1,312 @@
+#!/usr/bin/env bats
+# imgtool pull against a real registry (Debian's docker-registry with TLS from
+# a test CA and bearer tokens from tests/lib/token-server.py), and against a
+# hostile one (tests/lib/fault-registry.py) for each fault the client must
+# survive or refuse.
+
+load ../lib/registry
+
+if type bats_require_minimum_version >/dev/null 2>&1; then
+	bats_require_minimum_version 1.5.0
+fi
+
+: "${IMGTOOL:=${TOP_BUILDDIR:-$(readlink -f "$BATS_TEST_DIRNAME/../..")}/imgtool/imgtool}"
+
+setup_file() {
+	registry_have_tools || skip "needs docker-registry, skopeo, umoci, openssl, curl"
+	[ -x "$IMGTOOL" ] || skip "imgtool is not built ($IMGTOOL)"
+	export SUITE_DIR=$BATS_FILE_TMPDIR/registry
+	mkdir -p "$SUITE_DIR"
+	registry_start "$SUITE_DIR"
+	registry_push_test_images
+	export LAYOUT=$SUITE_DIR/layout
+	# Credentials must come only from what a test passes.
+	export DOCKER_CONFIG=$SUITE_DIR/no-docker-config REGISTRY_AUTH_FILE=$SUITE_DIR/no-auth.json
+}
+
+teardown_file() {
+	registry_stop
+}
+
+setup() {
+	STORE=$BATS_TEST_TMPDIR/store
+}
+
+teardown() {
+	fault_stop
+}
+
+imgtool() {
+	"$IMGTOOL" --store "$STORE" "$@"
+}
+
+# The digest a ref points at in the store.
+store_ref() {
+	jq -r --arg n "$1" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $n) | .digest' \
+		"$STORE/index.json"
+}
+
+blob_count() {
+	find "$STORE/blobs/sha256" -type f | wc -l
+}
+
+# Manifest digest and layer digests of a tag in the source layout.
+layout_layers() {
+	local d
+	d=$(layout_desc "$LAYOUT" "$1" | jq -r .digest)
+	jq -r '.layers[].digest' "$LAYOUT/blobs/sha256/${d#sha256:}"
+}
+
+@test "pull: anonymous over TLS with --ca-file, HEAD then GET by digest" {
+	: >"$TOKEN_LOG"
+	local before
+	before=$(wc -l <"$REGISTRY_LOG")
+	run imgtool --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/busybox:1"
+	[ "$status" -eq 0 ]
+	want=$(layout_desc "$LAYOUT" amd64 | jq -r .digest)
+	[ "$(store_ref "$REGISTRY/test/busybox:1")" = "$want" ]
+	for l in $(layout_layers amd64); do
+		[ -f "$STORE/blobs/sha256/${l#sha256:}" ]
+	done
+	# The tag was resolved with HEAD, the manifest fetched by its digest.
+	tail -n +"$((before + 1))" "$REGISTRY_LOG" >"$BATS_TEST_TMPDIR/log"
+	grep -q "\"HEAD /v2/test/busybox/manifests/1 " "$BATS_TEST_TMPDIR/log"
+	grep -q "\"GET /v2/test/busybox/manifests/$want " "$BATS_TEST_TMPDIR/log"
+	! grep -q "\"GET /v2/test/busybox/manifests/1 " "$BATS_TEST_TMPDIR/log"
+	# Anonymous: the token request carried no user; one token served the whole pull.
+	[ "$(jq -r .user "$TOKEN_LOG")" = "" ]
+	[ "$(wc -l <"$TOKEN_LOG")" -eq 1 ]
+	[ "$(jq -c .access "$TOKEN_LOG")" = '[{"type":"repository","name":"test/busybox","actions":["pull"]}]' ]
+}
+
+@test "pull: without the test CA the certificate is refused, with a hint" {
+	run imgtool pull "$REGISTRY/test/busybox:1"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"certificate"* ]]
+	[[ "$output" == *"--ca-file"* ]]
+	[ ! -f "$STORE/index.json" ] || [ -z "$(store_ref "$REGISTRY/test/busybox:1")" ]
+}
+
+@test "pull: --insecure-registry skips certificate checks for that host only" {
+	run imgtool --insecure-registry "$REGISTRY" pull "$REGISTRY/test/busybox:1"
+	[ "$status" -eq 0 ]
+	run imgtool --insecure-registry other.example:5000 pull "$REGISTRY/test/busybox:1"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"certificate"* ]]
+}
+
+@test "pull --creds: alice's credentials go to the token realm" {
+	: >"$TOKEN_LOG"
+	run imgtool --ca-file "$REGISTRY_CA" --creds alice:secret pull "$REGISTRY/test/layers:1"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .user "$TOKEN_LOG" | sort -u)" = alice ]
+	[ -n "$(store_ref "$REGISTRY/test/layers:1")" ]
+	[ "$(layout_layers layers | wc -l)" -eq 3 ]
+	for l in $(layout_layers layers); do
+		[ -f "$STORE/blobs/sha256/${l#sha256:}" ]
+	done
+}
+
+@test "pull --creds: a wrong password is refused clearly" {
+	run imgtool --ca-file "$REGISTRY_CA" --creds alice:wrong pull "$REGISTRY/test/layers:1"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"invalid username/password"* ]]
+	[[ "$output" != *"wrong"* ]] # the secret never appears in messages
+}
+
+@test "pull: credentials from DOCKER_CONFIG's config.json and from a credential helper" {
+	mkdir -p "$BATS_TEST_TMPDIR/docker" "$BATS_TEST_TMPDIR/bin"
+	printf '{"auths":{"%s":{"auth":"%s"}}}' "$REGISTRY" "$(printf alice:secret | base64)" \
+		>"$BATS_TEST_TMPDIR/docker/config.json"
+	: >"$TOKEN_LOG"
+	DOCKER_CONFIG=$BATS_TEST_TMPDIR/docker run imgtool --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/busybox:1"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .user "$TOKEN_LOG" | sort -u)" = alice ]
+
+	cat >"$BATS_TEST_TMPDIR/bin/docker-credential-testhelper" <<-'EOF'
+		#!/bin/sh
+		read server
+		printf '{"ServerURL":"%s","Username":"alice","Secret":"secret"}\n' "$server"
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/bin/docker-credential-testhelper"
+	printf '{"credHelpers":{"%s":"testhelper"}}' "$REGISTRY" >"$BATS_TEST_TMPDIR/docker/config.json"
+	: >"$TOKEN_LOG"
+	rm -rf "$STORE"
+	PATH=$BATS_TEST_TMPDIR/bin:$PATH DOCKER_CONFIG=$BATS_TEST_TMPDIR/docker \
+		run imgtool --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/busybox:1"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .user "$TOKEN_LOG" | sort -u)" = alice ]
+}
+
+@test "pull: an unknown tag is reported as such" {
+	run imgtool --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/busybox:nope"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"manifest unknown"* ]]
+}
+
+@test "pull: platform selection from an index skips the attestation entry" {
+	amd=$(layout_desc "$LAYOUT" amd64 | jq -r .digest)
+	arm=$(layout_desc "$LAYOUT" arm64 | jq -r .digest)
+	[ "$(uname -m)" = x86_64 ] || skip "host default test written for amd64"
+	run imgtool --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/multi:latest"
+	[ "$status" -eq 0 ]
+	[ "$(store_ref "$REGISTRY/test/multi:latest")" = "$amd" ]
+
+	run imgtool --ca-file "$REGISTRY_CA" pull --platform linux/arm64 "$REGISTRY/test/multi:latest"
+	[ "$status" -eq 0 ]
+	[ "$(store_ref "$REGISTRY/test/multi:latest")" = "$arm" ]
+	layer=$(layout_layers arm64 | tail -1)
+	[ -f "$STORE/blobs/sha256/${layer#sha256:}" ]
+
+	run imgtool --ca-file "$REGISTRY_CA" pull --platform linux/s390x "$REGISTRY/test/multi:latest"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"no image for platform linux/s390x"* ]]
+	[[ "$output" == *"linux/arm64, linux/amd64"* ]] # attestation (unknown/unknown) not offered
+}
+
+@test "pull: a single-platform image of another architecture is refused" {
+	run imgtool --ca-file "$REGISTRY_CA" pull --platform linux/arm64 "$REGISTRY/test/busybox:1"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux/amd64, not linux/arm64"* ]]
+}
+
+@test "pull: a second pull of a cached image makes no blob request" {
+	run imgtool --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/layers:1"
+	[ "$status" -eq 0 ]
+	before=$(registry_blob_gets)
+	manifests_before=$(grep -c '"GET /v2/test/layers/manifests/' "$REGISTRY_LOG")
+	run imgtool --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/layers:1"
+	[ "$status" -eq 0 ]
+	[ "$(registry_blob_gets)" -eq "$before" ]
+	# only the HEAD that checks whether the tag moved
+	[ "$(grep -c '"GET /v2/test/layers/manifests/' "$REGISTRY_LOG")" -eq "$manifests_before" ]
+}
+
+@test "pull: two concurrent pulls of one image both succeed with one copy of each blob" {
+	before=$(grep -c '"GET /v2/test/layers/blobs/' "$REGISTRY_LOG")
+	"$IMGTOOL" --store "$STORE" -q --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/layers:1" \
+		>"$BATS_TEST_TMPDIR/a.out" 2>&1 &
+	a=$!
+	"$IMGTOOL" --store "$STORE" -q --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/layers:1" \
+		>"$BATS_TEST_TMPDIR/b.out" 2>&1 &
+	b=$!
+	wait "$a" || { cat "$BATS_TEST_TMPDIR/a.out"; false; }
+	wait "$b" || { cat "$BATS_TEST_TMPDIR/b.out"; false; }
+	# 3 layers + config + manifest, each once
+	[ "$(blob_count)" -eq 5 ]
+	[ -z "$(find "$STORE" -name '*.partial' -o -path '*/ingest/*' -type f -size +0)" ]
+	# each blob was downloaded once: the second pull found the first one's work
+	after=$(grep -c '"GET /v2/test/layers/blobs/' "$REGISTRY_LOG")
+	[ "$((after - before))" -eq 4 ]
+}
+
+@test "pull: stdout stays clean; progress goes to stderr" {
+	run --separate-stderr imgtool --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/busybox:1"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"Pulling $REGISTRY/test/busybox:1"* ]]
+	[[ "$output" != *"Pulling"* ]]
+}
+
+# ---------------------------------------------------------------- hostile registry
+
+@test "fault: 500 twice, then success: the pull retries" {
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT" --fail-first 2
+	run imgtool pull "$FAULT/test/x:amd64"
+	[ "$status" -eq 0 ]
+	[ "$(fault_count 'select(.status==500)')" -eq 2 ]
+	[ -n "$(store_ref "$FAULT/test/x:amd64")" ]
+}
+
+@test "fault: 429 with Retry-After is waited out" {
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT" --ratelimit 1
+	SECONDS=0
+	run imgtool pull "$FAULT/test/x:amd64"
+	[ "$status" -eq 0 ]
+	[ "$SECONDS" -ge 1 ]
+	[ "$(fault_count 'select(.status==429)')" -eq 1 ]
+}
+
+@test "fault: 429 with a long Retry-After fails with the rate-limit figures and a login hint" {
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT" --ratelimit-forever
+	run imgtool pull "$FAULT/test/x:amd64"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"rate limit"* ]]
+	[[ "$output" == *"limit 100 per 21600 s"* ]]
+	[[ "$output" == *"imgtool login"* ]]
+	# and it did not hammer the registry
+	[ "$(fault_count 'select(.status==429)')" -eq 1 ]
+}
+
+@test "fault: a blob whose digest does not match is refused and not stored" {
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT" --corrupt-blobs
+	run imgtool pull "$FAULT/test/x:amd64"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"digest mismatch"* ]]
+	layer=$(layout_layers amd64)
+	[ ! -e "$STORE/blobs/sha256/${layer#sha256:}" ]
+	[ -z "$(store_ref "$FAULT/test/x:amd64")" ]
+}
+
+@test "fault: a blob shorter than its descriptor is refused" {
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT" --short-blobs
+	run imgtool pull "$FAULT/test/x:amd64"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"truncated"* ]] || [[ "$output" == *"size"* ]]
+	layer=$(layout_layers amd64)
+	[ ! -e "$STORE/blobs/sha256/${layer#sha256:}" ]
+}
+
+@test "fault: a dropped connection is resumed with Range" {
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT" --truncate-once
+	run imgtool pull "$FAULT/test/x:amd64"
+	[ "$status" -eq 0 ]
+	[ "$(fault_count 'select(.kind=="blob" and .range != null and .status==206)')" -eq 1 ]
+}
+
+@test "fault: a server that ignores Range still yields a correct blob" {
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT" --truncate-once --no-range
+	run imgtool pull "$FAULT/test/x:amd64"
+	[ "$status" -eq 0 ]
+	layer=$(layout_layers amd64)
+	[ "$(sha256sum <"$STORE/blobs/sha256/${layer#sha256:}" | cut -d' ' -f1)" = "${layer#sha256:}" ]
+}
+
+@test "fault: a connection that always drops fails after the retries" {
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT" --truncate-always
+	run imgtool pull "$FAULT/test/x:amd64"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"transfer closed"* ]] || [[ "$output" == *"remaining"* ]]
+	[ -z "$(store_ref "$FAULT/test/x:amd64")" ]
+}
+
+@test "fault: an oversized manifest is refused before parsing" {
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT" --huge-manifest
+	run imgtool pull "$FAULT/test/x:amd64"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"4 MiB"* ]]
+}
+
+@test "fault: a schema 1 manifest is refused clearly" {
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT" --schema1
+	run imgtool pull "$FAULT/test/x:amd64"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"schema 1"* ]]
+}
+
+@test "fault: a blob redirect to another host does not receive the token" {
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT" --token --redirect-blobs
+	run imgtool pull "$FAULT/test/x:amd64"
+	[ "$status" -eq 0 ]
+	[ "$(fault_count 'select(.kind=="blob" and .status==307 and .auth)')" -ge 1 ]
+	[ "$(fault_count 'select(.kind=="direct")')" -ge 1 ]
+	[ "$(fault_count 'select(.kind=="direct" and .auth)')" -eq 0 ]
+	[ "$(fault_count 'select(.kind=="direct" and (.host | startswith("localhost:")))')" -ge 1 ]
+}
+
+@test "fault: an expired token is refreshed once and the pull goes on" {
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT" --token --token-uses 2
+	run imgtool pull "$FAULT/test/x:amd64"
+	[ "$status" -eq 0 ]
+	[ "$(fault_count 'select(.kind=="token")')" -ge 2 ]
+	[ "$(fault_count 'select(.status==401 and .auth)')" -ge 1 ]
+}
