@@ -3,9 +3,8 @@
  * The behaviour follows runc's libcontainer (rootfs_linux.go): tmpfs and /dev
  * are mounted read-write first and made read-only in rt_rootfs_finalize();
  * bind mounts are a bind followed by MS_REMOUNT|MS_BIND with the requested
- * flags, retried with the flags the kernel locks in a user namespace; cgroup
- * v1 is a tmpfs with a read-only bind of the container's own cgroup per
- * hierarchy. */
+ * flags, retried with the flags the kernel locks in a user namespace.
+ * cgroup mounts are in mounts-cgroup.c. */
 #include <config.h>
 
 #include <errno.h>
@@ -25,11 +24,8 @@
 
 #include "spec/config.h"
 #include "mounts.h"
+#include "mounts-internal.h"
 #include "util.h"
-
-#ifndef CGROUP2_SUPER_MAGIC
-#define CGROUP2_SUPER_MAGIC 0x63677270
-#endif
 
 /* statfs(2) f_flags bits (<linux/statfs.h> values, not exported by glibc). */
 #define RT_ST_RDONLY 0x0001
@@ -48,8 +44,6 @@
 /* What the kernel locks (MNT_LOCK_*) on mounts inherited by a less
  * privileged user namespace: a remount may not clear them. */
 #define LOCKED_FLAGS (MS_RDONLY | MS_NODEV | MS_NOEXEC | MS_NOSUID | ATIME_FLAGS)
-/* The flags runc gives the tmpfs under a v1 cgroup mount. */
-#define CGROUP_TMPFS_FLAGS (MS_NOEXEC | MS_NOSUID | MS_NODEV)
 
 /* Bounded retries of openat2 for -EAGAIN (a rename raced with
  * RESOLVE_IN_ROOT) and of symlink hops while creating paths. */
@@ -815,9 +809,9 @@ copy_tree(int srcdir, int dstdir, struct oci_error **err)
 
 /* ---- one function per kind of mount ---- */
 
-static int
-mount_fs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const char *type,
-         const struct rt_mount_options *o, struct oci_error **err)
+int
+rt_mount_fs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const char *type,
+            const struct rt_mount_options *o, struct oci_error **err)
 {
   cleanup_close int fd = -1;
   unsigned long flags = o->flags & ~(MS_REMOUNT | MS_BIND | MS_REC);
@@ -849,9 +843,9 @@ path_is_dev(const char *dest)
   return strcmp(clean, "/dev") == 0;
 }
 
-static int
-mount_tmpfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const struct rt_mount_options *o,
-            struct oci_error **err)
+int
+rt_mount_tmpfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const struct rt_mount_options *o,
+               struct oci_error **err)
 {
   cleanup_close int fd = -1;
   cleanup_close int olddir = -1;
@@ -893,9 +887,9 @@ mount_tmpfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const str
   return finish_mount(ctx, m->destination, o, err);
 }
 
-static int
-mount_bind_from(const struct rt_mount_ctx *ctx, const char *source, const char *dest,
-                const struct rt_mount_options *o, struct oci_error **err)
+int
+rt_mount_bind(const struct rt_mount_ctx *ctx, const char *source, const char *dest,
+              const struct rt_mount_options *o, struct oci_error **err)
 {
   cleanup_close int fd = -1;
   cleanup_close int top = -1;
@@ -931,7 +925,7 @@ mount_sysfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const str
 {
   struct rt_mount_options bind;
 
-  if (mount_fs(ctx, m, "sysfs", o, err) == 0)
+  if (rt_mount_fs(ctx, m, "sysfs", o, err) == 0)
     return 0;
   /* Without its own network namespace a user namespace may not mount sysfs;
    * like crun (and newer runc) fall back to the host's /sys. */
@@ -942,10 +936,10 @@ mount_sysfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const str
   bind = *o;
   bind.flags = o->flags | MS_BIND | MS_REC;
   bind.data = NULL;
-  return mount_bind_from(ctx, "/sys", m->destination, &bind, err);
+  return rt_mount_bind(ctx, "/sys", m->destination, &bind, err);
 }
 
-/* ---- cgroups ---- */
+/* ---- mountinfo ---- */
 
 void
 rt_mountinfo_free(struct rt_mountinfo *mi, size_t n)
@@ -1046,277 +1040,6 @@ rt_mountinfo_read(struct rt_mountinfo **out, size_t *n, struct oci_error **err)
   return 0;
 }
 
-/* Is every comma-separated token of `want` among the tokens of `have`? */
-static bool
-tokens_subset(const char *want, const char *have)
-{
-  cleanup_free char *w = xstrdup(want);
-  char *save = NULL;
-
-  for (char *t = strtok_r(w, ",", &save); t; t = strtok_r(NULL, ",", &save))
-    {
-      size_t tl = strlen(t);
-      bool found = false;
-
-      for (const char *p = have; *p;)
-        {
-          const char *end = strchrnul(p, ',');
-          if ((size_t)(end - p) == tl && strncmp(p, t, tl) == 0)
-            found = true;
-          p = *end ? end + 1 : end;
-        }
-      if (!found)
-        return false;
-    }
-  return true;
-}
-
-struct cgroup_v1_bind
-{
-  char *source;      /* host path of our own cgroup in the hierarchy */
-  char *name;        /* basename of the host mount point ("cpu,cpuacct") */
-  char *controllers; /* as in /proc/self/cgroup ("cpu,cpuacct", "name=systemd") */
-};
-
-static void
-cgroup_binds_free(struct cgroup_v1_bind *b, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    {
-      free(b[i].source);
-      free(b[i].name);
-      free(b[i].controllers);
-    }
-  free(b);
-}
-
-/* Find our own cgroup path for the v1 hierarchy mounted with `super`. */
-static char *
-own_cgroup_for(const char *super, char *const *lines, size_t nlines, char **controllers)
-{
-  for (size_t i = 0; i < nlines; i++)
-    {
-      cleanup_free char *copy = xstrdup(lines[i]);
-      char *c1 = strchr(copy, ':');
-      char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-
-      if (c2 == NULL || c2 == c1 + 1)
-        continue;
-      *c2 = '\0';
-      if (!tokens_subset(c1 + 1, super))
-        continue;
-      *controllers = xstrdup(c1 + 1);
-      return xstrdup(c2 + 1);
-    }
-  return NULL;
-}
-
-static int
-read_cgroup_lines(char ***lines, size_t *n, struct oci_error **err)
-{
-  cleanup_fclose FILE *f = fopen("/proc/self/cgroup", "re");
-  cleanup_free char *line = NULL;
-  size_t cap = 0;
-
-  *lines = NULL;
-  *n = 0;
-  if (f == NULL)
-    return oci_error_errno(err, "opening /proc/self/cgroup");
-  while (getline(&line, &cap, f) > 0)
-    {
-      line[strcspn(line, "\n")] = '\0';
-      *lines = xrealloc(*lines, (*n + 1) * sizeof(char *));
-      (*lines)[(*n)++] = xstrdup(line);
-    }
-  return 0;
-}
-
-static void
-free_lines(char **lines, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    free(lines[i]);
-  free(lines);
-}
-
-/* Every v1 hierarchy mounted on the host, in mountinfo order, each once. */
-static int
-cgroup_v1_binds(bool cgroupns, struct cgroup_v1_bind **out, size_t *nout, struct oci_error **err)
-{
-  struct rt_mountinfo *mi = NULL;
-  size_t nmi = 0;
-  char **lines = NULL;
-  size_t nlines = 0;
-  struct cgroup_v1_bind *b = NULL;
-  size_t nb = 0;
-
-  if (rt_mountinfo_read(&mi, &nmi, err) < 0)
-    return -1;
-  if (read_cgroup_lines(&lines, &nlines, err) < 0)
-    {
-      rt_mountinfo_free(mi, nmi);
-      return -1;
-    }
-  for (size_t i = 0; i < nmi; i++)
-    {
-      char *controllers = NULL;
-      char *own;
-      size_t rootlen = strlen(mi[i].root);
-      const char *rel;
-      bool dup = false;
-
-      if (strcmp(mi[i].fstype, "cgroup") != 0)
-        continue;
-      own = own_cgroup_for(mi[i].super_opts, lines, nlines, &controllers);
-      if (own == NULL)
-        continue;
-      for (size_t j = 0; j < nb; j++)
-        dup = dup || strcmp(b[j].controllers, controllers) == 0;
-      if (strcmp(mi[i].root, "/") == 0)
-        rel = own;
-      else if (strncmp(own, mi[i].root, rootlen) == 0 && (own[rootlen] == '/' || own[rootlen] == '\0'))
-        rel = own + rootlen;
-      else if (cgroupns)
-        rel = "/"; /* mounted directly: no source path needed */
-      else
-        rel = NULL; /* a mount of a subtree we are not in cannot show our cgroup */
-      if (dup || rel == NULL)
-        {
-          free(own);
-          free(controllers);
-          continue;
-        }
-      b = xrealloc(b, (nb + 1) * sizeof *b);
-      b[nb].source = xasprintf("%s%s", mi[i].mountpoint, strcmp(rel, "/") == 0 ? "" : rel);
-      b[nb].name
-          = xstrdup(strrchr(mi[i].mountpoint, '/') ? strrchr(mi[i].mountpoint, '/') + 1 : mi[i].mountpoint);
-      b[nb].controllers = controllers;
-      nb++;
-      free(own);
-    }
-  rt_mountinfo_free(mi, nmi);
-  free_lines(lines, nlines);
-  *out = b;
-  *nout = nb;
-  return 0;
-}
-
-static int
-mount_cgroup_v1_direct(const struct rt_mount_ctx *ctx, const char *dest, const struct cgroup_v1_bind *b,
-                       const struct rt_mount_options *o, struct oci_error **err)
-{
-  cleanup_close int fd = rt_root_mkdir_p(ctx->rootfd, dest, 0755, false, err);
-  unsigned long flags = CGROUP_TMPFS_FLAGS | (o->flags & MS_RDONLY);
-  const char *source = "cgroup";
-
-  if (fd < 0)
-    return -1;
-  if (strncmp(b->controllers, "name=", 5) == 0)
-    source = b->controllers + 5;
-  if (mount_on_fd(source, fd, "cgroup", flags, b->controllers) < 0)
-    return oci_error_errno(err, "mount");
-  return 0;
-}
-
-/* A symlink per controller of a co-mounted hierarchy: cpu -> cpu,cpuacct. */
-static int
-cgroup_v1_symlinks(int dirfd, const struct cgroup_v1_bind *b, struct oci_error **err)
-{
-  cleanup_free char *names = NULL;
-  char *save = NULL;
-
-  if (strchr(b->name, ',') == NULL)
-    return 0;
-  names = xstrdup(b->name);
-  for (char *t = strtok_r(names, ",", &save); t; t = strtok_r(NULL, ",", &save))
-    if (symlinkat(b->name, dirfd, t) < 0 && errno != EEXIST)
-      return oci_error_errno(err, "symlink `%s` -> `%s`", t, b->name);
-  return 0;
-}
-
-static int
-mount_cgroup_v1(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const struct rt_mount_options *o,
-                struct oci_error **err)
-{
-  struct cgroup_v1_bind *b = NULL;
-  size_t nb = 0;
-  struct rt_mount_options tmpfs = { .flags = CGROUP_TMPFS_FLAGS, .data = (char *)"mode=755" };
-  struct oci_mount tm = { .destination = m->destination, .source = (char *)"tmpfs", .type = (char *)"tmpfs" };
-  cleanup_close int dirfd = -1;
-  int r = -1;
-
-  tmpfs.propagation = o->propagation;
-  tmpfs.propagation_len = o->propagation_len;
-  if (cgroup_v1_binds(ctx->cgroupns, &b, &nb, err) < 0)
-    return -1;
-  if (mount_tmpfs(ctx, &tm, &tmpfs, err) < 0)
-    goto out;
-  for (size_t i = 0; i < nb; i++)
-    {
-      cleanup_free char *dest = xasprintf("%s/%s", m->destination, b[i].name);
-      struct rt_mount_options bind = *o;
-
-      bind.flags = o->flags | MS_BIND | MS_REC;
-      bind.data = NULL;
-      bind.rec_set = bind.rec_clr = 0;
-      if (ctx->cgroupns)
-        r = mount_cgroup_v1_direct(ctx, dest, &b[i], o, err);
-      else
-        r = mount_bind_from(ctx, b[i].source, dest, &bind, err);
-      if (r < 0)
-        {
-          oci_error_wrap(err, "cgroup hierarchy `%s`", b[i].name);
-          goto out;
-        }
-    }
-  r = -1;
-  dirfd = rt_root_open(ctx->rootfd, m->destination, O_PATH | O_DIRECTORY, err);
-  if (dirfd < 0)
-    goto out;
-  for (size_t i = 0; i < nb; i++)
-    if (cgroup_v1_symlinks(dirfd, &b[i], err) < 0)
-      goto out;
-  r = 0;
-out:
-  cgroup_binds_free(b, nb);
-  return r;
-}
-
-static int
-mount_cgroup_v2(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const struct rt_mount_options *o,
-                struct oci_error **err)
-{
-  struct rt_mount_options bind;
-  struct oci_mount cm = *m;
-
-  cm.source = m->source ? m->source : (char *)"cgroup";
-  if (mount_fs(ctx, &cm, "cgroup2", o, err) == 0)
-    return 0;
-  if ((*err)->status != EPERM && (*err)->status != EBUSY)
-    return -1;
-  oci_error_free(*err);
-  *err = NULL;
-  /* A user namespace without its own cgroup namespace cannot mount cgroup2:
-   * bind the host's hierarchy instead, as runc does.  (runc narrows it to
-   * the container's cgroup when there is a cgroupns; from inside one our
-   * host path is no longer visible.) */
-  bind = *o;
-  bind.flags = o->flags | MS_BIND;
-  bind.data = NULL;
-  return mount_bind_from(ctx, "/sys/fs/cgroup", m->destination, &bind, err);
-}
-
-static int
-mount_cgroup(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const struct rt_mount_options *o,
-             struct oci_error **err)
-{
-  struct statfs st;
-
-  if (statfs("/sys/fs/cgroup", &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC)
-    return mount_cgroup_v2(ctx, m, o, err);
-  return mount_cgroup_v1(ctx, m, o, err);
-}
-
 int
 rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, struct oci_error **err)
 {
@@ -1342,22 +1065,22 @@ rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, struct o
       if (m->source == NULL)
         r = oci_error_set(err, 0, "bind mount without a source");
       else
-        r = mount_bind_from(ctx, m->source, m->destination, &o, err);
+        r = rt_mount_bind(ctx, m->source, m->destination, &o, err);
     }
   else if (type == NULL || type[0] == '\0')
     r = oci_error_set(err, 0, "mount type not specified");
   else if (strcmp(type, "tmpfs") == 0)
-    r = mount_tmpfs(ctx, m, &o, err);
+    r = rt_mount_tmpfs(ctx, m, &o, err);
   else if (strcmp(type, "sysfs") == 0)
     r = mount_sysfs(ctx, m, &o, err);
   else if (strcmp(type, "cgroup") == 0)
-    r = mount_cgroup(ctx, m, &o, err);
+    r = rt_mount_cgroup(ctx, m, &o, err);
   else
     {
       /* /dev may be any filesystem; it is made read-only only at the end. */
       if (path_is_dev(m->destination))
         o.flags &= ~MS_RDONLY;
-      r = mount_fs(ctx, m, type, &o, err);
+      r = rt_mount_fs(ctx, m, type, &o, err);
     }
   rt_mount_options_clear(&o);
   return r;

@@ -4,7 +4,7 @@
  * propagation, the rootfs bound onto itself, config.mounts in order, /dev,
  * pivot_root; then, after the terminal, read-only remounts, sysctls,
  * readonlyPaths, maskedPaths. */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>

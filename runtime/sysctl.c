@@ -1,5 +1,5 @@
 /* linux.sysctl (see sysctl.h). */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>

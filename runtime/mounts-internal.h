@@ -1,0 +1,22 @@
+/* Shared between mounts.c and mounts-cgroup.c; not for other modules. */
+#ifndef RT_MOUNTS_INTERNAL_H
+#define RT_MOUNTS_INTERNAL_H
+
+#include "spec/config.h"
+#include "error.h"
+#include "mounts.h"
+
+/* A filesystem of `type` on m->destination (created if missing). */
+int rt_mount_fs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const char *type,
+                const struct rt_mount_options *o, struct oci_error **err);
+/* A tmpfs, read-write until rt_rootfs_finalize(); honours tmpcopyup. */
+int rt_mount_tmpfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m,
+                   const struct rt_mount_options *o, struct oci_error **err);
+/* A bind of the host path `source`, then the remount that applies o->flags. */
+int rt_mount_bind(const struct rt_mount_ctx *ctx, const char *source, const char *dest,
+                  const struct rt_mount_options *o, struct oci_error **err);
+/* type "cgroup" (mounts-cgroup.c). */
+int rt_mount_cgroup(const struct rt_mount_ctx *ctx, const struct oci_mount *m,
+                    const struct rt_mount_options *o, struct oci_error **err);
+
+#endif
