@@ -279,6 +279,21 @@ layout_layers() {
 	[ -z "$(store_ref "$FAULT/test/x:amd64")" ]
 }
 
+@test "fault: a pull that failed midway is resumed by the next pull with Range" {
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT" --truncate-always
+	run imgtool pull "$FAULT/test/x:amd64"
+	[ "$status" -ne 0 ]
+	[ -n "$(find "$STORE/ingest" -type f -size +0)" ] # the bytes already fetched were kept
+	fault_stop
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT"
+	run imgtool pull "$FAULT/test/x:amd64"
+	[ "$status" -eq 0 ]
+	[ "$(fault_count 'select(.kind=="blob" and .range != null and .status==206)')" -eq 1 ]
+	[ "$(fault_count 'select(.kind=="blob" and .range == null)')" -eq 0 ] # the config was kept too
+	layer=$(layout_layers amd64)
+	[ "$(sha256sum <"$STORE/blobs/sha256/${layer#sha256:}" | cut -d' ' -f1)" = "${layer#sha256:}" ]
+}
+
 @test "fault: an oversized manifest is refused before parsing" {
 	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT" --huge-manifest
 	run imgtool pull "$FAULT/test/x:amd64"
