@@ -908,12 +908,30 @@ img_layer_apply(int rootfd, img_layer_read_fn read_fn, void *read_data, const st
 
   img_sha256_init(&src.hash);
   int r = apply_stream(rootfd, &src, o, stats, err);
+  /* A blob that is not what its digest says usually fails to parse first:
+   * read the rest so that the error names the real cause. */
+  if (r < 0 && o->digest && src.err == NULL && !src.eof)
+    {
+      cleanup_error struct oci_error *ignored = NULL;
+      const void *buf;
+      ssize_t n;
+      while ((n = src.fn(src.data, &buf, &ignored)) > 0)
+        img_sha256_update(&src.hash, buf, n);
+      src.eof = n == 0;
+    }
   img_sha256_final(&src.hash, got);
   img_sha256_clear(&src.hash);
   if (src.err)
     oci_error_free(src.err);
-  if (r == 0 && o->digest && strcmp(got, o->digest) != 0)
-    r = oci_error_set(err, 0, "digest mismatch: expected %s got %s", o->digest, got);
+  if (o->digest && src.eof && strcmp(got, o->digest) != 0)
+    {
+      if (r < 0)
+        {
+          oci_error_free(*err);
+          *err = NULL;
+        }
+      r = oci_error_set(err, 0, "digest mismatch: expected %s got %s", o->digest, got);
+    }
   if (r < 0)
     return oci_error_wrap(err, "layer %s", o->name ? o->name : "(unnamed)");
   return 0;

@@ -1,0 +1,387 @@
+#!/usr/bin/env bats
+# imgtool with local sources (oci:DIR, oci-archive:FILE) and a store that is
+# filled without a registry: unpacking, config conversion, hostile layers,
+# end-to-end runs under runc (and ocirt when built), store commands.
+#
+# The images are built once per file by make-images.py from busybox-static;
+# every test works in its own directory and removes it.
+
+bats_require_minimum_version 1.5.0
+
+TESTS_DIR=$(dirname "$(readlink -f "$BATS_TEST_FILENAME")")
+: "${IMGTOOL:=${TOP_BUILDDIR:-$TESTS_DIR/../..}/imgtool/imgtool}"
+: "${OCIRT:=${TOP_BUILDDIR:-$TESTS_DIR/../..}/ocirt}"
+RUNC=${RUNC:-$(command -v runc || echo /usr/sbin/runc)}
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+PYTHON=/usr/bin/python3
+
+setup_file() {
+	[ -x "$IMGTOOL" ] || skip "imgtool not built: $IMGTOOL"
+	[ -x "$BUSYBOX" ] || skip "needs busybox-static"
+	# World-traversable, so the unprivileged tests can read the images.
+	FILE_TMP=$(mktemp -d /tmp/imgtool-test.XXXXXX)
+	chmod 755 "$FILE_TMP"
+	mkdir -m 755 "$FILE_TMP/outside"
+	"$PYTHON" "$TESTS_DIR/make-images.py" "$FILE_TMP/layout" "$BUSYBOX" "$FILE_TMP/outside"
+	chmod -R a+rX "$FILE_TMP/layout"
+	tar -C "$FILE_TMP/layout" -cf "$FILE_TMP/image.tar" .
+	export FILE_TMP
+}
+
+teardown_file() {
+	[ -n "${FILE_TMP:-}" ] && rm -rf "$FILE_TMP"
+}
+
+setup() {
+	[ -n "${FILE_TMP:-}" ] || skip "no test images"
+	WORK=$(mktemp -d "$FILE_TMP/work.XXXXXX")
+	chmod 777 "$WORK"
+	LAYOUT="$FILE_TMP/layout"
+	OUTSIDE="$FILE_TMP/outside"
+	STORE="$WORK/store"
+	CID="imgtool-$$-$BATS_TEST_NUMBER"
+	RUNC_ROOT="$WORK/runc-root"
+	OCIRT_ROOT="$WORK/ocirt-root"
+}
+
+teardown() {
+	[ -n "${WORK:-}" ] || return 0
+	"$RUNC" --root "$RUNC_ROOT" delete -f "$CID" >/dev/null 2>&1 || true
+	[ -x "$OCIRT" ] && "$OCIRT" --root "$OCIRT_ROOT" delete -f "$CID" >/dev/null 2>&1 || true
+	chmod -R u+w "$WORK" 2>/dev/null || true
+	rm -rf "$WORK"
+}
+
+imgtool() {
+	"$IMGTOOL" --store "$STORE" "$@"
+}
+
+# Nothing but what the test meant to create may exist next to the bundle.
+assert_no_bundle() {
+	local dir=$1
+	[ ! -e "$dir" ]
+	run compgen -G "$dir.tmp-*"
+	[ "$status" -ne 0 ]
+	run ls -A "$OUTSIDE"
+	[ -z "$output" ]
+}
+
+config_get() {
+	"$PYTHON" -c 'import json,sys; c=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1/config.json" "$2"
+}
+
+@test "bundle oci:DIR:tag applies every layer as a changeset" {
+	requires_root
+	run imgtool bundle "oci:$LAYOUT:good" "$WORK/b"
+	[ "$status" -eq 0 ]
+	local r="$WORK/b/rootfs"
+	[ -x "$r/bin/busybox" ]
+	# whiteouts: a lower dir and file gone, the whiteout files hidden
+	[ ! -e "$r/gone" ] && [ ! -e "$r/gone-file" ] && [ ! -e "$r/.wh.gone" ]
+	[ -e "$r/kept" ]
+	# opaque dir: lower content hidden, this layer's file (listed first) kept
+	[ "$(ls -A "$r/opaque")" = "new" ]
+	# hardlink shares the inode; symlinks verbatim
+	[ "$(stat -c %i "$r/bin/busybox")" = "$(stat -c %i "$r/bin/hardlink")" ]
+	[ "$(readlink "$r/bin/abs-link")" = "/bin/busybox" ]
+	[ "$(readlink "$r/bin/sh")" = "busybox" ]
+	# modes, setuid/setgid kept after chown, ownership, sticky
+	[ "$(stat -c %a "$r/usr/bin/setuid")" = "4755" ]
+	[ "$(stat -c %a "$r/usr/bin/setgid")" = "2755" ]
+	[ "$(stat -c %u:%g:%a "$r/home/alice/owned")" = "1000:1000:600" ]
+	[ "$(stat -c %u:%g:%a "$r/home/alice")" = "1000:1000:750" ]
+	[ "$(stat -c %a "$r/tmp")" = "1777" ]
+	[ "$(stat -c %Y "$r/kept")" = "1700000000" ]
+	# a device node, as root
+	[ -c "$r/dev/null" ]
+	# the zstd (or gzip) third layer
+	[ "$(cat "$r/etc/motd")" = "third layer" ]
+}
+
+requires_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+}
+
+@test "config.json follows the image config (conversion.md)" {
+	run imgtool bundle "oci:$LAYOUT:good" "$WORK/b"
+	[ "$status" -eq 0 ]
+	[ "$(config_get "$WORK/b" 'c["process"]["args"]')" = "['/bin/sh', '-c', 'echo hello-from-image; id -u; id -g; pwd; echo \"FOO=\$FOO\"; cat /etc/motd']" ]
+	# image Env first; defaults only for names it does not set; no TERM without -t
+	[ "$(config_get "$WORK/b" 'c["process"]["env"]')" = "['FOO=bar', 'PATH=/bin']" ]
+	[ "$(config_get "$WORK/b" 'c["process"]["cwd"]')" = "/home/alice" ]
+	[ "$(config_get "$WORK/b" 'c["process"]["user"]')" = "{'uid': 1000, 'gid': 1000, 'additionalGids': [50, 10]}" ]
+	[ "$(config_get "$WORK/b" 'c["process"].get("terminal", False)')" = "False" ]
+	[ "$(config_get "$WORK/b" 'c["annotations"]["org.opencontainers.image.exposedPorts"]')" = "80/tcp,53/udp" ]
+	[ "$(config_get "$WORK/b" 'c["annotations"]["org.opencontainers.image.stopSignal"]')" = "SIGQUIT" ]
+	[ "$(config_get "$WORK/b" 'c["annotations"]["org.opencontainers.image.architecture"]')" = "amd64" ]
+	[ "$(config_get "$WORK/b" 'c["annotations"]["org.example.label"]')" = "yes" ]
+	# a label wins over the value derived from the config's author field
+	[ "$(config_get "$WORK/b" 'c["annotations"]["org.opencontainers.image.author"]')" = "label-wins" ]
+	[ "$(config_get "$WORK/b" '[m["type"] for m in c["mounts"] if m["destination"] == "/data"]')" = "['tmpfs']" ]
+	[ "$(config_get "$WORK/b" 'c["root"]')" = "{'path': 'rootfs'}" ]
+
+	run imgtool bundle -t "oci:$LAYOUT:good" "$WORK/t"
+	[ "$status" -eq 0 ]
+	[ "$(config_get "$WORK/t" 'c["process"]["terminal"]')" = "True" ]
+	[ "$(config_get "$WORK/t" '[e for e in c["process"]["env"] if e.startswith("TERM=")]')" = "['TERM=xterm']" ]
+}
+
+@test "an unknown Config.User is an error and leaves no bundle" {
+	run imgtool bundle "oci:$LAYOUT:no-user" "$WORK/b"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"unknown user \`mallory\` (not in the image's /etc/passwd)"* ]]
+	assert_no_bundle "$WORK/b"
+}
+
+@test "runc runs the bundle and prints what the image prints" {
+	requires_root
+	run imgtool bundle "oci:$LAYOUT:good" "$WORK/b"
+	[ "$status" -eq 0 ]
+	run "$RUNC" --root "$RUNC_ROOT" run -b "$WORK/b" "$CID"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'hello-from-image\n1000\n1000\n/home/alice\nFOO=bar\nthird layer')" ]
+}
+
+@test "ocirt runs the same bundle with the same output as runc" {
+	requires_root
+	[ -x "$OCIRT" ] || skip "ocirt not built"
+	run imgtool bundle "oci:$LAYOUT:good" "$WORK/b"
+	[ "$status" -eq 0 ]
+	run "$RUNC" --root "$RUNC_ROOT" run -b "$WORK/b" "$CID"
+	[ "$status" -eq 0 ]
+	local expected=$output
+	run "$OCIRT" --root "$OCIRT_ROOT" run -b "$WORK/b" "$CID"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$expected" ]
+}
+
+@test "oci-archive: source; the unpacked archive is removed afterwards" {
+	requires_root
+	mkdir "$WORK/tmp"
+	TMPDIR="$WORK/tmp" run imgtool bundle "oci-archive:$FILE_TMP/image.tar:root" "$WORK/b"
+	[ "$status" -eq 0 ]
+	[ -z "$(ls -A "$WORK/tmp")" ]
+	run "$RUNC" --root "$RUNC_ROOT" run -b "$WORK/b" "$CID"
+	[ "$status" -eq 0 ]
+	[ "$output" = "root-image" ]
+}
+
+@test "an index: host platform chosen, attestations skipped, --platform selects" {
+	[ "$(uname -m)" = x86_64 ] || skip "the test index has amd64 and arm64"
+	run imgtool bundle "oci:$LAYOUT:multi" "$WORK/host"
+	[ "$status" -eq 0 ]
+	[ "$(config_get "$WORK/host" 'c["process"]["args"]')" = "['/bin/busybox', 'echo', 'amd64-image']" ]
+	run imgtool bundle --platform linux/arm64 "oci:$LAYOUT:multi" "$WORK/arm"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$WORK/arm/rootfs/arch")" = arm64 ]
+	[ "$(config_get "$WORK/arm" 'c["annotations"]["org.opencontainers.image.architecture"]')" = "arm64" ]
+	run imgtool bundle --platform linux/s390x "oci:$LAYOUT:multi" "$WORK/none"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"linux/arm64"*"linux/amd64"* ]]
+	[[ "$output" != *unknown* ]]
+	assert_no_bundle "$WORK/none"
+	# a single-platform image for another architecture is refused
+	run imgtool bundle "oci:$LAYOUT:arm-only" "$WORK/x"
+	[ "$status" -eq 1 ]
+}
+
+@test "an image built by umoci bundles and runs" {
+	requires_root
+	command -v umoci >/dev/null || skip "needs umoci"
+	cd "$WORK"
+	umoci init --layout u
+	umoci new --image u:t
+	umoci unpack --rootless --image u:t ub >/dev/null
+	mkdir -p ub/rootfs/bin
+	cp "$BUSYBOX" ub/rootfs/bin/busybox
+	umoci repack --image u:t ub
+	umoci config --image u:t --os linux --architecture amd64 --config.entrypoint /bin/busybox \
+		--config.cmd echo --config.cmd umoci-image
+	run imgtool bundle "oci:$WORK/u:t" "$WORK/b"
+	[ "$status" -eq 0 ]
+	run "$RUNC" --root "$RUNC_ROOT" run -b "$WORK/b" "$CID"
+	[ "$status" -eq 0 ]
+	[ "$output" = "umoci-image" ]
+}
+
+# ---- hostile input: refused, named, nothing outside, no DIR left ----
+
+hostile() {
+	run imgtool bundle "oci:$LAYOUT:$1" "$WORK/b"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"$2"* ]]
+	assert_no_bundle "$WORK/b"
+}
+
+@test "hostile: a ../ path is refused naming the entry" {
+	hostile traversal "entry \`../../../../escaped-by-dotdot\`: path has a \`..\` component"
+	[ ! -e /escaped-by-dotdot ] && [ ! -e "$FILE_TMP/escaped-by-dotdot" ] && [ ! -e "$WORK/escaped-by-dotdot" ]
+}
+
+@test "hostile: an absolute symlink then a file through it stays in the rootfs" {
+	hostile symlink-escape "entry \`evil/pwned\`"
+}
+
+@test "hostile: a hardlink to a host file is refused" {
+	hostile hardlink-host "entry \`passwd-link\`: hardlink target \`/etc/shadow\` is not in the rootfs"
+}
+
+@test "hostile: a corrupt gzip stream is refused" {
+	hostile corrupt-gzip "gzip decompression failed"
+}
+
+@test "hostile: a blob whose digest does not match is refused" {
+	hostile digest-mismatch "digest mismatch: expected sha256:"
+}
+
+@test "hostile: a truncated blob is refused" {
+	hostile truncated "bytes, the manifest says"
+}
+
+@test "hostile: a wrong diff_id is refused" {
+	hostile diffid-mismatch "diff_id mismatch: expected sha256:0000000000000000"
+}
+
+@test "an existing DIR is refused and left untouched" {
+	mkdir "$WORK/b"
+	touch "$WORK/b/mine"
+	run imgtool bundle "oci:$LAYOUT:root" "$WORK/b"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"bundle \`$WORK/b\` already exists"* ]]
+	[ "$(ls -A "$WORK/b")" = mine ]
+}
+
+@test "an interrupted bundle leaves nothing behind" {
+	"$PYTHON" - "$WORK/big" "$BUSYBOX" <<-'EOF'
+		import gzip, hashlib, io, json, os, sys, tarfile
+		d = sys.argv[1]; os.makedirs(d + "/blobs/sha256")
+		def put(b):
+		    h = hashlib.sha256(b).hexdigest(); open(d + "/blobs/sha256/" + h, "wb").write(b); return "sha256:" + h
+		buf = io.BytesIO()
+		with tarfile.open(fileobj=buf, mode="w") as t:
+		    for i in range(40000):
+		        ti = tarfile.TarInfo("d%03d/f%05d" % (i % 100, i)); ti.size = 3
+		        t.addfile(ti, io.BytesIO(b"abc"))
+		raw = buf.getvalue(); blob = gzip.compress(raw, 1)
+		cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/d000/f00000"]},
+		                  "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(raw).hexdigest()]}}).encode()
+		m = json.dumps({"schemaVersion": 2, "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+		                "digest": put(cfg), "size": len(cfg)}, "layers": [{"mediaType":
+		                "application/vnd.oci.image.layer.v1.tar+gzip", "digest": put(blob), "size": len(blob)}]}).encode()
+		json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+		           "digest": put(m), "size": len(m)}]}, open(d + "/index.json", "w"))
+		open(d + "/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
+	EOF
+	"$IMGTOOL" --store "$STORE" bundle "oci:$WORK/big" "$WORK/b" 2>"$WORK/err" &
+	local pid=$!
+	# wait until unpacking has begun, then interrupt
+	for _ in $(seq 200); do
+		compgen -G "$WORK/b.tmp-*/rootfs/d0*" >/dev/null && break
+		sleep 0.01
+	done
+	kill -INT "$pid"
+	local rc=0
+	wait "$pid" || rc=$?
+	if [ "$rc" -eq 0 ]; then
+		skip "the bundle finished before the interrupt"
+	fi
+	# blocked while unpacking, SIGINT is delivered once the tree is gone
+	[ "$rc" -eq 130 ]
+	assert_no_bundle "$WORK/b"
+}
+
+@test "rootless: an unprivileged user bundles with --rootless" {
+	requires_root
+	command -v setpriv >/dev/null || skip "needs setpriv"
+	run setpriv --reuid 1000 --regid 1000 --clear-groups env HOME="$WORK" \
+		"$IMGTOOL" --store "$WORK/store" bundle --rootless "oci:$LAYOUT:good" "$WORK/rl"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"warning: \`dev/null\`: device node skipped"* ]]
+	[ ! -e "$WORK/rl/rootfs/dev/null" ]
+	# owned by the caller, modes kept
+	[ "$(stat -c %u "$WORK/rl/rootfs/usr/bin/setuid")" = 1000 ]
+	[ "$(stat -c %a "$WORK/rl/rootfs/usr/bin/setuid")" = 4755 ]
+	[ "$(config_get "$WORK/rl" 'c["linux"]["uidMappings"]')" = "[{'containerID': 0, 'hostID': 1000, 'size': 1}]" ]
+	[ "$(config_get "$WORK/rl" '[n["type"] for n in c["linux"]["namespaces"] if n["type"] == "user"]')" = "['user']" ]
+	[[ "$output" == *"--rootless maps only root"* ]]
+	# and an unprivileged failure cleans up its read-only directories too
+	run setpriv --reuid 1000 --regid 1000 --clear-groups "$IMGTOOL" --store "$WORK/store" bundle --rootless \
+		"oci:$LAYOUT:diffid-mismatch" "$WORK/rl2"
+	[ "$status" -eq 1 ]
+	assert_no_bundle "$WORK/rl2"
+}
+
+# ---- the store, filled without a registry (it is an OCI layout too) ----
+
+# Copy the test layout into $STORE with registry-style names.
+fill_store() {
+	mkdir -p "$STORE"
+	cp -r "$LAYOUT/." "$STORE/"
+	"$PYTHON" - "$STORE/index.json" <<-'EOF'
+		import json, sys
+		p = sys.argv[1]; x = json.load(open(p))
+		keep = {"good": "example.com/test/good:v1", "root": "example.com/test/root:v1"}
+		out = []
+		for m in x["manifests"]:
+		    n = m["annotations"]["org.opencontainers.image.ref.name"]
+		    if n in keep:
+		        m["annotations"]["org.opencontainers.image.ref.name"] = keep[n]; out.append(m)
+		x["manifests"] = out; json.dump(x, open(p, "w"))
+	EOF
+}
+
+@test "images, inspect, bundle from the store without a registry" {
+	fill_store
+	run imgtool images
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == REPOSITORY*TAG*DIGEST*SIZE*PULLED ]]
+	[[ "$output" == *"example.com/test/good"*"v1"*"sha256:"* ]]
+	run imgtool images -q
+	[ "$output" = "$(printf 'example.com/test/good:v1\nexample.com/test/root:v1')" ]
+
+	run --separate-stderr imgtool inspect example.com/test/root:v1
+	[ "$status" -eq 0 ]
+	[ "$("$PYTHON" -c 'import json,sys; j=json.loads(sys.argv[1]); print(j["config"]["Cmd"], j["architecture"], len(j["layers"]))' "$output")" = "['echo', 'root-image'] amd64 1" ]
+
+	# in the store: no network needed (the registry host does not exist)
+	run imgtool bundle example.com/test/root:v1 "$WORK/b"
+	[ "$status" -eq 0 ]
+	[ -x "$WORK/b/rootfs/bin/busybox" ]
+}
+
+@test "rm and gc drop an image's blobs and keep the others'" {
+	fill_store
+	local before
+	before=$(ls "$STORE/blobs/sha256" | wc -l)
+	run imgtool rm example.com/test/good:v1
+	[ "$status" -eq 0 ]
+	[ "$output" = "Untagged: example.com/test/good:v1" ]
+	run imgtool rm example.com/test/good:v1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"not found"* ]]
+	run imgtool gc
+	[ "$status" -eq 0 ]
+	[[ "$output" == "Deleted "*" blobs, freed "* ]]
+	[ "$(ls "$STORE/blobs/sha256" | wc -l)" -lt "$before" ]
+	# what root:v1 needs survived
+	run imgtool bundle example.com/test/root:v1 "$WORK/b"
+	[ "$status" -eq 0 ]
+	run imgtool gc
+	[ "$output" = "Deleted 0 blobs, freed 0 B" ]
+}
+
+@test "every command has --help; wrong usage exits 2 or 1 with a hint" {
+	for c in pull bundle images inspect rm gc; do
+		run "$IMGTOOL" "$c" --help
+		[ "$status" -eq 0 ]
+		[[ "$output" == "Usage: imgtool $c"* ]]
+	done
+	run "$IMGTOOL" --help
+	[ "$status" -eq 0 ]
+	run "$IMGTOOL" frobnicate
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"unknown command \`frobnicate\`"* ]]
+	run "$IMGTOOL" bundle onlyone
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"expected IMAGE and DIR (see \`imgtool bundle --help\`)"* ]]
+}
