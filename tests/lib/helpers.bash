@@ -329,9 +329,18 @@ assert_equal() {
 
 # ---------------------------------------------------------------- leaks
 
-# Pids of live processes started by this test's runtime calls.
+# Pids of live processes started by this test's runtime calls: those with
+# the mark in their environment, and those holding a file of this test's
+# scratch dir open (a runtime that re-execs itself with a clean environment
+# still holds exec.fifo in the state dir while blocked).
 marked_pids() {
-	grep -lsxzF "$MARK" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 || true
+	{
+		grep -lsxzF "$MARK" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3
+		find /proc/[0-9]*/fd -lname "$TEST_TMP/*" 2>/dev/null | cut -d/ -f3
+	} | sort -un | while read -r p; do
+		[ "$p" != "$$" ] && [ "$p" != "$BASHPID" ] && pid_alive "$p" && echo "$p"
+	done
+	return 0
 }
 
 # Mount points (host mount namespace) under this test's scratch dir.
@@ -341,7 +350,7 @@ leaked_mounts() {
 
 # Cgroup directories whose name contains this test's unique tag.
 leaked_cgroups() {
-	find /sys/fs/cgroup -maxdepth 5 -type d -name "*$UNIQ*" 2>/dev/null || true
+	find /sys/fs/cgroup -maxdepth 7 -type d -name "*$UNIQ*" 2>/dev/null || true
 }
 
 # find_leaks [ID]: print what the test's runtime calls left behind
@@ -388,6 +397,11 @@ cleanup_leaks() {
 	local p m c
 	for p in $(marked_pids); do
 		kill -9 "$p" 2>/dev/null || true
+	done
+	local i
+	for ((i = 0; i < 20; i++)); do
+		[ -z "$(marked_pids)" ] && break
+		sleep 0.05
 	done
 	for m in $(leaked_mounts | sort -r); do
 		umount -l "$m" 2>/dev/null || true

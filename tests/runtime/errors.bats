@@ -1,0 +1,260 @@
+#!/usr/bin/env bats
+# Bad input: a clear error, a non-zero exit, and nothing left behind
+# (no state dir, no mount, no process, no cgroup).
+
+load ../lib/helpers
+
+setup() {
+	setup_test
+	make_bundle hello
+	MOUNTS_BEFORE=$(wc -l </proc/self/mountinfo)
+}
+
+teardown() {
+	teardown_test
+}
+
+# assert_clean ID: the failed command left nothing behind.
+assert_clean() {
+	local id=$1
+	[ ! -e "$STATE_ROOT/$id" ] || fail "state dir left: $(ls -la "$STATE_ROOT/$id")"
+	assert_no_leaks "$id"
+	ocirt state "$id"
+	assert_failure
+	assert_output_contains "does not exist"
+}
+
+# create_fails: `create` of $BUNDLE as $ID fails and leaves nothing.
+# Leaves the create's $output in $create_output.
+create_fails() {
+	ocirt create --bundle "$BUNDLE" "$ID"
+	assert_failure
+	[ -n "$output" ] || fail "no error message"
+	create_output=$output
+	local saved_output=$output saved_status=$status
+	assert_clean "$ID"
+	output=$saved_output
+	status=$saved_status
+	mapfile -t lines <<<"$output"
+}
+
+@test "invalid JSON: the message names the file, line and column" {
+	# A missing comma on line 4.
+	cat >"$BUNDLE/config.json" <<'EOF'
+{
+	"ociVersion": "1.0.2",
+	"root": {"path": "rootfs"},
+	"process": {"cwd": "/" "args": ["true"]}
+}
+EOF
+	create_fails
+	is_runc && skip "runc names neither file nor position"
+	assert_output_contains "config.json"
+	assert_output_matches '(line 4|4:[0-9]+)'
+	assert_output_matches 'column [0-9]+|4:[0-9]+'
+	assert_one_line
+}
+
+@test "truncated JSON fails cleanly" {
+	head -c 100 "$BUNDLE/config.json" >"$TEST_TMP/half.json"
+	mv "$TEST_TMP/half.json" "$BUNDLE/config.json"
+	create_fails
+}
+
+@test "a wrong type: the message names the field path" {
+	update_config 'c["process"]["terminal"] = "yes"'
+	create_fails
+	assert_output_contains "process.terminal"
+}
+
+@test "a wrong nested type: the message names the full field path" {
+	update_config 'c["linux"]["resources"]["memory"] = {"limit": "big"}'
+	create_fails
+	assert_output_contains "linux.resources.memory.limit"
+}
+
+@test "a wrong type: ocirt's one-line 'config.json: FIELD: ...' form" {
+	ocirt_only "error wording"
+	update_config 'c["process"]["args"] = "true"'
+	create_fails
+	assert_one_line
+	assert_output_contains "config.json" "process.args"
+}
+
+@test "missing config.json" {
+	rm "$BUNDLE/config.json"
+	create_fails
+	assert_output_contains "config.json"
+}
+
+@test "missing rootfs" {
+	rm -rf "$BUNDLE/rootfs"
+	create_fails
+	assert_output_contains "rootfs"
+}
+
+@test "root.path pointing at a missing directory" {
+	update_config 'c["root"]["path"] = "nope"'
+	create_fails
+	assert_output_contains "nope"
+}
+
+@test "a command not found in the container: create fails" {
+	set_args no-such-command
+	create_fails
+	assert_output_contains "executable file not found"
+	is_runc || assert_output_contains "no-such-command"
+}
+
+@test "an absolute command path that does not exist: create fails" {
+	set_args /bin/no-such-command
+	create_fails
+	assert_output_contains "no such file or directory"
+}
+
+@test "run of a command not found: run fails, nothing left" {
+	set_args no-such-command
+	ocirt run --bundle "$BUNDLE" "$ID"
+	assert_failure
+	assert_output_contains "executable file not found"
+	assert_clean "$ID"
+}
+
+@test "a missing cwd: create fails" {
+	is_runc && skip "runc creates a missing cwd; ocirt refuses it"
+	update_config 'c["process"]["cwd"] = "/no/such/dir"'
+	create_fails
+	assert_output_contains "/no/such/dir"
+	assert_one_line
+}
+
+@test "a cwd that is not a directory: create fails" {
+	update_config 'c["process"]["cwd"] = "/etc/passwd"'
+	create_fails
+	assert_output_contains "not a directory"
+}
+
+@test "a relative cwd is rejected" {
+	update_config 'c["process"]["cwd"] = "tmp"'
+	create_fails
+	assert_output_contains "bsolute"
+}
+
+@test "empty process.args is rejected" {
+	set_args
+	create_fails
+	assert_output_contains "args"
+}
+
+@test "an invalid container id is rejected and nothing is created outside --root" {
+	local bad
+	for bad in "../escape" "a/b" "" "."; do
+		ocirt create --bundle "$BUNDLE" "$bad"
+		assert_failure
+	done
+	[ ! -e "$TEST_TMP/escape" ] || fail "created outside the root"
+	[ -z "$(ls -A "$STATE_ROOT")" ] || fail "state root not empty: $(ls -A "$STATE_ROOT")"
+	assert_no_leaks
+}
+
+@test "an unknown id: state, start, kill and delete say does not exist" {
+	local cmd
+	for cmd in state start kill delete; do
+		ocirt "$cmd" "$ID"
+		assert_failure
+		assert_output_contains "does not exist"
+	done
+	is_runc && return 0
+	assert_one_line
+}
+
+@test "kill of a stopped container: container not running" {
+	set_args true
+	ocirt run -d --bundle "$BUNDLE" "$ID"
+	assert_success
+	wait_for_status "$ID" stopped
+	ocirt kill "$ID" KILL
+	assert_failure
+	assert_output_contains "container not running"
+	assert_equal "$(container_status "$ID")" stopped
+	ocirt delete "$ID"
+	assert_success
+	assert_clean "$ID"
+}
+
+@test "delete of a running container without --force fails and keeps it" {
+	set_args sleep 100
+	ocirt run -d --bundle "$BUNDLE" "$ID"
+	assert_success
+	local pid
+	pid=$(container_pid "$ID")
+	ocirt delete "$ID"
+	assert_failure
+	assert_output_contains "running"
+	assert_equal "$(container_status "$ID")" running
+	pid_alive "$pid" || fail "delete killed the container"
+	ocirt delete --force "$ID"
+	assert_success
+	assert_clean "$ID"
+}
+
+@test "an id already used: create fails and the existing container is untouched" {
+	set_args sleep 100
+	ocirt create --bundle "$BUNDLE" "$ID"
+	assert_success
+	local pid cgroups_before
+	pid=$(container_pid "$ID")
+	cgroups_before=$(leaked_cgroups | sort)
+	ocirt create --bundle "$BUNDLE" "$ID"
+	assert_failure
+	assert_output_contains "already exists"
+	assert_equal "$(container_status "$ID")" created
+	assert_equal "$(container_pid "$ID")" "$pid"
+	assert_equal "$(leaked_cgroups | sort)" "$cgroups_before"
+	assert_equal "$(marked_pids)" "$pid"
+	ocirt delete --force "$ID"
+	assert_success
+	assert_clean "$ID"
+}
+
+@test "a failed create adds no mount to the host" {
+	set_args no-such-command
+	ocirt create --bundle "$BUNDLE" "$ID"
+	assert_failure
+	assert_equal "$(wc -l </proc/self/mountinfo)" "$MOUNTS_BEFORE"
+	assert_clean "$ID"
+}
+
+@test "a mount with an unknown type fails cleanly" {
+	update_config 'c["mounts"].append({"destination": "/mnt", "type": "nosuchfs", "source": "none"})'
+	create_fails
+}
+
+@test "a bind mount of a missing source fails cleanly" {
+	update_config 'c["mounts"].append({"destination": "/mnt", "type": "bind", "source": "/no/such/source", "options": ["rbind"]})'
+	create_fails
+	assert_output_contains "/no/such/source"
+}
+
+@test "an unknown namespace type fails cleanly" {
+	update_config 'c["linux"]["namespaces"].append({"type": "nosuchns"})'
+	create_fails
+	assert_output_contains "nosuchns"
+}
+
+@test "joining a namespace path that does not exist fails cleanly" {
+	update_config 'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "network"] + [{"type": "network", "path": "/no/such/netns"}]'
+	create_fails
+	assert_output_contains "/no/such/netns"
+}
+
+@test "an rlimit above the host's hard limit fails cleanly" {
+	local hard
+	hard=$(ulimit -Hn)
+	[ "$hard" != unlimited ] || skip "host RLIMIT_NOFILE is unlimited"
+	update_config 'c["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": int(sys.argv[3]) * 4, "hard": int(sys.argv[3]) * 4}]' "$hard"
+	local bnd
+	bnd=$(awk '/^CapBnd/ { print $2 }' /proc/self/status)
+	(((0x$bnd >> 24) & 1)) && skip "CAP_SYS_RESOURCE present: raising is allowed"
+	create_fails
+}
