@@ -138,6 +138,15 @@ layout_layers() {
 	[ "$(jq -r .user "$TOKEN_LOG" | sort -u)" = alice ]
 }
 
+@test "pull: an identity token from config.json is exchanged with an OAuth POST" {
+	mkdir -p "$BATS_TEST_TMPDIR/docker"
+	printf '{"auths":{"%s":{"identitytoken":"rt-alice"}}}' "$REGISTRY" >"$BATS_TEST_TMPDIR/docker/config.json"
+	: >"$TOKEN_LOG"
+	DOCKER_CONFIG=$BATS_TEST_TMPDIR/docker run imgtool --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/busybox:1"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.method + " " + .user' "$TOKEN_LOG" | sort -u)" = "POST alice" ]
+}
+
 @test "pull: an unknown tag is reported as such" {
 	run imgtool --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/busybox:nope"
 	[ "$status" -ne 0 ]
