@@ -18,27 +18,27 @@ struct rt_cgroup;
 
 /* Compute the path and create the cgroup (in every v1 controller hierarchy
  * and/or the unified one).  Does not move any process. */
-int rt_cgroup_create (const struct oci_config *cfg, const char *id, bool systemd, struct rt_cgroup **out,
-                      struct oci_error **err);
+int rt_cgroup_create(const struct oci_config *cfg, const char *id, bool systemd, struct rt_cgroup **out,
+                     struct oci_error **err);
 /* Re-open a container's cgroup from the path stored in its state. */
-int rt_cgroup_open (const char *path, struct rt_cgroup **out, struct oci_error **err);
-const char *rt_cgroup_path (const struct rt_cgroup *cg);
+int rt_cgroup_open(const char *path, struct rt_cgroup **out, struct oci_error **err);
+const char *rt_cgroup_path(const struct rt_cgroup *cg);
 
-int rt_cgroup_enter (const struct rt_cgroup *cg, pid_t pid, struct oci_error **err);
-int rt_cgroup_apply (const struct rt_cgroup *cg, const struct oci_resources *res, struct oci_error **err);
+int rt_cgroup_enter(const struct rt_cgroup *cg, pid_t pid, struct oci_error **err);
+int rt_cgroup_apply(const struct rt_cgroup *cg, const struct oci_resources *res, struct oci_error **err);
 /* All pids in the cgroup (recursively), for `kill --all` and `ps`. */
-int rt_cgroup_pids (const struct rt_cgroup *cg, pid_t **pids, size_t *n, struct oci_error **err);
+int rt_cgroup_pids(const struct rt_cgroup *cg, pid_t **pids, size_t *n, struct oci_error **err);
 /* Freeze/thaw (pause/resume). */
-int rt_cgroup_freeze (const struct rt_cgroup *cg, bool frozen, struct oci_error **err);
+int rt_cgroup_freeze(const struct rt_cgroup *cg, bool frozen, struct oci_error **err);
 /* Remove the directories (retrying while the kernel releases them). */
-int rt_cgroup_destroy (const struct rt_cgroup *cg, struct oci_error **err);
-void rt_cgroup_free (struct rt_cgroup *cg);
+int rt_cgroup_destroy(const struct rt_cgroup *cg, struct oci_error **err);
+void rt_cgroup_free(struct rt_cgroup *cg);
 
 static inline void
-cleanup_cgroupp (struct rt_cgroup **cg)
+cleanup_cgroupp(struct rt_cgroup **cg)
 {
-  rt_cgroup_free (*cg);
+  rt_cgroup_free(*cg);
 }
-#define cleanup_cgroup __attribute__ ((cleanup (cleanup_cgroupp)))
+#define cleanup_cgroup __attribute__((cleanup(cleanup_cgroupp)))
 
 #endif

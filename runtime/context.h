@@ -7,14 +7,14 @@
 
 struct rt_context
 {
-  const char *root;     /* state root: --root, default /run/ocirt */
-  const char *log_path; /* --log, NULL for none */
-  bool log_json;        /* --log-format json */
-  bool debug;           /* --debug */
-  bool systemd_cgroup;  /* --systemd-cgroup */
+  const char *root;      /* state root: --root, default /run/ocirt */
+  const char *log_path;  /* --log, NULL for none */
+  bool log_json;         /* --log-format json */
+  bool debug;            /* --debug */
+  bool systemd_cgroup;   /* --systemd-cgroup */
   bool cgroups_disabled; /* --cgroup-manager disabled: no cgroup at all */
-  int log_fd;           /* open --log file, -1 when none */
-  const char *argv0;    /* for messages only */
+  int log_fd;            /* open --log file, -1 when none */
+  const char *argv0;     /* for messages only */
 };
 
 #endif

@@ -24,9 +24,9 @@ struct rt_rootfs_opts
   bool in_userns;     /* mknod is not allowed: bind-mount host device nodes */
 };
 
-int rt_rootfs_prepare (const struct oci_config *cfg, const struct rt_rootfs_opts *opts,
+int rt_rootfs_prepare(const struct oci_config *cfg, const struct rt_rootfs_opts *opts,
+                      struct oci_error **err);
+int rt_rootfs_finalize(const struct oci_config *cfg, const struct rt_rootfs_opts *opts,
                        struct oci_error **err);
-int rt_rootfs_finalize (const struct oci_config *cfg, const struct rt_rootfs_opts *opts,
-                        struct oci_error **err);
 
 #endif

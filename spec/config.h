@@ -438,43 +438,43 @@ struct oci_config
 /* Parse config.json text.  `name` prefixes every message ("config.json:
  * linux.resources.memory.limit: expected integer"; "config.json: line 3,
  * column 7: ..." for syntax errors). Unknown properties are ignored. */
-int oci_config_parse (const char *name, const char *text, size_t len, struct oci_config **out,
-                      struct oci_error **err);
+int oci_config_parse(const char *name, const char *text, size_t len, struct oci_config **out,
+                     struct oci_error **err);
 /* Read and parse a file; errors are prefixed with `path`'s basename-as-given. */
-int oci_config_parse_file (const char *path, struct oci_config **out, struct oci_error **err);
+int oci_config_parse_file(const char *path, struct oci_config **out, struct oci_error **err);
 
 /* Semantic checks the types cannot express (process.args non-empty, cwd
  * absolute, namespace types known and not repeated, ...). */
-int oci_config_validate (const char *name, const struct oci_config *cfg, struct oci_error **err);
+int oci_config_validate(const char *name, const struct oci_config *cfg, struct oci_error **err);
 /* The same checks for a bare Process (`exec --process`): "<name>: args: ...". */
-int oci_process_validate (const char *name, const struct oci_process *p, struct oci_error **err);
+int oci_process_validate(const char *name, const struct oci_process *p, struct oci_error **err);
 
 /* Emit as JSON (newly allocated, NUL terminated).  parse(emit(x)) == x. */
-int oci_config_emit (const struct oci_config *cfg, bool pretty, char **out, size_t *len,
-                     struct oci_error **err);
+int oci_config_emit(const struct oci_config *cfg, bool pretty, char **out, size_t *len,
+                    struct oci_error **err);
 
 /* Parse a bare runtime-spec Process object (used by `exec --process`). */
-int oci_process_parse (const char *name, const char *text, size_t len, struct oci_process **out,
-                       struct oci_error **err);
+int oci_process_parse(const char *name, const char *text, size_t len, struct oci_process **out,
+                      struct oci_error **err);
 /* Parse a bare LinuxResources object (used by `update --resources`). */
-int oci_resources_parse (const char *name, const char *text, size_t len, struct oci_resources **out,
-                         struct oci_error **err);
+int oci_resources_parse(const char *name, const char *text, size_t len, struct oci_resources **out,
+                        struct oci_error **err);
 
 /* The default configuration that `ocirt spec` writes, as runc's: args ["sh"],
  * terminal true, default mounts, capabilities, rlimits, masked/readonly paths.
  * `rootless` adds a user namespace mapping `uid`/`gid` to root and the
  * mount options an unprivileged user can use. */
-struct oci_config *oci_config_default (bool rootless, uint32_t uid, uint32_t gid);
+struct oci_config *oci_config_default(bool rootless, uint32_t uid, uint32_t gid);
 
-void oci_config_free (struct oci_config *cfg);
-void oci_process_free (struct oci_process *p);
-void oci_resources_free (struct oci_resources *r);
+void oci_config_free(struct oci_config *cfg);
+void oci_process_free(struct oci_process *p);
+void oci_resources_free(struct oci_resources *r);
 
 static inline void
-cleanup_configp (struct oci_config **c)
+cleanup_configp(struct oci_config **c)
 {
-  oci_config_free (*c);
+  oci_config_free(*c);
 }
-#define cleanup_config __attribute__ ((cleanup (cleanup_configp)))
+#define cleanup_config __attribute__((cleanup(cleanup_configp)))
 
 #endif

@@ -8,7 +8,7 @@
 #include "util.h"
 
 int
-oci_error_setv (struct oci_error **err, int status, const char *fmt, va_list ap)
+oci_error_setv(struct oci_error **err, int status, const char *fmt, va_list ap)
 {
   struct oci_error *e;
 
@@ -19,27 +19,27 @@ oci_error_setv (struct oci_error **err, int status, const char *fmt, va_list ap)
   if (*err != NULL)
     return -1;
 
-  e = xzalloc (sizeof *e);
+  e = xzalloc(sizeof *e);
   e->status = status;
-  if (vasprintf (&e->msg, fmt, ap) < 0)
-    abort ();
+  if (vasprintf(&e->msg, fmt, ap) < 0)
+    abort();
   *err = e;
   return -1;
 }
 
 int
-oci_error_set (struct oci_error **err, int status, const char *fmt, ...)
+oci_error_set(struct oci_error **err, int status, const char *fmt, ...)
 {
   va_list ap;
 
-  va_start (ap, fmt);
-  oci_error_setv (err, status, fmt, ap);
-  va_end (ap);
+  va_start(ap, fmt);
+  oci_error_setv(err, status, fmt, ap);
+  va_end(ap);
   return -1;
 }
 
 int
-oci_error_wrap (struct oci_error **err, const char *fmt, ...)
+oci_error_wrap(struct oci_error **err, const char *fmt, ...)
 {
   cleanup_free char *prefix = NULL;
   char *msg;
@@ -48,32 +48,32 @@ oci_error_wrap (struct oci_error **err, const char *fmt, ...)
   if (err == NULL || *err == NULL)
     return -1;
 
-  va_start (ap, fmt);
-  if (vasprintf (&prefix, fmt, ap) < 0)
-    abort ();
-  va_end (ap);
+  va_start(ap, fmt);
+  if (vasprintf(&prefix, fmt, ap) < 0)
+    abort();
+  va_end(ap);
 
-  msg = xasprintf ("%s: %s", prefix, (*err)->msg);
-  free ((*err)->msg);
+  msg = xasprintf("%s: %s", prefix, (*err)->msg);
+  free((*err)->msg);
   (*err)->msg = msg;
   return -1;
 }
 
 char *
-oci_error_string (const struct oci_error *err)
+oci_error_string(const struct oci_error *err)
 {
   if (err == NULL)
-    return xstrdup ("unknown error");
+    return xstrdup("unknown error");
   if (err->status == 0)
-    return xstrdup (err->msg);
-  return xasprintf ("%s: %s", err->msg, strerror (err->status));
+    return xstrdup(err->msg);
+  return xasprintf("%s: %s", err->msg, strerror(err->status));
 }
 
 void
-oci_error_free (struct oci_error *err)
+oci_error_free(struct oci_error *err)
 {
   if (err == NULL)
     return;
-  free (err->msg);
-  free (err);
+  free(err->msg);
+  free(err);
 }

@@ -15,28 +15,28 @@ struct oci_error
 };
 
 /* Fill *err (which must be NULL) and return -1. */
-int oci_error_set (struct oci_error **err, int status, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-int oci_error_setv (struct oci_error **err, int status, const char *fmt, va_list ap);
+int oci_error_set(struct oci_error **err, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int oci_error_setv(struct oci_error **err, int status, const char *fmt, va_list ap);
 
 /* Shorthand for oci_error_set (err, errno, ...) that captures errno first. */
-#define oci_error_errno(err, ...) oci_error_set ((err), errno, __VA_ARGS__)
+#define oci_error_errno(err, ...) oci_error_set((err), errno, __VA_ARGS__)
 
 /* Prefix context: "CONTEXT: <old message>".  Returns -1 so that callers can
  * write `return oci_error_wrap (err, "mounting `%s`", dest);`. */
-int oci_error_wrap (struct oci_error **err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+int oci_error_wrap(struct oci_error **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* "<msg>: <strerror(status)>" or "<msg>"; newly allocated. */
-char *oci_error_string (const struct oci_error *err);
+char *oci_error_string(const struct oci_error *err);
 
-void oci_error_free (struct oci_error *err);
+void oci_error_free(struct oci_error *err);
 
 static inline void
-cleanup_errorp (struct oci_error **e)
+cleanup_errorp(struct oci_error **e)
 {
   if (*e)
-    oci_error_free (*e);
+    oci_error_free(*e);
 }
-#define cleanup_error __attribute__ ((cleanup (cleanup_errorp)))
+#define cleanup_error __attribute__((cleanup(cleanup_errorp)))
 
 #endif

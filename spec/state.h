@@ -24,10 +24,9 @@ struct oci_state
   size_t annotations_len;
 };
 
-int oci_state_emit (const struct oci_state *st, bool pretty, char **out, size_t *len,
+int oci_state_emit(const struct oci_state *st, bool pretty, char **out, size_t *len, struct oci_error **err);
+int oci_state_parse(const char *name, const char *text, size_t len, struct oci_state **out,
                     struct oci_error **err);
-int oci_state_parse (const char *name, const char *text, size_t len, struct oci_state **out,
-                     struct oci_error **err);
-void oci_state_free (struct oci_state *st);
+void oci_state_free(struct oci_state *st);
 
 #endif

@@ -6,81 +6,81 @@
 #include "util.h"
 
 void *
-xmalloc (size_t size)
+xmalloc(size_t size)
 {
-  void *p = malloc (size ? size : 1);
+  void *p = malloc(size ? size : 1);
   if (p == NULL)
-    abort ();
+    abort();
   return p;
 }
 
 void *
-xzalloc (size_t size)
+xzalloc(size_t size)
 {
-  return xcalloc (1, size);
+  return xcalloc(1, size);
 }
 
 void *
-xcalloc (size_t nmemb, size_t size)
+xcalloc(size_t nmemb, size_t size)
 {
-  void *p = calloc (nmemb ? nmemb : 1, size ? size : 1);
+  void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
   if (p == NULL)
-    abort ();
+    abort();
   return p;
 }
 
 void *
-xrealloc (void *ptr, size_t size)
+xrealloc(void *ptr, size_t size)
 {
-  void *p = realloc (ptr, size ? size : 1);
+  void *p = realloc(ptr, size ? size : 1);
   if (p == NULL)
-    abort ();
+    abort();
   return p;
 }
 
 char *
-xstrdup (const char *s)
+xstrdup(const char *s)
 {
   char *p;
 
   if (s == NULL)
     return NULL;
-  p = strdup (s);
+  p = strdup(s);
   if (p == NULL)
-    abort ();
+    abort();
   return p;
 }
 
 char *
-xstrndup (const char *s, size_t n)
+xstrndup(const char *s, size_t n)
 {
-  char *p = strndup (s, n);
+  char *p = strndup(s, n);
   if (p == NULL)
-    abort ();
+    abort();
   return p;
 }
 
 char *
-xasprintf (const char *fmt, ...)
+xasprintf(const char *fmt, ...)
 {
   char *p;
   va_list ap;
 
-  va_start (ap, fmt);
-  if (vasprintf (&p, fmt, ap) < 0)
-    abort ();
-  va_end (ap);
+  va_start(ap, fmt);
+  if (vasprintf(&p, fmt, ap) < 0)
+    abort();
+  va_end(ap);
   return p;
 }
 
 int
-oci_write_all (int fd, const void *buf, size_t len)
+oci_write_all(int fd, const void *buf, size_t len)
 {
   const char *p = buf;
 
   while (len > 0)
     {
-      ssize_t n = write (fd, p, len);
+      ssize_t n = write(fd, p, len);
       if (n < 0)
         {
           if (errno == EINTR)
@@ -88,20 +88,20 @@ oci_write_all (int fd, const void *buf, size_t len)
           return -1;
         }
       p += n;
-      len -= (size_t) n;
+      len -= (size_t)n;
     }
   return 0;
 }
 
 ssize_t
-oci_read_all (int fd, void *buf, size_t len)
+oci_read_all(int fd, void *buf, size_t len)
 {
   char *p = buf;
   size_t done = 0;
 
   while (done < len)
     {
-      ssize_t n = read (fd, p + done, len - done);
+      ssize_t n = read(fd, p + done, len - done);
       if (n < 0)
         {
           if (errno == EINTR)
@@ -110,7 +110,7 @@ oci_read_all (int fd, void *buf, size_t len)
         }
       if (n == 0)
         break;
-      done += (size_t) n;
+      done += (size_t)n;
     }
-  return (ssize_t) done;
+  return (ssize_t)done;
 }
