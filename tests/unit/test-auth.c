@@ -1,6 +1,6 @@
 /* WWW-Authenticate parsing and credential lookup (config.json auths,
  * credHelpers, credsStore, podman's auth.json, --creds). */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 #include <sys/stat.h>

@@ -1,5 +1,5 @@
 /* Reference normalisation as Docker's distribution/reference does it. */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 
