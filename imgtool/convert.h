@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "spec/config.h"
+#include "oci-config.h"
 #include "spec/image.h"
 
 struct img_convert_opts

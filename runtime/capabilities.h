@@ -3,7 +3,7 @@
 #ifndef RT_CAPABILITIES_H
 #define RT_CAPABILITIES_H
 
-#include "config.h"
+#include "oci-config.h"
 #include "error.h"
 
 /* Call before changing uid: keeps permitted caps across setuid. */

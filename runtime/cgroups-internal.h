@@ -6,9 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* spec/config.h by its path: a bare "config.h" finds autoconf's header in the
- * build directory first. */
-#include "spec/config.h"
+#include "oci-config.h"
 #include "cgroups.h"
 
 enum rt_cg_mode

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "config.h"
+#include "oci-config.h"
 #include "error.h"
 
 struct rt_cgroup;

@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "spec/config.h"
+#include "oci-config.h"
 #include "spec/util.h"
 #include "cgroups.h"
 #include "container.h"

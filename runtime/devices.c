@@ -11,7 +11,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "spec/config.h"
+#include "oci-config.h"
 #include "devices.h"
 #include "mounts.h"
 #include "util.h"

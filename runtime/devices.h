@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "spec/config.h"
+#include "oci-config.h"
 #include "error.h"
 
 /* runc sets /dev up unless the config bind-mounts something onto /dev. */

@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "spec/config.h"
+#include "oci-config.h"
 #include "namespaces.h"
 
 struct rt_init_args

@@ -16,7 +16,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include "spec/config.h"
+#include "oci-config.h"
 #include "mounts.h"
 #include "mounts-internal.h"
 #include "util.h"

@@ -2,7 +2,7 @@
 #ifndef RT_MOUNTS_INTERNAL_H
 #define RT_MOUNTS_INTERNAL_H
 
-#include "spec/config.h"
+#include "oci-config.h"
 #include "error.h"
 #include "mounts.h"
 

@@ -22,7 +22,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "spec/config.h"
+#include "oci-config.h"
 #include "mounts.h"
 #include "mounts-internal.h"
 #include "util.h"

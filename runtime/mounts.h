@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "spec/config.h"
+#include "oci-config.h"
 #include "error.h"
 
 /* The parsed `options` of one mount, with runc's meaning for every name. */

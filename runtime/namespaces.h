@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "spec/config.h"
+#include "oci-config.h"
 #include "error.h"
 
 #define RT_NS_MAX 8

@@ -16,7 +16,7 @@
 #ifndef RT_PROCESS_H
 #define RT_PROCESS_H
 
-#include "config.h"
+#include "oci-config.h"
 #include "error.h"
 
 struct rt_exec

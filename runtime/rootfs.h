@@ -14,7 +14,7 @@
 
 #include <stdbool.h>
 
-#include "config.h"
+#include "oci-config.h"
 #include "error.h"
 
 struct rt_rootfs_opts

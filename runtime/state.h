@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "spec/config.h"
+#include "oci-config.h"
 #include "error.h"
 
 enum rt_status

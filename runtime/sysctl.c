@@ -12,7 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "spec/config.h"
+#include "oci-config.h"
 #include "sysctl.h"
 #include "util.h"
 

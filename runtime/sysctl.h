@@ -2,7 +2,7 @@
 #ifndef RT_SYSCTL_H
 #define RT_SYSCTL_H
 
-#include "spec/config.h"
+#include "oci-config.h"
 #include "error.h"
 
 /* runc's rules: kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.* need an

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "oci-config.h"
 #include "error.h"
 
 /* In the container init, after rt_rootfs_prepare(): open a pty from the

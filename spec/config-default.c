@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "config.h"
+#include "oci-config.h"
 #include "util.h"
 
 /* A NULL-terminated copy of a NULL-terminated list of literals. */

@@ -5,7 +5,7 @@
  * parse(emit(x)) == x for everything the parser can produce. */
 #include <string.h>
 
-#include "config.h"
+#include "oci-config.h"
 #include "json.h"
 #include "util.h"
 

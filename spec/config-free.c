@@ -2,7 +2,7 @@
  * half-filled structs (a failed parse leaves those behind). */
 #include <stdlib.h>
 
-#include "config.h"
+#include "oci-config.h"
 
 static void
 strv_free(char **v, size_t len)

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "config.h"
+#include "oci-config.h"
 #include "json.h"
 #include "util.h"
 

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
+#include "oci-config.h"
 #include "util.h"
 
 struct check

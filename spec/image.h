@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "oci-config.h"
 #include "error.h"
 
 #define OCI_MT_INDEX "application/vnd.oci.image.index.v1+json"

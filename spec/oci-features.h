@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "oci-config.h"
 #include "error.h"
 
 struct oci_strlist

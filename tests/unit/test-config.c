@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../spec/config.h"
+#include "../../spec/oci-config.h"
 #include "../../spec/json.h"
 #include "../../spec/oci-features.h"
 #include "../../spec/state.h"
