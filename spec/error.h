@@ -17,7 +17,8 @@ struct oci_error
 /* Fill *err (which must be NULL) and return -1. */
 int oci_error_set(struct oci_error **err, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int oci_error_setv(struct oci_error **err, int status, const char *fmt, va_list ap);
+int oci_error_setv(struct oci_error **err, int status, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Shorthand for oci_error_set (err, errno, ...) that captures errno first. */
 #define oci_error_errno(err, ...) oci_error_set((err), errno, __VA_ARGS__)
