@@ -38,6 +38,9 @@ layer_media_type_ok(const char *mt)
   return false;
 }
 
+static void bundle_log(const struct img_bundle_opts *o, bool warning, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 bundle_log(const struct img_bundle_opts *o, bool warning, const char *fmt, ...)
 {

@@ -219,6 +219,8 @@ struct applier
   uint64_t entries;
 };
 
+static void warn(const struct applier *ap, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void
 warn(const struct applier *ap, const char *fmt, ...)
 {

@@ -76,7 +76,7 @@ read_strv(const char *name, const char *path, const struct json_value *v, char *
       const struct json_value *it = v->u.array.items[i];
       if (it->type != JSON_STRING)
         {
-          cleanup_strv char **tmp = r;
+          cleanup_strvp(&r);
           return oci_error_set(err, 0, "%s: %s[%zu]: expected string, got %s", name, path, i,
                                type_name(it->type));
         }
