@@ -105,13 +105,18 @@ img_cli_find_image(const struct img_cli *cli, struct img_store *store, const cha
     }
 
   out->store = store;
-  cleanup_error struct oci_error *miss = NULL;
-  if (find_in_store(store, out->ref, &out->found, &miss) == 0)
-    return 0;
-  if (!pull || miss->status != ENOENT)
+  /* The store keeps one platform's manifest per name: an explicit
+   * --platform asks the registry again (blobs already here are reused). */
+  if (!(pull && platform))
     {
-      *err = steal_pointer(&miss);
-      return -1;
+      cleanup_error struct oci_error *miss = NULL;
+      if (find_in_store(store, out->ref, &out->found, &miss) == 0)
+        return 0;
+      if (!pull || miss->status != ENOENT)
+        {
+          *err = steal_pointer(&miss);
+          return -1;
+        }
     }
 
   struct img_pull_opts po;
