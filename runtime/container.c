@@ -186,6 +186,26 @@ has_namespace(const struct oci_config *cfg, const char *type)
   return false;
 }
 
+static bool
+has_hooks(const struct oci_hooks *h)
+{
+  return h
+         && (h->prestart_len || h->create_runtime_len || h->create_container_len || h->start_container_len
+             || h->poststart_len || h->poststop_len);
+}
+
+/* Refuse what this build does not implement rather than run a container
+ * that is less confined, or less set up, than its config asks for. */
+static int
+check_unsupported(const struct oci_config *cfg, struct oci_error **err)
+{
+  if (has_hooks(cfg->hooks))
+    return oci_error_set(err, 0, "not supported: hooks");
+  if (cfg->linux_ && cfg->linux_->seccomp)
+    return oci_error_set(err, 0, "not supported: linux.seccomp");
+  return 0;
+}
+
 static int
 job_load_config(struct create_job *job, struct oci_error **err)
 {
@@ -226,7 +246,7 @@ job_load_config(struct create_job *job, struct oci_error **err)
     return oci_error_set(err, 0, "cannot allocate tty if ocirt will detach without setting console socket");
   if (!job->cfg->process->terminal && job->opts->console_socket)
     return oci_error_set(err, 0, "cannot use console socket if ocirt will not detach or allocate tty");
-  return 0;
+  return check_unsupported(job->cfg, err);
 }
 
 static int
@@ -244,6 +264,17 @@ job_make_state_dir(struct create_job *job, struct oci_error **err)
   if (job->fifo_fd < 0)
     return oci_error_errno(err, "opening " RT_EXEC_FIFO);
   return 0;
+}
+
+/* systemd socket activation: the LISTEN_FDS descriptors after 3 belong to
+ * the container too (as crun does). */
+static int
+listen_fds(void)
+{
+  const char *v = getenv("LISTEN_FDS");
+  int n = v ? atoi(v) : 0;
+
+  return n > 0 ? n : 0;
 }
 
 static int
@@ -264,7 +295,7 @@ job_spawn(struct create_job *job, struct oci_error **err)
     .rootfs = job->rootfs,
     .no_pivot = job->opts->no_pivot,
     .no_new_keyring = job->opts->no_new_keyring,
-    .preserve_fds = job->opts->preserve_fds,
+    .preserve_fds = job->opts->preserve_fds + listen_fds(),
     .sync_fd = job->sync[1],
     .fifo_fd = job->fifo_fd,
     .log_fd = job->ctx->log_fd,

@@ -1,6 +1,7 @@
 #include <config.h>
 
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/close_range.h>
 #include <linux/keyctl.h>
 #include <sched.h>
@@ -89,6 +90,22 @@ init_container(struct rt_init_args *a, struct rt_exec *exec, struct oci_error **
   return 0;
 }
 
+/* Entering a user namespace does not change our ids: we are still the
+ * (unmapped) host uid and could not even create a file.  Become its root. */
+static int
+become_userns_root(struct oci_error **err)
+{
+  if (setresgid(0, 0, 0) < 0)
+    return oci_error_errno(err, "setresgid(0) in the user namespace");
+  if (setresuid(0, 0, 0) < 0)
+    return oci_error_errno(err, "setresuid(0) in the user namespace");
+  /* Our host supplementary groups mean nothing here; setgroups may be
+   * denied (rootless), then there is nothing to drop anyway. */
+  if (setgroups(0, NULL) < 0 && errno != EPERM)
+    return oci_error_errno(err, "setgroups in the user namespace");
+  return 0;
+}
+
 /* Joins, unshares, and the pid namespace fork.  Returns in the process that
  * becomes the container init. */
 static int
@@ -108,6 +125,8 @@ enter_namespaces(struct rt_init_args *a, struct oci_error **err)
               || rt_sync_expect(a->sync_fd, RT_SYNC_GO, &msg, err) < 0))
         return -1;
     }
+  if (a->ns->has_user_ns && become_userns_root(err) < 0)
+    return -1;
   if (!a->ns->pid_fork)
     return 0;
   /* CLONE_PARENT: the init becomes a child of `ocirt create`, which can

@@ -49,12 +49,14 @@ int
 cli_option_error(const char *command, int c, char **argv, struct oci_error **err)
 {
   const char *arg = optind > 0 ? argv[optind - 1] : "?";
+  cleanup_free char *where = command ? xasprintf("%s: ", command) : xstrdup("");
 
   if (c == ':')
-    return oci_error_set(err, 0, "%s: option `%s` requires a value", command, arg);
-  if (optopt && arg[0] == '-' && arg[1] != '-')
-    return oci_error_set(err, 0, "%s: unknown option `-%c`", command, optopt);
-  return oci_error_set(err, 0, "%s: unknown option `%s`", command, arg);
+    return oci_error_set(err, 0, "%soption `%s` requires a value", where, arg);
+  /* In a cluster of short options optind has not moved yet: name the letter. */
+  if (optopt)
+    return oci_error_set(err, 0, "%sunknown option `-%c`", where, optopt);
+  return oci_error_set(err, 0, "%sunknown option `%s`", where, arg);
 }
 
 int
@@ -200,7 +202,7 @@ parse_global(int argc, char **argv, struct rt_context *ctx, struct oci_error **e
         print_help();
         return 1;
       default:
-        return cli_option_error("ocirt", c, argv, err);
+        return cli_option_error(NULL, c, argv, err);
       }
   return 0;
 }
