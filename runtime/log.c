@@ -17,20 +17,46 @@ static const char *const level_names[] = {
   [RT_LOG_DEBUG] = "debug",
 };
 
+/* UTC calendar date from days since 1970-01-01 (Howard Hinnant's
+ * algorithm): gmtime_r would load /etc/localtime on the create path. */
+static void
+civil_from_days(long long z, int *y, unsigned *m, unsigned *d)
+{
+  z += 719468;
+  long long era = (z >= 0 ? z : z - 146096) / 146097;
+  unsigned doe = (unsigned)(z - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
 void
 rt_time_rfc3339(char *buf, size_t size, bool nanoseconds)
 {
   struct timespec ts;
-  struct tm tm;
-  size_t n;
+  long long days, secs;
+  unsigned month, day;
+  int year;
 
   clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+  days = ts.tv_sec / 86400;
+  secs = ts.tv_sec % 86400;
+  if (secs < 0)
+    {
+      secs += 86400;
+      days--;
+    }
+  civil_from_days(days, &year, &month, &day);
   if (nanoseconds)
-    snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
+    snprintf(buf, size, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%09ldZ", year, month, day, secs / 3600,
+             secs / 60 % 60, secs % 60, ts.tv_nsec);
   else
-    snprintf(buf + n, size - n, "Z");
+    snprintf(buf, size, "%04d-%02u-%02uT%02lld:%02lld:%02lldZ", year, month, day, secs / 3600, secs / 60 % 60,
+             secs % 60);
 }
 
 int

@@ -219,6 +219,21 @@ default_root(void)
   return xasprintf("/run/user/%u/ocirt", (unsigned)geteuid());
 }
 
+static void
+log_command_line(const struct rt_context *ctx, int argc, char **argv)
+{
+  size_t len = 1;
+  char *line, *p;
+
+  for (int i = 0; i < argc; i++)
+    len += strlen(argv[i]) + 1;
+  p = line = xmalloc(len);
+  for (int i = 0; i < argc; i++)
+    p += sprintf(p, i ? " %s" : "%s", argv[i]);
+  rt_log(ctx, RT_LOG_DEBUG, "%s", line);
+  free(line);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -244,7 +259,8 @@ main(int argc, char **argv)
         r = oci_error_set(&err, 0, "unknown command `%s`; see `ocirt --help`", argv[optind]);
       else
         {
-          rt_debug(&ctx, "%s %s", cmd->name, optind + 1 < argc ? argv[argc - 1] : "");
+          if (ctx.debug)
+            log_command_line(&ctx, argc, argv);
           r = cmd->fn(&ctx, argc - optind, argv + optind, &err);
         }
     }
