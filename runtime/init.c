@@ -90,6 +90,20 @@ init_container(struct rt_init_args *a, struct rt_exec *exec, struct oci_error **
   return 0;
 }
 
+static bool
+maps_by_unprivileged_parent(const struct rt_init_args *a)
+{
+  return a->ns->new_user && geteuid() != 0;
+}
+
+static int
+set_nondumpable(struct oci_error **err)
+{
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    return oci_error_errno(err, "prctl(PR_SET_DUMPABLE)");
+  return 0;
+}
+
 /* Entering a user namespace does not change our ids: we are still the
  * (unmapped) host uid and could not even create a file.  Become its root. */
 static int
@@ -185,8 +199,10 @@ rt_init_main(struct rt_init_args *a)
   sigset_t none;
 
   /* First: until execve nobody in the container may open /proc/PID/exe
-   * (the ocirt binary) or our descriptors (CVE-2019-5736). */
-  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+   * (the ocirt binary) or our descriptors (CVE-2019-5736).  An unprivileged
+   * parent still has to write our uid_map: then we wait until it has, which
+   * is before anything of the container can see us. */
+  if (!maps_by_unprivileged_parent(a) && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     _exit(1);
   for (size_t i = 0; i < OCI_ARRAY_SIZE(a->parent_fds) && a->parent_fds[i] >= 0; i++)
     close(a->parent_fds[i]);
@@ -194,7 +210,8 @@ rt_init_main(struct rt_init_args *a)
   sigprocmask(SIG_SETMASK, &none, NULL);
 
   if (rt_sync_expect(a->sync_fd, RT_SYNC_GO, &msg, &err) < 0 || enter_namespaces(a, &err) < 0
-      || init_container(a, &exec, &err) < 0 || rt_sync_send(a->sync_fd, RT_SYNC_READY, 0, -1, &err) < 0)
+      || set_nondumpable(&err) < 0 || init_container(a, &exec, &err) < 0
+      || rt_sync_send(a->sync_fd, RT_SYNC_READY, 0, -1, &err) < 0)
     {
       rt_sync_send_error(a->sync_fd, err);
       _exit(1);
