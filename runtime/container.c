@@ -410,6 +410,27 @@ job_commit(struct create_job *job, struct oci_error **err)
   return 0;
 }
 
+static bool
+has_resources(const struct oci_config *cfg)
+{
+  return cfg->linux_ && cfg->linux_->resources;
+}
+
+/* Like runc, an unprivileged user without delegated cgroups runs the
+ * container without one, unless the config asks for resource limits. */
+static int
+job_make_cgroup(struct create_job *job, struct oci_error **err)
+{
+  if (rt_cgroup_create(job->cfg, job->id, job->ctx->systemd_cgroup, &job->cg, err) == 0)
+    return 0;
+  if (geteuid() == 0 || has_resources(job->cfg) || ((*err)->status != EACCES && (*err)->status != EPERM))
+    return -1;
+  rt_log(job->ctx, RT_LOG_WARNING, "running `%s` without a cgroup: %s", job->id, (*err)->msg);
+  oci_error_free(*err);
+  *err = NULL;
+  return 0;
+}
+
 static int
 job_run(struct create_job *job, struct oci_error **err)
 {
@@ -417,8 +438,7 @@ job_run(struct create_job *job, struct oci_error **err)
     return -1;
   if (job_make_state_dir(job, err) < 0)
     return -1;
-  if (!job->ctx->cgroups_disabled
-      && rt_cgroup_create(job->cfg, job->id, job->ctx->systemd_cgroup, &job->cg, err) < 0)
+  if (!job->ctx->cgroups_disabled && job_make_cgroup(job, err) < 0)
     return -1;
   if (job_spawn(job, err) < 0 || job_drive(job, err) < 0 || job_commit(job, err) < 0)
     return -1;
