@@ -276,8 +276,8 @@ is_docker_hub(const char *host)
 }
 
 /* "https://index.docker.io/v1/" → "docker.io"; "http://h:5000/x" → "h:5000". */
-static char *
-normalise_server(const char *key)
+char *
+img_auth_normalise_server(const char *key)
 {
   const char *p = strstr(key, "://");
   char *host;
@@ -349,13 +349,13 @@ json_string_member(const struct json_value *obj, const char *key)
 static const struct json_value *
 find_server_entry(const struct json_value *obj, const char *registry)
 {
-  cleanup_free char *want = normalise_server(registry);
+  cleanup_free char *want = img_auth_normalise_server(registry);
 
   if (obj == NULL || obj->type != JSON_OBJECT)
     return NULL;
   for (size_t i = obj->u.object.len; i > 0; i--)
     {
-      cleanup_free char *key = normalise_server(obj->u.object.keys[i - 1]);
+      cleanup_free char *key = img_auth_normalise_server(obj->u.object.keys[i - 1]);
       if (strcmp(key, want) == 0)
         return obj->u.object.values[i - 1];
     }
@@ -511,8 +511,8 @@ creds_from_helper(const char *name, const char *registry, struct img_credentials
   return 1;
 }
 
-static char *
-docker_config_path(const struct img_auth_opts *opts)
+char *
+img_docker_config_path(const struct img_auth_opts *opts)
 {
   const char *dir = opts->docker_config_dir ? opts->docker_config_dir : getenv("DOCKER_CONFIG");
   const char *home;
@@ -543,15 +543,15 @@ podman_auth_path(const struct img_auth_opts *opts)
 }
 
 static int
-creds_from_flag(const char *creds, struct img_credentials *out, struct oci_error **err)
+creds_from_flag(const char *creds, const char *source, struct img_credentials *out, struct oci_error **err)
 {
   const char *colon = strchr(creds, ':');
 
   if (colon == NULL || colon == creds)
-    return oci_error_set(err, EINVAL, "--creds: expected USER:PASSWORD");
+    return oci_error_set(err, EINVAL, "%s: expected USER:PASSWORD", source);
   out->username = xstrndup(creds, colon - creds);
   out->password = xstrdup(colon + 1);
-  out->source = xstrdup("--creds");
+  out->source = xstrdup(source);
   return 1;
 }
 
@@ -559,7 +559,7 @@ static int
 creds_from_docker_config(const struct img_auth_opts *opts, const char *registry, struct img_credentials *out,
                          struct oci_error **err)
 {
-  cleanup_free char *path = docker_config_path(opts);
+  cleanup_free char *path = img_docker_config_path(opts);
   cleanup_json_value struct json_value *doc = NULL;
   const struct json_value *helper;
   const char *store;
@@ -608,7 +608,7 @@ img_credentials_lookup(const struct img_auth_opts *opts, const char *registry, s
 
   memset(out, 0, sizeof *out);
   if (opts->creds)
-    return creds_from_flag(opts->creds, out, err);
+    return creds_from_flag(opts->creds, opts->creds_source ? opts->creds_source : "--creds", out, err);
   r = creds_from_docker_config(opts, registry, out, err);
   if (r != 0)
     {
@@ -620,6 +620,220 @@ img_credentials_lookup(const struct img_auth_opts *opts, const char *registry, s
   if (r < 0)
     img_credentials_clear(out);
   return r;
+}
+
+/* ---- saving credentials (login, logout) ---- */
+
+/* A credential helper configured for REGISTRY: login would store the secret
+ * where lookups never look first, so it is refused rather than ignored. */
+static int
+refuse_helpers(const struct json_value *doc, const char *path, const char *registry, struct oci_error **err)
+{
+  const struct json_value *helper = find_server_entry(json_object_get(doc, "credHelpers"), registry);
+  const char *store = json_string_member(doc, "credsStore");
+
+  if (helper && helper->type == JSON_STRING)
+    return oci_error_set(err, ENOTSUP,
+                         "%s: not supported: storing credentials through the credential helper "
+                         "`docker-credential-%s` (credHelpers)",
+                         path, helper->u.string);
+  if (store && store[0])
+    return oci_error_set(err, ENOTSUP,
+                         "%s: not supported: storing credentials through the credential helper "
+                         "`docker-credential-%s` (credsStore)",
+                         path, store);
+  return 0;
+}
+
+/* The "auths" map without REGISTRY's entries, plus AUTH under its key when
+ * AUTH is not NULL. */
+static int
+write_auths(struct json_writer *w, const struct json_value *old, const char *path, const char *registry,
+            const char *auth, bool *removed, struct oci_error **err)
+{
+  cleanup_free char *want = img_auth_normalise_server(registry);
+
+  if (old && old->type != JSON_OBJECT)
+    return oci_error_set(err, EINVAL, "%s: `auths` is not an object", path);
+  json_write_object_begin(w);
+  for (size_t i = 0; old && i < old->u.object.len; i++)
+    {
+      cleanup_free char *key = img_auth_normalise_server(old->u.object.keys[i]);
+      if (strcmp(key, want) == 0)
+        {
+          *removed = true;
+          continue;
+        }
+      json_write_key(w, old->u.object.keys[i]);
+      json_write_value(w, old->u.object.values[i]);
+    }
+  if (auth)
+    {
+      cleanup_free char *server = img_auth_server_key(want);
+      json_write_key(w, server);
+      json_write_object_begin(w);
+      json_write_key(w, "auth");
+      json_write_string(w, auth);
+      json_write_object_end(w);
+    }
+  json_write_object_end(w);
+  return 0;
+}
+
+static int
+mkdir_parents(const char *path, struct oci_error **err)
+{
+  cleanup_free char *dir = xstrdup(path);
+  char *slash = strrchr(dir, '/');
+
+  if (slash == NULL || slash == dir)
+    return 0;
+  *slash = '\0';
+  for (char *c = dir + 1; *c; c++)
+    if (*c == '/')
+      {
+        *c = '\0';
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+          return oci_error_errno(err, "mkdir `%s`", dir);
+        *c = '/';
+      }
+  /* Like docker: the directory holding secrets is private. */
+  if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+    return oci_error_errno(err, "mkdir `%s`", dir);
+  return 0;
+}
+
+/* Temporary file (mode 0600 from mkstemp) in the same directory, fsync,
+ * rename over PATH, fsync of the directory: a reader sees the old file or
+ * the new one, never a part of either. */
+static int
+replace_file(const char *path, const char *text, size_t len, struct oci_error **err)
+{
+  cleanup_free char *tmp = xasprintf("%s.tmp-XXXXXX", path);
+  cleanup_free char *dir = xstrdup(path);
+  char *slash = strrchr(dir, '/');
+  cleanup_close int fd = mkostemp(tmp, O_CLOEXEC);
+
+  if (fd < 0)
+    return oci_error_errno(err, "create `%s`", tmp);
+  if (oci_write_all(fd, text, len) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0)
+    {
+      int saved = errno;
+      unlink(tmp);
+      return oci_error_set(err, saved, "write `%s`", path);
+    }
+  if (slash)
+    {
+      *(slash == dir ? slash + 1 : slash) = '\0';
+      cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd >= 0)
+        fsync(dfd);
+    }
+  return 0;
+}
+
+/* Rewrite the auths map of the docker config file, keeping every other key
+ * in its place. */
+static int
+update_auths(const struct img_auth_opts *opts, const char *registry, const char *auth, bool *removed,
+             char **path_out, struct oci_error **err)
+{
+  cleanup_free char *path = img_docker_config_path(opts);
+  cleanup_json_value struct json_value *doc = NULL;
+  cleanup_json_writer struct json_writer *w = NULL;
+  cleanup_free char *text = NULL;
+  const struct json_value *auths;
+  bool wrote_auths = false;
+  size_t len;
+  int r;
+
+  *removed = false;
+  if (path == NULL)
+    return oci_error_set(err, ENOENT, "no home directory for the docker config file: set DOCKER_CONFIG");
+  /* A symlinked config.json (dotfiles) is updated where it points. */
+  {
+    char *real = realpath(path, NULL);
+    if (real)
+      {
+        free(path);
+        path = real;
+      }
+  }
+  if (path_out)
+    *path_out = xstrdup(path);
+  if ((r = read_json_file(path, &doc, err)) < 0)
+    return -1;
+  if (doc && refuse_helpers(doc, path, registry, err) < 0)
+    return -1;
+  auths = doc ? json_object_get(doc, "auths") : NULL;
+
+  w = json_writer_new_indent("\t");
+  json_write_object_begin(w);
+  for (size_t i = 0; doc && i < doc->u.object.len; i++)
+    {
+      if (strcmp(doc->u.object.keys[i], "auths") == 0)
+        {
+          /* Duplicates collapse into the one lookups read (the last). */
+          if (!wrote_auths)
+            {
+              json_write_key(w, "auths");
+              if (write_auths(w, auths, path, registry, auth, removed, err) < 0)
+                return -1;
+            }
+          wrote_auths = true;
+          continue;
+        }
+      json_write_key(w, doc->u.object.keys[i]);
+      json_write_value(w, doc->u.object.values[i]);
+    }
+  if (!wrote_auths)
+    {
+      json_write_key(w, "auths");
+      if (write_auths(w, NULL, path, registry, auth, removed, err) < 0)
+        return -1;
+    }
+  json_write_object_end(w);
+  if (auth == NULL && !*removed)
+    return 0;
+  if (json_writer_finish(w, &text, &len, err) < 0)
+    return oci_error_wrap(err, "%s", path);
+  if (text[len - 1] != '\n')
+    {
+      text = xrealloc(text, len + 2);
+      text[len++] = '\n';
+      text[len] = '\0';
+    }
+  if (mkdir_parents(path, err) < 0)
+    return -1;
+  return replace_file(path, text, len, err);
+}
+
+int
+img_credentials_save(const struct img_auth_opts *opts, const char *registry, const char *username,
+                     const char *password, char **path, struct oci_error **err)
+{
+  bool removed;
+  int r;
+
+  if (username[0] == '\0' || strchr(username, ':'))
+    return oci_error_set(err, EINVAL, "invalid user name `%s`", username);
+  cleanup_free char *pair = xasprintf("%s:%s", username, password);
+  cleanup_free char *auth = base64_encode(pair, strlen(pair));
+  r = update_auths(opts, registry, auth, &removed, path, err);
+  explicit_bzero(pair, strlen(pair));
+  explicit_bzero(auth, strlen(auth));
+  return r;
+}
+
+int
+img_credentials_erase(const struct img_auth_opts *opts, const char *registry, char **path,
+                      struct oci_error **err)
+{
+  bool removed;
+
+  if (update_auths(opts, registry, NULL, &removed, path, err) < 0)
+    return -1;
+  return removed ? 1 : 0;
 }
 
 /* ---- tokens ---- */
@@ -664,6 +878,7 @@ img_auth_new(const struct img_auth_opts *opts, struct img_http *http, struct img
 
   a->creds = xstrdup(opts->creds);
   a->opts.creds = a->creds;
+  a->opts.creds_source = opts->creds_source;
   a->opts.docker_config_dir = opts->docker_config_dir;
   a->opts.podman_auth_file = opts->podman_auth_file;
   a->http = http;

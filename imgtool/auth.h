@@ -44,6 +44,7 @@ void img_credentials_clear(struct img_credentials *c);
 struct img_auth_opts
 {
   const char *creds;             /* "user:pass" from --creds, or NULL */
+  const char *creds_source;      /* how messages name `creds`; NULL: "--creds" */
   const char *docker_config_dir; /* NULL: $DOCKER_CONFIG, else ~/.docker */
   const char *podman_auth_file;  /* NULL: $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json */
 };
@@ -58,6 +59,30 @@ int img_credentials_lookup(const struct img_auth_opts *opts, const char *registr
 /* The key docker uses for REGISTRY in config.json and for its helpers:
  * "https://index.docker.io/v1/" for Docker Hub, the host otherwise. */
 char *img_auth_server_key(const char *registry);
+
+/* A registry as users write it ("https://index.docker.io/v1/",
+ * "HOST:5000/path", "registry-1.docker.io") as references name it:
+ * "docker.io", "host:5000".  Newly allocated. */
+char *img_auth_normalise_server(const char *server);
+
+/* $DOCKER_CONFIG/config.json (or ~/.docker/config.json); NULL without a home. */
+char *img_docker_config_path(const struct img_auth_opts *opts);
+
+/* `imgtool login`: store USER:PASSWORD for REGISTRY in docker's config.json
+ * under "auths" (base64 "auth", the key img_auth_server_key() gives),
+ * replacing every entry that names the same registry however it is spelt and
+ * keeping every other key of the file.  The file is replaced atomically and
+ * is mode 0600.  A credential helper configured for the registry (credHelpers,
+ * credsStore) is refused: the secret would not be where lookups look first.
+ * *path (may be NULL) gets the file's name. */
+int img_credentials_save(const struct img_auth_opts *opts, const char *registry, const char *username,
+                         const char *password, char **path, struct oci_error **err);
+
+/* `imgtool logout`: drop REGISTRY's entries from "auths", keeping the rest.
+ * Returns 1 when something was removed, 0 when there was nothing to remove
+ * (the file is then left as it was). */
+int img_credentials_erase(const struct img_auth_opts *opts, const char *registry, char **path,
+                          struct oci_error **err);
 
 struct img_auth;
 int img_auth_new(const struct img_auth_opts *opts, struct img_http *http, struct img_auth **out,

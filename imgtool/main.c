@@ -25,6 +25,8 @@ static const struct
   { "inspect", img_cli_inspect, "show an image's manifest and config as JSON" },
   { "rm", img_cli_rm, "remove an image name from the store" },
   { "gc", img_cli_gc, "delete blobs no image refers to" },
+  { "login", img_cli_login, "check and save credentials for a registry" },
+  { "logout", img_cli_logout, "remove the saved credentials of a registry" },
 };
 
 static void

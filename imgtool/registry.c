@@ -71,6 +71,7 @@ img_registry_open(const char *registry, const struct img_registry_opts *opts, st
   };
   struct img_auth_opts aopts = {
     .creds = opts->creds,
+    .creds_source = opts->creds_source,
     .docker_config_dir = opts->docker_config_dir,
     .podman_auth_file = opts->podman_auth_file,
   };
@@ -500,6 +501,27 @@ img_registry_get_manifest(struct img_registry *reg, const char *repo, const char
   *len = resp.body_len;
   *buf = steal_pointer(&resp.body);
   return 0;
+}
+
+int
+img_registry_check_login(struct img_registry *reg, struct oci_error **err)
+{
+  cleanup_http_response struct img_http_response resp = { 0 };
+  cleanup_free char *what = xasprintf("logging in to %s", reg->registry);
+  struct img_http_request req = { 0 };
+
+  /* /v2/ asks for a token with no scope: the realm checks the password
+   * and the registry checks the token it signed. */
+  if (registry_send(reg, "", NULL, &req, &resp, err) < 0)
+    return oci_error_wrap(err, "%s", what);
+  if (resp.status == 200)
+    return 0;
+  if (resp.status == 401 || resp.status == 403)
+    {
+      cleanup_free char *text = response_error_text(&resp);
+      return oci_error_set(err, EACCES, "%s: credentials refused: %s (%ld)", what, text, resp.status);
+    }
+  return response_error(reg, &resp, what, err);
 }
 
 /* Sink into a memory buffer with a cap, for configs. */

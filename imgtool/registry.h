@@ -20,6 +20,7 @@
 struct img_registry_opts
 {
   const char *creds;             /* --creds user:pass */
+  const char *creds_source;      /* how messages name `creds`; NULL: "--creds" */
   const char *ca_file;           /* --ca-file */
   const char *const *insecure;   /* --insecure-registry hosts, NULL-terminated */
   const char *docker_config_dir; /* NULL: $DOCKER_CONFIG or ~/.docker */
@@ -75,6 +76,11 @@ struct img_registry_blob
  * writer does).  errs[i] gets each blob's failure; -1 when any failed. */
 int img_registry_fetch_blobs(struct img_registry *reg, const char *repo, struct img_registry_blob *blobs,
                              size_t n, struct oci_error **errs);
+
+/* GET /v2/ answering the registry's challenge with the credentials
+ * (`imgtool login`): 0 when the registry accepts them, an EACCES error
+ * naming the registry when it or its token server refuses them. */
+int img_registry_check_login(struct img_registry *reg, struct oci_error **err);
 
 /* One blob into memory (a config): at most MAX bytes, digest verified. */
 int img_registry_get_blob(struct img_registry *reg, const char *repo, const char *digest, size_t max,

@@ -1,0 +1,45 @@
+#include <config.h>
+
+#include <stdio.h>
+
+#include "spec/util.h"
+#include "auth.h"
+#include "cli.h"
+
+static const char help[] = "Usage: imgtool logout [REGISTRY]\n"
+                           "\n"
+                           "Remove the credentials for REGISTRY (default docker.io) from docker's\n"
+                           "credentials file, keeping every other entry.\n";
+
+int
+img_cli_logout(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
+{
+  static const struct option opts[] = { IMG_CLI_COMMON_OPTIONS, { 0 } };
+  cleanup_free char *registry = NULL;
+  cleanup_free char *path = NULL;
+  struct img_auth_opts ao = { 0 };
+  int c, r;
+
+  optind = 0;
+  while ((c = getopt_long(argc, argv, "qvh", opts, NULL)) != -1)
+    {
+      if (c == 'h')
+        return fputs(help, stdout), 0;
+      if (!img_cli_common_option(cli, c, optarg))
+        return img_cli_usage_error(err, "logout", "invalid option");
+    }
+  if (argc - optind > 1)
+    return img_cli_usage_error(err, "logout", "expected at most one REGISTRY");
+  registry = img_auth_normalise_server(optind < argc ? argv[optind] : IMG_DEFAULT_DOMAIN);
+  r = img_credentials_erase(&ao, registry, &path, err);
+  if (r < 0)
+    return oci_error_wrap(err, "logging out of %s", registry);
+  if (!cli->quiet)
+    {
+      if (r > 0)
+        printf("Removed login credentials for %s from %s\n", registry, path);
+      else
+        printf("Not logged in to %s\n", registry);
+    }
+  return 0;
+}
