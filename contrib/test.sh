@@ -1,0 +1,152 @@
+#!/bin/bash
+# Build out of tree and run the whole test suite, as CI does.
+#
+#   contrib/test.sh              install missing packages (root, apt), build,
+#                                `make check` (unit tests + bats suites)
+#   contrib/test.sh --bats-only  run only the tests/runtime bats suites against
+#                                $OCIRT (e.g. OCIRT=runc), no build needed
+#
+# Environment: BUILD_DIR (default: $TMPDIR/ocirt-build), NO_DEPS=1 to skip
+# the package step, OCIRT for --bats-only, BATS_FILES to pick suites there.
+#
+# The last line is always "N passed, N failed, N skipped"; the exit status is
+# non-zero when anything failed or nothing ran.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-${TMPDIR:-/tmp}/ocirt-build}
+mode=full
+case "${1:-}" in
+--bats-only) mode=bats ;;
+"") ;;
+*)
+	echo "usage: $0 [--bats-only]" >&2
+	exit 2
+	;;
+esac
+
+say() { echo "== $*" >&2; }
+
+summary() { # PASSED FAILED SKIPPED
+	echo "$1 passed, $2 failed, $3 skipped"
+	if [ "$2" -ne 0 ] || [ $(($1 + $2 + $3)) -eq 0 ]; then
+		exit 1
+	fi
+	exit 0
+}
+
+# print_tap_failures LOG...: each "not ok" with its diagnostics.
+print_tap_failures() {
+	awk '
+		FNR == 1 { name = FILENAME }
+		/^not ok / { print "--- " name ": " $0; show = 1; n = 0; next }
+		/^(ok|not ok) / { show = 0 }
+		show && /^#/ && n < 60 { print "    " $0; n++ }
+	' "$@"
+}
+
+install_deps() {
+	[ "${NO_DEPS:-}" = 1 ] && return 0
+	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+		say "not root or no apt-get: skipping package installation"
+		return 0
+	fi
+	say "checking packages"
+	"$top/contrib/install-deps.sh"
+}
+
+run_bats_only() {
+	local logs="$build/bats-logs"
+	rm -rf "$logs"
+	mkdir -p "$logs"
+	local files=${BATS_FILES:-$(ls "$top"/tests/runtime/*.bats)}
+	local f pass=0 fail=0 skip=0
+	export TOP_SRCDIR="$top"
+	[ -n "${OCIRT:-}" ] || {
+		echo "--bats-only needs OCIRT (a runtime binary, e.g. OCIRT=runc)" >&2
+		exit 2
+	}
+	export OCIRT
+	for f in $files; do
+		local log="$logs/$(basename "$f" .bats).log"
+		say "bats $(basename "$f") (OCIRT=$OCIRT)"
+		"$top/tests/lib/run-bats" "$f" >"$log" 2>&1
+		local p s n
+		p=$(grep -E '^ok ' "$log" | grep -vc '# skip' || true)
+		s=$(grep -E '^ok .* # skip' "$log" | wc -l)
+		n=$(grep -cE '^not ok ' "$log" || true)
+		# A suite that died before its plan was met counts as one failure.
+		local plan
+		plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log" | head -1)
+		if [ -z "$plan" ] || [ $((p + s + n)) -ne "$plan" ]; then
+			echo "--- $(basename "$f"): incomplete TAP stream (plan ${plan:-none}, got $((p + s + n)))"
+			tail -20 "$log"
+			n=$((n + 1))
+		fi
+		pass=$((pass + p))
+		skip=$((skip + s))
+		fail=$((fail + n))
+	done
+	print_tap_failures "$logs"/*.log
+	summary "$pass" "$fail" "$skip"
+}
+
+run_make_check() {
+	say "autogen"
+	(cd "$top" && ./autogen.sh) >"$build.autogen.log" 2>&1 || {
+		cat "$build.autogen.log"
+		summary 0 1 0
+	}
+	rm -rf "$build"
+	mkdir -p "$build"
+	cd "$build" || exit 1
+	say "configure (in $build)"
+	"$top/configure" -q || summary 0 1 0
+	say "make"
+	if ! make -j2 >make.log 2>&1; then
+		tail -60 make.log
+		echo "build failed" >&2
+		summary 0 1 0
+	fi
+	say "make check"
+	local rc=0
+	make -j2 check >check.log 2>&1 || rc=$?
+	grep -E '^(PASS|FAIL|SKIP|XFAIL|XPASS|ERROR):' check.log | grep -v '^PASS' | head -200
+	local suite
+	suite=$(find "$build" -name test-suite.log -print -quit)
+	if [ -z "$suite" ]; then
+		tail -60 check.log
+		echo "make check produced no test-suite.log (exit $rc)" >&2
+		summary 0 1 0
+	fi
+	# The per-test failures, with their diagnostics.
+	local trs bad=()
+	while IFS= read -r trs; do
+		if grep -qE '^:test-result: (FAIL|ERROR|XPASS)' "$trs"; then
+			bad+=("${trs%.trs}.log")
+		fi
+	done < <(find "$build" -name '*.trs' | sort)
+	if [ "${#bad[@]}" -gt 0 ]; then
+		echo "== failures"
+		print_tap_failures "${bad[@]}"
+		grep -h '^ERROR' "${bad[@]}" 2>/dev/null | head -20
+	fi
+	count() { sed -n "s/^# $1: *\([0-9]*\)$/\1/p" "$suite" | head -1; }
+	local pass fail skip xfail xpass error
+	pass=$(count PASS) fail=$(count FAIL) skip=$(count SKIP)
+	xfail=$(count XFAIL) xpass=$(count XPASS) error=$(count ERROR)
+	local failed=$((${fail:-0} + ${error:-0} + ${xpass:-0}))
+	if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+		tail -30 check.log
+		failed=1
+	fi
+	summary $((${pass:-0} + ${xfail:-0})) "$failed" "${skip:-0}"
+}
+
+install_deps || summary 0 1 0
+if [ "$mode" = bats ]; then
+	mkdir -p "$build"
+	run_bats_only
+else
+	run_make_check
+fi
