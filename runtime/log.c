@@ -142,8 +142,15 @@ void
 rt_log_report_error(const struct rt_context *ctx, const struct oci_error *e)
 {
   cleanup_free char *msg = oci_error_string(e);
-  cleanup_free char *line = xasprintf("ocirt: %s\n", msg);
+  cleanup_free char *line = NULL;
 
+  /* Without a log file, --log-format json applies to stderr (as runc). */
+  if (ctx->log_fd < 0 && ctx->log_json)
+    {
+      rt_log_write_fd(STDERR_FILENO, true, RT_LOG_ERROR, msg);
+      return;
+    }
   rt_log_write_fd(ctx->log_fd, ctx->log_json, RT_LOG_ERROR, msg);
+  line = xasprintf("ocirt: %s\n", msg);
   (void)oci_write_all(STDERR_FILENO, line, strlen(line));
 }
