@@ -1,0 +1,101 @@
+#!/bin/bash
+# imgtool benchmark (issue 3, "Speed"): on one local registry and in one
+# interleaved run, a cold `imgtool bundle` vs `skopeo copy` + `umoci unpack`,
+# a warm bundle vs `umoci unpack` from a layout, and imgtool's layer unpack
+# vs `gzip -dc | tar -x`.  Prints medians, ratios and the targets as
+# met/MISSED.
+#
+#   tests/bench/imgtool.sh [-n ROUNDS] [path/to/imgtool]
+#
+# The image is a Debian bookworm minbase rootfs (about 170 MB unpacked) in
+# three gzip layers.  The rootfs tarball is made once with debootstrap and kept
+# in $BENCH_CACHE (default /var/cache/ocirt-bench), with the OCI layout built
+# from it.  The registry is Debian's docker-registry on 127.0.0.1 with TLS
+# from a test CA and token authentication (anonymous pull), as in the tests:
+# every client pays the same token round trip.
+#
+# Every run is warm-cache (the page cache is not dropped): the blobs were
+# just pushed, so they are in memory for every tool alike.  Between tasks the
+# previous task's output is removed and `sync`ed, untimed.
+#
+# Needs root, docker-registry, skopeo, umoci, openssl, curl, jq, python3,
+# gzip, tar, and debootstrap plus Debian's mirror when the cache is empty.
+set -euo pipefail
+
+rounds=5
+if [ "${1:-}" = "-n" ]; then
+	rounds=$2
+	shift 2
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+imgtool=${1:-${IMGTOOL:-$here/../../imgtool/imgtool}}
+[ -x "$imgtool" ] || {
+	echo "imgtool.sh: no imgtool at $imgtool (pass its path)" >&2
+	exit 1
+}
+imgtool=$(cd "$(dirname "$imgtool")" && pwd)/$(basename "$imgtool")
+[ "$(id -u)" = 0 ] || {
+	echo "imgtool.sh: needs root (bundles keep the image's owners and device nodes)" >&2
+	exit 1
+}
+
+# shellcheck source=../lib/registry.bash
+. "$here/../lib/registry.bash"
+registry_have_tools >&2 || exit 1
+for t in python3 gzip tar unshare; do
+	command -v "$t" >/dev/null || {
+		echo "imgtool.sh: missing $t" >&2
+		exit 1
+	}
+done
+
+cache=${BENCH_CACHE:-/var/cache/ocirt-bench}
+suite=bookworm
+rootfs_tar=$cache/$suite-minbase.tar
+layout=$cache/$suite-minbase.oci
+tag=bench
+mkdir -p "$cache"
+
+work=$(mktemp -d /var/tmp/imgtool-bench.XXXXXX)
+cleanup() {
+	registry_stop
+	rm -rf "$work" "$cache"/*.tmp.*
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ ! -f "$rootfs_tar" ]; then
+	command -v debootstrap >/dev/null || {
+		echo "imgtool.sh: $rootfs_tar is missing and debootstrap is not installed (apt-get install debootstrap)" >&2
+		exit 1
+	}
+	echo "building $rootfs_tar with debootstrap (once)..." >&2
+	tmp=$(mktemp -d "$cache/rootfs.tmp.XXXXXX")
+	debootstrap --variant=minbase "$suite" "$tmp/rootfs" "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" \
+		>"$tmp/debootstrap.log" 2>&1 || {
+		tail -20 "$tmp/debootstrap.log" >&2
+		exit 1
+	}
+	rm -f "$tmp"/rootfs/var/cache/apt/archives/*.deb
+	tar --numeric-owner --xattrs -C "$tmp/rootfs" -cf "$tmp/rootfs.tar" .
+	mv "$tmp/rootfs.tar" "$rootfs_tar"
+	rm -rf "$tmp"
+fi
+
+if [ ! -f "$layout/index.json" ] || [ "$rootfs_tar" -nt "$layout/index.json" ]; then
+	echo "building the OCI image $layout (once)..." >&2
+	rm -rf "$layout"
+	tmp=$(mktemp -d "$cache/layout.tmp.XXXXXX")
+	python3 "$here/imgtool.py" image "$rootfs_tar" "$tmp/oci" "$tag"
+	mv "$tmp/oci" "$layout"
+	rm -rf "$tmp"
+fi
+
+registry_start "$work/registry"
+image_push "$layout" "$tag" "bench/debian:$tag"
+
+echo "imgtool: $imgtool ($("$imgtool" --version 2>&1 | head -1))"
+echo "skopeo: $(skopeo --version); umoci: $(umoci --version); $(gzip --version | head -1); $(tar --version | head -1)"
+echo "registry: docker-registry on $REGISTRY, TLS (test CA), token auth, anonymous pull"
+python3 "$here/imgtool.py" run -n "$rounds" --imgtool "$imgtool" --ref "$REGISTRY/bench/debian:$tag" \
+	--ca "$REGISTRY_CA" --certs "$REGISTRY_DIR/certs" --work "$work"
