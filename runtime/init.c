@@ -71,6 +71,8 @@ init_container(struct rt_init_args *a, struct rt_exec *exec, struct oci_error **
       if (rt_ns_write_time_offsets(cfg->linux_, err) < 0)
         return -1;
     }
+  if (a->ns->new_net && rt_ns_loopback_up(err) < 0)
+    return -1;
   if (!a->no_new_keyring && join_session_keyring(a->id, err) < 0)
     return -1;
   if (set_names(cfg, err) < 0)
@@ -105,14 +107,17 @@ set_nondumpable(struct oci_error **err)
 }
 
 /* Entering a user namespace does not change our ids: we are still the
- * (unmapped) host uid and could not even create a file.  Become its root. */
+ * (unmapped) host uid and could not even create a file.  Become its root;
+ * the namespaces in late_flags are created in between (see namespaces.c). */
 static int
-become_userns_root(struct oci_error **err)
+become_userns_root(const struct rt_ns_plan *ns, struct oci_error **err)
 {
-  if (setresgid(0, 0, 0) < 0)
-    return oci_error_errno(err, "setresgid(0) in the user namespace");
   if (setresuid(0, 0, 0) < 0)
     return oci_error_errno(err, "setresuid(0) in the user namespace");
+  if (ns->late_flags && unshare(ns->late_flags) < 0)
+    return oci_error_errno(err, "creating namespaces");
+  if (setresgid(0, 0, 0) < 0)
+    return oci_error_errno(err, "setresgid(0) in the user namespace");
   /* Our host supplementary groups mean nothing here; setgroups may be
    * denied (rootless), then there is nothing to drop anyway. */
   if (setgroups(0, NULL) < 0 && errno != EPERM)
@@ -139,7 +144,7 @@ enter_namespaces(struct rt_init_args *a, struct oci_error **err)
               || rt_sync_expect(a->sync_fd, RT_SYNC_GO, &msg, err) < 0))
         return -1;
     }
-  if (a->ns->has_user_ns && become_userns_root(err) < 0)
+  if (a->ns->has_user_ns && become_userns_root(a->ns, err) < 0)
     return -1;
   if (!a->ns->pid_fork)
     return 0;

@@ -1,6 +1,9 @@
 #include <config.h>
 
 #include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -106,7 +109,16 @@ rt_ns_plan_init(const struct oci_config *cfg, struct rt_ns_plan *plan, struct oc
   plan->new_user = (new_flags & CLONE_NEWUSER) != 0;
   plan->new_cgroup = (new_flags & CLONE_NEWCGROUP) != 0;
   plan->new_time = (new_flags & CLONE_NEWTIME) != 0;
+  plan->new_net = (new_flags & CLONE_NEWNET) != 0;
   new_flags &= ~(CLONE_NEWCGROUP | CLONE_NEWTIME);
+  /* The IPC namespace's mqueue filesystem takes its owner from the creator:
+   * create it once we are root of the new user namespace (runc's order,
+   * which is what /dev/mqueue shows inside). */
+  if (plan->new_user && (new_flags & CLONE_NEWIPC))
+    {
+      plan->late_flags = CLONE_NEWIPC;
+      new_flags &= ~CLONE_NEWIPC;
+    }
 
   /* Namespaces created by clone() would be owned by our user namespace, and
    * joining one by path afterwards may need rights a new user namespace does
@@ -201,5 +213,24 @@ rt_ns_write_time_offsets(const struct oci_linux *lnx, struct oci_error **err)
                   lnx->time_offset_boottime.nanosecs);
   if (write_proc_file(0, "timens_offsets", text, err) < 0)
     return oci_error_wrap(err, "setting linux.timeOffsets");
+  return 0;
+}
+
+int
+rt_ns_loopback_up(struct oci_error **err)
+{
+  struct ifreq ifr = { 0 };
+  cleanup_close int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+  if (sock < 0)
+    return oci_error_errno(err, "bringing up `lo`: socket");
+  strcpy(ifr.ifr_name, "lo");
+  if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+    return oci_error_errno(err, "bringing up `lo`: SIOCGIFFLAGS");
+  if (ifr.ifr_flags & IFF_UP)
+    return 0;
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+    return oci_error_errno(err, "bringing up `lo`");
   return 0;
 }

@@ -26,6 +26,8 @@ struct rt_ns_plan
   bool new_user;     /* a new user namespace (in clone_flags or unshare_flags) */
   bool new_cgroup;   /* unshared by the init once it is inside its cgroup */
   bool new_time;     /* unshared by the init; it enters it at execve */
+  bool new_net;      /* bring its loopback up */
+  int late_flags;    /* unshared once we are uid 0 of a new user namespace */
   bool pid_fork;     /* the pid namespace applies to children only: fork once more */
   bool has_pid_ns, has_mount_ns, has_uts_ns, has_user_ns;
   struct rt_ns_join join[RT_NS_MAX]; /* user first */
@@ -43,6 +45,9 @@ void rt_ns_plan_clear(struct rt_ns_plan *plan);
 /* In the init: setns() into every joined namespace (user first), closing
  * the fds. */
 int rt_ns_join_all(struct rt_ns_plan *plan, struct oci_error **err);
+
+/* In the init, inside a new network namespace: `lo` up, as runc does. */
+int rt_ns_loopback_up(struct oci_error **err);
 
 /* In the parent: write /proc/PID/{uid_map,setgroups,gid_map}. */
 int rt_ns_write_id_maps(pid_t pid, const struct oci_linux *lnx, struct oci_error **err);
