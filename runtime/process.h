@@ -21,16 +21,22 @@
 
 struct rt_exec
 {
-  char *path;  /* resolved absolute path of args[0] inside the container */
-  char **argv; /* borrowed from the config */
-  char **envp; /* NULL terminated, borrowed */
+  char *path;     /* resolved absolute path of args[0] inside the container */
+  char **argv;    /* NULL terminated array (owned), strings borrowed */
+  char **envp;    /* NULL terminated array (owned), strings borrowed */
+  char *home_env; /* owned "HOME=..." appended to envp when process.env has
+                     no HOME, as runc does (from the container's /etc/passwd) */
 };
 
-int rt_process_prepare (const struct oci_process *proc, struct rt_exec *exec, struct oci_error **err);
-int rt_process_exec (const struct rt_exec *exec, struct oci_error **err);
-void rt_exec_clear (struct rt_exec *exec);
+int rt_process_prepare(const struct oci_process *proc, struct rt_exec *exec, struct oci_error **err);
+int rt_process_exec(const struct rt_exec *exec, struct oci_error **err);
+void rt_exec_clear(struct rt_exec *exec);
+
+/* linux.personality: the init calls it before rt_process_prepare() (the
+ * personality lives in cfg->linux_, not in the process).  NULL: nothing. */
+int rt_personality_apply(const struct oci_personality *pers, struct oci_error **err);
 
 /* Set one rlimit by its OCI name ("RLIMIT_NOFILE"). */
-int rt_rlimit_apply (const struct oci_rlimit *rl, struct oci_error **err);
+int rt_rlimit_apply(const struct oci_rlimit *rl, struct oci_error **err);
 
 #endif
