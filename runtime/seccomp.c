@@ -1,0 +1,269 @@
+#include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "seccomp.h"
+#include "util.h"
+
+/* The kernel's seccomp has six syscall arguments. */
+#define SECCOMP_ARGS 6
+
+static void
+cleanup_scmpp(scmp_filter_ctx *c)
+{
+  if (*c)
+    seccomp_release(*c);
+}
+#define cleanup_scmp __attribute__((cleanup(cleanup_scmpp)))
+
+/* `field` names the config path of the action for messages. */
+static int
+parse_action(const char *name, bool has_errno, uint32_t errno_ret, const char *field, uint32_t *out,
+             struct oci_error **err)
+{
+  /* runc's default for ERRNO and TRACE without errnoRet. */
+  uint32_t ret = has_errno ? errno_ret : EPERM;
+
+  if (name == NULL)
+    return oci_error_set(err, 0, "%s: missing action", field);
+  if (ret > 0xffff && (strcmp(name, "SCMP_ACT_ERRNO") == 0 || strcmp(name, "SCMP_ACT_TRACE") == 0))
+    return oci_error_set(err, 0, "%s: errnoRet %u does not fit in 16 bits", field, ret);
+  if (strcmp(name, "SCMP_ACT_KILL") == 0 || strcmp(name, "SCMP_ACT_KILL_THREAD") == 0)
+    *out = SCMP_ACT_KILL_THREAD;
+  else if (strcmp(name, "SCMP_ACT_KILL_PROCESS") == 0)
+    *out = SCMP_ACT_KILL_PROCESS;
+  else if (strcmp(name, "SCMP_ACT_TRAP") == 0)
+    *out = SCMP_ACT_TRAP;
+  else if (strcmp(name, "SCMP_ACT_ERRNO") == 0)
+    *out = SCMP_ACT_ERRNO(ret);
+  else if (strcmp(name, "SCMP_ACT_TRACE") == 0)
+    *out = SCMP_ACT_TRACE(ret);
+  else if (strcmp(name, "SCMP_ACT_ALLOW") == 0)
+    *out = SCMP_ACT_ALLOW;
+  else if (strcmp(name, "SCMP_ACT_LOG") == 0)
+    *out = SCMP_ACT_LOG;
+  else if (strcmp(name, "SCMP_ACT_NOTIFY") == 0)
+    /* It needs the listener fd sent to linux.seccomp.listenerPath. */
+    return oci_error_set(err, 0, "%s: not supported: seccomp notify (SCMP_ACT_NOTIFY)", field);
+  else
+    return oci_error_set(err, 0, "%s: unknown action \"%s\"", field, name);
+  return 0;
+}
+
+static const struct
+{
+  const char *name;
+  enum scmp_compare op;
+} operators[] = {
+  { "SCMP_CMP_NE", SCMP_CMP_NE },
+  { "SCMP_CMP_LT", SCMP_CMP_LT },
+  { "SCMP_CMP_LE", SCMP_CMP_LE },
+  { "SCMP_CMP_EQ", SCMP_CMP_EQ },
+  { "SCMP_CMP_GE", SCMP_CMP_GE },
+  { "SCMP_CMP_GT", SCMP_CMP_GT },
+  { "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
+};
+
+static int
+parse_arg(const struct oci_seccomp_arg *a, size_t i, size_t j, struct scmp_arg_cmp *out,
+          struct oci_error **err)
+{
+  if (a->index >= SECCOMP_ARGS)
+    return oci_error_set(err, 0, "linux.seccomp.syscalls[%zu].args[%zu].index: %u is not in 0..5", i, j,
+                         a->index);
+  for (size_t k = 0; k < OCI_ARRAY_SIZE(operators); k++)
+    if (a->op && strcmp(a->op, operators[k].name) == 0)
+      {
+        /* For SCMP_CMP_MASKED_EQ `value` is the mask and `valueTwo` the
+         * datum, as libseccomp takes them. */
+        *out = (struct scmp_arg_cmp){
+          .arg = a->index,
+          .op = operators[k].op,
+          .datum_a = a->value,
+          .datum_b = a->value_two,
+        };
+        return 0;
+      }
+  return oci_error_set(err, 0, "linux.seccomp.syscalls[%zu].args[%zu].op: unknown operator \"%s\"", i, j,
+                       a->op ? a->op : "");
+}
+
+/* "SCMP_ARCH_X86_64" -> libseccomp's "x86_64". */
+static int
+parse_arch(const char *name, size_t i, uint32_t *out, struct oci_error **err)
+{
+  char lower[64];
+  size_t n;
+
+  if (name == NULL || strncmp(name, "SCMP_ARCH_", 10) != 0 || strlen(name + 10) >= sizeof lower)
+    return oci_error_set(err, 0, "linux.seccomp.architectures[%zu]: unknown architecture \"%s\"", i,
+                         name ? name : "");
+  for (n = 0; name[10 + n]; n++)
+    lower[n] = (char)tolower((unsigned char)name[10 + n]);
+  lower[n] = '\0';
+  if (strcmp(lower, "native") == 0)
+    {
+      *out = SCMP_ARCH_NATIVE;
+      return 0;
+    }
+  *out = seccomp_arch_resolve_name(lower);
+  if (*out == 0)
+    return oci_error_set(err, 0, "linux.seccomp.architectures[%zu]: unknown architecture \"%s\"", i, name);
+  return 0;
+}
+
+static int
+apply_flag(scmp_filter_ctx ctx, const char *flag, size_t i, struct oci_error **err)
+{
+  enum scmp_filter_attr attr;
+  int rc;
+
+  if (flag && strcmp(flag, "SECCOMP_FILTER_FLAG_TSYNC") == 0)
+    attr = SCMP_FLTATR_CTL_TSYNC;
+  else if (flag && strcmp(flag, "SECCOMP_FILTER_FLAG_LOG") == 0)
+    attr = SCMP_FLTATR_CTL_LOG;
+  else if (flag && strcmp(flag, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
+    attr = SCMP_FLTATR_CTL_SSB;
+#ifdef SCMP_FLTATR_CTL_WAITKILL
+  else if (flag && strcmp(flag, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0)
+    attr = SCMP_FLTATR_CTL_WAITKILL;
+#else
+  else if (flag && strcmp(flag, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0)
+    return oci_error_set(err, 0, "linux.seccomp.flags[%zu]: not supported: %s (libseccomp too old)", i,
+                         flag);
+#endif
+  else
+    return oci_error_set(err, 0, "linux.seccomp.flags[%zu]: unknown flag \"%s\"", i, flag ? flag : "");
+  rc = seccomp_attr_set(ctx, attr, 1);
+  if (rc < 0)
+    return oci_error_set(err, -rc, "linux.seccomp.flags[%zu]: %s", i, flag);
+  return 0;
+}
+
+/* libseccomp cannot compare one argument twice within a rule; like runc,
+ * such conditions become one rule per condition. */
+static bool
+repeats_an_index(const struct scmp_arg_cmp *cmp, size_t n)
+{
+  for (size_t a = 0; a < n; a++)
+    for (size_t b = a + 1; b < n; b++)
+      if (cmp[a].arg == cmp[b].arg)
+        return true;
+  return false;
+}
+
+static int
+add_syscall_rules(scmp_filter_ctx ctx, uint32_t def, const struct oci_seccomp_syscall *s, size_t i,
+                  struct oci_error **err)
+{
+  char field[64];
+  struct scmp_arg_cmp cmp[SECCOMP_ARGS];
+  uint32_t action;
+  bool separate;
+
+  snprintf(field, sizeof field, "linux.seccomp.syscalls[%zu].action", i);
+  if (parse_action(s->action, s->has_errno_ret, s->errno_ret, field, &action, err) < 0)
+    return -1;
+  if (s->args_len > SECCOMP_ARGS)
+    return oci_error_set(err, 0, "linux.seccomp.syscalls[%zu].args: more than %d conditions", i,
+                         SECCOMP_ARGS);
+  for (size_t j = 0; j < s->args_len; j++)
+    if (parse_arg(&s->args[j], i, j, &cmp[j], err) < 0)
+      return -1;
+  /* libseccomp refuses a rule that repeats the default action; it changes
+   * nothing anyway. */
+  if (action == def)
+    return 0;
+  separate = repeats_an_index(cmp, s->args_len);
+
+  for (size_t n = 0; n < s->names_len; n++)
+    {
+      int nr = seccomp_syscall_resolve_name(s->names[n]);
+      int rc = 0;
+
+      /* Unknown to this libseccomp or architecture: ignored, as runc does,
+       * so one profile serves several kernels. */
+      if (nr == __NR_SCMP_ERROR)
+        continue;
+      if (!separate)
+        rc = seccomp_rule_add_array(ctx, action, nr, (unsigned)s->args_len, cmp);
+      else
+        for (size_t j = 0; j < s->args_len && rc >= 0; j++)
+          rc = seccomp_rule_add_array(ctx, action, nr, 1, &cmp[j]);
+      if (rc < 0)
+        return oci_error_set(err, -rc, "linux.seccomp.syscalls[%zu]: adding the rule for `%s`", i,
+                             s->names[n]);
+    }
+  return 0;
+}
+
+static int
+build_filter(const struct oci_seccomp *sc, scmp_filter_ctx *out, struct oci_error **err)
+{
+  cleanup_scmp scmp_filter_ctx ctx = NULL;
+  uint32_t def;
+  int rc;
+
+  if (parse_action(sc->default_action, sc->has_default_errno_ret, sc->default_errno_ret,
+                   "linux.seccomp.defaultAction", &def, err)
+      < 0)
+    return -1;
+  ctx = seccomp_init(def);
+  if (ctx == NULL)
+    return oci_error_set(err, EINVAL, "linux.seccomp: creating the filter");
+  /* noNewPrivileges is the config's decision, not libseccomp's. */
+  rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+  if (rc < 0)
+    return oci_error_set(err, -rc, "linux.seccomp: clearing the no_new_privs attribute");
+  /* Report the kernel's errno rather than a blanket ECANCELED. */
+  (void)seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
+
+  for (size_t i = 0; i < sc->architectures_len; i++)
+    {
+      uint32_t arch;
+      if (parse_arch(sc->architectures[i], i, &arch, err) < 0)
+        return -1;
+      rc = seccomp_arch_add(ctx, arch);
+      if (rc < 0 && rc != -EEXIST)
+        return oci_error_set(err, -rc, "linux.seccomp.architectures[%zu]: adding %s", i,
+                             sc->architectures[i]);
+    }
+  for (size_t i = 0; i < sc->flags_len; i++)
+    if (apply_flag(ctx, sc->flags[i], i, err) < 0)
+      return -1;
+  for (size_t i = 0; i < sc->syscalls_len; i++)
+    if (add_syscall_rules(ctx, def, &sc->syscalls[i], i, err) < 0)
+      return -1;
+  *out = steal_pointer(&ctx);
+  return 0;
+}
+
+int
+rt_seccomp_validate(const struct oci_seccomp *sc, struct oci_error **err)
+{
+  cleanup_scmp scmp_filter_ctx ctx = NULL;
+
+  if (sc == NULL)
+    return 0;
+  return build_filter(sc, &ctx, err);
+}
+
+int
+rt_seccomp_load(const struct oci_seccomp *sc, struct oci_error **err)
+{
+  cleanup_scmp scmp_filter_ctx ctx = NULL;
+  int rc;
+
+  if (sc == NULL)
+    return 0;
+  if (build_filter(sc, &ctx, err) < 0)
+    return -1;
+  rc = seccomp_load(ctx);
+  if (rc < 0)
+    return oci_error_set(err, -rc, "linux.seccomp: loading the filter");
+  return 0;
+}
