@@ -306,6 +306,15 @@ assert_output_contains() {
 	done
 }
 
+# assert_output_contains_ci TEXT...: the same, ignoring case (strerror
+# text is "Not a directory" from libc and "not a directory" from Go).
+assert_output_contains_ci() {
+	local t
+	for t in "$@"; do
+		[[ "${output,,}" == *"${t,,}"* ]] || fail "expected output to contain '$t' (any case); got:" $'\n'"$output"
+	done
+}
+
 assert_output_not_contains() {
 	local t
 	for t in "$@"; do

@@ -109,7 +109,7 @@ EOF
 @test "an absolute command path that does not exist: create fails" {
 	set_args /bin/no-such-command
 	create_fails
-	assert_output_contains "no such file or directory"
+	assert_output_contains_ci "no such file or directory"
 }
 
 @test "run of a command not found: run fails, nothing left" {
@@ -131,7 +131,7 @@ EOF
 @test "a cwd that is not a directory: create fails" {
 	update_config 'c["process"]["cwd"] = "/etc/passwd"'
 	create_fails
-	assert_output_contains "not a directory"
+	assert_output_contains_ci "not a directory"
 }
 
 @test "a relative cwd is rejected" {
