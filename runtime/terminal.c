@@ -504,7 +504,7 @@ rt_terminal_relay(int master, int sigfd, const struct rt_relay_hooks *hooks, str
         return -1;
       if (p[1].revents & (POLLIN | POLLHUP | POLLERR) && drain_master(r, err) < 0)
         return -1;
-      if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
+      if (p[0].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))
         read_stdin(r);
       if (r->in_len > 0 && !r->hung_up && flush_input(r, err) < 0)
         return -1;
