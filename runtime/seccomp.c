@@ -133,8 +133,7 @@ apply_flag(scmp_filter_ctx ctx, const char *flag, size_t i, struct oci_error **e
     attr = SCMP_FLTATR_CTL_WAITKILL;
 #else
   else if (flag && strcmp(flag, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0)
-    return oci_error_set(err, 0, "linux.seccomp.flags[%zu]: not supported: %s (libseccomp too old)", i,
-                         flag);
+    return oci_error_set(err, 0, "linux.seccomp.flags[%zu]: not supported: %s (libseccomp too old)", i, flag);
 #endif
   else
     return oci_error_set(err, 0, "linux.seccomp.flags[%zu]: unknown flag \"%s\"", i, flag ? flag : "");
