@@ -1,5 +1,6 @@
 #include <config.h>
 
+#include <stdint.h>
 #include <string.h>
 
 #include "image.h"
@@ -173,68 +174,131 @@ seen_before(const struct oci_image_manifest *m, size_t i)
   return false;
 }
 
+/* Download the jobs' blobs (several at once) and commit each one. */
 static int
-fetch_layers(struct pull *p, const struct oci_image_manifest *m, struct oci_error **err)
+download_jobs(struct pull *p, struct layer_job *jobs, struct img_registry_blob *blobs, size_t n,
+              struct oci_error **err)
 {
-  size_t n = 0;
+  cleanup_free struct oci_error **errs = xcalloc(n + 1, sizeof *errs);
+
+  img_registry_fetch_blobs(p->reg, p->repo, blobs, n, errs);
+  for (size_t k = 0; k < n; k++)
+    {
+      if (errs[k] == NULL && img_blob_writer_commit(jobs[k].writer, &errs[k]) < 0)
+        oci_error_wrap(&errs[k], "layer %s", blobs[k].digest);
+      img_progress_finish(p->progress, jobs[k].row, errs[k] ? "failed" : "done");
+      if (errs[k] && *err == NULL)
+        *err = steal_pointer(&errs[k]);
+      if (errs[k])
+        oci_error_free(errs[k]);
+    }
+  return *err ? -1 : 0;
+}
+
+static void
+add_job(struct pull *p, const struct oci_descriptor *d, struct img_blob_writer *w, struct layer_job *job,
+        struct img_registry_blob *blob)
+{
+  job->writer = w;
+  job->progress = p->progress;
+  job->row = img_progress_add(p->progress, d->digest, d->size, img_blob_writer_offset(w));
+  *blob = (struct img_registry_blob){
+    .digest = d->digest,
+    .size = d->size,
+    .sink = layer_sink,
+    .restart = layer_restart,
+    .sink_data = job,
+    .offset = img_blob_writer_offset(w),
+  };
+}
+
+/* One round over the pending layers: take every blob lock that is free
+ * without waiting and download those blobs.  A lock another pull holds is
+ * left for a later round; only when every pending blob is busy do we wait,
+ * for one, holding no other: waiting while holding would deadlock against a
+ * pull of an image that shares these layers in another order. */
+static int
+fetch_round(struct pull *p, const struct oci_image_manifest *m, bool *pending, size_t *n_pending,
+            struct oci_error **err)
+{
   cleanup_free struct layer_job *jobs = xcalloc(m->layers_len + 1, sizeof *jobs);
   cleanup_free struct img_registry_blob *blobs = xcalloc(m->layers_len + 1, sizeof *blobs);
-  cleanup_free struct oci_error **errs = NULL;
+  size_t n = 0, busy = SIZE_MAX;
   int ret = 0;
 
-  for (size_t i = 0; i < m->layers_len; i++)
+  for (size_t i = 0; i < m->layers_len && ret == 0; i++)
     {
       const struct oci_descriptor *d = &m->layers[i];
       struct img_blob_writer *w = NULL;
-      if (seen_before(m, i))
+
+      if (!pending[i])
         continue;
       if (img_store_has_blob(p->store, d->digest))
+        img_progress_finish(p->progress, img_progress_add(p->progress, d->digest, d->size, d->size),
+                            "already present");
+      else
         {
-          img_progress_finish(p->progress, img_progress_add(p->progress, d->digest, d->size, d->size),
-                              "already present");
-          continue;
+          int r = img_blob_writer_try_begin(p->store, d->digest, d->size, &w, err);
+          if (r < 0)
+            {
+              ret = -1;
+              break;
+            }
+          if (r == 1)
+            {
+              busy = busy < i ? busy : i;
+              continue;
+            }
         }
-      if (img_blob_writer_begin(p->store, d->digest, d->size, &w, err) < 0)
+      pending[i] = false;
+      (*n_pending)--;
+      if (w) /* NULL: present, or committed by another pull meanwhile */
         {
-          ret = -1;
-          break;
+          add_job(p, d, w, &jobs[n], &blobs[n]);
+          n++;
         }
-      if (w == NULL) /* another pull committed it while we waited */
-        continue;
-      jobs[n].writer = w;
-      jobs[n].progress = p->progress;
-      jobs[n].row = img_progress_add(p->progress, d->digest, d->size, img_blob_writer_offset(w));
-      blobs[n] = (struct img_registry_blob){
-        .digest = d->digest,
-        .size = d->size,
-        .sink = layer_sink,
-        .restart = layer_restart,
-        .sink_data = &jobs[n],
-        .offset = img_blob_writer_offset(w),
-      };
-      n++;
     }
-
-  if (ret == 0 && n > 0)
+  if (ret == 0 && n == 0 && busy != SIZE_MAX)
     {
-      errs = xcalloc(n, sizeof *errs);
-      img_registry_fetch_blobs(p->reg, p->repo, blobs, n, errs);
-      for (size_t k = 0; k < n; k++)
+      const struct oci_descriptor *d = &m->layers[busy];
+      struct img_blob_writer *w = NULL;
+
+      img_progress_note(p->progress, "Waiting for another pull of %.19s", d->digest);
+      ret = img_blob_writer_begin(p->store, d->digest, d->size, &w, err);
+      if (ret == 0)
         {
-          if (errs[k] == NULL && img_blob_writer_commit(jobs[k].writer, &errs[k]) < 0)
-            oci_error_wrap(&errs[k], "layer %s", blobs[k].digest);
-          img_progress_finish(p->progress, jobs[k].row, errs[k] ? "failed" : "done");
-          if (errs[k] && *err == NULL)
-            *err = steal_pointer(&errs[k]);
-          if (errs[k])
-            oci_error_free(errs[k]);
+          pending[busy] = false;
+          (*n_pending)--;
+          if (w)
+            {
+              add_job(p, d, w, &jobs[n], &blobs[n]);
+              n++;
+            }
         }
-      if (*err)
-        ret = -1;
     }
+  if (ret == 0 && n > 0)
+    ret = download_jobs(p, jobs, blobs, n, err);
   for (size_t k = 0; k < n; k++)
     img_blob_writer_free(jobs[k].writer);
   return ret;
+}
+
+static int
+fetch_layers(struct pull *p, const struct oci_image_manifest *m, struct oci_error **err)
+{
+  cleanup_free bool *pending = xcalloc(m->layers_len + 1, sizeof *pending);
+  size_t n_pending = 0;
+
+  for (size_t i = 0; i < m->layers_len; i++)
+    if (!seen_before(m, i))
+      {
+        pending[i] = true;
+        n_pending++;
+      }
+  while (n_pending > 0)
+    if (fetch_round(p, m, pending, &n_pending, err) < 0)
+      return -1;
+  return 0;
 }
 
 static int

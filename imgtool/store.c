@@ -313,9 +313,10 @@ img_store_put_blob(struct img_store *s, const char *digest, const void *buf, siz
 }
 
 /* Open and lock ingest/<name>, making sure the locked file is still the one
- * at that path (the previous holder may have renamed or deleted it). */
+ * at that path (the previous holder may have renamed or deleted it).
+ * Without WAIT, returns 1 when another writer holds the lock. */
 static int
-open_partial_locked(struct img_store *s, const char *name, int *out, struct oci_error **err)
+open_partial_locked(struct img_store *s, const char *name, bool wait, int *out, struct oci_error **err)
 {
   for (;;)
     {
@@ -323,8 +324,12 @@ open_partial_locked(struct img_store *s, const char *name, int *out, struct oci_
       cleanup_close int fd = openat(s->ingest_fd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
       if (fd < 0)
         return oci_error_errno(err, "open `ingest/%s`", name);
-      if (flock(fd, LOCK_EX) < 0)
-        return oci_error_errno(err, "lock `ingest/%s`", name);
+      if (flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) < 0)
+        {
+          if (!wait && errno == EWOULDBLOCK)
+            return 1;
+          return oci_error_errno(err, "lock `ingest/%s`", name);
+        }
       if (fstat(fd, &a) < 0)
         return oci_error_errno(err, "stat `ingest/%s`", name);
       if (fstatat(s->ingest_fd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_ino == b.st_ino
@@ -365,10 +370,12 @@ rehash_partial(struct img_blob_writer *w, struct oci_error **err)
   return 0;
 }
 
-int
-img_blob_writer_begin(struct img_store *s, const char *digest, int64_t expected_size,
-                      struct img_blob_writer **out, struct oci_error **err)
+static int
+writer_begin(struct img_store *s, const char *digest, int64_t expected_size, bool wait,
+             struct img_blob_writer **out, struct oci_error **err)
 {
+  int r;
+
   *out = NULL;
   if (check_digest(digest, err) < 0)
     return -1;
@@ -385,8 +392,9 @@ img_blob_writer_begin(struct img_store *s, const char *digest, int64_t expected_
   img_sha256_init(&w->hash);
   snprintf(w->partial, sizeof w->partial, "sha256-%s", digest + 7);
 
-  if (open_partial_locked(s, w->partial, &w->fd, err) < 0)
-    return -1;
+  r = open_partial_locked(s, w->partial, wait, &w->fd, err);
+  if (r != 0)
+    return r;
   /* Whoever held the lock before us may have finished the blob. */
   if (img_store_has_blob(s, digest))
     {
@@ -397,6 +405,20 @@ img_blob_writer_begin(struct img_store *s, const char *digest, int64_t expected_
     return -1;
   *out = steal_pointer(&w);
   return 0;
+}
+
+int
+img_blob_writer_begin(struct img_store *s, const char *digest, int64_t expected_size,
+                      struct img_blob_writer **out, struct oci_error **err)
+{
+  return writer_begin(s, digest, expected_size, true, out, err);
+}
+
+int
+img_blob_writer_try_begin(struct img_store *s, const char *digest, int64_t expected_size,
+                          struct img_blob_writer **out, struct oci_error **err)
+{
+  return writer_begin(s, digest, expected_size, false, out, err);
 }
 
 uint64_t

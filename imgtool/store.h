@@ -85,10 +85,18 @@ int img_store_put_blob(struct img_store *s, const char *digest, const void *buf,
  * restart: the server ignored Range (answered 200), start again from 0.
  * commit: verify size and digest ("digest mismatch: expected X got Y"; the
  * partial is then deleted), fsync, rename into blobs/, fsync the directory.
- * free without commit keeps the partial for the next attempt. */
+ * free without commit keeps the partial for the next attempt.
+ *
+ * Lock order: a process must never wait for one blob's lock while it holds
+ * another's (two pulls sharing layers in opposite order would deadlock).
+ * Take several with try_begin, which returns 1 (and *out = NULL) instead of
+ * waiting when another writer holds the blob; wait with begin only while
+ * holding no other writer. */
 struct img_blob_writer;
 int img_blob_writer_begin(struct img_store *s, const char *digest, int64_t expected_size,
                           struct img_blob_writer **out, struct oci_error **err);
+int img_blob_writer_try_begin(struct img_store *s, const char *digest, int64_t expected_size,
+                              struct img_blob_writer **out, struct oci_error **err);
 uint64_t img_blob_writer_offset(const struct img_blob_writer *w);
 int img_blob_writer_restart(struct img_blob_writer *w, struct oci_error **err);
 int img_blob_writer_write(struct img_blob_writer *w, const void *buf, size_t n, struct oci_error **err);

@@ -334,3 +334,86 @@ layout_layers() {
 	[ "$(fault_count 'select(.kind=="token")')" -ge 2 ]
 	[ "$(fault_count 'select(.status==401 and .auth)')" -ge 1 ]
 }
+
+# ---------------------------------------------------------------- blob locks
+
+# image_reversed LAYOUT FROM TO: TO has FROM's layers (and diff_ids) in the
+# opposite order, so the two images share every layer.
+image_reversed() {
+	local layout=$1 from=$2 to=$3 m c cfg man chex mhex
+	m=$(layout_desc "$layout" "$from" | jq -r .digest)
+	c=$(jq -r .config.digest "$layout/blobs/sha256/${m#sha256:}")
+	cfg=$(jq -c '.rootfs.diff_ids |= reverse' "$layout/blobs/sha256/${c#sha256:}")
+	chex=$(printf '%s' "$cfg" | sha256sum | cut -d' ' -f1)
+	printf '%s' "$cfg" >"$layout/blobs/sha256/$chex"
+	man=$(jq -c --arg d "sha256:$chex" --argjson s "$(printf '%s' "$cfg" | wc -c)" \
+		'.layers |= reverse | .config.digest = $d | .config.size = $s' "$layout/blobs/sha256/${m#sha256:}")
+	mhex=$(printf '%s' "$man" | sha256sum | cut -d' ' -f1)
+	printf '%s' "$man" >"$layout/blobs/sha256/$mhex"
+	jq --arg d "sha256:$mhex" --argjson s "$(printf '%s' "$man" | wc -c)" --arg t "$to" \
+		'.manifests += [{mediaType:"application/vnd.oci.image.manifest.v1+json",digest:$d,size:$s,
+		  annotations:{"org.opencontainers.image.ref.name":$t}}]' \
+		"$layout/index.json" >"$layout/index.json.new" && mv "$layout/index.json.new" "$layout/index.json"
+}
+
+@test "pull: a blob another pull is writing does not hold up the other layers" {
+	local second base third p
+	base=$(layout_layers layers | sed -n 1p)
+	second=$(layout_layers layers | sed -n 2p)
+	third=$(layout_layers layers | sed -n 3p)
+	mkdir -p "$STORE/ingest"
+	# Another writer holds the second layer's lock.
+	flock -x "$STORE/ingest/sha256-${second#sha256:}" sleep 60 &
+	holder=$!
+	"$IMGTOOL" --store "$STORE" --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/layers:1" \
+		>"$BATS_TEST_TMPDIR/pull.out" 2>&1 &
+	p=$!
+	for _ in $(seq 1 200); do
+		[ -f "$STORE/blobs/sha256/${base#sha256:}" ] && [ -f "$STORE/blobs/sha256/${third#sha256:}" ] && break
+		sleep 0.05
+	done
+	# The free layers were committed while the pull waits, holding no lock.
+	[ -f "$STORE/blobs/sha256/${base#sha256:}" ]
+	[ -f "$STORE/blobs/sha256/${third#sha256:}" ]
+	[ ! -f "$STORE/blobs/sha256/${second#sha256:}" ]
+	kill -0 "$p"
+	# what it has open in ingest/ while it waits: the busy blob only
+	sleep 0.2
+	run -0 bash -c "ls -l /proc/$p/fd | grep -o 'ingest/.*'"
+	[ "$output" = "ingest/sha256-${second#sha256:}" ]
+	kill "$holder"
+	wait "$holder" || true
+	wait "$p" || { cat "$BATS_TEST_TMPDIR/pull.out"; false; }
+	grep -q "Waiting for another pull of ${second:0:19}" "$BATS_TEST_TMPDIR/pull.out"
+	[ "$(sha256sum <"$STORE/blobs/sha256/${second#sha256:}" | cut -d' ' -f1)" = "${second#sha256:}" ]
+}
+
+@test "pull: two images sharing layers in opposite order pull concurrently without deadlock" {
+	local second holder a b
+	image_reversed "$LAYOUT" layers reversed
+	image_push "$LAYOUT" reversed test/reversed:1
+	second=$(layout_layers layers | sed -n 2p)
+	for round in held free; do
+		rm -rf "$STORE"
+		mkdir -p "$STORE/ingest"
+		# Holding the middle layer's lock for a moment lines both pulls up on
+		# it, each with its first layer in hand: the order that deadlocked.
+		[ "$round" = free ] || {
+			flock -x "$STORE/ingest/sha256-${second#sha256:}" sleep 2 &
+			holder=$!
+		}
+		timeout 60 "$IMGTOOL" --store "$STORE" -q --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/layers:1" \
+			>"$BATS_TEST_TMPDIR/a.out" 2>&1 &
+		a=$!
+		timeout 60 "$IMGTOOL" --store "$STORE" -q --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/reversed:1" \
+			>"$BATS_TEST_TMPDIR/b.out" 2>&1 &
+		b=$!
+		wait "$a" || { echo "$round: $(cat "$BATS_TEST_TMPDIR/a.out")"; false; }
+		wait "$b" || { echo "$round: $(cat "$BATS_TEST_TMPDIR/b.out")"; false; }
+		[ "$round" = free ] || wait "$holder"
+		# 3 shared layers + 2 configs + 2 manifests
+		[ "$(blob_count)" -eq 7 ]
+		[ -n "$(store_ref "$REGISTRY/test/layers:1")" ]
+		[ -n "$(store_ref "$REGISTRY/test/reversed:1")" ]
+	done
+}

@@ -1,5 +1,6 @@
 /* The content-addressed store: resumable verified blob writes, refs in
- * index.json, gc, and two writers of one blob sharing the work. */
+ * index.json, gc, and two writers of one blob sharing the work (or, with
+ * try_begin, not waiting for each other). */
 #include <config.h>
 
 #include <errno.h>
@@ -244,6 +245,8 @@ test_shared_writer(const char *dir)
   struct img_store *s = NULL;
   struct img_blob_writer *w = NULL;
   img_store_open(dir, IMG_STORE_CREATE, &s, &err);
+  ok(img_blob_writer_try_begin(s, d, 20, &w, &err) == 1 && w == NULL,
+     "try_begin does not wait for a blob another writer holds");
   (void)!write(go[1], "x", 1);
   int r = img_blob_writer_begin(s, d, 20, &w, &err);
   int status;
