@@ -22,11 +22,11 @@ try "exec 3</proc/1/exe"
 try "exec 3>/proc/1/exe"
 try "exec 3<>/proc/1/exe"
 try "readlink /proc/1/exe"
-try "ls /proc/1/fd/ | grep ."
+try "for f in /proc/1/fd/*; do readlink \$f; done | grep ."
 try "cat /proc/1/environ"
 try "cat /proc/1/mem"
 for f in /proc/1/fd/*; do
-	[ -e "$f" ] || continue
+	[ -L "$f" ] || continue
 	echo "fd $f -> $(readlink "$f")"
 	if [ -n "$OPEN_FDS" ]; then try "exec 3<$f"; fi
 done
