@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -192,4 +193,71 @@ img_image_load(struct img_store *s, const char *digest, const char *media_type, 
     img->size += img->manifest->layers[i].size;
   *out = steal_pointer(&img);
   return 0;
+}
+
+/* One blob from SRC into DST through a verifying writer.  Waits for a writer
+ * of the same blob holding no other lock (see img_blob_writer_try_begin). */
+static int
+copy_blob(struct img_store *src, struct img_store *dst, const struct oci_descriptor *d,
+          struct oci_error **err)
+{
+  cleanup_blob_writer struct img_blob_writer *w = NULL;
+  cleanup_close int fd = -1;
+  cleanup_free char *buf = NULL;
+  uint64_t size;
+
+  if (img_store_has_blob(dst, d->digest))
+    return 0;
+  if (img_store_open_blob(src, d->digest, &fd, &size, err) < 0)
+    return -1;
+  if (d->size >= 0 && size != (uint64_t)d->size)
+    return oci_error_set(err, EBADMSG, "blob %s: %" PRIu64 " bytes, the descriptor says %" PRId64, d->digest,
+                         size, d->size);
+  if (img_blob_writer_begin(dst, d->digest, d->size, &w, err) < 0)
+    return -1;
+  if (w == NULL)
+    return 0;
+  /* The partial may be another source's bytes: start from nothing. */
+  if (img_blob_writer_restart(w, err) < 0)
+    return -1;
+  buf = xmalloc(1 << 20);
+  for (;;)
+    {
+      ssize_t n = read(fd, buf, 1 << 20);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return oci_error_errno(err, "read blob %s", d->digest);
+      if (n == 0)
+        break;
+      if (img_blob_writer_write(w, buf, n, err) < 0)
+        return -1;
+    }
+  return img_blob_writer_commit(w, err);
+}
+
+int
+img_local_copy(struct img_store *src, const struct img_image *img, struct img_store *store, const char *name,
+               const char *tag, struct oci_error **err)
+{
+  const struct oci_image_manifest *m = img->manifest;
+  struct oci_descriptor md = { .digest = img->manifest_digest, .size = -1 };
+  cleanup_free char *refname = xasprintf("%s:%s", name, tag);
+  cleanup_close int lock = img_store_lock_image(store, refname, err);
+  cleanup_close int fd = -1;
+  uint64_t msize;
+
+  if (lock < 0)
+    return -1;
+  if (img_store_open_blob(src, img->manifest_digest, &fd, &msize, err) < 0)
+    return -1;
+  md.size = msize;
+  if (copy_blob(src, store, &md, err) < 0 || copy_blob(src, store, &m->config, err) < 0)
+    return -1;
+  for (size_t i = 0; i < m->layers_len; i++)
+    if (copy_blob(src, store, &m->layers[i], err) < 0)
+      return oci_error_wrap(err, "layer %zu of %zu", i + 1, m->layers_len);
+  /* umoci writes manifests without a mediaType: they are OCI manifests. */
+  return img_store_set_ref(store, name, tag, m->media_type ? m->media_type : OCI_MT_MANIFEST,
+                           img->manifest_digest, msize, err);
 }

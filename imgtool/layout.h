@@ -43,6 +43,13 @@ int img_image_load(struct img_store *s, const char *digest, const char *media_ty
                    struct img_image **out, struct oci_error **err);
 void img_image_free(struct img_image *img);
 
+/* Copy IMG (loaded from SRC, a local source) into STORE: the manifest, the
+ * config and every layer, each verified against its digest and size on the
+ * way in (a layout is untrusted input), then point NAME:TAG at the manifest
+ * (under the store's per-image lock, like a pull). */
+int img_local_copy(struct img_store *src, const struct img_image *img, struct img_store *store,
+                   const char *name, const char *tag, struct oci_error **err);
+
 static inline void
 cleanup_localp(struct img_local **l)
 {

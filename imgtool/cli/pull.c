@@ -1,5 +1,6 @@
 #include <config.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,21 +8,122 @@
 #include "spec/util.h"
 #include "cli.h"
 
-static const char help[] = "Usage: imgtool pull [--platform OS/ARCH[/VARIANT]] IMAGE\n"
+static const char help[] = "Usage: imgtool pull [--platform OS/ARCH[/VARIANT]] [--name NAME[:TAG]] IMAGE\n"
                            "\n"
                            "Fetch IMAGE from its registry into the store, verifying every digest.\n"
                            "Blobs already in the store are not downloaded again; an interrupted pull\n"
-                           "resumes where it stopped.\n";
+                           "resumes where it stopped.\n"
+                           "\n"
+                           "IMAGE may be a local source, oci:DIR[:TAG] or oci-archive:FILE[:TAG]: its\n"
+                           "manifest, config and layers are copied into the store, each verified, under\n"
+                           "the name the layout gives it when that is a full reference, else\n"
+                           "localhost/<DIR's base name>:<TAG> (default latest), or under --name.\n"
+                           "\n"
+                           "  --platform P   the platform to take from a multi-platform image\n"
+                           "  --name NAME    the store name for a local source\n";
+
+/* Make BASE (a directory or archive name) a repository path component:
+ * lowercase alphanumerics joined by '-'. */
+static char *
+component_of(const char *base)
+{
+  char *out = xmalloc(strlen(base) + 1);
+  size_t n = 0;
+
+  for (const char *c = base; *c; c++)
+    {
+      char l = (char)tolower((unsigned char)*c);
+      if (isalnum((unsigned char)l) && (unsigned char)l < 0x80)
+        out[n++] = l;
+      else if (n > 0 && out[n - 1] != '-')
+        out[n++] = '-';
+    }
+  while (n > 0 && out[n - 1] == '-')
+    n--;
+  out[n] = '\0';
+  return out;
+}
+
+/* The store name of a local image: --name, else the layout's own full
+ * reference (umoci and skopeo may write "example.com/x:1" as ref.name), else
+ * localhost/<base name>:<tag>, as podman names such images. */
+static int
+local_name(const struct img_reference *src, const struct img_store_ref *found, const char *as,
+           struct img_reference **out, char **tag, struct oci_error **err)
+{
+  const char *src_tag = src->tag ? src->tag : (found->tag ? found->tag : IMG_DEFAULT_TAG);
+  cleanup_free char *text = NULL;
+
+  if (as)
+    {
+      const char *slash = strrchr(as, '/');
+      bool has_tag = strchr(slash ? slash : as, ':') != NULL;
+      text = has_tag ? xstrdup(as) : xasprintf("%s:%s", as, src_tag);
+    }
+  else if (found->repository)
+    text = xasprintf("%s:%s", found->repository, found->tag ? found->tag : src_tag);
+  else
+    {
+      cleanup_free char *path = xstrdup(src->path);
+      size_t len = strlen(path);
+      while (len > 1 && path[len - 1] == '/')
+        path[--len] = '\0';
+      if (src->transport == IMG_REF_OCI_ARCHIVE && len > 4 && strcmp(path + len - 4, ".tar") == 0)
+        path[len - 4] = '\0';
+      const char *base = strrchr(path, '/');
+      cleanup_free char *comp = component_of(base ? base + 1 : path);
+      text = xasprintf("localhost/%s:%s", comp[0] ? comp : "image", src_tag);
+    }
+  if (img_reference_parse(text, out, err) < 0)
+    return oci_error_wrap(err, "naming the image in the store (choose a name with --name)");
+  if ((*out)->transport != IMG_REF_REGISTRY || (*out)->digest)
+    {
+      img_reference_free(*out);
+      *out = NULL;
+      return oci_error_set(err, EINVAL, "`%s`: a store name is NAME[:TAG]", text);
+    }
+  *tag = xstrdup((*out)->tag);
+  return 0;
+}
+
+static int
+pull_local(struct img_cli *cli, const struct img_reference *src, const char *platform, const char *as,
+           struct oci_error **err)
+{
+  cleanup_local struct img_local *l = NULL;
+  cleanup_store_ref struct img_store_ref *found = NULL;
+  cleanup_image struct img_image *img = NULL;
+  cleanup_img_reference struct img_reference *name = NULL;
+  cleanup_store struct img_store *store = NULL;
+  cleanup_free char *tag = NULL;
+  cleanup_free char *repo = NULL;
+
+  if (img_local_open(src, &l, err) < 0 || img_local_find(l, src->tag, &found, err) < 0
+      || img_image_load(l->layout, found->digest, found->media_type, platform, &img, err) < 0
+      || local_name(src, found, as, &name, &tag, err) < 0)
+    return -1;
+  if (img_cli_open_store(cli, &store, err) < 0)
+    return -1;
+  repo = img_reference_name(name);
+  if (img_local_copy(l->layout, img, store, repo, tag, err) < 0)
+    return oci_error_wrap(err, "copying into the store as %s:%s", repo, tag);
+  if (!cli->quiet)
+    printf("%s:%s: %s\n", repo, tag, img->manifest_digest);
+  return 0;
+}
 
 int
 img_cli_pull(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
 {
-  static const struct option opts[]
-      = { IMG_CLI_COMMON_OPTIONS, { "platform", required_argument, NULL, 'p' }, { 0 } };
+  static const struct option opts[] = { IMG_CLI_COMMON_OPTIONS,
+                                        { "platform", required_argument, NULL, 'p' },
+                                        { "name", required_argument, NULL, 'n' },
+                                        { 0 } };
   cleanup_store struct img_store *store = NULL;
   cleanup_img_reference struct img_reference *ref = NULL;
   cleanup_free char *digest = NULL;
   const char *platform = NULL;
+  const char *as = NULL;
   struct img_pull_opts po;
   int c;
 
@@ -34,6 +136,8 @@ img_cli_pull(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
         return fputs(help, stdout), 0;
       if (c == 'p')
         platform = optarg;
+      else if (c == 'n')
+        as = optarg;
       else
         return img_cli_usage_error(err, "pull", "invalid option");
     }
@@ -42,8 +146,9 @@ img_cli_pull(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
   if (img_reference_parse(argv[optind], &ref, err) < 0)
     return -1;
   if (ref->transport != IMG_REF_REGISTRY)
-    return oci_error_set(err, 0, "not supported: pulling `%s` into the store (bundle it directly)",
-                         argv[optind]);
+    return pull_local(cli, ref, platform, as, err) < 0 ? oci_error_wrap(err, "%s", argv[optind]) : 0;
+  if (as)
+    return img_cli_usage_error(err, "pull", "--name is for oci: and oci-archive: sources");
   if (img_cli_open_store(cli, &store, err) < 0)
     return -1;
   img_cli_pull_opts(cli, platform, &po);

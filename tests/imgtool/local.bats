@@ -385,3 +385,57 @@ fill_store() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"expected IMAGE and DIR (see \`imgtool bundle --help\`)"* ]]
 }
+
+# ---- pull from local sources into the store ----
+
+@test "pull oci:DIR:tag copies the image into the store, verified, and it bundles from there" {
+	run -0 imgtool pull "oci:$LAYOUT:root"
+	[[ "$output" == "localhost/layout:root: sha256:"* ]]
+	run -0 imgtool images -q
+	[ "$output" = "localhost/layout:root" ]
+	# every blob the manifest names, and only those, is in the store
+	local m
+	m=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "root") | .digest' \
+		"$LAYOUT/index.json")
+	[ "$(ls "$STORE/blobs/sha256" | sort)" = "$( (echo "${m#sha256:}"
+		jq -r '.config.digest, .layers[].digest' "$LAYOUT/blobs/sha256/${m#sha256:}" | sed 's/^sha256://') | sort)" ]
+	# the layout is no longer needed
+	cp -r "$LAYOUT" "$WORK/gone"
+	run -0 imgtool bundle localhost/layout:root "$WORK/b"
+	[ -x "$WORK/b/rootfs/bin/busybox" ]
+	# pulling again copies nothing and keeps one name
+	run -0 imgtool -q pull "oci:$LAYOUT:root"
+	[ "$output" = "" ]
+	run -0 imgtool images -q
+	[ "$output" = "localhost/layout:root" ]
+}
+
+@test "pull oci-archive: and --name; an index is narrowed to one platform" {
+	[ "$(uname -m)" = x86_64 ] || skip "the test index has amd64 and arm64"
+	run -0 imgtool pull --name example.org/me/app:7 "oci-archive:$FILE_TMP/image.tar:good"
+	[[ "$output" == "example.org/me/app:7: sha256:"* ]]
+	run -0 imgtool pull --platform linux/arm64 "oci:$LAYOUT:multi"
+	run -0 imgtool images -q
+	[ "$output" = "$(printf 'example.org/me/app:7\nlocalhost/layout:multi')" ]
+	run -0 --separate-stderr imgtool inspect --platform linux/arm64 localhost/layout:multi
+	[ "$(jq -r .architecture <<<"$output")" = arm64 ]
+	run -1 imgtool pull --name 'Bad Name' "oci:$LAYOUT:root"
+	[[ "$output" == *"choose a name with --name"* ]]
+	run -1 imgtool pull --name x@sha256:0000000000000000000000000000000000000000000000000000000000000000 "oci:$LAYOUT:root"
+	[[ "$output" == *"a store name is NAME[:TAG]"* ]]
+}
+
+@test "pull oci: of a hostile layout stores no unverified blob and no name" {
+	for tag in digest-mismatch truncated; do
+		run -1 imgtool pull "oci:$LAYOUT:$tag"
+		[[ "$output" == *"oci:$LAYOUT:$tag: copying into the store as localhost/layout:$tag"* ]]
+		[[ "$output" == *"digest mismatch"* ]] || [[ "$output" == *"the descriptor says"* ]]
+	done
+	run -0 imgtool images -q
+	[ "$output" = "" ]
+	# whatever is in blobs/ hashes to its name
+	for f in "$STORE"/blobs/sha256/*; do
+		[ -e "$f" ] || continue
+		[ "$(sha256sum <"$f" | cut -d' ' -f1)" = "$(basename "$f")" ]
+	done
+}
