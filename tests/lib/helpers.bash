@@ -101,7 +101,13 @@ teardown_test() {
 	for ns in "${NETNS_CREATED[@]}"; do
 		ip netns delete "$ns" 2>/dev/null || true
 	done
-	rm -rf "$TEST_TMP"
+	# Never recurse into a mount that could not be removed: it may be a bind
+	# of something that is not ours.
+	if [ -z "$(leaked_mounts)" ]; then
+		rm -rf --one-file-system "$TEST_TMP"
+	else
+		leaks+=$'\n'"(left $TEST_TMP in place: mounts remain under it)"
+	fi
 	if [ -n "$leaks" ]; then
 		echo "teardown found leftovers:" >&2
 		echo "$leaks" >&2
