@@ -48,7 +48,9 @@ struct img_layer_stats
 
 /* Pull the next chunk of the blob: return its length (0 at the end) with
  * *buf pointing at it (valid until the next call), or -1 with *err set.
- * Lets a download stream straight into the unpacker. */
+ * Lets a download stream straight into the unpacker.  Called from the
+ * thread that decompresses (one call at a time; the caller's thread again
+ * once img_layer_apply has joined it, to hash the rest of a bad blob). */
 typedef ssize_t (*img_layer_read_fn)(void *data, const void **buf, struct oci_error **err);
 
 int img_layer_apply(int rootfd, img_layer_read_fn read_fn, void *read_data, const struct img_layer_opts *o,
