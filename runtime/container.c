@@ -21,6 +21,7 @@
 #include "init.h"
 #include "log.h"
 #include "namespaces.h"
+#include "seccomp.h"
 #include "state.h"
 #include "sync.h"
 #include "terminal.h"
@@ -201,8 +202,6 @@ check_unsupported(const struct oci_config *cfg, struct oci_error **err)
 {
   if (has_hooks(cfg->hooks))
     return oci_error_set(err, 0, "not supported: hooks");
-  if (cfg->linux_ && cfg->linux_->seccomp)
-    return oci_error_set(err, 0, "not supported: linux.seccomp");
   return 0;
 }
 
@@ -246,7 +245,13 @@ job_load_config(struct create_job *job, struct oci_error **err)
     return oci_error_set(err, 0, "cannot allocate tty if ocirt will detach without setting console socket");
   if (!job->cfg->process->terminal && job->opts->console_socket)
     return oci_error_set(err, 0, "cannot use console socket if ocirt will not detach or allocate tty");
-  return check_unsupported(job->cfg, err);
+  if (check_unsupported(job->cfg, err) < 0)
+    return -1;
+  /* The init builds the filter again: a bad profile must fail here, before
+   * anything exists that would have to be rolled back. */
+  if (job->cfg->linux_ && rt_seccomp_validate(job->cfg->linux_->seccomp, err) < 0)
+    return oci_error_wrap(err, "config.json");
+  return 0;
 }
 
 static int

@@ -8,6 +8,7 @@
 #include "spec/util.h"
 #include "features.h"
 #include "mounts.h"
+#include "seccomp.h"
 
 /* Every name runc's mount option parser knows; we list those our parser
  * recognises (a name it does not know would be passed on as fs data). */
@@ -146,7 +147,7 @@ build_linux(void)
   l->cgroup->systemd_user = no;
   l->cgroup->rdma = yes;
   l->seccomp = xzalloc(sizeof *l->seccomp);
-  l->seccomp->enabled = no;
+  rt_seccomp_features(l->seccomp);
   l->apparmor = enabled(false);
   l->selinux = enabled(false);
   l->intel_rdt = xzalloc(sizeof *l->intel_rdt);
@@ -168,5 +169,9 @@ rt_features_build(void)
   f->hooks.set = true;
   add_mount_options(&f->mount_options);
   f->linux_ = build_linux();
+  f->annotations = xcalloc(1, sizeof *f->annotations);
+  f->annotations[0].key = xstrdup("io.github.seccomp.libseccomp.version");
+  f->annotations[0].value = rt_seccomp_version();
+  f->annotations_len = 1;
   return f;
 }

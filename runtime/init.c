@@ -17,6 +17,7 @@
 #include "log.h"
 #include "process.h"
 #include "rootfs.h"
+#include "seccomp.h"
 #include "sync.h"
 #include "terminal.h"
 
@@ -48,6 +49,12 @@ send_terminal(struct rt_init_args *a, struct oci_error **err)
   if (rt_terminal_setup_in_container(a->cfg->process, &master, err) < 0)
     return -1;
   return rt_sync_send(a->sync_fd, RT_SYNC_TERMINAL, 0, master, err);
+}
+
+static const struct oci_seccomp *
+seccomp_of(const struct oci_config *cfg)
+{
+  return cfg->linux_ ? cfg->linux_->seccomp : NULL;
 }
 
 /* The init proper: we are in the final pid namespace and in our cgroup. */
@@ -82,6 +89,10 @@ init_container(struct rt_init_args *a, struct rt_exec *exec, struct oci_error **
   if (cfg->process->terminal && send_terminal(a, err) < 0)
     return -1;
   if (rt_rootfs_finalize(cfg, &ropts, err) < 0)
+    return -1;
+  /* Without no_new_privs only CAP_SYS_ADMIN may load a filter: load it
+   * while we still have it; it then covers the rest of the set-up too. */
+  if (!cfg->process->no_new_privileges && seccomp_of(cfg) && rt_seccomp_load(seccomp_of(cfg), err) < 0)
     return -1;
   if (rt_process_prepare(cfg->process, exec, err) < 0)
     return -1;
@@ -223,6 +234,10 @@ rt_init_main(struct rt_init_args *a)
     }
   close(a->sync_fd);
   if (wait_for_start(a, &err) < 0)
+    fail_after_ready(a, err);
+  /* With no_new_privs the filter goes on last, so that only execve itself
+   * has to be allowed by the profile (runc's order). */
+  if (a->cfg->process->no_new_privileges && rt_seccomp_load(seccomp_of(a->cfg), &err) < 0)
     fail_after_ready(a, err);
   rt_process_exec(&exec, &err);
   fail_after_ready(a, err);

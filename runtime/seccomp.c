@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <seccomp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "seccomp.h"
@@ -265,4 +266,84 @@ rt_seccomp_load(const struct oci_seccomp *sc, struct oci_error **err)
   if (rc < 0)
     return oci_error_set(err, -rc, "linux.seccomp: loading the filter");
   return 0;
+}
+
+/* ---- features ---- */
+
+static const char *const arch_names[] = {
+  "x86",    "x86_64",   "x32",       "arm",         "aarch64", "mips",     "mipsel",
+  "mips64", "mipsel64", "mips64n32", "mipsel64n32", "parisc",  "parisc64", "ppc",
+  "ppc64",  "ppc64le",  "s390",      "s390x",       "riscv64",
+};
+
+static void
+add_upper(struct oci_strlist *l, const char *prefix, const char *name)
+{
+  cleanup_free char *s = xasprintf("%s%s", prefix, name);
+
+  for (char *p = s; *p; p++)
+    *p = (char)toupper((unsigned char)*p);
+  oci_strlist_add(l, s);
+}
+
+static int
+compare_strings(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+rt_seccomp_features(struct oci_features_seccomp *out)
+{
+  /* Level 3 brought KILL_PROCESS, LOG and the LOG flag; 4 SPEC_ALLOW;
+   * 7 WAIT_KILLABLE_RECV.  Level 0 means the kernel is unknown. */
+  unsigned api = seccomp_api_get();
+
+  out->enabled = (struct oci_optbool){ true, true };
+  out->actions.set = true;
+  oci_strlist_add(&out->actions, "SCMP_ACT_ALLOW");
+  oci_strlist_add(&out->actions, "SCMP_ACT_ERRNO");
+  oci_strlist_add(&out->actions, "SCMP_ACT_KILL");
+  if (api >= 3)
+    oci_strlist_add(&out->actions, "SCMP_ACT_KILL_PROCESS");
+  oci_strlist_add(&out->actions, "SCMP_ACT_KILL_THREAD");
+  if (api >= 3)
+    oci_strlist_add(&out->actions, "SCMP_ACT_LOG");
+  oci_strlist_add(&out->actions, "SCMP_ACT_TRACE");
+  oci_strlist_add(&out->actions, "SCMP_ACT_TRAP");
+
+  out->operators.set = true;
+  for (size_t k = 0; k < OCI_ARRAY_SIZE(operators); k++)
+    oci_strlist_add(&out->operators, operators[k].name);
+  qsort(out->operators.v, out->operators.len, sizeof(char *), compare_strings);
+
+  out->archs.set = true;
+  for (size_t k = 0; k < OCI_ARRAY_SIZE(arch_names); k++)
+    if (seccomp_arch_resolve_name(arch_names[k]) != 0)
+      add_upper(&out->archs, "SCMP_ARCH_", arch_names[k]);
+  qsort(out->archs.v, out->archs.len, sizeof(char *), compare_strings);
+
+  oci_strlist_add(&out->known_flags, "SECCOMP_FILTER_FLAG_TSYNC");
+  oci_strlist_add(&out->known_flags, "SECCOMP_FILTER_FLAG_SPEC_ALLOW");
+  oci_strlist_add(&out->known_flags, "SECCOMP_FILTER_FLAG_LOG");
+  oci_strlist_add(&out->known_flags, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
+  out->supported_flags.set = true;
+  if (api >= 2)
+    oci_strlist_add(&out->supported_flags, "SECCOMP_FILTER_FLAG_TSYNC");
+  if (api >= 4)
+    oci_strlist_add(&out->supported_flags, "SECCOMP_FILTER_FLAG_SPEC_ALLOW");
+  if (api >= 3)
+    oci_strlist_add(&out->supported_flags, "SECCOMP_FILTER_FLAG_LOG");
+#ifdef SCMP_FLTATR_CTL_WAITKILL
+  if (api >= 7)
+    oci_strlist_add(&out->supported_flags, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
+#endif
+}
+
+char *
+rt_seccomp_version(void)
+{
+  const struct scmp_version *v = seccomp_version();
+
+  return xasprintf("%u.%u.%u", v->major, v->minor, v->micro);
 }

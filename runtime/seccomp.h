@@ -3,6 +3,7 @@
 #define RT_SECCOMP_H
 
 #include "oci-config.h"
+#include "spec/oci-features.h"
 #include "error.h"
 
 /* Build the whole filter without loading it, so that `create` fails early
@@ -16,5 +17,13 @@ int rt_seccomp_validate(const struct oci_seccomp *sc, struct oci_error **err);
  * so the init must call this before rt_process_prepare() drops
  * capabilities -- the filter then also applies to the rest of the set-up. */
 int rt_seccomp_load(const struct oci_seccomp *sc, struct oci_error **err);
+
+/* What this build and the kernel support, for `ocirt features`: the
+ * actions, operators, architectures and flags parse_action & co. accept,
+ * filtered by libseccomp's API level. */
+void rt_seccomp_features(struct oci_features_seccomp *out);
+
+/* libseccomp's version ("2.5.4"), newly allocated. */
+char *rt_seccomp_version(void);
 
 #endif
