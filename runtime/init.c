@@ -90,6 +90,8 @@ init_container(struct rt_init_args *a, struct rt_exec *exec, struct oci_error **
     return -1;
   if (rt_rootfs_finalize(cfg, &ropts, err) < 0)
     return -1;
+  if (cfg->linux_ && rt_personality_apply(cfg->linux_->personality, err) < 0)
+    return -1;
   /* Without no_new_privs only CAP_SYS_ADMIN may load a filter: load it
    * while we still have it; it then covers the rest of the set-up too. */
   if (!cfg->process->no_new_privileges && seccomp_of(cfg) && rt_seccomp_load(seccomp_of(cfg), err) < 0)
