@@ -70,6 +70,24 @@ now(void)
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* From the store's file, or from the source (a download being followed). */
+static int
+apply_one(const struct img_bundle_opts *o, int rootfd, int fd, size_t i, const struct img_layer_opts *lo,
+          struct img_layer_stats *st, struct oci_error **err)
+{
+  img_layer_read_fn fn;
+  void *fn_data = NULL;
+  int r;
+
+  if (o->source == NULL)
+    return img_layer_apply_fd(rootfd, fd, lo, st, err);
+  if (o->source->open(o->source->data, i, &fn, &fn_data, err) < 0)
+    return -1;
+  r = img_layer_apply(rootfd, fn, fn_data, lo, st, err);
+  o->source->close(o->source->data, fn_data);
+  return r;
+}
+
 static int
 unpack_layers(struct img_store *s, const struct img_image *img, int rootfd, const struct img_bundle_opts *o,
               struct oci_error **err)
@@ -88,9 +106,9 @@ unpack_layers(struct img_store *s, const struct img_image *img, int rootfd, cons
         return oci_error_set(err, EINTR, "interrupted");
       if (!layer_media_type_ok(d->media_type))
         return oci_error_set(err, 0, "layer %s: not supported: media type `%s`", d->digest, d->media_type);
-      if (img_store_open_blob(s, d->digest, &fd, &size, err) < 0)
+      if (o->source == NULL && img_store_open_blob(s, d->digest, &fd, &size, err) < 0)
         return oci_error_wrap(err, "layer %zu of %zu", i + 1, m->layers_len);
-      if (size != (uint64_t)d->size)
+      if (o->source == NULL && size != (uint64_t)d->size)
         return oci_error_set(err, 0, "layer %s: %" PRIu64 " bytes, the manifest says %" PRId64, d->digest,
                              size, d->size);
 
@@ -105,7 +123,7 @@ unpack_layers(struct img_store *s, const struct img_image *img, int rootfd, cons
         .cancel_data = o->cancel_data,
       };
       double t0 = now();
-      if (img_layer_apply_fd(rootfd, fd, &lo, &st, err) < 0)
+      if (apply_one(o, rootfd, fd, i, &lo, &st, err) < 0)
         return -1;
       bundle_log(o, false, "layer %zu/%zu %.19s: %" PRIu64 " entries, %.1f MB in %.2f s", i + 1,
                  m->layers_len, d->digest, st.entries, st.bytes / 1e6, now() - t0);
@@ -154,7 +172,11 @@ build(struct img_store *s, const struct img_image *img, const char *tmp, const s
   if (rootfd < 0)
     return oci_error_errno(err, "open `%s/rootfs`", tmp);
 
-  if (unpack_layers(s, img, rootfd, o, err) < 0 || write_config(img, bundlefd, rootfd, o, err) < 0)
+  if (unpack_layers(s, img, rootfd, o, err) < 0)
+    return -1;
+  if (o->source && o->source->finish(o->source->data, err) < 0)
+    return -1;
+  if (write_config(img, bundlefd, rootfd, o, err) < 0)
     return -1;
   if (fsync(bundlefd) < 0)
     return oci_error_errno(err, "fsync `%s`", tmp);

@@ -9,8 +9,22 @@
 #include <stdbool.h>
 
 #include "error.h"
+#include "layer.h"
 #include "layout.h"
 #include "store.h"
+
+/* Where the layers come from when they are not all in the store yet (a pull
+ * streaming into the bundle, see img_pull_stream_start). */
+struct img_layer_source
+{
+  /* Layer I's blob, read with (*fn)(*fn_data) until it returns 0. */
+  int (*open)(void *data, size_t i, img_layer_read_fn *fn, void **fn_data, struct oci_error **err);
+  void (*close)(void *data, void *fn_data);
+  /* After the last layer, before DIR appears: 0 once every blob is verified
+   * and in the store. */
+  int (*finish)(void *data, struct oci_error **err);
+  void *data;
+};
 
 struct img_bundle_opts
 {
@@ -22,6 +36,7 @@ struct img_bundle_opts
   bool verbose;
   bool (*cancelled)(void *data);
   void *cancel_data;
+  const struct img_layer_source *source; /* NULL: every layer is in the store */
 };
 
 int img_bundle_create(struct img_store *s, const struct img_image *img, const char *dir,

@@ -1,7 +1,13 @@
 #include <config.h>
 
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "image.h"
 #include "platform.h"
@@ -16,11 +22,18 @@ struct pull
 {
   struct img_store *store;
   struct img_registry *reg;
-  const struct img_reference *ref;
+  struct img_reference *ref; /* a copy: the download thread may outlive the caller's */
   const char *repo;
+  char *refstr;
   struct img_platform want;
   bool explicit_platform;
   struct img_progress *progress;
+  int lock; /* the store's per-image lock */
+  /* what pull_resolve found */
+  char *digest; /* of the image manifest */
+  char *media_type;
+  size_t manifest_len;
+  struct oci_image_manifest *manifest;
 };
 
 /* A manifest or index by digest: from the store when present, else from
@@ -301,18 +314,16 @@ fetch_layers(struct pull *p, const struct oci_image_manifest *m, struct oci_erro
   return 0;
 }
 
+/* The tag resolved, the manifest (through an index for our platform) and
+ * the config fetched, verified and stored: everything but the layers. */
 static int
-pull_locked(struct pull *p, char **manifest_digest, struct oci_error **err)
+pull_resolve(struct pull *p, struct oci_error **err)
 {
   const struct img_reference *ref = p->ref;
   cleanup_free char *top = NULL;
-  cleanup_free char *digest = NULL;
   cleanup_free char *buf = NULL;
-  cleanup_free char *media_type = NULL;
-  cleanup_free char *name = img_reference_name(ref);
-  cleanup_image_manifest struct oci_image_manifest *m = NULL;
   cleanup_image_config struct oci_image_config *config = NULL;
-  size_t len = 0;
+  struct oci_image_manifest *m;
   bool from_index = false;
 
   if (ref->digest)
@@ -325,28 +336,81 @@ pull_locked(struct pull *p, char **manifest_digest, struct oci_error **err)
       top = steal_pointer(&head.digest);
       img_manifest_ref_clear(&head);
     }
-  if (resolve_image_manifest(p, top, &digest, &buf, &len, &media_type, &from_index, err) < 0)
+  if (resolve_image_manifest(p, top, &p->digest, &buf, &p->manifest_len, &p->media_type, &from_index, err)
+      < 0)
     return -1;
-  if (oci_image_manifest_parse(digest, buf, len, &m, err) < 0)
+  if (oci_image_manifest_parse(p->digest, buf, p->manifest_len, &p->manifest, err) < 0)
     return -1;
+  m = p->manifest;
   if (!oci_media_type_is_config(m->config.media_type))
     return oci_error_set(err, ENOTSUP,
-                         "manifest %s: not supported: config media type `%s` (not a container image)", digest,
-                         m->config.media_type);
+                         "manifest %s: not supported: config media type `%s` (not a container image)",
+                         p->digest, m->config.media_type);
   if (fetch_config(p, &m->config, &config, err) < 0)
     return -1;
   if (!from_index && check_config_platform(p, config, err) < 0)
     return -1;
   if (config->diff_ids_len != m->layers_len)
-    return oci_error_set(err, EINVAL, "image %s: %zu layers but %zu diff_ids in the config", digest,
+    return oci_error_set(err, EINVAL, "image %s: %zu layers but %zu diff_ids in the config", p->digest,
                          m->layers_len, config->diff_ids_len);
-  if (fetch_layers(p, m, err) < 0)
+  return 0;
+}
+
+/* Only once every blob the manifest names is in the store. */
+static int
+pull_set_ref(struct pull *p, struct oci_error **err)
+{
+  cleanup_free char *name = img_reference_name(p->ref);
+  const char *tag = p->ref->digest ? p->ref->digest : p->ref->tag;
+
+  if (img_store_set_ref(p->store, name, tag, p->media_type, p->digest, p->manifest_len, err) < 0)
     return -1;
-  if (img_store_set_ref(p->store, name, ref->digest ? ref->digest : ref->tag, media_type, digest, len, err)
-      < 0)
+  img_progress_note(p->progress, "Digest: %s", p->digest);
+  return 0;
+}
+
+static void
+pull_clear(struct pull *p)
+{
+  if (p->lock >= 0)
+    close(p->lock);
+  img_registry_free(p->reg);
+  img_progress_free(p->progress);
+  img_platform_clear(&p->want);
+  oci_image_manifest_free(p->manifest);
+  free(p->digest);
+  free(p->media_type);
+  free(p->refstr);
+  img_reference_free(p->ref);
+  memset(p, 0, sizeof *p);
+  p->lock = -1;
+}
+
+/* Platform, progress, the per-image lock (a concurrent pull of the same
+ * image waits here, then finds its blobs present) and the registry. */
+static int
+pull_open(struct pull *p, struct img_store *store, const struct img_reference *ref,
+          const struct img_pull_opts *opts, struct oci_error **err)
+{
+  *p = (struct pull){ .store = store, .lock = -1 };
+  p->ref = img_reference_dup(ref);
+  p->repo = p->ref->repository;
+  p->refstr = img_reference_string(ref);
+  if (ref->transport != IMG_REF_REGISTRY)
+    return oci_error_set(err, EINVAL, "%s: not a registry reference", p->refstr);
+  if (opts->platform)
+    {
+      if (img_platform_parse(opts->platform, &p->want, err) < 0)
+        return -1;
+      p->explicit_platform = true;
+    }
+  else if (img_platform_host(&p->want, err) < 0)
     return -1;
-  img_progress_note(p->progress, "Digest: %s", digest);
-  *manifest_digest = steal_pointer(&digest);
+  p->progress = img_progress_new(opts->progress, opts->progress_tty);
+  p->lock = img_store_lock_image(store, p->refstr, err);
+  if (p->lock < 0 || img_registry_open(ref->registry, &opts->registry, &p->reg, err) < 0)
+    return oci_error_wrap(err, "pulling %s", p->refstr);
+  img_progress_note(p->progress, "Pulling %s", p->refstr);
   return 0;
 }
 
@@ -354,42 +418,378 @@ int
 img_pull(struct img_store *store, const struct img_reference *ref, const struct img_pull_opts *opts,
          char **manifest_digest, struct oci_error **err)
 {
-  cleanup_registry struct img_registry *reg = NULL;
-  cleanup_progress struct img_progress *progress = NULL;
-  cleanup_free char *refstr = img_reference_string(ref);
-  cleanup_close int lock = -1;
-  struct pull p = { .store = store, .ref = ref, .repo = ref->repository };
+  __attribute__((cleanup(pull_clear))) struct pull p = { .lock = -1 };
+
+  if (pull_open(&p, store, ref, opts, err) < 0)
+    return -1;
+  if (pull_resolve(&p, err) < 0 || fetch_layers(&p, p.manifest, err) < 0 || pull_set_ref(&p, err) < 0)
+    return oci_error_wrap(err, "pulling %s", p.refstr);
+  *manifest_digest = steal_pointer(&p.digest);
+  return 0;
+}
+
+/* ---- pulling while unpacking ----
+ *
+ * One thread downloads every layer it could lock into its blob writer, all
+ * at once as img_pull does; the caller's thread reads layer after layer from
+ * the partial files as the bytes land (pread up to what the sink published),
+ * hashing, decompressing and unpacking them.  Layer 1 is thus unpacked while
+ * it downloads, and later layers are mostly on disk when their turn comes.
+ * The disk is the only buffer: the download never waits for the unpacker. */
+
+#define STREAM_CHUNK (1u << 20)
+
+struct stream_job
+{
+  struct img_pull_stream *s;
+  const struct oci_descriptor *d;
+  struct img_blob_writer *writer; /* owned by the download thread once it runs */
+  int read_fd;                    /* the partial, for readers */
+  int row;
+  uint64_t available;    /* bytes in the partial (under s->mu) */
+  struct oci_error *err; /* download or commit failure (under s->mu) */
+};
+
+struct img_pull_stream
+{
+  struct pull p;
+  struct stream_job *jobs; /* one per layer we download */
+  size_t n_jobs;
+  ssize_t *job_of; /* layer index → job, -1: in the store or another pull's */
+  pthread_t thread;
+  bool running;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool downloaded;    /* the thread is done (under mu) */
+  atomic_bool cancel; /* the unpacking failed: stop downloading */
+  struct img_layer_source source;
+};
+
+struct stream_reader
+{
+  struct img_pull_stream *s;
+  struct stream_job *job; /* NULL: reading a committed blob */
+  int fd;                 /* owned when job is NULL */
+  uint64_t pos, size;
+  char *buf;
+};
+
+static int
+stream_sink(void *data, const void *buf, size_t len, struct oci_error **err)
+{
+  struct stream_job *j = data;
+  struct img_pull_stream *s = j->s;
+
+  if (atomic_load(&s->cancel))
+    return oci_error_set(err, ECANCELED, "cancelled");
+  if (img_blob_writer_write(j->writer, buf, len, err) < 0)
+    return -1;
+  pthread_mutex_lock(&s->mu);
+  j->available = img_blob_writer_offset(j->writer);
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+  img_progress_update(s->p.progress, j->row, j->available);
+  return 0;
+}
+
+/* The server resent the blob from 0: a reader ahead waits for the bytes
+ * again (they are the same bytes, or its digest check fails). */
+static int
+stream_restart(void *data, struct oci_error **err)
+{
+  struct stream_job *j = data;
+
+  pthread_mutex_lock(&j->s->mu);
+  j->available = 0;
+  pthread_mutex_unlock(&j->s->mu);
+  return img_blob_writer_restart(j->writer, err);
+}
+
+static void *
+download_thread(void *data)
+{
+  struct img_pull_stream *s = data;
+  cleanup_free struct img_registry_blob *blobs = xcalloc(s->n_jobs, sizeof *blobs);
+  cleanup_free struct oci_error **errs = xcalloc(s->n_jobs, sizeof *errs);
+
+  for (size_t k = 0; k < s->n_jobs; k++)
+    blobs[k] = (struct img_registry_blob){
+      .digest = s->jobs[k].d->digest,
+      .size = s->jobs[k].d->size,
+      .sink = stream_sink,
+      .restart = stream_restart,
+      .sink_data = &s->jobs[k],
+      .offset = img_blob_writer_offset(s->jobs[k].writer),
+    };
+  img_registry_fetch_blobs(s->p.reg, s->p.repo, blobs, s->n_jobs, errs);
+  /* Commit verifies size and digest again: what the unpacker read was only
+   * checked by the unpacker. */
+  for (size_t k = 0; k < s->n_jobs; k++)
+    {
+      struct stream_job *j = &s->jobs[k];
+      if (errs[k] == NULL && img_blob_writer_commit(j->writer, &errs[k]) < 0)
+        oci_error_wrap(&errs[k], "layer %s", j->d->digest);
+      img_progress_finish(s->p.progress, j->row, errs[k] ? "failed" : "done");
+      img_blob_writer_free(steal_pointer(&j->writer));
+    }
+  pthread_mutex_lock(&s->mu);
+  for (size_t k = 0; k < s->n_jobs; k++)
+    s->jobs[k].err = steal_pointer(&errs[k]);
+  s->downloaded = true;
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+  return NULL;
+}
+
+static void
+stream_join(struct img_pull_stream *s)
+{
+  if (!s->running)
+    return;
+  pthread_join(s->thread, NULL);
+  s->running = false;
+}
+
+/* The thread must not take SIGINT and friends: the unpacker polls for them
+ * (img_bundle_opts.cancelled) and cleans up. */
+static int
+stream_spawn(struct img_pull_stream *s, struct oci_error **err)
+{
+  sigset_t all, old;
   int r;
 
-  if (ref->transport != IMG_REF_REGISTRY)
-    return oci_error_set(err, EINVAL, "%s: not a registry reference", refstr);
-  if (opts->platform)
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  r = pthread_create(&s->thread, NULL, download_thread, s);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (r != 0)
     {
-      if (img_platform_parse(opts->platform, &p.want, err) < 0)
-        return -1;
-      p.explicit_platform = true;
+      errno = r;
+      return oci_error_errno(err, "starting the download thread");
     }
-  else if (img_platform_host(&p.want, err) < 0)
-    return -1;
-
-  progress = img_progress_new(opts->progress, opts->progress_tty);
-  p.progress = progress;
-  lock = img_store_lock_image(store, refstr, err);
-  if (lock < 0)
-    {
-      img_platform_clear(&p.want);
-      return oci_error_wrap(err, "pulling %s", refstr);
-    }
-  if (img_registry_open(ref->registry, &opts->registry, &reg, err) < 0)
-    {
-      img_platform_clear(&p.want);
-      return oci_error_wrap(err, "pulling %s", refstr);
-    }
-  p.reg = reg;
-  img_progress_note(progress, "Pulling %s", refstr);
-  r = pull_locked(&p, manifest_digest, err);
-  img_platform_clear(&p.want);
-  if (r < 0)
-    return oci_error_wrap(err, "pulling %s", refstr);
+  s->running = true;
   return 0;
+}
+
+/* Lock every missing layer we can without waiting (one job per digest); a
+ * layer another pull is writing is fetched when its turn comes. */
+static int
+stream_plan(struct img_pull_stream *s, struct oci_error **err)
+{
+  const struct oci_image_manifest *m = s->p.manifest;
+
+  s->jobs = xcalloc(m->layers_len + 1, sizeof *s->jobs);
+  s->job_of = xcalloc(m->layers_len + 1, sizeof *s->job_of);
+  for (size_t i = 0; i < m->layers_len; i++)
+    {
+      const struct oci_descriptor *d = &m->layers[i];
+      struct img_blob_writer *w = NULL;
+      struct stream_job *j;
+
+      s->job_of[i] = -1;
+      for (size_t k = 0; k < i && s->job_of[i] < 0; k++)
+        if (strcmp(m->layers[k].digest, d->digest) == 0)
+          s->job_of[i] = s->job_of[k];
+      if (s->job_of[i] >= 0 || img_store_has_blob(s->p.store, d->digest))
+        continue;
+      if (img_blob_writer_try_begin(s->p.store, d->digest, d->size, &w, err) < 0)
+        return -1;
+      if (w == NULL)
+        continue;
+      j = &s->jobs[s->n_jobs];
+      *j = (struct stream_job){ .s = s, .d = d, .writer = w, .read_fd = -1 };
+      s->job_of[i] = (ssize_t)s->n_jobs++;
+      j->available = img_blob_writer_offset(w);
+      j->read_fd = img_blob_writer_open_reader(w, err);
+      if (j->read_fd < 0)
+        return -1;
+      j->row = img_progress_add(s->p.progress, d->digest, d->size, j->available);
+    }
+  return 0;
+}
+
+static ssize_t
+stream_read(void *data, const void **buf, struct oci_error **err)
+{
+  struct stream_reader *r = data;
+  struct img_pull_stream *s = r->s;
+  struct stream_job *j = r->job;
+  uint64_t avail;
+  ssize_t n;
+
+  if (r->pos >= r->size)
+    return 0;
+  if (j == NULL)
+    avail = r->size;
+  else
+    {
+      pthread_mutex_lock(&s->mu);
+      while (r->pos >= j->available && !s->downloaded)
+        pthread_cond_wait(&s->cv, &s->mu);
+      avail = j->available;
+      pthread_mutex_unlock(&s->mu);
+      if (r->pos >= avail) /* the download is over, short */
+        {
+          if (j->err)
+            return oci_error_set(err, j->err->status, "%s", j->err->msg);
+          return oci_error_set(err, EIO, "download stopped after %" PRIu64 " of %" PRIu64 " bytes", avail,
+                               r->size);
+        }
+    }
+  do
+    n = pread(r->fd, r->buf, avail - r->pos < STREAM_CHUNK ? avail - r->pos : STREAM_CHUNK, r->pos);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return oci_error_errno(err, "read");
+  if (n == 0)
+    return oci_error_set(err, EIO, "unexpected end of file at %" PRIu64 " of %" PRIu64 " bytes", r->pos,
+                         r->size);
+  r->pos += n;
+  *buf = r->buf;
+  return n;
+}
+
+/* A layer that was not ours to download at the start (another pull was
+ * writing it) or was a duplicate: once our downloads are over and their
+ * locks released, fetch what is still missing the way img_pull does. */
+static int
+stream_fetch_rest(struct img_pull_stream *s, struct oci_error **err)
+{
+  const struct oci_image_manifest *m = s->p.manifest;
+
+  stream_join(s);
+  for (size_t k = 0; k < s->n_jobs; k++)
+    if (s->jobs[k].err)
+      return oci_error_set(err, s->jobs[k].err->status, "%s", s->jobs[k].err->msg);
+  for (size_t i = 0; i < m->layers_len; i++)
+    if (!img_store_has_blob(s->p.store, m->layers[i].digest))
+      return fetch_layers(&s->p, m, err);
+  return 0;
+}
+
+static int
+stream_open(void *data, size_t i, img_layer_read_fn *fn, void **fn_data, struct oci_error **err)
+{
+  struct img_pull_stream *s = data;
+  const struct oci_descriptor *d = &s->p.manifest->layers[i];
+  struct stream_reader *r = xzalloc(sizeof *r);
+  uint64_t size;
+
+  *r = (struct stream_reader){ .s = s, .fd = -1, .size = d->size };
+  if (s->job_of[i] >= 0)
+    {
+      r->job = &s->jobs[s->job_of[i]];
+      r->fd = r->job->read_fd;
+    }
+  else if ((!img_store_has_blob(s->p.store, d->digest) && stream_fetch_rest(s, err) < 0)
+           || img_store_open_blob(s->p.store, d->digest, &r->fd, &size, err) < 0)
+    {
+      free(r);
+      return -1;
+    }
+  else if (size != (uint64_t)d->size)
+    {
+      close(r->fd);
+      free(r);
+      return oci_error_set(err, EBADMSG, "layer %s: %" PRIu64 " bytes, the manifest says %" PRId64, d->digest,
+                           size, d->size);
+    }
+  r->buf = xmalloc(STREAM_CHUNK);
+  *fn = stream_read;
+  *fn_data = r;
+  return 0;
+}
+
+static void
+stream_close(void *data, void *fn_data)
+{
+  struct stream_reader *r = fn_data;
+
+  if (r->job == NULL && r->fd >= 0)
+    close(r->fd);
+  free(r->buf);
+  free(r);
+}
+
+int
+img_pull_stream_finish(struct img_pull_stream *s, struct oci_error **err)
+{
+  if (stream_fetch_rest(s, err) < 0 || pull_set_ref(&s->p, err) < 0)
+    return oci_error_wrap(err, "pulling %s", s->p.refstr);
+  return 0;
+}
+
+static int
+stream_finish(void *data, struct oci_error **err)
+{
+  return img_pull_stream_finish(data, err);
+}
+
+int
+img_pull_stream_start(struct img_store *store, const struct img_reference *ref,
+                      const struct img_pull_opts *opts, struct img_pull_stream **out, struct oci_error **err)
+{
+  struct img_pull_stream *s = xzalloc(sizeof *s);
+
+  s->p.lock = -1;
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->cv, NULL);
+  atomic_init(&s->cancel, false);
+  s->source = (struct img_layer_source){
+    .open = stream_open, .close = stream_close, .finish = stream_finish, .data = s
+  };
+  if (pull_open(&s->p, store, ref, opts, err) < 0)
+    {
+      img_pull_stream_free(s);
+      return -1;
+    }
+  if (pull_resolve(&s->p, err) < 0 || stream_plan(s, err) < 0 || (s->n_jobs > 0 && stream_spawn(s, err) < 0))
+    {
+      oci_error_wrap(err, "pulling %s", s->p.refstr);
+      img_pull_stream_free(s);
+      return -1;
+    }
+  *out = s;
+  return 0;
+}
+
+const char *
+img_pull_stream_manifest_digest(const struct img_pull_stream *s)
+{
+  return s->p.digest;
+}
+
+const char *
+img_pull_stream_media_type(const struct img_pull_stream *s)
+{
+  return s->p.media_type;
+}
+
+const struct img_layer_source *
+img_pull_stream_source(struct img_pull_stream *s)
+{
+  return &s->source;
+}
+
+void
+img_pull_stream_free(struct img_pull_stream *s)
+{
+  if (s == NULL)
+    return;
+  atomic_store(&s->cancel, true);
+  stream_join(s);
+  for (size_t k = 0; k < s->n_jobs; k++)
+    {
+      img_blob_writer_free(s->jobs[k].writer); /* only when the thread never ran */
+      if (s->jobs[k].read_fd >= 0)
+        close(s->jobs[k].read_fd);
+      if (s->jobs[k].err)
+        oci_error_free(s->jobs[k].err);
+    }
+  free(s->jobs);
+  free(s->job_of);
+  pull_clear(&s->p);
+  pthread_mutex_destroy(&s->mu);
+  pthread_cond_destroy(&s->cv);
+  free(s);
 }

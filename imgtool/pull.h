@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "bundle.h"
 #include "error.h"
 #include "reference.h"
 #include "registry.h"
@@ -29,5 +30,35 @@ struct img_pull_opts
  * next pull can choose from it without downloading it again). */
 int img_pull(struct img_store *store, const struct img_reference *ref, const struct img_pull_opts *opts,
              char **manifest_digest, struct oci_error **err);
+
+/* ---- pulling while unpacking (a bundle of an image not in the store) ----
+ *
+ * start: what img_pull does before the layers (manifest and config fetched,
+ * verified and stored, under the per-image lock), then every missing layer
+ * whose blob lock is free starts downloading into the store in a thread.
+ * The source (for img_bundle_opts.source) hands out the layers in order: a
+ * downloading one is read from its partial file as the bytes arrive, so
+ * download, sha256, decompression, diff_id and unpacking overlap; one that
+ * another pull was writing is fetched when its turn comes.
+ * finish (the source's, called by the bundle before DIR appears): waits for
+ * the downloads, which commit only verified blobs, and points the ref at the
+ * manifest.  Freeing a stream that did not finish cancels the downloads;
+ * their partial files stay for a resume and no ref changes. */
+struct img_pull_stream;
+int img_pull_stream_start(struct img_store *store, const struct img_reference *ref,
+                          const struct img_pull_opts *opts, struct img_pull_stream **out,
+                          struct oci_error **err);
+const char *img_pull_stream_manifest_digest(const struct img_pull_stream *s);
+const char *img_pull_stream_media_type(const struct img_pull_stream *s);
+const struct img_layer_source *img_pull_stream_source(struct img_pull_stream *s);
+int img_pull_stream_finish(struct img_pull_stream *s, struct oci_error **err);
+void img_pull_stream_free(struct img_pull_stream *s);
+
+static inline void
+cleanup_pull_streamp(struct img_pull_stream **s)
+{
+  img_pull_stream_free(*s);
+}
+#define cleanup_pull_stream __attribute__((cleanup(cleanup_pull_streamp)))
 
 #endif

@@ -421,6 +421,22 @@ img_blob_writer_try_begin(struct img_store *s, const char *digest, int64_t expec
   return writer_begin(s, digest, expected_size, false, out, err);
 }
 
+int
+img_blob_writer_open_reader(const struct img_blob_writer *w, struct oci_error **err)
+{
+  struct stat a, b;
+  cleanup_close int fd = openat(w->s->ingest_fd, w->partial, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+  if (fd < 0)
+    return oci_error_errno(err, "open `ingest/%s`", w->partial);
+  if (fstat(fd, &a) < 0 || fstat(w->fd, &b) < 0)
+    return oci_error_errno(err, "stat `ingest/%s`", w->partial);
+  /* We hold the lock, so nobody renamed it; this is paranoia. */
+  if (a.st_ino != b.st_ino || a.st_dev != b.st_dev)
+    return oci_error_set(err, ESTALE, "`ingest/%s` was replaced", w->partial);
+  return steal_fd(&fd);
+}
+
 uint64_t
 img_blob_writer_offset(const struct img_blob_writer *w)
 {

@@ -98,6 +98,10 @@ int img_blob_writer_begin(struct img_store *s, const char *digest, int64_t expec
 int img_blob_writer_try_begin(struct img_store *s, const char *digest, int64_t expected_size,
                               struct img_blob_writer **out, struct oci_error **err);
 uint64_t img_blob_writer_offset(const struct img_blob_writer *w);
+/* A read-only fd of the file the writer fills, for a consumer that follows
+ * the download (pread up to what was written).  It shares no lock with the
+ * writer and stays valid after commit or free. */
+int img_blob_writer_open_reader(const struct img_blob_writer *w, struct oci_error **err);
 int img_blob_writer_restart(struct img_blob_writer *w, struct oci_error **err);
 int img_blob_writer_write(struct img_blob_writer *w, const void *buf, size_t n, struct oci_error **err);
 int img_blob_writer_commit(struct img_blob_writer *w, struct oci_error **err);

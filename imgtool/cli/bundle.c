@@ -52,6 +52,7 @@ img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **er
                                         { 0 } };
   cleanup_store struct img_store *store = NULL;
   cleanup_image struct img_image *img = NULL;
+  cleanup_pull_stream struct img_pull_stream *stream = NULL;
   struct img_cli_image im = { 0 };
   struct img_bundle_opts bo = { .log = log_line };
   const char *platform = NULL;
@@ -88,8 +89,22 @@ img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **er
   if (strncmp(argv[optind], "oci:", 4) != 0 && strncmp(argv[optind], "oci-archive:", 12) != 0
       && img_cli_open_store(cli, &store, err) < 0)
     return -1;
-  r = img_cli_find_image(cli, store, argv[optind], true, platform, &im, err);
-  if (r == 0)
+  r = img_cli_find_image(cli, store, argv[optind], false, platform, &im, err);
+  /* Not in the store, or another platform asked for: pull while unpacking. */
+  if (store && im.ref && (r < 0 ? (*err)->status == ENOENT : platform != NULL))
+    {
+      struct img_pull_opts po;
+      oci_error_free(*err);
+      *err = NULL;
+      img_cli_pull_opts(cli, platform, &po);
+      r = img_pull_stream_start(store, im.ref, &po, &stream, err);
+      if (r == 0)
+        r = img_image_load(store, img_pull_stream_manifest_digest(stream), img_pull_stream_media_type(stream),
+                           platform, &img, err);
+      bo.source = stream ? img_pull_stream_source(stream) : NULL;
+      im.store = store;
+    }
+  else if (r == 0)
     r = img_image_load(im.store, im.found->digest, im.found->media_type, platform, &img, err);
   if (r == 0)
     {

@@ -37,6 +37,7 @@ setup() {
 }
 
 teardown() {
+	fault_stop
 	"$RUNC" --root "$WORK/runc-root" delete -f "$CID" >/dev/null 2>&1 || true
 	[ -x "$OCIRT" ] && "$OCIRT" --root "$WORK/ocirt-root" delete -f "$CID" >/dev/null 2>&1 || true
 }
@@ -92,4 +93,98 @@ requests() {
 	[ ! -e "$WORK/b" ]
 	run compgen -G "$WORK/b.tmp-*"
 	[ "$status" -ne 0 ]
+}
+
+# ---- pulling while unpacking: a bundle of an image not in the store streams
+# each layer from the download into the rootfs and into the store at once ----
+
+blob_count() {
+	find "$STORE/blobs/sha256" -type f | wc -l
+}
+
+# Every blob in the store hashes to its name.
+store_verified() {
+	local f
+	for f in "$STORE"/blobs/sha256/*; do
+		[ "$(sha256sum <"$f" | cut -d' ' -f1)" = "$(basename "$f")" ] || return 1
+	done
+}
+
+# The layers of the hello image the fault registry damages (over 1000 bytes)
+# are not in the store.
+no_big_layers() {
+	local m d
+	m=$(layout_desc "$REGISTRY_DIR/layout" hello | jq -r .digest)
+	for d in $(jq -r '.layers[] | select(.size > 1000) | .digest' "$REGISTRY_DIR/layout/blobs/sha256/${m#sha256:}"); do
+		[ ! -e "$STORE/blobs/sha256/${d#sha256:}" ] || return 1
+	done
+}
+
+assert_no_bundle() {
+	[ ! -e "$1" ]
+	run compgen -G "$1.tmp-*"
+	[ "$status" -ne 0 ]
+}
+
+@test "stream: a cold bundle fills the store with verified blobs and the name" {
+	run -0 imgtool -v bundle "$REGISTRY/test/layers:1" "$WORK/b"
+	# the layers were unpacked in order from the download
+	[[ "$output" == *"layer 1/3"*"layer 2/3"*"layer 3/3"*"Digest: sha256:"* ]]
+	[ "$(cat "$WORK/b/rootfs/second")" = "layer two" ]
+	[ "$(blob_count)" -eq 5 ] # 3 layers, config, manifest
+	store_verified
+	[ -z "$(find "$STORE/ingest" -type f)" ]
+	run -0 imgtool images -q
+	[ "$output" = "$REGISTRY/test/layers:1" ]
+}
+
+@test "stream: a blob whose digest does not match leaves no bundle, no blob, no name" {
+	fault_start "$BATS_TEST_TMPDIR" "$REGISTRY_DIR/layout" --corrupt-blobs
+	run -1 imgtool bundle "$FAULT/test/x:hello" "$WORK/b"
+	[[ "$output" == *"digest mismatch"* ]]
+	assert_no_bundle "$WORK/b"
+	store_verified
+	no_big_layers
+	run -0 imgtool images -q
+	[ "$output" = "" ]
+}
+
+@test "stream: a blob cut short leaves no bundle and no blob" {
+	fault_start "$BATS_TEST_TMPDIR" "$REGISTRY_DIR/layout" --short-blobs
+	run -1 imgtool bundle "$FAULT/test/x:hello" "$WORK/b"
+	[[ "$output" == *"layer sha256:"* ]]
+	assert_no_bundle "$WORK/b"
+	no_big_layers
+}
+
+@test "stream: a dropped connection is resumed with Range under the unpacker" {
+	fault_start "$BATS_TEST_TMPDIR" "$REGISTRY_DIR/layout" --truncate-once
+	run -0 imgtool bundle "$FAULT/test/x:hello" "$WORK/b"
+	[ "$(fault_count 'select(.kind=="blob" and .range != null and .status==206)')" -ge 1 ]
+	[ "$(cat "$WORK/b/rootfs/msg")" = "hello from the registry" ]
+	store_verified
+}
+
+@test "stream: a server that ignores Range resends from 0 and the unpacker follows" {
+	fault_start "$BATS_TEST_TMPDIR" "$REGISTRY_DIR/layout" --truncate-once --no-range
+	run -0 imgtool bundle "$FAULT/test/x:hello" "$WORK/b"
+	[ -x "$WORK/b/rootfs/bin/busybox" ]
+	[ "$(cat "$WORK/b/rootfs/msg")" = "hello from the registry" ]
+	store_verified
+}
+
+@test "stream: a layer another pull is writing is taken when its turn comes" {
+	local m second holder
+	m=$(layout_desc "$REGISTRY_DIR/layout" layers | jq -r .digest)
+	second=$(jq -r '.layers[1].digest' "$REGISTRY_DIR/layout/blobs/sha256/${m#sha256:}")
+	mkdir -p "$STORE/ingest"
+	flock -x "$STORE/ingest/sha256-${second#sha256:}" sleep 2 &
+	holder=$!
+	run -0 imgtool bundle "$REGISTRY/test/layers:1" "$WORK/b"
+	wait "$holder"
+	[[ "$output" == *"Waiting for another pull of ${second:0:19}"* ]]
+	[ "$(cat "$WORK/b/rootfs/second")" = "layer two" ]
+	[ "$(cat "$WORK/b/rootfs/third")" = "layer three" ]
+	[ "$(blob_count)" -eq 5 ]
+	store_verified
 }
