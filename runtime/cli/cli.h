@@ -4,6 +4,9 @@
 #ifndef RT_CLI_H
 #define RT_CLI_H
 
+#include <stdbool.h>
+
+#include "container.h"
 #include "context.h"
 #include "error.h"
 
@@ -24,6 +27,11 @@ int cli_option_error(const char *command, int c, char **argv, struct oci_error *
 int cli_usage_error(const char *usage, struct oci_error **err);
 /* Print "Usage: ocirt <usage>\n\n<help>" on stdout; returns 0. */
 int cli_print_help(const char *usage, const char *help);
+/* The options `create` and `run` share (run also honours -d): 0 with *id
+ * set, 1 when --help was printed, -1 on error. */
+int cli_parse_create_options(int argc, char **argv, const char *usage_text, const char *help_text,
+                             struct rt_create_opts *opts, bool *detach, const char **id,
+                             struct oci_error **err);
 /* Parse a non-negative decimal int option value. */
 int cli_parse_uint(const char *option, const char *value, int *out, struct oci_error **err);
 

@@ -37,9 +37,9 @@ static const struct option options[] = {
 };
 
 int
-cli_create(struct rt_context *ctx, int argc, char **argv, struct oci_error **err)
+cli_parse_create_options(int argc, char **argv, const char *usage_text, const char *help_text,
+                         struct rt_create_opts *opts, bool *detach, const char **id, struct oci_error **err)
 {
-  struct rt_create_opts opts = { 0 };
   int c;
 
   optind = 0;
@@ -47,32 +47,49 @@ cli_create(struct rt_context *ctx, int argc, char **argv, struct oci_error **err
     switch (c)
       {
       case 'b':
-        opts.bundle = optarg;
+        opts->bundle = optarg;
         break;
-      case 'd': /* create always detaches; go-runc passes it anyway */
+      case 'd':
+        *detach = true;
         break;
       case OPT_PID_FILE:
-        opts.pid_file = optarg;
+        opts->pid_file = optarg;
         break;
       case OPT_CONSOLE_SOCKET:
-        opts.console_socket = optarg;
+        opts->console_socket = optarg;
         break;
       case OPT_NO_PIVOT:
-        opts.no_pivot = true;
+        opts->no_pivot = true;
         break;
       case OPT_NO_NEW_KEYRING:
-        opts.no_new_keyring = true;
+        opts->no_new_keyring = true;
         break;
       case OPT_PRESERVE_FDS:
-        if (cli_parse_uint("--preserve-fds", optarg, &opts.preserve_fds, err) < 0)
+        if (cli_parse_uint("--preserve-fds", optarg, &opts->preserve_fds, err) < 0)
           return -1;
         break;
       case 'h':
-        return cli_print_help(usage, help);
+        cli_print_help(usage_text, help_text);
+        return 1;
       default:
         return cli_option_error(argv[0], c, argv, err);
       }
   if (argc - optind != 1)
-    return cli_usage_error(usage, err);
-  return rt_container_create(ctx, argv[optind], &opts, err) < 0 ? -1 : 0;
+    return cli_usage_error(usage_text, err);
+  *id = argv[optind];
+  return 0;
+}
+
+int
+cli_create(struct rt_context *ctx, int argc, char **argv, struct oci_error **err)
+{
+  struct rt_create_opts opts = { 0 };
+  bool detach = false; /* create always detaches; go-runc passes -d anyway */
+  const char *id;
+  int r;
+
+  r = cli_parse_create_options(argc, argv, usage, help, &opts, &detach, &id, err);
+  if (r != 0)
+    return r < 0 ? -1 : 0;
+  return rt_container_create(ctx, id, &opts, err) < 0 ? -1 : 0;
 }
