@@ -839,6 +839,9 @@ forwarded_signals(sigset_t *set)
   sigdelset(set, SIGABRT);
   sigdelset(set, SIGTRAP);
   sigdelset(set, SIGSYS);
+  /* Our own EPIPE on stdout would come back as a SIGPIPE for the
+   * container: run_foreground ignores it instead. */
+  sigdelset(set, SIGPIPE);
 }
 
 static int
@@ -848,10 +851,17 @@ run_foreground(const struct rt_context *ctx, const char *id, const struct rt_cre
   cleanup_close int master = -1;
   struct run_wait w = { 0 };
   cleanup_error struct oci_error *cleanup_err = NULL;
-  int r;
+  struct sigaction ignore = { .sa_handler = SIG_IGN }, old_pipe;
+  int r, r2;
 
   if (create_container(ctx, id, opts, true, &w.init, &master, err) < 0)
     return -1;
+  /* The relay writes the container's terminal output to our stdout, which
+   * may be a pipe whose reader is gone (`ocirt run c | head`): the write
+   * must fail with EPIPE (the relay then drops the output) rather than
+   * kill us and orphan the container.  Ignored only now: the container
+   * init, already cloned, keeps the caller's disposition. */
+  sigaction(SIGPIPE, &ignore, &old_pipe);
   r = rt_container_start(ctx, id, err);
   if (r == 0)
     r = wait_foreground(&w, sigfd, master, err);
@@ -861,9 +871,9 @@ run_foreground(const struct rt_context *ctx, const char *id, const struct rt_cre
       while (waitpid(w.init, &w.status, 0) < 0 && errno == EINTR)
         ;
     }
-  if (rt_container_delete(ctx, id, true, r < 0 ? &cleanup_err : err) < 0 && r == 0)
-    return -1;
-  if (r < 0)
+  r2 = rt_container_delete(ctx, id, true, r < 0 ? &cleanup_err : err);
+  sigaction(SIGPIPE, &old_pipe, NULL);
+  if (r < 0 || r2 < 0)
     return -1;
   if (WIFSIGNALED(w.status))
     *exit_status = 128 + WTERMSIG(w.status);

@@ -10,6 +10,12 @@ setup() {
 }
 
 teardown() {
+	local ct
+	if [ -n "${TEST_TMP:-}" ] && [ -d "$TEST_TMP/ref-state" ]; then
+		for ct in $(ls "$TEST_TMP/ref-state"); do
+			timeout 60 "$REF_RUNTIME" --root "$TEST_TMP/ref-state" delete --force "$ct" >/dev/null 2>&1 || true
+		done
+	fi
 	teardown_test
 }
 
@@ -66,5 +72,66 @@ requires_x86_64() {
 	ocirt create --bundle "$BUNDLE" "$ID"
 	assert_failure
 	is_runc || assert_output_contains "linux.personality.domain"
+	assert_no_leaks "$ID"
+}
+
+# run_piped_to_head: `ocirt run` of $BUNDLE with its stdout piped into a
+# reader that stops after 10 bytes; sets $run_status (ocirt's exit status)
+# and $head_output.
+run_piped_to_head() {
+	local rc
+	head_output=$(
+		set +e
+		timeout -k 5 60 env "$MARK" "$OCIRT" --root "$STATE_ROOT" run --bundle "$BUNDLE" "$ID" \
+			</dev/null 2>"$TEST_TMP/run.err" | head -c 10
+		echo "${PIPESTATUS[0]}" >"$TEST_TMP/run.status"
+	)
+	run_status=$(cat "$TEST_TMP/run.status")
+	echo "run status $run_status, stderr: $(cat "$TEST_TMP/run.err")" >&2
+}
+
+@test "run with a terminal: a closed stdout pipe neither kills ocirt nor signals the container" {
+	ocirt_only "runc forwards its own SIGPIPE to the container"
+	update_config 'c["process"]["terminal"] = True; c["process"]["args"] = ["sh", "-c", "seq 1 200000; exit 7"]'
+	# Without a pid namespace the shell is not an init that the kernel
+	# shields from signals: a SIGPIPE forwarded to it would kill it.
+	update_config 'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "pid"]'
+	run_piped_to_head
+	assert_equal "$head_output" "$(printf '1\r\n2\r\n3\r\n4')"
+	# The container ran to its end: its own status, not 141 (SIGPIPE).
+	assert_equal "$run_status" 7
+	assert_no_leaks "$ID"
+}
+
+@test "run with a terminal: the container does not inherit an ignored SIGPIPE" {
+	update_config 'c["process"]["terminal"] = True; c["process"]["args"] = ["sh", "-c", "grep SigIgn /proc/self/status"]'
+	ocirt run --bundle "$BUNDLE" "$ID"
+	assert_success
+	# Bit 13 (SIGPIPE, mask 0x1000) must be clear.
+	local mask
+	mask=$(echo "$output" | tr -d '\r' | awk '/SigIgn/ { print $2 }')
+	[ -n "$mask" ] || fail "no SigIgn line"
+	[ $((0x$mask & 0x1000)) -eq 0 ] || fail "SIGPIPE is ignored in the container: $mask"
+}
+
+@test "run without a terminal: a closed stdout pipe ends as under runc" {
+	is_runc && skip "OCIRT is runc itself"
+	[ -x "$REF_RUNTIME" ] || skip "reference runtime not installed"
+	# The container writes to the pipe itself.  As pid 1 of its namespace
+	# seq is shielded from the SIGPIPE and fails with EPIPE instead.
+	set_args seq 1 200000
+	local ours=$BUNDLE their_status
+	make_bundle hello "$TEST_TMP/ref"
+	set_args seq 1 200000
+	their_status=$(
+		set +e
+		timeout -k 5 60 "$REF_RUNTIME" --root "$TEST_TMP/ref-state" run --bundle "$BUNDLE" "$ID-ref" \
+			</dev/null 2>/dev/null | head -c 10 >/dev/null
+		echo "${PIPESTATUS[0]}"
+	)
+	BUNDLE=$ours
+	run_piped_to_head
+	assert_equal "$head_output" "$(printf '1\n2\n3\n4\n5')"
+	assert_equal "$run_status" "$their_status"
 	assert_no_leaks "$ID"
 }
