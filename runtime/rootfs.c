@@ -207,25 +207,6 @@ reopen_dev_null(struct oci_error **err)
   return 0;
 }
 
-/* runc creates a missing process.cwd; we are inside the root by now. */
-static int
-make_cwd(const struct oci_config *cfg, struct oci_error **err)
-{
-  const char *cwd = cfg->process ? cfg->process->cwd : NULL;
-  cleanup_close int root = -1;
-  cleanup_close int fd = -1;
-
-  if (cwd == NULL || cwd[0] == '\0')
-    return 0;
-  root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0)
-    return oci_error_errno(err, "opening `/`");
-  fd = rt_root_mkdir_p(root, cwd, 0755, false, err);
-  if (fd < 0)
-    return oci_error_wrap(err, "creating the working directory `%s`", cwd);
-  return 0;
-}
-
 /* Root propagation is applied once more on the new "/" itself, or a
  * "shared" or "rslave" setting would only have affected the old root. */
 static int
@@ -268,9 +249,11 @@ rt_rootfs_prepare(const struct oci_config *cfg, const struct rt_rootfs_opts *opt
     return oci_error_wrap(err, "entering the rootfs");
   if (apply_root_propagation(cfg, err) < 0)
     return -1;
+  /* A missing process.cwd is not created (runc would): it is bad input,
+   * and chdir in rt_process_prepare() fails the create with its path. */
   if (devices && reopen_dev_null(err) < 0)
     return -1;
-  return make_cwd(cfg, err);
+  return 0;
 }
 
 static bool

@@ -135,3 +135,22 @@ run_piped_to_head() {
 	assert_equal "$run_status" "$their_status"
 	assert_no_leaks "$ID"
 }
+
+@test "cwd: a missing cwd fails create with chdir's message and is not created" {
+	ocirt_only "runc creates a missing cwd"
+	update_config 'c["process"]["cwd"] = "/nope"; c["root"]["readonly"] = False'
+	ocirt create --bundle "$BUNDLE" "$ID"
+	assert_failure
+	assert_output_contains 'chdir to cwd ("/nope") set in config.json failed: no such file or directory'
+	assert_one_line
+	[ ! -e "$BUNDLE/rootfs/nope" ] || fail "the cwd was created in the rootfs"
+	assert_no_leaks "$ID"
+}
+
+@test "cwd: a cwd that is a file fails with the lowercase 'not a directory'" {
+	update_config 'c["process"]["cwd"] = "/etc/passwd"'
+	ocirt create --bundle "$BUNDLE" "$ID"
+	assert_failure
+	assert_output_contains "not a directory"
+	assert_no_leaks "$ID"
+}
