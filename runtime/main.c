@@ -45,47 +45,6 @@ static const char global_help[]
       "  -v, --version           print the version\n"
       "  -h, --help              print this help\n";
 
-int
-cli_option_error(const char *command, int c, char **argv, struct oci_error **err)
-{
-  const char *arg = optind > 0 ? argv[optind - 1] : "?";
-  cleanup_free char *where = command ? xasprintf("%s: ", command) : xstrdup("");
-
-  if (c == ':')
-    return oci_error_set(err, 0, "%soption `%s` requires a value", where, arg);
-  /* In a cluster of short options optind has not moved yet: name the letter. */
-  if (optopt)
-    return oci_error_set(err, 0, "%sunknown option `-%c`", where, optopt);
-  return oci_error_set(err, 0, "%sunknown option `%s`", where, arg);
-}
-
-int
-cli_usage_error(const char *usage, struct oci_error **err)
-{
-  return oci_error_set(err, 0, "usage: ocirt %s", usage);
-}
-
-int
-cli_print_help(const char *usage, const char *help)
-{
-  printf("Usage: ocirt %s\n\n%s", usage, help);
-  return 0;
-}
-
-int
-cli_parse_uint(const char *option, const char *value, int *out, struct oci_error **err)
-{
-  char *end;
-  long v;
-
-  errno = 0;
-  v = strtol(value, &end, 10);
-  if (errno || *end || end == value || v < 0 || v > 1 << 20)
-    return oci_error_set(err, 0, "%s: invalid value `%s`", option, value);
-  *out = (int)v;
-  return 0;
-}
-
 static int
 print_version(void)
 {

@@ -5,6 +5,7 @@
 #define RT_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "container.h"
 #include "context.h"
@@ -32,6 +33,12 @@ int cli_print_help(const char *usage, const char *help);
 int cli_parse_create_options(int argc, char **argv, const char *usage_text, const char *help_text,
                              struct rt_create_opts *opts, bool *detach, const char **id,
                              struct oci_error **err);
+/* Commands whose only option is --help and that take exactly `nargs`
+ * positional arguments (at argv[optind]): 0, 1 when --help was printed, -1. */
+int cli_parse_no_options(int argc, char **argv, int nargs, const char *usage_text, const char *help_text,
+                         struct oci_error **err);
+/* Write a JSON document to stdout, newline-terminated. */
+int cli_print_document(const char *text, size_t len, const char *what, struct oci_error **err);
 /* Parse a non-negative decimal int option value. */
 int cli_parse_uint(const char *option, const char *value, int *out, struct oci_error **err);
 

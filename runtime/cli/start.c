@@ -8,26 +8,12 @@
 static const char usage[] = "start <container-id>";
 static const char help[] = "Run the process of a created container.\n";
 
-static const struct option options[] = {
-  { "help", no_argument, NULL, 'h' },
-  { NULL, 0, NULL, 0 },
-};
-
 int
 cli_start(struct rt_context *ctx, int argc, char **argv, struct oci_error **err)
 {
-  int c;
+  int r = cli_parse_no_options(argc, argv, 1, usage, help, err);
 
-  optind = 0;
-  while ((c = getopt_long(argc, argv, "+:h", options, NULL)) != -1)
-    switch (c)
-      {
-      case 'h':
-        return cli_print_help(usage, help);
-      default:
-        return cli_option_error(argv[0], c, argv, err);
-      }
-  if (argc - optind != 1)
-    return cli_usage_error(usage, err);
+  if (r != 0)
+    return r < 0 ? -1 : 0;
   return rt_container_start(ctx, argv[optind], err) < 0 ? -1 : 0;
 }
