@@ -667,13 +667,31 @@ stream_fetch_rest(struct img_pull_stream *s, struct oci_error **err)
   return 0;
 }
 
+/* A layer that is in the store, or will be once what is missing was
+ * fetched (see stream_fetch_rest). */
+static int
+open_committed(struct img_pull_stream *s, const struct oci_descriptor *d, int *fd, struct oci_error **err)
+{
+  cleanup_close int f = -1;
+  uint64_t size;
+
+  if (!img_store_has_blob(s->p.store, d->digest) && stream_fetch_rest(s, err) < 0)
+    return -1;
+  if (img_store_open_blob(s->p.store, d->digest, &f, &size, err) < 0)
+    return -1;
+  if (size != (uint64_t)d->size)
+    return oci_error_set(err, EBADMSG, "layer %s: %" PRIu64 " bytes, the manifest says %" PRId64, d->digest,
+                         size, d->size);
+  *fd = steal_fd(&f);
+  return 0;
+}
+
 static int
 stream_open(void *data, size_t i, img_layer_read_fn *fn, void **fn_data, struct oci_error **err)
 {
   struct img_pull_stream *s = data;
   const struct oci_descriptor *d = &s->p.manifest->layers[i];
   struct stream_reader *r = xzalloc(sizeof *r);
-  uint64_t size;
 
   *r = (struct stream_reader){ .s = s, .fd = -1, .size = d->size };
   if (s->job_of[i] >= 0)
@@ -681,18 +699,10 @@ stream_open(void *data, size_t i, img_layer_read_fn *fn, void **fn_data, struct 
       r->job = &s->jobs[s->job_of[i]];
       r->fd = r->job->read_fd;
     }
-  else if ((!img_store_has_blob(s->p.store, d->digest) && stream_fetch_rest(s, err) < 0)
-           || img_store_open_blob(s->p.store, d->digest, &r->fd, &size, err) < 0)
+  else if (open_committed(s, d, &r->fd, err) < 0)
     {
       free(r);
       return -1;
-    }
-  else if (size != (uint64_t)d->size)
-    {
-      close(r->fd);
-      free(r);
-      return oci_error_set(err, EBADMSG, "layer %s: %" PRIu64 " bytes, the manifest says %" PRId64, d->digest,
-                           size, d->size);
     }
   r->buf = xmalloc(STREAM_CHUNK);
   *fn = stream_read;
