@@ -188,3 +188,22 @@ assert_no_bundle() {
 	[ "$(blob_count)" -eq 5 ]
 	store_verified
 }
+
+@test "stream: two concurrent cold bundles of one image download each blob once" {
+	local before after a b
+	before=$(grep -c '"GET /v2/test/layers/blobs/' "$REGISTRY_LOG")
+	"$IMGTOOL" --store "$STORE" --ca-file "$REGISTRY_CA" -q bundle "$REGISTRY/test/layers:1" "$WORK/b1" \
+		>"$WORK/a.out" 2>&1 &
+	a=$!
+	"$IMGTOOL" --store "$STORE" --ca-file "$REGISTRY_CA" -q bundle "$REGISTRY/test/layers:1" "$WORK/b2" \
+		>"$WORK/b.out" 2>&1 &
+	b=$!
+	wait "$a" || { cat "$WORK/a.out"; false; }
+	wait "$b" || { cat "$WORK/b.out"; false; }
+	[ "$(cat "$WORK/b1/rootfs/third")" = "layer three" ]
+	[ "$(cat "$WORK/b2/rootfs/third")" = "layer three" ]
+	[ "$(blob_count)" -eq 5 ]
+	store_verified
+	after=$(grep -c '"GET /v2/test/layers/blobs/' "$REGISTRY_LOG")
+	[ "$((after - before))" -eq 4 ] # 3 layers and the config, once each
+}
