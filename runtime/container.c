@@ -18,6 +18,7 @@
 #include "spec/util.h"
 #include "cgroups.h"
 #include "container.h"
+#include "hooks.h"
 #include "init.h"
 #include "log.h"
 #include "namespaces.h"
@@ -124,6 +125,7 @@ struct create_job
   pid_t stage1; /* the process we cloned; it is the init unless it forks */
   pid_t init;
   int master;
+  char created[64]; /* RFC 3339 with nanoseconds */
 };
 
 static void
@@ -158,6 +160,50 @@ job_clear(struct create_job *job)
     close(job->master);
 }
 
+/* A warning goes to the log; without one, to stderr, as runc's logger. */
+static void
+warn_error(const struct rt_context *ctx, const struct oci_error *e)
+{
+  cleanup_free char *msg = oci_error_string(e);
+
+  rt_log(ctx, RT_LOG_WARNING, "%s", msg);
+  if (ctx->log_fd < 0)
+    rt_log_write_fd(STDERR_FILENO, false, RT_LOG_WARNING, msg);
+}
+
+static struct oci_state
+job_hook_state(const struct create_job *job, const char *status)
+{
+  return (struct oci_state){
+    .oci_version = (char *)OCI_SPEC_VERSION,
+    .id = (char *)job->id,
+    .status = (char *)status,
+    .pid = job->init,
+    .bundle = job->bundle,
+    .rootfs = job->rootfs,
+    .created = (char *)job->created,
+    .owner = (char *)"",
+    .annotations = job->cfg->annotations,
+    .annotations_len = job->cfg->annotations_len,
+  };
+}
+
+/* poststop of a create that failed: the spec continues the lifecycle at
+ * "destroy" and then runs them, as runc does. */
+static void
+job_poststop(struct create_job *job)
+{
+  cleanup_error struct oci_error *e = NULL;
+  struct oci_state st;
+
+  if (job->cfg == NULL || rt_hooks_count(job->cfg->hooks, RT_HOOK_POSTSTOP) == 0)
+    return;
+  st = job_hook_state(job, "stopped");
+  st.pid = 0;
+  if (rt_hooks_run(job->cfg->hooks, RT_HOOK_POSTSTOP, &st, job->bundle, NULL, &e) < 0)
+    warn_error(job->ctx, e);
+}
+
 /* Undo everything: the environment must look as if create never ran. */
 static void
 job_rollback(struct create_job *job)
@@ -175,6 +221,7 @@ job_rollback(struct create_job *job)
       oci_error_free(ignored);
       ignored = NULL;
       (void)rt_state_remove(job->ctx->root, job->id, job->dirfd, &ignored);
+      job_poststop(job);
     }
 }
 
@@ -185,24 +232,6 @@ has_namespace(const struct oci_config *cfg, const char *type)
     if (strcmp(cfg->linux_->namespaces[i].type, type) == 0)
       return true;
   return false;
-}
-
-static bool
-has_hooks(const struct oci_hooks *h)
-{
-  return h
-         && (h->prestart_len || h->create_runtime_len || h->create_container_len || h->start_container_len
-             || h->poststart_len || h->poststop_len);
-}
-
-/* Refuse what this build does not implement rather than run a container
- * that is less confined, or less set up, than its config asks for. */
-static int
-check_unsupported(const struct oci_config *cfg, struct oci_error **err)
-{
-  if (has_hooks(cfg->hooks))
-    return oci_error_set(err, 0, "not supported: hooks");
-  return 0;
 }
 
 static int
@@ -245,8 +274,6 @@ job_load_config(struct create_job *job, struct oci_error **err)
     return oci_error_set(err, 0, "cannot allocate tty if ocirt will detach without setting console socket");
   if (!job->cfg->process->terminal && job->opts->console_socket)
     return oci_error_set(err, 0, "cannot use console socket if ocirt will not detach or allocate tty");
-  if (check_unsupported(job->cfg, err) < 0)
-    return -1;
   /* The init builds the filter again: a bad profile must fail here, before
    * anything exists that would have to be rolled back. */
   if (job->cfg->linux_ && rt_seccomp_validate(job->cfg->linux_->seccomp, err) < 0)
@@ -298,6 +325,8 @@ job_spawn(struct create_job *job, struct oci_error **err)
     .ns = &job->ns,
     .id = job->id,
     .rootfs = job->rootfs,
+    .bundle = job->bundle,
+    .created = job->created,
     .no_pivot = job->opts->no_pivot,
     .no_new_keyring = job->opts->no_new_keyring,
     .preserve_fds = job->opts->preserve_fds + listen_fds(),
@@ -337,6 +366,19 @@ job_handle_terminal(struct create_job *job, int master, struct oci_error **err)
     }
   close(master);
   return oci_error_set(err, 0, "unexpected terminal from the container init");
+}
+
+/* prestart (deprecated, same point) and createRuntime: in our namespaces,
+ * the init waiting between its mounts and pivot_root. */
+static int
+job_create_hooks(struct create_job *job, struct oci_error **err)
+{
+  struct oci_state st = job_hook_state(job, "creating");
+
+  if (rt_hooks_run(job->cfg->hooks, RT_HOOK_PRESTART, &st, job->bundle, NULL, err) < 0
+      || rt_hooks_run(job->cfg->hooks, RT_HOOK_CREATE_RUNTIME, &st, job->bundle, NULL, err) < 0)
+    return -1;
+  return 0;
 }
 
 /* The parent's half of the protocol, until the init reports "ready". */
@@ -379,6 +421,11 @@ job_drive(struct create_job *job, struct oci_error **err)
           if (job_handle_terminal(job, msg.fd, err) < 0)
             return -1;
           break;
+        case RT_SYNC_HOOKS:
+          if (job_create_hooks(job, err) < 0
+              || rt_sync_send(job->sync[0], RT_SYNC_GO, job->init, -1, err) < 0)
+            return -1;
+          break;
         case RT_SYNC_READY:
           return 0;
         default:
@@ -392,13 +439,12 @@ job_drive(struct create_job *job, struct oci_error **err)
 static int
 job_commit(struct create_job *job, struct oci_error **err)
 {
-  char created[64];
   struct rt_state st = {
     .id = (char *)job->id,
     .pid = job->init,
     .bundle = job->bundle,
     .rootfs = job->rootfs,
-    .created = created,
+    .created = job->created,
     .cgroup_path = job->cg ? (char *)rt_cgroup_path(job->cg) : NULL,
     .owner = geteuid(),
     .annotations = job->cfg->annotations,
@@ -407,8 +453,7 @@ job_commit(struct create_job *job, struct oci_error **err)
 
   if (rt_proc_start_time(job->init, &st.start_time) < 0)
     return oci_error_set(err, 0, "container init exited unexpectedly");
-  rt_time_rfc3339(created, sizeof created, true);
-  if (rt_state_save(job->dirfd, &st, err) < 0)
+  if (rt_hooks_save(job->dirfd, job->cfg->hooks, err) < 0 || rt_state_save(job->dirfd, &st, err) < 0)
     return -1;
   if (job->opts->pid_file && write_pid_file(job->opts->pid_file, job->init, err) < 0)
     return -1;
@@ -439,6 +484,7 @@ job_make_cgroup(struct create_job *job, struct oci_error **err)
 static int
 job_run(struct create_job *job, struct oci_error **err)
 {
+  rt_time_rfc3339(job->created, sizeof job->created, true);
   if (job_load_config(job, err) < 0)
     return -1;
   if (job_make_state_dir(job, err) < 0)
@@ -483,6 +529,38 @@ rt_container_create(const struct rt_context *ctx, const char *id, const struct r
   return create_container(ctx, id, opts, false, NULL, NULL, err);
 }
 
+/* ---- saved hooks: poststart, poststop ---- */
+
+static struct oci_state *to_oci_state(const struct rt_state *st, enum rt_status status);
+
+/* Failures are warnings only (runtime.md lifecycle steps 9 and 13). */
+static void
+run_saved_hooks(const struct rt_context *ctx, const struct oci_config *saved, const struct rt_state *st,
+                enum rt_hook_kind kind, enum rt_status status)
+{
+  cleanup_error struct oci_error *e = NULL;
+  struct oci_state *os;
+
+  if (saved == NULL || rt_hooks_count(saved->hooks, kind) == 0)
+    return;
+  os = to_oci_state(st, status);
+  if (rt_hooks_run(saved->hooks, kind, os, st->bundle, NULL, &e) < 0)
+    warn_error(ctx, e);
+  oci_state_free(os);
+}
+
+static void
+load_saved_hooks(const struct rt_context *ctx, int dirfd, struct oci_config **saved)
+{
+  cleanup_error struct oci_error *e = NULL;
+
+  if (rt_hooks_load(dirfd, saved, &e) < 0)
+    {
+      oci_error_wrap(&e, "the poststart/poststop hooks are not run");
+      warn_error(ctx, e);
+    }
+}
+
 /* ---- start ---- */
 
 /* Unblock the init waiting in open(exec.fifo, O_WRONLY).  Opening our end
@@ -494,7 +572,7 @@ release_exec_fifo(int dirfd, const struct rt_state *st, struct oci_error **err)
   cleanup_close int fifo = -1;
   cleanup_close int pidfd = -1;
   struct pollfd p[2];
-  char byte;
+  char buf[RT_START_ERROR_MAX + 1];
   ssize_t n;
   int r;
 
@@ -511,9 +589,18 @@ release_exec_fifo(int dirfd, const struct rt_state *st, struct oci_error **err)
   while (r < 0 && errno == EINTR);
   if (r < 0)
     return oci_error_errno(err, "waiting on " RT_EXEC_FIFO);
-  n = read(fifo, &byte, 1);
-  if (n != 1)
-    return oci_error_set(err, 0, "cannot start a container that has stopped");
+  n = read(fifo, buf, sizeof buf - 1);
+  if (n > 0 && buf[0] != '0')
+    {
+      (void)unlinkat(dirfd, RT_EXEC_FIFO, 0);
+      return oci_error_set(err, 0, "%.*s", (int)n - 1, buf + 1);
+    }
+  if (n <= 0)
+    /* The init died in between, or a startContainer hook failed (the init
+     * logged why and exited). */
+    return oci_error_set(err, 0,
+                         "cannot start a container that has stopped (its init exited before "
+                         "executing the process)");
   if (unlinkat(dirfd, RT_EXEC_FIFO, 0) < 0)
     return oci_error_errno(err, "removing " RT_EXEC_FIFO);
   return 0;
@@ -530,7 +617,15 @@ rt_container_start(const struct rt_context *ctx, const char *id, struct oci_erro
   switch (rt_state_status(dirfd, st))
     {
     case RT_STATUS_CREATED:
-      return release_exec_fifo(dirfd, st, err);
+      {
+        cleanup_config struct oci_config *saved = NULL;
+
+        if (release_exec_fifo(dirfd, st, err) < 0)
+          return -1;
+        load_saved_hooks(ctx, dirfd, &saved);
+        run_saved_hooks(ctx, saved, st, RT_HOOK_POSTSTART, RT_STATUS_RUNNING);
+        return 0;
+      }
     case RT_STATUS_STOPPED:
       return oci_error_set(err, 0, "cannot start a container that has stopped");
     case RT_STATUS_RUNNING:
@@ -718,6 +813,7 @@ rt_container_delete(const struct rt_context *ctx, const char *id, bool force, st
 {
   cleanup_close int dirfd = -1;
   cleanup_rt_state struct rt_state *st = NULL;
+  cleanup_config struct oci_config *saved = NULL;
   enum rt_status status;
 
   if (rt_state_open(ctx->root, id, &dirfd, err) < 0)
@@ -750,7 +846,11 @@ rt_container_delete(const struct rt_context *ctx, const char *id, bool force, st
                          rt_status_name(status));
   if (status != RT_STATUS_STOPPED && kill_and_wait(st, force, err) < 0)
     return -1;
-  return destroy_container(ctx, id, dirfd, st, err);
+  load_saved_hooks(ctx, dirfd, &saved);
+  if (destroy_container(ctx, id, dirfd, st, err) < 0)
+    return -1;
+  run_saved_hooks(ctx, saved, st, RT_HOOK_POSTSTOP, RT_STATUS_STOPPED);
+  return 0;
 }
 
 /* ---- run ---- */

@@ -80,6 +80,10 @@ static const char *const mount_option_candidates[] = {
   NULL,
 };
 
+static const char *const hook_names[] = {
+  "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop", NULL,
+};
+
 static const char *const namespaces[] = {
   "cgroup", "ipc", "mount", "network", "pid", "user", "uts", "time", NULL,
 };
@@ -165,8 +169,7 @@ rt_features_build(void)
 
   f->oci_version_min = xstrdup("1.0.0");
   f->oci_version_max = xstrdup(OCI_SPEC_VERSION);
-  /* No hook is run yet: an empty list says "none", not "unknown". */
-  f->hooks.set = true;
+  oci_strlist_add_all(&f->hooks, hook_names);
   add_mount_options(&f->mount_options);
   f->linux_ = build_linux();
   f->annotations = xcalloc(1, sizeof *f->annotations);

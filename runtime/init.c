@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "spec/util.h"
+#include "hooks.h"
 #include "init.h"
 #include "log.h"
 #include "process.h"
@@ -57,6 +58,54 @@ seccomp_of(const struct oci_config *cfg)
   return cfg->linux_ ? cfg->linux_->seccomp : NULL;
 }
 
+static struct oci_state
+hook_state(const struct rt_init_args *a, const char *status)
+{
+  return (struct oci_state){
+    .oci_version = (char *)OCI_SPEC_VERSION,
+    .id = (char *)a->id,
+    .status = (char *)status,
+    .pid = a->host_pid,
+    .bundle = (char *)a->bundle,
+    .rootfs = (char *)a->rootfs,
+    .created = (char *)a->created,
+    .owner = (char *)"",
+    .annotations = a->cfg->annotations,
+    .annotations_len = a->cfg->annotations_len,
+  };
+}
+
+/* Hooks that run in (or need the pid of) the container before `start`
+ * returns; poststart and poststop are `start`'s and `delete`'s. */
+static bool
+needs_hook_sync(const struct oci_hooks *h)
+{
+  return rt_hooks_count(h, RT_HOOK_PRESTART) || rt_hooks_count(h, RT_HOOK_CREATE_RUNTIME)
+         || rt_hooks_count(h, RT_HOOK_CREATE_CONTAINER) || rt_hooks_count(h, RT_HOOK_START_CONTAINER);
+}
+
+/* The mounts are done, the old root is still reachable: the parent runs
+ * prestart and createRuntime now, then we run createContainer here, in the
+ * container's namespaces (its path resolves on the host, as the spec says;
+ * cwd is the rootfs, as under runc). */
+static int
+before_pivot(void *data, struct oci_error **err)
+{
+  struct rt_init_args *a = data;
+  const struct oci_hooks *h = a->cfg->hooks;
+  struct rt_sync_msg msg;
+  struct oci_state st;
+
+  if (!needs_hook_sync(h))
+    return 0;
+  if (rt_sync_send(a->sync_fd, RT_SYNC_HOOKS, 0, -1, err) < 0
+      || rt_sync_expect(a->sync_fd, RT_SYNC_GO, &msg, err) < 0)
+    return -1;
+  a->host_pid = (pid_t)msg.value;
+  st = hook_state(a, "creating");
+  return rt_hooks_run(h, RT_HOOK_CREATE_CONTAINER, &st, a->rootfs, a->cfg->process->env, err);
+}
+
 /* The init proper: we are in the final pid namespace and in our cgroup. */
 static int
 init_container(struct rt_init_args *a, struct rt_exec *exec, struct oci_error **err)
@@ -66,6 +115,8 @@ init_container(struct rt_init_args *a, struct rt_exec *exec, struct oci_error **
     .rootfs = a->rootfs,
     .no_pivot = a->no_pivot,
     .in_userns = a->ns->has_user_ns,
+    .before_pivot = before_pivot,
+    .before_pivot_data = a,
   };
 
   /* Only now is our cgroup the root of the new cgroup namespace. */
@@ -186,7 +237,8 @@ fail_after_ready(struct rt_init_args *a, struct oci_error *e)
   _exit(127);
 }
 
-/* Block until `start` opens exec.fifo for reading.  The fd was opened by
+/* Block until `start` opens exec.fifo for reading, then run the
+ * startContainer hooks.  The fd was opened by
  * path before pivot_root; reopening it through /proc/self/fd needs no path
  * inside the container. */
 static int
@@ -201,6 +253,20 @@ wait_for_start(struct rt_init_args *a, struct oci_error **err)
   while (fd < 0 && errno == EINTR);
   if (fd < 0)
     return oci_error_errno(err, "opening exec.fifo");
+  /* `start` waits for our "0"; when a startContainer hook fails it gets
+   * "E<message>" instead and fails with it. */
+  if (rt_hooks_count(a->cfg->hooks, RT_HOOK_START_CONTAINER))
+    {
+      struct oci_state st = hook_state(a, "created");
+      if (rt_hooks_run(a->cfg->hooks, RT_HOOK_START_CONTAINER, &st, NULL, a->cfg->process->env, err) < 0)
+        {
+          cleanup_free char *msg = oci_error_string(*err);
+          cleanup_free char *rec = xasprintf("E%s", msg);
+          /* One write of at most PIPE_BUF bytes: `start` reads it whole. */
+          (void)oci_write_all(fd, rec, strnlen(rec, RT_START_ERROR_MAX));
+          return -1;
+        }
+    }
   if (oci_write_all(fd, "0", 1) < 0)
     return oci_error_errno(err, "writing exec.fifo");
   close(a->fifo_fd);

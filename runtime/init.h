@@ -3,6 +3,7 @@
 #define RT_INIT_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "oci-config.h"
 #include "namespaces.h"
@@ -12,7 +13,10 @@ struct rt_init_args
   const struct oci_config *cfg;
   struct rt_ns_plan *ns;
   const char *id;
-  const char *rootfs; /* absolute host path */
+  const char *rootfs;  /* absolute host path */
+  const char *bundle;  /* absolute; for the hooks' state */
+  const char *created; /* RFC 3339; for the hooks' state */
+  pid_t host_pid;      /* our pid as `state` shows it: set by the hooks sync */
   bool no_pivot;
   bool no_new_keyring;
   int preserve_fds; /* fds 3 .. 3+preserve_fds-1 reach the container */
@@ -23,6 +27,9 @@ struct rt_init_args
   int parent_fds[4]; /* the parent's descriptors we must not keep (the state
                         lock!), -1 terminated or unused */
 };
+
+/* Longest "E<message>" the init writes to exec.fifo (< PIPE_BUF). */
+#define RT_START_ERROR_MAX 4000
 
 /* Never returns: execs the container process or _exits. */
 _Noreturn void rt_init_main(struct rt_init_args *a);

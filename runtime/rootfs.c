@@ -245,6 +245,8 @@ rt_rootfs_prepare(const struct oci_config *cfg, const struct rt_rootfs_opts *opt
     return -1;
   if (devices && rt_devices_setup(rootfd, cfg, opts->in_userns, err) < 0)
     return oci_error_wrap(err, "setting up /dev");
+  if (opts->before_pivot && opts->before_pivot(opts->before_pivot_data, err) < 0)
+    return -1;
   if (opts->no_pivot ? move_root(rootfs, dirfd, err) < 0 : pivot(dirfd, err) < 0)
     return oci_error_wrap(err, "entering the rootfs");
   if (apply_root_propagation(cfg, err) < 0)

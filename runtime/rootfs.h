@@ -22,6 +22,10 @@ struct rt_rootfs_opts
   const char *rootfs; /* absolute host path of root.path */
   bool no_pivot;      /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
   bool in_userns;     /* mknod is not allowed: bind-mount host device nodes */
+  /* Called once the mounts and /dev are ready, right before pivot_root
+   * (the createRuntime and createContainer hooks); may be NULL. */
+  int (*before_pivot)(void *data, struct oci_error **err);
+  void *before_pivot_data;
 };
 
 int rt_rootfs_prepare(const struct oci_config *cfg, const struct rt_rootfs_opts *opts,

@@ -17,6 +17,9 @@ enum rt_sync_type
   RT_SYNC_TERMINAL, /* init -> parent: the pty master */
   RT_SYNC_READY,    /* init -> parent: blocked before exec, waiting for `start` */
   RT_SYNC_ERROR,    /* init -> parent: {status, message} */
+  RT_SYNC_HOOKS,    /* init -> parent: mounts done, before pivot_root: run the
+                       prestart/createRuntime hooks, answer GO with value =
+                       the init's pid (the hooks' state needs it) */
 };
 
 struct rt_sync_msg
