@@ -760,8 +760,8 @@ rmdir_retry(const char *dir, struct oci_error **err)
 }
 
 int
-rt_cgroup_create(const struct oci_config *cfg, const char *id, bool systemd, struct rt_cgroup **out,
-                 struct oci_error **err)
+rt_cgroup_plan(const struct oci_config *cfg, const char *id, bool systemd, struct rt_cgroup **out,
+               struct oci_error **err)
 {
   const struct oci_linux *l = cfg ? cfg->linux_ : NULL;
   const char *cgroups_path = l ? l->cgroups_path : NULL;
@@ -793,7 +793,14 @@ rt_cgroup_create(const struct oci_config *cfg, const char *id, bool systemd, str
   fill_dirs(cg);
   cg->path = stored_path(cg);
   cg->created = true;
+  *out = steal_pointer(&cg);
+  return 0;
+}
 
+int
+rt_cgroup_make(const struct rt_cgroup *cg, const struct oci_config *cfg, struct oci_error **err)
+{
+  const struct oci_linux *l = cfg ? cfg->linux_ : NULL;
   cleanup_free char *ctrls
       = cg->mode == RT_CG_UNIFIED ? rt_cg_v2_needed_controllers(l ? l->resources : NULL) : xstrdup("");
   for (size_t i = 0; i < cg->n; i++)
@@ -808,6 +815,17 @@ rt_cgroup_create(const struct oci_config *cfg, const char *id, bool systemd, str
           return oci_error_wrap(err, "creating cgroup `%s`", cg->path);
         }
     }
+  return 0;
+}
+
+int
+rt_cgroup_create(const struct oci_config *cfg, const char *id, bool systemd, struct rt_cgroup **out,
+                 struct oci_error **err)
+{
+  cleanup_cgroup struct rt_cgroup *cg = NULL;
+
+  if (rt_cgroup_plan(cfg, id, systemd, &cg, err) < 0 || rt_cgroup_make(cg, cfg, err) < 0)
+    return -1;
   *out = steal_pointer(&cg);
   return 0;
 }

@@ -20,6 +20,12 @@ struct rt_cgroup;
  * and/or the unified one).  Does not move any process. */
 int rt_cgroup_create(const struct oci_config *cfg, const char *id, bool systemd, struct rt_cgroup **out,
                      struct oci_error **err);
+/* rt_cgroup_create in two steps, so that the path can be recorded (for a
+ * `delete --force` after a create that was killed) before anything exists:
+ * plan computes the path, make creates the directories. */
+int rt_cgroup_plan(const struct oci_config *cfg, const char *id, bool systemd, struct rt_cgroup **out,
+                   struct oci_error **err);
+int rt_cgroup_make(const struct rt_cgroup *cg, const struct oci_config *cfg, struct oci_error **err);
 /* Re-open a container's cgroup from the path stored in its state. */
 int rt_cgroup_open(const char *path, struct rt_cgroup **out, struct oci_error **err);
 const char *rt_cgroup_path(const struct rt_cgroup *cg);

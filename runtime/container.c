@@ -466,13 +466,43 @@ has_resources(const struct oci_config *cfg)
   return cfg->linux_ && cfg->linux_->resources;
 }
 
+/* <root>/<id>/cgroup: the cgroup path of a container whose create has not
+ * written state.json yet (or was killed before it could). */
+#define RT_CGROUP_RECORD "cgroup"
+
+/* Whole or absent (a rename): a truncated path could name someone else's
+ * cgroup, which `delete --force` would then empty and remove. */
+static int
+write_cgroup_record(int dirfd, const char *path, struct oci_error **err)
+{
+  cleanup_close int fd
+      = openat(dirfd, RT_CGROUP_RECORD ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+  if (fd < 0 || oci_write_all(fd, path, strlen(path)) < 0
+      || renameat(dirfd, RT_CGROUP_RECORD ".tmp", dirfd, RT_CGROUP_RECORD) < 0)
+    return oci_error_errno(err, "recording the cgroup path");
+  return 0;
+}
+
 /* Like runc, an unprivileged user without delegated cgroups runs the
  * container without one, unless the config asks for resource limits. */
 static int
 job_make_cgroup(struct create_job *job, struct oci_error **err)
 {
-  if (rt_cgroup_create(job->cfg, job->id, job->ctx->systemd_cgroup, &job->cg, err) == 0)
-    return 0;
+  cleanup_cgroup struct rt_cgroup *cg = NULL;
+
+  /* The path is on disk before the directories exist: a create killed
+   * from here on leaves a state dir that names its cgroup. */
+  if (rt_cgroup_plan(job->cfg, job->id, job->ctx->systemd_cgroup, &cg, err) < 0)
+    return -1;
+  if (write_cgroup_record(job->dirfd, rt_cgroup_path(cg), err) < 0)
+    return -1;
+  if (rt_cgroup_make(cg, job->cfg, err) == 0)
+    {
+      job->cg = steal_pointer(&cg);
+      return 0;
+    }
+  (void)unlinkat(job->dirfd, RT_CGROUP_RECORD, 0);
   if (geteuid() == 0 || has_resources(job->cfg) || ((*err)->status != EACCES && (*err)->status != EPERM))
     return -1;
   rt_log(job->ctx, RT_LOG_WARNING, "running `%s` without a cgroup: %s", job->id, (*err)->msg);
@@ -808,6 +838,31 @@ destroy_container(const struct rt_context *ctx, const char *id, int dirfd, const
   return rt_state_remove(ctx->root, id, dirfd, err);
 }
 
+static int
+destroy_recorded_cgroup(int dirfd, struct oci_error **err)
+{
+  cleanup_close int fd = openat(dirfd, RT_CGROUP_RECORD, O_RDONLY | O_CLOEXEC);
+  cleanup_cgroup struct rt_cgroup *cg = NULL;
+  cleanup_free pid_t *pids = NULL;
+  char path[PATH_MAX * 2];
+  ssize_t n;
+  size_t npids = 0;
+
+  if (fd < 0)
+    return errno == ENOENT ? 0 : oci_error_errno(err, "opening the cgroup record");
+  n = oci_read_all(fd, path, sizeof path - 1);
+  if (n < 0)
+    return oci_error_errno(err, "reading the cgroup record");
+  path[n] = '\0';
+  if (rt_cgroup_open(path, &cg, err) < 0)
+    return -1;
+  if (rt_cgroup_pids(cg, &pids, &npids, err) < 0)
+    return -1;
+  for (size_t i = 0; i < npids; i++)
+    kill(pids[i], SIGKILL);
+  return rt_cgroup_destroy(cg, err);
+}
+
 int
 rt_container_delete(const struct rt_context *ctx, const char *id, bool force, struct oci_error **err)
 {
@@ -830,7 +885,14 @@ rt_container_delete(const struct rt_context *ctx, const char *id, bool force, st
   if (rt_state_load(dirfd, id, &st, err) < 0)
     {
       cleanup_error struct oci_error *ignored = NULL;
-      /* The remains of a create that died before writing its state. */
+      /* The remains of a create that died before writing its state: its
+       * cgroup (and whatever still runs in it) first. */
+      if (destroy_recorded_cgroup(dirfd, &ignored) < 0)
+        {
+          oci_error_free(*err);
+          *err = steal_pointer(&ignored);
+          return oci_error_wrap(err, "removing the remains of container `%s`", id);
+        }
       (void)rt_state_remove(ctx->root, id, dirfd, &ignored);
       if (force)
         {

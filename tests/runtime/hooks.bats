@@ -300,3 +300,36 @@ poststop host stopped"
 	run python3 -c 'import json,sys; print(" ".join(json.loads(sys.argv[1])["hooks"]))' "$output"
 	assert_output "prestart createRuntime createContainer startContainer poststart poststop"
 }
+
+# A create killed between making the cgroup and writing state.json: its
+# state dir names the cgroup (the "cgroup" record written before the
+# cgroup exists), so `delete --force` removes everything.
+@test "a create killed during createRuntime: delete --force leaves nothing" {
+	printf '#!/bin/sh\necho "$PPID" >"%s/create.pid"\necho "$$" >"%s/hook.pid"\nexec sleep 60\n' \
+		"$TEST_TMP" "$TEST_TMP" >"$TEST_TMP/stall"
+	chmod 755 "$TEST_TMP/stall"
+	set_hooks "{\"createRuntime\": [{\"path\": \"$TEST_TMP/stall\"}]}"
+	__ocirt create --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1 &
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ -s "$TEST_TMP/hook.pid" ] && break
+		sleep 0.05
+	done
+	[ -s "$TEST_TMP/create.pid" ] || fail "the createRuntime hook never ran"
+	local create_pid
+	create_pid=$(cat "$TEST_TMP/create.pid")
+	[ "$(cat /proc/"$create_pid"/comm)" = "$OCIRT_NAME" ] || fail "the hook's parent is not $OCIRT_NAME"
+	kill -9 "$create_pid"
+	# The hook itself is the test's own helper: stop it.
+	kill -9 "$(cat "$TEST_TMP/hook.pid")"
+	wait || true
+	# The point of the test: the cgroup exists and no state.json names it.
+	[ -n "$(leaked_cgroups)" ] || fail "the create was killed before it made its cgroup"
+	[ ! -e "$STATE_ROOT/$ID/state.json" ] || fail "state.json already written"
+
+	ocirt delete --force "$ID"
+	assert_success
+	[ ! -e "$STATE_ROOT/$ID" ] || fail "state dir left behind"
+	[ -z "$(leaked_cgroups)" ] || fail "cgroup left behind: $(leaked_cgroups)"
+	assert_no_leaks
+}
