@@ -693,6 +693,22 @@ stored_path(const struct rt_cgroup *cg)
   return steal_pointer(&out);
 }
 
+/* The stored form on one line, for messages: "/common; memory:/other". */
+static char *
+display_path(const char *stored)
+{
+  char *out = xstrdup(stored);
+
+  for (char *p = strchr(out, '\n'); p; p = strchr(p, '\n'))
+    {
+      char *n = xasprintf("%.*s; %s", (int)(p - out), out, p + 1);
+      p = n + (p - out) + 2;
+      free(out);
+      out = n;
+    }
+  return out;
+}
+
 static int
 resolve_stored(struct rt_cgroup *cg, const char *stored, struct oci_error **err)
 {
@@ -709,7 +725,10 @@ resolve_stored(struct rt_cgroup *cg, const char *stored, struct oci_error **err)
         }
       char *colon = strchr(l, ':');
       if (colon == NULL || colon[1] != '/')
-        return oci_error_set(err, 0, "invalid stored cgroup path `%s`", stored);
+        {
+          cleanup_free char *shown = display_path(stored);
+          return oci_error_set(err, 0, "invalid stored cgroup path `%s`", shown);
+        }
       *colon = '\0';
       for (size_t i = 0; i < cg->n; i++)
         if (cg->h[i].rel == NULL && line_matches(&cg->h[i].m, l))
@@ -812,7 +831,8 @@ rt_cgroup_make(const struct rt_cgroup *cg, const struct oci_config *cfg, struct 
           /* Undo the leaves made so far; parents may be shared. */
           for (size_t j = 0; j < i; j++)
             rmdir(cg->h[j].dir);
-          return oci_error_wrap(err, "creating cgroup `%s`", cg->path);
+          cleanup_free char *shown = display_path(cg->path);
+          return oci_error_wrap(err, "creating cgroup `%s`", shown);
         }
     }
   return 0;
@@ -851,6 +871,12 @@ const char *
 rt_cgroup_path(const struct rt_cgroup *cg)
 {
   return cg->path;
+}
+
+char *
+rt_cgroup_display_path(const struct rt_cgroup *cg)
+{
+  return display_path(cg->path);
 }
 
 int

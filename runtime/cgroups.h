@@ -28,7 +28,11 @@ int rt_cgroup_plan(const struct oci_config *cfg, const char *id, bool systemd, s
 int rt_cgroup_make(const struct rt_cgroup *cg, const struct oci_config *cfg, struct oci_error **err);
 /* Re-open a container's cgroup from the path stored in its state. */
 int rt_cgroup_open(const char *path, struct rt_cgroup **out, struct oci_error **err);
+/* The stored form: one line, or several when the hierarchies differ
+ * ("/common\nmemory:/other"). */
 const char *rt_cgroup_path(const struct rt_cgroup *cg);
+/* The same on one line, for messages ("/common; memory:/other"). */
+char *rt_cgroup_display_path(const struct rt_cgroup *cg);
 
 int rt_cgroup_enter(const struct rt_cgroup *cg, pid_t pid, struct oci_error **err);
 int rt_cgroup_apply(const struct rt_cgroup *cg, const struct oci_resources *res, struct oci_error **err);

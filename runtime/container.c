@@ -215,7 +215,11 @@ job_rollback(struct create_job *job)
   kill_and_reap(job->stage1);
   job->init = job->stage1 = 0;
   if (job->cg && rt_cgroup_destroy(job->cg, &ignored) < 0)
-    rt_log(job->ctx, RT_LOG_WARNING, "removing the cgroup of `%s` failed", job->id);
+    {
+      cleanup_free char *shown = rt_cgroup_display_path(job->cg);
+      rt_log(job->ctx, RT_LOG_WARNING, "removing the cgroup `%s` of `%s` failed: %s", shown, job->id,
+             ignored->msg);
+    }
   if (job->dirfd >= 0)
     {
       oci_error_free(ignored);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # The container process and `run` in the foreground: linux.personality,
-# SIGPIPE while relaying output.
+# SIGPIPE while relaying output, process.cwd; and how a cgroup is named in
+# an error.
 
 load ../lib/helpers
 
@@ -152,5 +153,24 @@ run_piped_to_head() {
 	ocirt create --bundle "$BUNDLE" "$ID"
 	assert_failure
 	assert_output_contains "not a directory"
+	assert_no_leaks "$ID"
+}
+
+# A relative cgroupsPath is resolved against our own cgroup in every
+# hierarchy; where those differ (here: memory, on hosts where a service
+# manager put us in a memory sub-cgroup) the stored path has several lines.
+# An error naming it must still be one readable line.
+@test "cgroups: a cgroup that cannot be created is named on one line" {
+	ocirt_only "message wording"
+	# A path under a file: mkdir fails with ENOTDIR in every hierarchy.
+	update_config 'c["linux"]["cgroupsPath"] = "cgroup.procs/" + sys.argv[3]' "$ID"
+	ocirt create --bundle "$BUNDLE" "$ID"
+	assert_failure
+	assert_one_line
+	assert_output_contains "creating cgroup \`/cgroup.procs/$ID"
+	assert_output_contains_ci "not a directory"
+	if [ "$(awk -F: '$2 == "memory" { print $3 }' /proc/self/cgroup)" != / ]; then
+		assert_output_matches "cgroup \`/cgroup.procs/$ID; [a-z,]*memory[a-z,]*:/[^\`]*/cgroup.procs/$ID\`"
+	fi
 	assert_no_leaks "$ID"
 }
