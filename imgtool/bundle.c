@@ -131,6 +131,21 @@ unpack_layers(struct img_store *s, const struct img_image *img, int rootfd, cons
   return 0;
 }
 
+/* A WorkingDir that no layer created: image builders create it, and the
+ * runtime refuses a missing cwd, so make it here. */
+static int
+make_cwd(int rootfd, const char *cwd, struct oci_error **err)
+{
+  cleanup_close int fd = -1;
+
+  cwd += strspn(cwd, "/");
+  if (*cwd == '\0')
+    return 0;
+  if (img_mkdir_in_root(rootfd, cwd, NULL, NULL, &fd, err) < 0)
+    return oci_error_wrap(err, "working directory `/%s`", cwd);
+  return 0;
+}
+
 static int
 write_config(const struct img_image *img, int bundlefd, int rootfd, const struct img_bundle_opts *o,
              struct oci_error **err)
@@ -148,6 +163,8 @@ write_config(const struct img_image *img, int bundlefd, int rootfd, const struct
   if (img_convert_config(img->config, rootfd, &co, &cfg, err) < 0
       || oci_config_emit(cfg, true, &text, &len, err) < 0)
     return oci_error_wrap(err, "config.json");
+  if (make_cwd(rootfd, cfg->process->cwd, err) < 0)
+    return -1;
   cleanup_close int fd = openat(bundlefd, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0 || oci_write_all(fd, text, len) < 0 || oci_write_all(fd, "\n", 1) < 0 || fsync(fd) < 0)
     return oci_error_errno(err, "write config.json");

@@ -589,30 +589,34 @@ split_parent(char *path)
   return slash + 1;
 }
 
-static int
-mkdir_parents(struct applier *ap, const char *parent, int *out, struct oci_error **err)
+int
+img_mkdir_in_root(int rootfd, const char *path, void (*created)(void *data, const char *path), void *data,
+                  int *out, struct oci_error **err)
 {
   char prefix[PATH_MAX];
   cleanup_close int prev = -1;
-  const char *p = parent;
+  const char *p = path;
 
+  if (strlen(path) >= sizeof prefix)
+    return oci_error_set(err, ENAMETOOLONG, "directory `%s`", path);
   for (;;)
     {
       const char *end = strchrnul(p, '/');
-      size_t n = end - parent;
-      memcpy(prefix, parent, n);
+      size_t n = end - path;
+      memcpy(prefix, path, n);
       prefix[n] = '\0';
-      cleanup_close int fd = img_open_in_root(ap->rootfd, prefix, O_PATH | O_DIRECTORY);
+      cleanup_close int fd = img_open_in_root(rootfd, prefix, O_PATH | O_DIRECTORY);
       if (fd < 0 && errno == ENOENT)
         {
           cleanup_free char *comp = xstrndup(p, end - p);
-          if (mkdirat(prev >= 0 ? prev : ap->rootfd, comp, 0755) < 0 && errno != EEXIST)
-            return oci_error_errno(err, "create parent directory `%s`", prefix);
-          path_set_add(&ap->created, prefix);
-          fd = img_open_in_root(ap->rootfd, prefix, O_PATH | O_DIRECTORY);
+          if (mkdirat(prev >= 0 ? prev : rootfd, comp, 0755) < 0 && errno != EEXIST)
+            return oci_error_errno(err, "create directory `%s`", prefix);
+          if (created)
+            created(data, prefix);
+          fd = img_open_in_root(rootfd, prefix, O_PATH | O_DIRECTORY);
         }
       if (fd < 0)
-        return oci_error_errno(err, "open parent directory `%s`", prefix);
+        return oci_error_errno(err, "open directory `%s`", prefix);
       if (prev >= 0)
         close(prev);
       prev = steal_fd(&fd);
@@ -622,6 +626,14 @@ mkdir_parents(struct applier *ap, const char *parent, int *out, struct oci_error
     }
   *out = steal_fd(&prev);
   return 0;
+}
+
+static void
+note_created(void *data, const char *path)
+{
+  struct applier *ap = data;
+
+  path_set_add(&ap->created, path);
 }
 
 /* A borrowed fd for the parent directory (rootfd for ""), creating missing
@@ -637,7 +649,7 @@ open_parent(struct applier *ap, const char *parent, bool create, struct oci_erro
   int fd = img_open_in_root(ap->rootfd, parent, O_PATH | O_DIRECTORY);
   if (fd < 0 && errno == ENOENT && create)
     {
-      if (mkdir_parents(ap, parent, &fd, err) < 0)
+      if (img_mkdir_in_root(ap->rootfd, parent, note_created, ap, &fd, err) < 0)
         return -1;
     }
   else if (fd < 0)

@@ -62,6 +62,11 @@ int img_layer_apply_fd(int rootfd, int fd, const struct img_layer_opts *o, struc
 /* openat2(rootfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS):
  * `path` is looked up as if rootfd were `/`. -1 with errno on failure. */
 int img_open_in_root(int rootfd, const char *path, int flags);
+/* mkdir -p of a relative `path` inside the root (each component resolved
+ * with img_open_in_root); `created` (may be NULL) hears of each directory
+ * made.  *out gets an O_PATH fd of the last directory. */
+int img_mkdir_in_root(int rootfd, const char *path, void (*created)(void *data, const char *path), void *data,
+                      int *out, struct oci_error **err);
 
 /* rm -rf, also of read-only directories when not root. */
 int img_remove_tree(const char *path, struct oci_error **err);

@@ -204,6 +204,27 @@ requires_root() {
 	[ "$output" = "umoci-image" ]
 }
 
+@test "a WorkingDir no layer creates is made in the bundle, and ocirt starts there" {
+	requires_root
+	command -v umoci >/dev/null || skip "needs umoci"
+	[ -x "$OCIRT" ] || skip "ocirt not built"
+	cd "$WORK"
+	umoci init --layout u
+	umoci new --image u:t
+	umoci unpack --rootless --image u:t ub >/dev/null
+	mkdir -p ub/rootfs/bin
+	cp "$BUSYBOX" ub/rootfs/bin/busybox
+	umoci repack --image u:t ub
+	umoci config --image u:t --os linux --architecture amd64 --config.workingdir /srv/app \
+		--config.entrypoint /bin/busybox --config.cmd pwd
+	run imgtool bundle "oci:$WORK/u:t" "$WORK/b"
+	[ "$status" -eq 0 ]
+	[ -d "$WORK/b/rootfs/srv/app" ]
+	run "$OCIRT" --root "$OCIRT_ROOT" run -b "$WORK/b" "$CID"
+	[ "$status" -eq 0 ]
+	[ "$output" = "/srv/app" ]
+}
+
 # ---- hostile input: refused, named, nothing outside, no DIR left ----
 
 hostile() {
