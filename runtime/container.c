@@ -24,6 +24,7 @@
 #include "namespaces.h"
 #include "seccomp.h"
 #include "state.h"
+#include "support.h"
 #include "sync.h"
 #include "terminal.h"
 
@@ -252,7 +253,7 @@ job_load_config(struct create_job *job, struct oci_error **err)
   config_path = xasprintf("%s/config.json", job->bundle);
   if (oci_config_parse_file(config_path, &job->cfg, err) < 0)
     return -1;
-  if (oci_config_validate("config.json", job->cfg, err) < 0)
+  if (oci_config_validate("config.json", job->cfg, err) < 0 || rt_config_check_support(job->cfg, err) < 0)
     return -1;
   if (job->cfg->process == NULL)
     return oci_error_set(err, 0, "config.json: process: required");

@@ -258,3 +258,18 @@ EOF
 	(((0x$bnd >> 24) & 1)) && skip "CAP_SYS_RESOURCE present: raising is allowed"
 	create_fails
 }
+
+@test "fields ocirt does not implement are refused by name, not ignored" {
+	is_runc && skip "runc implements or ignores these"
+	local field
+	for field in 'c["process"]["apparmorProfile"] = "docker-default"' \
+		'c["process"]["selinuxLabel"] = "system_u:system_r:container_t:s0"' \
+		'c["linux"]["intelRdt"] = {"closID": "x"}' \
+		'c["linux"]["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": "0"}'; do
+		make_bundle hello
+		update_config "$field"
+		create_fails
+		assert_output_contains "not supported: "
+		assert_one_line
+	done
+}

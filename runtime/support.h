@@ -1,0 +1,10 @@
+#ifndef RT_SUPPORT_H
+#define RT_SUPPORT_H
+
+#include "oci-config.h"
+#include "error.h"
+
+/* An error naming the first field ocirt does not implement, or 0. */
+int rt_config_check_support(const struct oci_config *cfg, struct oci_error **err);
+
+#endif
