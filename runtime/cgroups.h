@@ -40,6 +40,8 @@ int rt_cgroup_apply(const struct rt_cgroup *cg, const struct oci_resources *res,
 int rt_cgroup_pids(const struct rt_cgroup *cg, pid_t **pids, size_t *n, struct oci_error **err);
 /* Freeze/thaw (pause/resume). */
 int rt_cgroup_freeze(const struct rt_cgroup *cg, bool frozen, struct oci_error **err);
+/* Whether the freezer holds the cgroup now (cgroups-freezer-state.c). */
+bool rt_cgroup_frozen(const struct rt_cgroup *cg);
 /* Remove the directories (retrying while the kernel releases them). */
 int rt_cgroup_destroy(const struct rt_cgroup *cg, struct oci_error **err);
 void rt_cgroup_free(struct rt_cgroup *cg);

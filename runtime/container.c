@@ -21,6 +21,7 @@
 #include "hooks.h"
 #include "init.h"
 #include "log.h"
+#include "manage.h"
 #include "namespaces.h"
 #include "seccomp.h"
 #include "state.h"
@@ -805,11 +806,14 @@ rt_container_kill(const struct rt_context *ctx, const char *id, int signo, bool 
   if (rt_state_open(ctx->root, id, &dirfd, err) < 0 || rt_state_load(dirfd, id, &st, err) < 0)
     return -1;
   status = rt_state_status(dirfd, st);
-  if (status != RT_STATUS_CREATED && status != RT_STATUS_RUNNING)
+  if (status != RT_STATUS_CREATED && status != RT_STATUS_RUNNING && status != RT_STATUS_PAUSED)
     return oci_error_set(err, 0, "container not running");
-  if (all)
-    return signal_cgroup(st, signo, err);
-  return signal_init(st, signo, err);
+  if ((all ? signal_cgroup(st, signo, err) : signal_init(st, signo, err)) < 0)
+    return -1;
+  /* A v1 freezer holds even SIGKILL: thaw so that it is delivered (runc). */
+  if (status == RT_STATUS_PAUSED && signo == SIGKILL)
+    return rt_container_thaw(st, err);
+  return 0;
 }
 
 /* SIGKILL the container and wait until its init is gone (a pid namespace
@@ -908,9 +912,11 @@ rt_container_delete(const struct rt_context *ctx, const char *id, bool force, st
       return -1;
     }
   status = rt_state_status(dirfd, st);
-  if (status == RT_STATUS_RUNNING && !force)
+  if ((status == RT_STATUS_RUNNING || status == RT_STATUS_PAUSED) && !force)
     return oci_error_set(err, 0, "cannot delete container %s that is not stopped: %s", id,
                          rt_status_name(status));
+  if (status == RT_STATUS_PAUSED && rt_container_kill_paused(st, err) < 0)
+    return -1;
   if (status != RT_STATUS_STOPPED && kill_and_wait(st, force, err) < 0)
     return -1;
   load_saved_hooks(ctx, dirfd, &saved);

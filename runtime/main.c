@@ -28,6 +28,9 @@ static const struct command commands[] = {
   { "run", cli_run, "create and start a container" },
   { "list", cli_list, "list containers" },
   { "spec", cli_spec, "write a default config.json" },
+  { "ps", cli_ps, "list the processes of a container" },
+  { "pause", cli_pause, "freeze a container's processes" },
+  { "resume", cli_resume, "thaw a paused container" },
   { "features", cli_features, "print the features this runtime supports" },
 };
 

@@ -10,6 +10,7 @@
 
 #include "spec/json.h"
 #include "spec/util.h"
+#include "cgroups.h"
 #include "state.h"
 
 int
@@ -368,6 +369,14 @@ rt_state_status(int dirfd, const struct rt_state *st)
     return RT_STATUS_CREATING;
   if (st->pid <= 0 || rt_proc_start_time(st->pid, &start_time) < 0 || start_time != st->start_time)
     return RT_STATUS_STOPPED;
+  if (faccessat(dirfd, RT_PAUSED_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0 && st->cgroup_path)
+    {
+      cleanup_cgroup struct rt_cgroup *cg = NULL;
+      cleanup_error struct oci_error *ignored = NULL;
+
+      if (rt_cgroup_open(st->cgroup_path, &cg, &ignored) == 0 && rt_cgroup_frozen(cg))
+        return RT_STATUS_PAUSED;
+    }
   if (faccessat(dirfd, RT_EXEC_FIFO, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
     return RT_STATUS_CREATED;
   return RT_STATUS_RUNNING;
@@ -386,6 +395,8 @@ rt_status_name(enum rt_status s)
       return "running";
     case RT_STATUS_STOPPED:
       return "stopped";
+    case RT_STATUS_PAUSED:
+      return "paused";
     }
   return "unknown";
 }

@@ -16,6 +16,7 @@ enum rt_status
   RT_STATUS_CREATED,
   RT_STATUS_RUNNING,
   RT_STATUS_STOPPED,
+  RT_STATUS_PAUSED, /* running or created, and the cgroup freezer holds it */
 };
 
 /* What ocirt remembers about a container between commands. */
@@ -35,6 +36,9 @@ struct rt_state
 
 #define RT_EXEC_FIFO "exec.fifo"
 #define RT_STATE_FILE "state.json"
+/* Written by `pause`, removed by `resume`: only then is the freezer asked,
+ * so that commands on containers never paused stay cheap. */
+#define RT_PAUSED_FILE "paused"
 
 /* Container ids are path components: [A-Za-z0-9_+.-]+, not "." or "..". */
 int rt_state_check_id(const char *id, struct oci_error **err);

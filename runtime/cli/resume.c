@@ -1,0 +1,19 @@
+#include <config.h>
+
+#include <getopt.h>
+
+#include "cli.h"
+#include "manage.h"
+
+static const char usage[] = "resume <container-id>";
+static const char help[] = "Thaw the processes of a paused container.\n";
+
+int
+cli_resume(struct rt_context *ctx, int argc, char **argv, struct oci_error **err)
+{
+  int r = cli_parse_no_options(argc, argv, 1, usage, help, err);
+
+  if (r != 0)
+    return r < 0 ? -1 : 0;
+  return rt_container_resume(ctx, argv[optind], err) < 0 ? -1 : 0;
+}
