@@ -74,8 +74,8 @@ kill_and_reap(pid_t pid)
     ;
 }
 
-static int
-write_pid_file(const char *path, pid_t pid, struct oci_error **err)
+int
+rt_write_pid_file(const char *path, pid_t pid, struct oci_error **err)
 {
   cleanup_free char *copy = xstrdup(path);
   cleanup_free char *tmp = NULL;
@@ -461,7 +461,7 @@ job_commit(struct create_job *job, struct oci_error **err)
     return oci_error_set(err, 0, "container init exited unexpectedly");
   if (rt_hooks_save(job->dirfd, job->cfg->hooks, err) < 0 || rt_state_save(job->dirfd, &st, err) < 0)
     return -1;
-  if (job->opts->pid_file && write_pid_file(job->opts->pid_file, job->init, err) < 0)
+  if (job->opts->pid_file && rt_write_pid_file(job->opts->pid_file, job->init, err) < 0)
     return -1;
   return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "spec/state.h"
 #include "context.h"
@@ -36,6 +37,10 @@ int rt_container_run(const struct rt_context *ctx, const char *id, const struct 
 int rt_container_list(const struct rt_context *ctx, struct oci_state ***states, size_t *n,
                       struct oci_error **err);
 void rt_container_list_free(struct oci_state **states, size_t n);
+
+/* The pid file as runc writes it: decimal, no newline, atomically (a
+ * temporary `.name` renamed into place). */
+int rt_write_pid_file(const char *path, pid_t pid, struct oci_error **err);
 
 /* Write <bundle>/config.json with the default configuration. */
 int rt_spec_write(const char *bundle, bool rootless, struct oci_error **err);

@@ -28,6 +28,7 @@ static const struct command commands[] = {
   { "run", cli_run, "create and start a container" },
   { "list", cli_list, "list containers" },
   { "spec", cli_spec, "write a default config.json" },
+  { "exec", cli_exec, "run a new process in a container" },
   { "ps", cli_ps, "list the processes of a container" },
   { "pause", cli_pause, "freeze a container's processes" },
   { "resume", cli_resume, "thaw a paused container" },

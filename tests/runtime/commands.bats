@@ -192,3 +192,224 @@ cpu_ticks() {
 	assert_failure
 	assert_output_contains "usage: ocirt resume"
 }
+
+# ---------------------------------------------------------------- exec
+
+@test "exec in the foreground: output, exit status, 128+signal" {
+	run_sleeper
+	ocirt exec "$ID" sh -c 'echo from-exec; exit 7'
+	assert_status 7
+	assert_output "from-exec"
+	ocirt exec "$ID" sh -c 'kill -9 $$'
+	assert_status 137
+	ocirt exec "$ID" true
+	assert_success
+	assert_output ""
+}
+
+@test "exec joins the init's namespaces, root and cgroup" {
+	run_sleeper
+	local init
+	init=$(container_pid "$ID")
+	ocirt exec -d --pid-file "$TEST_TMP/exec.pid" "$ID" sleep 1000
+	assert_success
+	assert_output ""
+	local pid ns
+	pid=$(cat "$TEST_TMP/exec.pid")
+	# Written like runc's: the decimal pid and no newline.
+	[[ "$(cat -A "$TEST_TMP/exec.pid")" =~ ^[0-9]+$ ]] || fail "pid file: $(cat -A "$TEST_TMP/exec.pid")"
+	[ "$(tr '\0' ' ' <"/proc/$pid/cmdline")" = "sleep 1000 " ] || fail "pid $pid is not the exec'd process"
+	for ns in pid mnt uts ipc net cgroup user; do
+		assert_equal "$(readlink "/proc/$pid/ns/$ns")" "$(readlink "/proc/$init/ns/$ns")"
+	done
+	assert_equal "$(cat "/proc/$pid/cgroup")" "$(cat "/proc/$init/cgroup")"
+	[ "$(readlink "/proc/$pid/root")" = "$(readlink "/proc/$init/root")" ] || fail "other root"
+	ocirt ps --format json "$ID"
+	[[ " $(json_pids <<<"$output") " == *" $pid "* ]] || fail "exec'd $pid not in ps: $output"
+	# Inside, it is not pid 1 and sees the container's hostname.
+	ocirt exec "$ID" sh -c 'echo $$; hostname'
+	assert_success
+	[ "${lines[0]}" -gt 1 ] || fail "exec'd shell is pid ${lines[0]}"
+	assert_equal "${lines[1]}" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hostname"])' "$BUNDLE/config.json")"
+}
+
+@test "exec --process FILE --detach --pid-file (the shims' form) runs exactly that process" {
+	run_sleeper
+	cat >"$TEST_TMP/process.json" <<'JSON'
+{"args": ["sh", "-c", "echo \"$(id -u):$(id -g) $(pwd) $GREETING\" > /dev/shm/exec-out"],
+ "env": ["PATH=/bin", "GREETING=hello"], "cwd": "/tmp", "user": {"uid": 1000, "gid": 100},
+ "terminal": false}
+JSON
+	ocirt exec --process "$TEST_TMP/process.json" --detach --pid-file "$TEST_TMP/exec.pid" "$ID"
+	assert_success
+	[ -s "$TEST_TMP/exec.pid" ] || fail "no pid file"
+	local init i
+	init=$(container_pid "$ID")
+	for ((i = 0; i < 100; i++)); do
+		[ -s "/proc/$init/root/dev/shm/exec-out" ] && break
+		sleep 0.05
+	done
+	assert_equal "$(cat "/proc/$init/root/dev/shm/exec-out")" "1000:100 /tmp hello"
+}
+
+@test "exec options: --user, --cwd, --env, --cap, --no-new-privs on top of the container's process" {
+	update_config 'c["process"]["noNewPrivileges"] = False'
+	run_sleeper
+	ocirt exec --user 1000:100 --cwd /tmp --env FOO=bar "$ID" sh -c 'echo "$(id -u):$(id -g) $(pwd) $FOO"'
+	assert_success
+	assert_output "1000:100 /tmp bar"
+	# The container's process has noNewPrivileges false and no CAP_SYS_ADMIN.
+	ocirt exec "$ID" grep -E 'NoNewPrivs|CapEff' /proc/self/status
+	local plain=$output
+	[[ "$plain" == *"NoNewPrivs:"*"0"* ]] || fail "$plain"
+	ocirt exec --no-new-privs --cap CAP_SYS_ADMIN "$ID" grep -E 'NoNewPrivs|CapEff' /proc/self/status
+	assert_success
+	assert_output_matches 'NoNewPrivs:[[:space:]]+1'
+	local eff
+	eff=$(awk '/CapEff/ { print $2 }' <<<"$output")
+	(((0x$eff >> 21) & 1)) || fail "CAP_SYS_ADMIN (21) not in CapEff $eff"
+}
+
+@test "exec of a missing command: executable file not found in \$PATH, nothing left running" {
+	run_sleeper
+	ocirt ps --format json "$ID"
+	local before=$output
+	ocirt exec "$ID" no-such-command
+	assert_failure
+	assert_output_contains 'no-such-command' 'executable file not found in $PATH'
+	assert_one_line
+	ocirt exec -d "$ID" no-such-command
+	assert_failure
+	assert_output_contains "executable file not found"
+	ocirt ps --format json "$ID"
+	[ "$(json_pids <<<"$output" | wc -w)" -le "$(json_pids <<<"$before" | wc -w)" ] || fail "left: $output"
+	ocirt exec --cwd /no/such/dir "$ID" true
+	assert_failure
+	assert_output_contains_ci "no such file or directory"
+}
+
+@test "exec in the wrong state: stopped, paused, unknown; no command" {
+	run_sleeper
+	ocirt exec "$ID"
+	assert_failure
+	ocirt pause "$ID"
+	ocirt exec "$ID" true
+	assert_failure
+	assert_output_contains "paused"
+	ocirt resume "$ID"
+	ocirt kill "$ID" KILL
+	wait_for_status "$ID" stopped
+	ocirt exec "$ID" true
+	assert_failure
+	assert_output_contains "stopped"
+	ocirt exec "$ID-nope" true
+	assert_failure
+	assert_output_contains "does not exist"
+}
+
+@test "exec: the process sees neither the ocirt binary nor its descriptors" {
+	run_sleeper
+	ocirt exec "$ID" readlink /proc/self/exe
+	assert_success
+	assert_output "/bin/busybox"
+	# fd 3 is the directory ls reads; a leaked descriptor would come after it.
+	OUT_FILE=$(mktemp "$TEST_TMP/out.XXXXXX")
+	status=0
+	__ocirt exec "$ID" ls /proc/self/fd 3</dev/null 4</dev/null >"$OUT_FILE" 2>&1 </dev/null || status=$?
+	assert_success
+	assert_equal "$(tr '\n' ' ' <"$OUT_FILE")" "0 1 2 3 "
+	# --preserve-fds passes 3..3+N-1 and nothing more.
+	status=0
+	__ocirt exec --preserve-fds 1 "$ID" ls /proc/self/fd 3</dev/null 4</dev/null >"$OUT_FILE" 2>&1 </dev/null || status=$?
+	assert_success
+	assert_equal "$(tr '\n' ' ' <"$OUT_FILE")" "0 1 2 3 4 "
+	status=0
+	__ocirt exec --preserve-fds 1 "$ID" readlink /proc/self/fd/3 3</dev/null >"$OUT_FILE" 2>&1 </dev/null || status=$?
+	assert_success
+	assert_equal "$(cat "$OUT_FILE")" "/dev/null"
+}
+
+@test "exec applies the container's seccomp filter" {
+	update_config 'c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}'
+	run_sleeper
+	ocirt exec "$ID" mkdir /tmp/x
+	assert_failure
+	assert_output_contains_ci "operation not permitted"
+	ocirt exec "$ID" touch /dev/shm/y
+	assert_success
+}
+
+@test "exec --tty --console-socket: the pty master goes to the socket" {
+	run_sleeper
+	SOCK="$TEST_TMP/console.sock"
+	python3 - "$SOCK" "$TEST_TMP/recv" <<'PY' &
+import array, os, socket, sys, time
+path, out = sys.argv[1], sys.argv[2]
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(path); srv.listen(1)
+open(out + ".ready", "w").close()
+conn, _ = srv.accept()
+fds = array.array("i")
+msg, anc, _, _ = conn.recvmsg(4096, socket.CMSG_SPACE(16 * fds.itemsize))
+for lvl, typ, d in anc:
+    fds.frombytes(d[: len(d) - (len(d) % fds.itemsize)])
+data = b""
+deadline = time.time() + 20
+while time.time() < deadline:
+    try:
+        chunk = os.read(fds[0], 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    data += chunk
+open(out + ".data", "wb").write(b"fds=%d\n" % len(fds) + data)
+PY
+	local rpid=$! i
+	for ((i = 0; i < 200; i++)); do
+		[ -e "$TEST_TMP/recv.ready" ] && break
+		sleep 0.05
+	done
+	ocirt exec --tty --detach --console-socket "$SOCK" "$ID" sh -c 'tty; echo on-pty-$((6*7))'
+	assert_success
+	wait "$rpid"
+	local data
+	data=$(tr -d '\r' <"$TEST_TMP/recv.data")
+	[[ "$data" == "fds=1"* ]] || fail "$data"
+	[[ "$data" == *"/dev/pts/"* ]] || fail "not on a pty: $data"
+	[[ "$data" == *"on-pty-42"* ]] || fail "no output: $data"
+	ocirt exec --tty --detach "$ID" true
+	assert_failure
+	assert_output_contains "console socket"
+}
+
+@test "exec -t in the foreground relays the terminal" {
+	requires_cmd script
+	run_sleeper
+	local cmd
+	printf -v cmd '%q ' env "$MARK" "$OCIRT" --root "$STATE_ROOT" exec -t "$ID" sh
+	run bash -c "printf 'tty; exit 5\n' | timeout 60 script -qec '$cmd' /dev/null"
+	assert_status 5
+	assert_output_contains "/dev/pts/"
+}
+
+@test "exec agrees with runc: id, capabilities and NoNewPrivs of the exec'd process" {
+	requires_cmd "$REF_RUNTIME"
+	run_sleeper
+	ref run -d --bundle "$BUNDLE" "$ID-ref"
+	assert_success
+	local probe='id; grep -E "^(Cap|NoNewPrivs)" /proc/self/status'
+	ocirt exec --user 1000:100 "$ID" sh -c "$probe"
+	local ours=$output
+	ref exec --user 1000:100 "$ID-ref" sh -c "$probe"
+	local theirs=$output
+	ref delete --force "$ID-ref"
+	assert_equal "$ours" "$theirs"
+	ocirt exec "$ID" sh -c "$probe"
+	ours=$output
+	ref run -d --bundle "$BUNDLE" "$ID-ref"
+	ref exec "$ID-ref" sh -c "$probe"
+	theirs=$output
+	ref delete --force "$ID-ref"
+	assert_equal "$ours" "$theirs"
+}

@@ -1,0 +1,589 @@
+#include <config.h>
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "spec/util.h"
+#include "cgroups.h"
+#include "container.h"
+#include "exec.h"
+#include "namespaces.h"
+#include "process.h"
+#include "seccomp.h"
+#include "state.h"
+#include "sync.h"
+#include "terminal.h"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+/* Everything the two forked stages need; filled by the parent before the
+ * fork, so the children only use memory they inherited. */
+struct exec_job
+{
+  const struct rt_context *ctx;
+  const char *id;
+  const struct rt_exec_opts *opts;
+  struct oci_config *cfg;         /* the bundle's config.json */
+  const struct oci_process *proc; /* what runs: opts->process or cfg->process */
+  struct rt_state *st;
+  struct rt_cgroup *cg;
+  int dirfd;    /* the state lock, held until the process runs */
+  int pidfd;    /* the container init */
+  int rootfd;   /* its root directory (O_PATH) */
+  int ns_flags; /* CLONE_NEW* to join through the pidfd */
+  int sync[2];
+  pid_t stage1, pid;
+  int master;
+};
+
+static void
+job_clear(struct exec_job *job)
+{
+  oci_config_free(job->cfg);
+  rt_state_free(job->st);
+  rt_cgroup_free(job->cg);
+  int *fds[] = { &job->dirfd, &job->pidfd, &job->rootfd, &job->sync[0], &job->sync[1], &job->master };
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(fds); i++)
+    if (*fds[i] >= 0)
+      close(*fds[i]);
+}
+
+static void
+kill_and_reap(pid_t pid)
+{
+  if (pid <= 0)
+    return;
+  kill(pid, SIGKILL);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+}
+
+/* ---- building the process (runc's command-line form) ---- */
+
+static void
+append_strv(char ***v, size_t *n, char *const *add, size_t n_add)
+{
+  *v = xrealloc(*v, (*n + n_add + 1) * sizeof **v);
+  for (size_t i = 0; i < n_add; i++)
+    (*v)[(*n)++] = xstrdup(add[i]);
+  (*v)[*n] = NULL;
+}
+
+static void
+free_strv_n(char **v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
+static void
+apply_overrides(struct oci_process *p, const struct rt_exec_opts *o)
+{
+  free_strv_n(p->args, p->args_len);
+  p->args = NULL;
+  p->args_len = 0;
+  append_strv(&p->args, &p->args_len, o->args, o->args_len);
+  append_strv(&p->env, &p->env_len, o->env, o->env_len);
+  p->terminal = o->tty;
+  if (o->cwd)
+    {
+      free(p->cwd);
+      p->cwd = xstrdup(o->cwd);
+    }
+  if (o->has_user)
+    {
+      p->user.uid = o->uid;
+      p->user.gid = o->gid;
+    }
+  if (o->no_new_privs)
+    p->no_new_privileges = true;
+  if (o->caps_len)
+    {
+      struct oci_capabilities *c = p->capabilities;
+      if (c == NULL)
+        c = p->capabilities = xzalloc(sizeof *c);
+      append_strv(&c->bounding, &c->bounding_len, o->caps, o->caps_len);
+      append_strv(&c->effective, &c->effective_len, o->caps, o->caps_len);
+      append_strv(&c->permitted, &c->permitted_len, o->caps, o->caps_len);
+      /* Ambient needs inheritable, which --cap does not touch (runc). */
+      if (c->inheritable)
+        append_strv(&c->ambient, &c->ambient_len, o->caps, o->caps_len);
+    }
+}
+
+/* ---- preparation in the parent ---- */
+
+static int
+open_init(struct exec_job *job, struct oci_error **err)
+{
+  unsigned long long now;
+  char path[64];
+
+  job->pidfd = (int)syscall(SYS_pidfd_open, job->st->pid, 0);
+  /* The pidfd pins the process: after it, a start time that still matches
+   * rules out a reused pid. */
+  if (job->pidfd < 0 || rt_proc_start_time(job->st->pid, &now) < 0 || now != job->st->start_time)
+    return oci_error_set(err, 0, "cannot exec in a stopped container: container not running");
+  snprintf(path, sizeof path, "/proc/%d/root", (int)job->st->pid);
+  job->rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (job->rootfd < 0)
+    return oci_error_errno(err, "opening the root of the container init");
+  return 0;
+}
+
+static int
+load_config(struct exec_job *job, struct oci_error **err)
+{
+  cleanup_free char *path = xasprintf("%s/config.json", job->st->bundle);
+  const struct oci_linux *lnx;
+
+  if (oci_config_parse_file(path, &job->cfg, err) < 0)
+    return -1;
+  if (job->opts->process)
+    job->proc = job->opts->process;
+  else
+    {
+      if (job->cfg->process == NULL)
+        job->cfg->process = xzalloc(sizeof *job->cfg->process);
+      apply_overrides(job->cfg->process, job->opts);
+      job->proc = job->cfg->process;
+    }
+  if (oci_process_validate("process", job->proc, err) < 0)
+    return -1;
+  lnx = job->cfg->linux_;
+  for (size_t i = 0; lnx && i < lnx->namespaces_len; i++)
+    job->ns_flags |= rt_ns_flag(lnx->namespaces[i].type);
+  return 0;
+}
+
+static int
+check_terminal(const struct exec_job *job, struct oci_error **err)
+{
+  bool tty = job->proc->terminal;
+
+  if (tty && job->opts->detach && job->opts->console_socket == NULL)
+    return oci_error_set(err, 0, "cannot allocate tty if ocirt will detach without setting console socket");
+  if (!tty && job->opts->console_socket)
+    return oci_error_set(err, 0, "cannot use console socket if ocirt will not detach or allocate tty");
+  return 0;
+}
+
+static int
+job_prepare(struct exec_job *job, struct oci_error **err)
+{
+  enum rt_status status;
+
+  if (rt_state_open(job->ctx->root, job->id, &job->dirfd, err) < 0
+      || rt_state_load(job->dirfd, job->id, &job->st, err) < 0)
+    return -1;
+  status = rt_state_status(job->dirfd, job->st);
+  if (status == RT_STATUS_PAUSED)
+    return oci_error_set(err, 0, "cannot exec in a paused container");
+  if (status != RT_STATUS_RUNNING && status != RT_STATUS_CREATED)
+    return oci_error_set(err, 0, "cannot exec in a %s container: container not running",
+                         rt_status_name(status));
+  if (load_config(job, err) < 0 || check_terminal(job, err) < 0)
+    return -1;
+  if (job->st->cgroup_path && rt_cgroup_open(job->st->cgroup_path, &job->cg, err) < 0)
+    return -1;
+  if (job->cfg->linux_ && rt_seccomp_validate(job->cfg->linux_->seccomp, err) < 0)
+    return oci_error_wrap(err, "config.json");
+  return open_init(job, err);
+}
+
+/* ---- the children ---- */
+
+/* A pty from the container's /dev/ptmx (we are in its mount namespace and
+ * root): the slave becomes our controlling terminal and stdio. */
+static int
+setup_terminal(const struct oci_process *proc, int *master, struct oci_error **err)
+{
+  cleanup_close int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  cleanup_close int slave = -1;
+
+  if (m < 0)
+    return oci_error_errno(err, "opening `/dev/ptmx` in the container");
+  if (unlockpt(m) < 0)
+    return oci_error_errno(err, "unlockpt");
+  slave = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0)
+    return oci_error_errno(err, "opening the pty slave (TIOCGPTPEER)");
+  if (proc->has_console_size)
+    {
+      struct winsize ws
+          = { .ws_row = (unsigned short)proc->console_height, .ws_col = (unsigned short)proc->console_width };
+      if (ioctl(m, TIOCSWINSZ, &ws) < 0)
+        return oci_error_errno(err, "process.consoleSize: setting the window size");
+    }
+  if (setsid() < 0)
+    return oci_error_errno(err, "setsid");
+  if (ioctl(slave, TIOCSCTTY, 0) < 0)
+    return oci_error_errno(err, "making the pty our controlling terminal");
+  for (int fd = 0; fd <= 2; fd++)
+    if (dup2(slave, fd) < 0)
+      return oci_error_errno(err, "dup2 of the pty slave to fd %d", fd);
+  *master = steal_fd(&m);
+  return 0;
+}
+
+static const struct oci_seccomp *
+seccomp_of(const struct oci_config *cfg)
+{
+  return cfg->linux_ ? cfg->linux_->seccomp : NULL;
+}
+
+/* In all the container's namespaces: its root, terminal, filter and the
+ * process settings, then READY; execve failures still travel back. */
+static _Noreturn void
+stage2(struct exec_job *job)
+{
+  cleanup_error struct oci_error *err = NULL;
+  struct rt_exec exec = { 0 };
+  int sock = job->sync[1];
+  const struct oci_process *proc = job->proc;
+  bool nnp = proc->no_new_privileges;
+
+  /* The mount namespace's root is the rootfs only after pivot_root; with
+   * --no-pivot the init chroot()ed: take its root either way. */
+  if (fchdir(job->rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+    oci_error_errno(&err, "entering the container's root");
+  else if (proc->terminal)
+    {
+      cleanup_close int master = -1;
+      if (setup_terminal(proc, &master, &err) == 0)
+        rt_sync_send(sock, RT_SYNC_TERMINAL, 0, master, &err);
+    }
+  if (err == NULL && !nnp && seccomp_of(job->cfg))
+    rt_seccomp_load(seccomp_of(job->cfg), &err);
+  if (err == NULL)
+    rt_process_prepare(proc, &exec, &err);
+  if (err == NULL && syscall(SYS_close_range, 3 + job->opts->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    oci_error_errno(&err, "marking descriptors close-on-exec");
+  if (err == NULL)
+    rt_sync_send(sock, RT_SYNC_READY, 0, -1, &err);
+  if (err == NULL && nnp && seccomp_of(job->cfg))
+    rt_seccomp_load(seccomp_of(job->cfg), &err);
+  if (err == NULL)
+    rt_process_exec(&exec, &err);
+  rt_sync_send_error(sock, err);
+  _exit(127);
+}
+
+static int
+stage1_run(struct exec_job *job, struct oci_error **err)
+{
+  struct rt_sync_msg msg;
+  pid_t pid;
+
+  /* The parent moves us into the cgroup first: joining the cgroup
+   * namespace then makes that cgroup our root there. */
+  if (rt_sync_expect(job->sync[1], RT_SYNC_GO, &msg, err) < 0)
+    return -1;
+  if (job->ns_flags && setns(job->pidfd, job->ns_flags) < 0)
+    return oci_error_errno(err, "joining the namespaces of the container init");
+  /* CLONE_PARENT: a child of `ocirt exec`, which waits for it. */
+  pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (pid < 0)
+    return oci_error_errno(err, "forking into the pid namespace");
+  if (pid == 0)
+    stage2(job);
+  return rt_sync_send(job->sync[1], RT_SYNC_PID, pid, -1, err);
+}
+
+/* Forked by the parent: joins the namespaces, then forks once more so that
+ * the process is really in the pid namespace, and reports its pid. */
+static _Noreturn void
+stage1(struct exec_job *job)
+{
+  cleanup_error struct oci_error *err = NULL;
+  sigset_t none;
+
+  /* Until execve nothing in the container may open /proc/PID/exe (the
+   * ocirt binary) or our descriptors (CVE-2019-5736). */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    _exit(1);
+  close(job->dirfd);
+  close(job->sync[0]);
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  if (stage1_run(job, &err) < 0)
+    {
+      rt_sync_send_error(job->sync[1], err);
+      _exit(1);
+    }
+  _exit(0);
+}
+
+/* ---- the parent ---- */
+
+static int
+handle_terminal(struct exec_job *job, int master, struct oci_error **err)
+{
+  if (job->opts->console_socket)
+    {
+      int r = rt_console_socket_send(job->opts->console_socket, master, err);
+      close(master);
+      return r;
+    }
+  if (job->master >= 0)
+    {
+      close(master);
+      return oci_error_set(err, 0, "unexpected second terminal from the exec'd process");
+    }
+  job->master = master;
+  return 0;
+}
+
+/* After READY: end of stream means execve succeeded (the socket is
+ * close-on-exec); a message is the error of the last steps. */
+static int
+wait_for_execve(struct exec_job *job, struct oci_error **err)
+{
+  struct rt_sync_msg msg;
+  char c;
+  ssize_t n;
+
+  do
+    n = recv(job->sync[0], &c, 1, MSG_PEEK);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0)
+    return 0;
+  if (rt_sync_recv(job->sync[0], &msg, err) < 0)
+    return -1;
+  if (msg.fd >= 0)
+    close(msg.fd);
+  return oci_error_set(err, 0, "unexpected message %d from the exec'd process", (int)msg.type);
+}
+
+static int
+drive(struct exec_job *job, struct oci_error **err)
+{
+  struct rt_sync_msg msg;
+
+  if (job->cg && rt_cgroup_enter(job->cg, job->stage1, err) < 0)
+    return -1;
+  if (rt_sync_send(job->sync[0], RT_SYNC_GO, 0, -1, err) < 0)
+    return -1;
+  for (;;)
+    {
+      if (rt_sync_recv(job->sync[0], &msg, err) < 0)
+        return -1;
+      switch (msg.type)
+        {
+        case RT_SYNC_PID:
+          job->pid = (pid_t)msg.value;
+          while (waitpid(job->stage1, NULL, 0) < 0 && errno == EINTR)
+            ;
+          job->stage1 = 0;
+          break;
+        case RT_SYNC_TERMINAL:
+          if (handle_terminal(job, msg.fd, err) < 0)
+            return -1;
+          break;
+        case RT_SYNC_READY:
+          return wait_for_execve(job, err);
+        default:
+          if (msg.fd >= 0)
+            close(msg.fd);
+          return oci_error_set(err, 0, "unexpected message %d from the exec'd process", (int)msg.type);
+        }
+    }
+}
+
+static int
+spawn(struct exec_job *job, struct oci_error **err)
+{
+  pid_t pid;
+
+  if (rt_sync_pair(job->sync, err) < 0)
+    return -1;
+  pid = fork();
+  if (pid < 0)
+    return oci_error_errno(err, "forking");
+  if (pid == 0)
+    stage1(job);
+  job->stage1 = pid;
+  close(job->sync[1]);
+  job->sync[1] = -1;
+  if (drive(job, err) < 0)
+    {
+      kill_and_reap(job->pid);
+      kill_and_reap(job->stage1);
+      job->pid = job->stage1 = 0;
+      return -1;
+    }
+  return 0;
+}
+
+/* ---- the foreground ---- */
+
+struct fg_wait
+{
+  pid_t pid;
+  int status;
+  bool exited;
+};
+
+static void
+reap(struct fg_wait *w)
+{
+  int status;
+  pid_t p;
+
+  while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+    if (p == w->pid)
+      {
+        w->status = status;
+        w->exited = true;
+      }
+}
+
+static void
+fg_on_signal(int signo, void *data)
+{
+  struct fg_wait *w = data;
+
+  if (signo == SIGCHLD)
+    reap(w);
+  else if (!w->exited)
+    kill(w->pid, signo);
+}
+
+static bool
+fg_exited(void *data)
+{
+  struct fg_wait *w = data;
+
+  reap(w);
+  return w->exited;
+}
+
+static int
+wait_foreground(struct fg_wait *w, int sigfd, int master, struct oci_error **err)
+{
+  struct signalfd_siginfo si;
+  ssize_t n;
+
+  if (master >= 0)
+    {
+      struct rt_relay_hooks hooks = { .on_signal = fg_on_signal, .child_exited = fg_exited, .data = w };
+      if (rt_terminal_relay(master, sigfd, &hooks, err) < 0)
+        return -1;
+    }
+  reap(w);
+  while (!w->exited)
+    {
+      n = read(sigfd, &si, sizeof si);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n != sizeof si)
+        return oci_error_errno(err, "reading signals");
+      if (si.ssi_signo == SIGCHLD)
+        reap(w);
+      else if (si.ssi_signo != SIGWINCH)
+        kill(w->pid, (int)si.ssi_signo);
+    }
+  return 0;
+}
+
+static void
+forwarded_signals(sigset_t *set)
+{
+  /* What a user can send us goes to the process; the synchronous faults
+   * would be ocirt's own bugs, and SIGPIPE our own EPIPE. */
+  static const int keep[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS, SIGPIPE };
+
+  sigfillset(set);
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(keep); i++)
+    sigdelset(set, keep[i]);
+}
+
+static int
+exec_job_run(struct exec_job *job, int sigfd, int *exit_status, struct oci_error **err)
+{
+  struct fg_wait w = { 0 };
+  struct sigaction ignore = { .sa_handler = SIG_IGN }, old_pipe;
+  int r;
+
+  if (job_prepare(job, err) < 0 || spawn(job, err) < 0)
+    return -1;
+  /* The process runs: other commands on the container may proceed. */
+  close(job->dirfd);
+  job->dirfd = -1;
+  if (job->opts->pid_file && rt_write_pid_file(job->opts->pid_file, job->pid, err) < 0)
+    {
+      kill_and_reap(job->pid);
+      return -1;
+    }
+  if (job->opts->detach)
+    return 0;
+  w.pid = job->pid;
+  sigaction(SIGPIPE, &ignore, &old_pipe);
+  r = wait_foreground(&w, sigfd, job->master, err);
+  sigaction(SIGPIPE, &old_pipe, NULL);
+  if (r < 0)
+    {
+      kill_and_reap(job->pid);
+      return -1;
+    }
+  *exit_status = WIFSIGNALED(w.status) ? 128 + WTERMSIG(w.status) : WEXITSTATUS(w.status);
+  return 0;
+}
+
+int
+rt_container_exec(const struct rt_context *ctx, const char *id, const struct rt_exec_opts *opts,
+                  int *exit_status, struct oci_error **err)
+{
+  struct exec_job job = {
+    .ctx = ctx,
+    .id = id,
+    .opts = opts,
+    .dirfd = -1,
+    .pidfd = -1,
+    .rootfd = -1,
+    .sync = { -1, -1 },
+    .master = -1,
+  };
+  cleanup_close int sigfd = -1;
+  sigset_t set, old;
+  int r;
+
+  *exit_status = 0;
+  if (opts->process == NULL && opts->args_len == 0)
+    return oci_error_set(err, 0, "exec: either --process or a command is required");
+  /* Blocked before the process exists, so that neither its exit nor a
+   * signal meant for it slips by. */
+  forwarded_signals(&set);
+  sigprocmask(SIG_BLOCK, &set, &old);
+  if (!opts->detach)
+    {
+      sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+      if (sigfd < 0)
+        {
+          sigprocmask(SIG_SETMASK, &old, NULL);
+          return oci_error_errno(err, "creating a signalfd");
+        }
+    }
+  r = exec_job_run(&job, sigfd, exit_status, err);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  job_clear(&job);
+  if (r < 0)
+    return oci_error_wrap(err, "exec failed in container `%s`", id);
+  return 0;
+}
