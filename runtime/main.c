@@ -32,6 +32,7 @@ static const struct command commands[] = {
   { "ps", cli_ps, "list the processes of a container" },
   { "pause", cli_pause, "freeze a container's processes" },
   { "resume", cli_resume, "thaw a paused container" },
+  { "update", cli_update, "change the resource limits of a container" },
   { "features", cli_features, "print the features this runtime supports" },
 };
 

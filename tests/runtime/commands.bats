@@ -413,3 +413,90 @@ PY
 	ref delete --force "$ID-ref"
 	assert_equal "$ours" "$theirs"
 }
+
+# ---------------------------------------------------------------- update
+
+# cgroup_file CONTROLLER FILE: that v1 file of this test's container.
+cgroup_file() {
+	local dir
+	dir=$(find "/sys/fs/cgroup/$1" -maxdepth 8 -type d -name "$ID" 2>/dev/null | head -1)
+	[ -n "$dir" ] || fail "no $1 cgroup for $ID"
+	cat "$dir/$2"
+}
+
+requires_v1() {
+	[ -e /sys/fs/cgroup/memory/memory.limit_in_bytes ] || [ -n "$(find /sys/fs/cgroup/memory -maxdepth 3 -name memory.limit_in_bytes -print -quit 2>/dev/null)" ] ||
+		skip "needs the v1 memory controller"
+}
+
+@test "update --memory/--pids-limit/--cpu-share change the container's cgroup" {
+	requires_v1
+	run_sleeper
+	ocirt update --memory 64m --pids-limit 50 --cpu-share 512 "$ID"
+	assert_success
+	assert_output ""
+	assert_equal "$(cgroup_file memory memory.limit_in_bytes)" "67108864"
+	assert_equal "$(cgroup_file pids pids.max)" "50"
+	assert_equal "$(cgroup_file cpu cpu.shares)" "512"
+	ocirt update --pids-limit -1 "$ID"
+	assert_success
+	assert_equal "$(cgroup_file pids pids.max)" "max"
+}
+
+@test "update --resources - (stdin) and --resources=FILE take a LinuxResources object" {
+	requires_v1
+	run_sleeper
+	OUT_FILE=$(mktemp "$TEST_TMP/out.XXXXXX")
+	status=0
+	echo '{"memory": {"limit": 33554432}, "pids": {"limit": 40}}' |
+		__ocirt update --resources=- "$ID" >"$OUT_FILE" 2>&1 || status=$?
+	assert_success
+	assert_equal "$(cgroup_file memory memory.limit_in_bytes)" "33554432"
+	assert_equal "$(cgroup_file pids pids.max)" "40"
+	echo '{"pids": {"limit": 30}}' >"$TEST_TMP/res.json"
+	ocirt update --resources "$TEST_TMP/res.json" "$ID"
+	assert_success
+	assert_equal "$(cgroup_file pids pids.max)" "30"
+	# The memory limit was not touched by the second update.
+	assert_equal "$(cgroup_file memory memory.limit_in_bytes)" "33554432"
+}
+
+@test "update: the same limits as runc sets" {
+	requires_v1
+	requires_cmd "$REF_RUNTIME"
+	run_sleeper
+	ocirt update --memory 100m --cpu-period 100000 --cpu-quota 50000 --pids-limit 77 "$ID"
+	assert_success
+	local ours
+	ours="$(cgroup_file memory memory.limit_in_bytes) $(cgroup_file cpu cpu.cfs_quota_us) $(cgroup_file pids pids.max)"
+	ref run -d --bundle "$BUNDLE" "$ID-ref"
+	assert_success
+	ref update --memory 100m --cpu-period 100000 --cpu-quota 50000 --pids-limit 77 "$ID-ref"
+	assert_success
+	local saved=$ID theirs
+	ID="$ID-ref"
+	theirs="$(cgroup_file memory memory.limit_in_bytes) $(cgroup_file cpu cpu.cfs_quota_us) $(cgroup_file pids pids.max)"
+	ID=$saved
+	ref delete --force "$ID-ref"
+	assert_equal "$ours" "$theirs"
+}
+
+@test "update errors: bad JSON names the field, bad values, unknown id, stopped container" {
+	run_sleeper
+	echo '{"memory": {"limit": "lots"}}' >"$TEST_TMP/res.json"
+	ocirt update --resources "$TEST_TMP/res.json" "$ID"
+	assert_failure
+	ocirt_only "error wording"
+	assert_output_contains "memory.limit: expected integer"
+	ocirt update --memory 12q "$ID"
+	assert_failure
+	assert_output_contains "--memory: invalid value"
+	ocirt update --pids-limit 5 "$ID-nope"
+	assert_failure
+	assert_output_contains "does not exist"
+	ocirt kill "$ID" KILL
+	wait_for_status "$ID" stopped
+	ocirt update --pids-limit 5 "$ID"
+	assert_failure
+	assert_output_contains "container not running"
+}
