@@ -42,6 +42,10 @@ int rt_cgroup_pids(const struct rt_cgroup *cg, pid_t **pids, size_t *n, struct o
 int rt_cgroup_freeze(const struct rt_cgroup *cg, bool frozen, struct oci_error **err);
 /* Whether the freezer holds the cgroup now (cgroups-freezer-state.c). */
 bool rt_cgroup_frozen(const struct rt_cgroup *cg);
+/* The "data" object of `events --stats` (cpu, memory, pids, blkio), as
+ * runc prints it (cgroups-stats.c).  Unreadable files are left out. */
+struct json_writer;
+void rt_cgroup_write_stats(const struct rt_cgroup *cg, struct json_writer *w);
 /* Remove the directories (retrying while the kernel releases them). */
 int rt_cgroup_destroy(const struct rt_cgroup *cg, struct oci_error **err);
 void rt_cgroup_free(struct rt_cgroup *cg);

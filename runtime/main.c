@@ -33,6 +33,7 @@ static const struct command commands[] = {
   { "pause", cli_pause, "freeze a container's processes" },
   { "resume", cli_resume, "thaw a paused container" },
   { "update", cli_update, "change the resource limits of a container" },
+  { "events", cli_events, "print resource usage statistics" },
   { "features", cli_features, "print the features this runtime supports" },
 };
 

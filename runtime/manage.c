@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "spec/json.h"
 #include "spec/util.h"
 #include "cgroups.h"
 #include "manage.h"
@@ -153,4 +154,34 @@ rt_container_thaw(const struct rt_state *st, struct oci_error **err)
   if (rt_cgroup_open(st->cgroup_path, &cg, err) < 0)
     return -1;
   return rt_cgroup_freeze(cg, false, err);
+}
+
+int
+rt_container_stats(const struct rt_context *ctx, const char *id, char **json, size_t *len, bool *stopped,
+                   struct oci_error **err)
+{
+  cleanup_opened struct opened o;
+  struct json_writer *w;
+  int r;
+
+  *stopped = false;
+  if (open_container(ctx, id, "events", &o, err) < 0)
+    return -1;
+  if (o.status == RT_STATUS_STOPPED)
+    {
+      *stopped = true;
+      return oci_error_set(err, 0, "container not running");
+    }
+  w = json_writer_new(false);
+  json_write_object_begin(w);
+  json_write_key(w, "type");
+  json_write_string(w, "stats");
+  json_write_key(w, "id");
+  json_write_string(w, id);
+  json_write_key(w, "data");
+  rt_cgroup_write_stats(o.cg, w);
+  json_write_object_end(w);
+  r = json_writer_finish(w, json, len, err);
+  json_writer_free(w);
+  return r;
 }

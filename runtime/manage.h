@@ -23,6 +23,12 @@ int rt_container_resume(const struct rt_context *ctx, const char *id, struct oci
 int rt_container_update(const struct rt_context *ctx, const char *id, const struct oci_resources *res,
                         struct oci_error **err);
 
+/* One `events --stats` record, newline-free JSON:
+ * {"type":"stats","id":ID,"data":{cpu,memory,pids,blkio}}.  A stopped
+ * container is "container not running" (*stopped set, for `events`). */
+int rt_container_stats(const struct rt_context *ctx, const char *id, char **json, size_t *len, bool *stopped,
+                       struct oci_error **err);
+
 /* `delete --force` of a paused container: SIGKILL everything in the cgroup,
  * then thaw it so that the signals are delivered (a v1 freezer holds even
  * SIGKILL). */

@@ -21,6 +21,7 @@ int cli_list(struct rt_context *ctx, int argc, char **argv, struct oci_error **e
 int cli_spec(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
 int cli_exec(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
 int cli_update(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
+int cli_events(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
 int cli_ps(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
 int cli_pause(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
 int cli_resume(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);

@@ -500,3 +500,87 @@ requires_v1() {
 	assert_failure
 	assert_output_contains "container not running"
 }
+
+# ---------------------------------------------------------------- events
+
+@test "events --stats: one JSON record with cpu, memory, pids and blkio from the cgroup" {
+	requires_v1
+	set_cmd 'sleep 1000 & exec sleep 1001'
+	ocirt run -d --bundle "$BUNDLE" "$ID"
+	assert_success
+	ocirt update --memory 64m "$ID"
+	assert_success
+	ocirt events --stats "$ID"
+	assert_success
+	assert_one_line
+	python3 - "$ID" "$output" <<'PY'
+import json, sys
+rec = json.loads(sys.argv[2])
+assert rec["type"] == "stats" and rec["id"] == sys.argv[1], rec
+d = rec["data"]
+assert set(["cpu", "memory", "pids", "blkio"]) <= set(d), d.keys()
+assert d["pids"]["current"] == 2, d["pids"]
+assert d["memory"]["usage"]["limit"] == 64 << 20, d["memory"]["usage"]
+assert d["memory"]["usage"]["usage"] > 0
+assert d["cpu"]["usage"]["total"] > 0
+assert len(d["cpu"]["usage"]["percpu"]) >= 1
+assert "total_rss" in d["memory"]["raw"]
+PY
+}
+
+@test "events --stats has the fields runc reports for the same container" {
+	requires_v1
+	requires_cmd "$REF_RUNTIME"
+	set_cmd 'sleep 1000 & exec sleep 1001'
+	ocirt run -d --bundle "$BUNDLE" "$ID"
+	ocirt events --stats "$ID"
+	assert_success
+	local ours=$output
+	ref run -d --bundle "$BUNDLE" "$ID-ref"
+	ref events --stats "$ID-ref"
+	local theirs=$output
+	ref delete --force "$ID-ref"
+	python3 - "$ours" "$theirs" <<'PY'
+import json, sys
+ours, theirs = (json.loads(a)["data"] for a in sys.argv[1:])
+for section in ("cpu", "memory", "pids"):
+    for key, value in theirs[section].items():
+        assert key in ours[section], (section, key)
+        if isinstance(value, dict):
+            assert set(value) <= set(ours[section][key]), (section, key, value.keys(), ours[section][key].keys())
+assert ours["pids"]["current"] == theirs["pids"]["current"] == 2
+PY
+}
+
+@test "events --interval streams records until the container stops" {
+	run_sleeper
+	local events="$TEST_TMP/events.out"
+	__ocirt events --interval 200ms "$ID" >"$events" 2>&1 </dev/null &
+	local epid=$!
+	sleep 1
+	ocirt kill "$ID" KILL
+	assert_success
+	local rc=0
+	wait "$epid" || rc=$?
+	assert_equal "$rc" 0
+	local n
+	n=$(grep -c '^{"type":"stats"' "$events" || true)
+	[ "$n" -ge 3 ] || fail "only $n records: $(cat "$events")"
+	[ "$(wc -l <"$events")" -eq "$n" ] || fail "unexpected output: $(cat "$events")"
+}
+
+@test "events errors: unknown id, stopped container, bad interval" {
+	ocirt events --stats "$ID-nope"
+	assert_failure
+	assert_output_contains "does not exist"
+	run_sleeper
+	ocirt events --interval 5x "$ID"
+	assert_failure
+	ocirt_only "error wording"
+	assert_output_contains "invalid duration"
+	ocirt kill "$ID" KILL
+	wait_for_status "$ID" stopped
+	ocirt events --stats "$ID"
+	assert_failure
+	assert_output_contains "container not running"
+}
