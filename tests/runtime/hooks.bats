@@ -310,7 +310,7 @@ poststop host stopped"
 	chmod 755 "$TEST_TMP/stall"
 	set_hooks "{\"createRuntime\": [{\"path\": \"$TEST_TMP/stall\"}]}"
 	__ocirt create --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1 &
-	local i
+	local job=$! i
 	for ((i = 0; i < 200; i++)); do
 		[ -s "$TEST_TMP/hook.pid" ] && break
 		sleep 0.05
@@ -322,7 +322,13 @@ poststop host stopped"
 	kill -9 "$create_pid"
 	# The hook itself is the test's own helper: stop it.
 	kill -9 "$(cat "$TEST_TMP/hook.pid")"
-	wait || true
+	# Wait for that one job only, and not forever: a hang here is a finding.
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$job" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$job" 2>/dev/null && fail "the killed create's job still runs: $(ps -o pid,ppid,stat,args --ppid "$job" 2>&1)"
+	wait "$job" || true
 	# The point of the test: the cgroup exists and no state.json names it.
 	[ -n "$(leaked_cgroups)" ] || fail "the create was killed before it made its cgroup"
 	[ ! -e "$STATE_ROOT/$ID/state.json" ] || fail "state.json already written"
