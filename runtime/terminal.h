@@ -12,11 +12,11 @@
  * container's /dev/ptmx, bind its slave onto /dev/console, make it the
  * controlling terminal of a new session and stdin/stdout/stderr, apply
  * process.consoleSize.  Returns the master fd (close-on-exec) in *master. */
-int rt_terminal_setup_in_container (const struct oci_process *proc, int *master, struct oci_error **err);
+int rt_terminal_setup_in_container(const struct oci_process *proc, int *master, struct oci_error **err);
 
 /* Connect to the AF_UNIX stream socket at `path` and send `master` in one
  * SCM_RIGHTS message whose payload is the pty name (as runc/go-runc expect). */
-int rt_console_socket_send (const char *path, int master, struct oci_error **err);
+int rt_console_socket_send(const char *path, int master, struct oci_error **err);
 
 /* `ocirt run` in the foreground with a terminal: put our stdin in raw mode
  * (restored on return), copy stdin->master and master->stdout until the
@@ -26,10 +26,10 @@ int rt_console_socket_send (const char *path, int master, struct oci_error **err
  * is polled after each wake-up so the relay stops when the container is gone. */
 struct rt_relay_hooks
 {
-  void (*on_signal) (int signo, void *data);
-  bool (*child_exited) (void *data);
+  void (*on_signal)(int signo, void *data);
+  bool (*child_exited)(void *data);
   void *data;
 };
-int rt_terminal_relay (int master, int sigfd, const struct rt_relay_hooks *hooks, struct oci_error **err);
+int rt_terminal_relay(int master, int sigfd, const struct rt_relay_hooks *hooks, struct oci_error **err);
 
 #endif

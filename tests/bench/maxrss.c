@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 int
-main (int argc, char **argv)
+main(int argc, char **argv)
 {
   struct rusage ru;
   int status;
@@ -20,18 +20,18 @@ main (int argc, char **argv)
 
   if (argc < 3)
     return 2;
-  pid = vfork ();
+  pid = vfork();
   if (pid == 0)
     {
-      execvp (argv[2], argv + 2);
-      _exit (127);
+      execvp(argv[2], argv + 2);
+      _exit(127);
     }
-  if (pid < 0 || wait4 (pid, &status, 0, &ru) < 0)
+  if (pid < 0 || wait4(pid, &status, 0, &ru) < 0)
     return 127;
-  out = fopen (argv[1], "w");
+  out = fopen(argv[1], "w");
   if (out == NULL)
     return 127;
-  fprintf (out, "%ld\n", ru.ru_maxrss);
-  fclose (out);
-  return WIFEXITED (status) ? WEXITSTATUS (status) : 128;
+  fprintf(out, "%ld\n", ru.ru_maxrss);
+  fclose(out);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }

@@ -8,25 +8,25 @@
 
 static int tap_n, tap_failed;
 
-#define ok(cond, ...)                                                                              \
-  do                                                                                               \
-    {                                                                                              \
-      int tap_ok_ = !!(cond); /* once: cond may have side effects */                               \
-      tap_n++;                                                                                     \
-      if (!tap_ok_)                                                                                \
-        tap_failed++;                                                                              \
-      printf ("%sok %d - ", tap_ok_ ? "" : "not ", tap_n);                                         \
-      printf (__VA_ARGS__);                                                                        \
-      printf ("\n");                                                                               \
-      if (!tap_ok_)                                                                                \
-        printf ("#   failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);                           \
-    }                                                                                              \
+#define ok(cond, ...)                                                                                        \
+  do                                                                                                         \
+    {                                                                                                        \
+      int tap_ok_ = !!(cond); /* once: cond may have side effects */                                         \
+      tap_n++;                                                                                               \
+      if (!tap_ok_)                                                                                          \
+        tap_failed++;                                                                                        \
+      printf("%sok %d - ", tap_ok_ ? "" : "not ", tap_n);                                                    \
+      printf(__VA_ARGS__);                                                                                   \
+      printf("\n");                                                                                          \
+      if (!tap_ok_)                                                                                          \
+        printf("#   failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);                                      \
+    }                                                                                                        \
   while (0)
 
 static inline int
-tap_done (void)
+tap_done(void)
 {
-  printf ("1..%d\n", tap_n);
+  printf("1..%d\n", tap_n);
   return tap_failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
