@@ -260,29 +260,31 @@ rt_cg_mount_dir(const struct rt_cg_mount *m, const char *rel)
   return xasprintf("%s%s%s", m->mount_point, rel[0] == '/' ? "" : "/", rel);
 }
 
+/* Clamp v to [lo, hi] and map it linearly onto [1, 10000]; 0 stays 0 ("not
+ * set").  cgroup v1's ranges meet v2's weight range this way in runc and
+ * crun 1.8. */
+static uint64_t
+map_to_v2_weight(uint64_t v, uint64_t lo, uint64_t hi)
+{
+  if (v == 0)
+    return 0;
+  if (v < lo)
+    v = lo;
+  if (v > hi)
+    v = hi;
+  return 1 + ((v - lo) * 9999) / (hi - lo);
+}
+
 uint64_t
 rt_cg_shares_to_weight(uint64_t shares)
 {
-  /* The linear map runc and crun 1.8 use: [2, 262144] -> [1, 10000]. */
-  if (shares == 0)
-    return 0;
-  if (shares < 2)
-    shares = 2;
-  if (shares > 262144)
-    shares = 262144;
-  return 1 + ((shares - 2) * 9999) / 262142;
+  return map_to_v2_weight(shares, 2, 262144);
 }
 
 uint64_t
 rt_cg_blkio_to_io_weight(uint64_t weight)
 {
-  if (weight == 0)
-    return 0;
-  if (weight < 10)
-    weight = 10;
-  if (weight > 1000)
-    weight = 1000;
-  return 1 + ((weight - 10) * 9999) / 990;
+  return map_to_v2_weight(weight, 10, 1000);
 }
 
 int
