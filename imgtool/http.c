@@ -61,23 +61,23 @@ now_ms(void)
   return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void http_log(struct img_http *http, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-http_log(struct img_http *http, const char *fmt, ...)
+void
+img_log_printf(img_http_log_fn log, void *data, const char *fmt, ...)
 {
   cleanup_free char *line = NULL;
   va_list ap;
 
-  if (http->log == NULL)
+  if (log == NULL)
     return;
   va_start(ap, fmt);
   if (vasprintf(&line, fmt, ap) < 0)
     line = NULL;
   va_end(ap);
   if (line)
-    http->log(http->log_data, line);
+    log(data, line);
 }
+
+#define http_log(http, ...) img_log_printf((http)->log, (http)->log_data, __VA_ARGS__)
 
 int
 img_http_new(const struct img_http_opts *opts, struct img_http **out, struct oci_error **err)

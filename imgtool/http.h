@@ -21,6 +21,9 @@ struct img_http;
 
 /* Verbose diagnostics (one line, no newline, never a secret). */
 typedef void (*img_http_log_fn)(void *data, const char *line);
+/* Format one line and hand it to `log` (nothing when log is NULL). */
+void img_log_printf(img_http_log_fn log, void *data, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 struct img_http_opts
 {

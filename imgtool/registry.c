@@ -26,23 +26,7 @@ struct img_registry
   void *log_data;
 };
 
-static void reg_log(struct img_registry *reg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-reg_log(struct img_registry *reg, const char *fmt, ...)
-{
-  cleanup_free char *line = NULL;
-  va_list ap;
-
-  if (reg->log == NULL)
-    return;
-  va_start(ap, fmt);
-  if (vasprintf(&line, fmt, ap) < 0)
-    line = NULL;
-  va_end(ap);
-  if (line)
-    reg->log(reg->log_data, line);
-}
+#define reg_log(reg, ...) img_log_printf((reg)->log, (reg)->log_data, __VA_ARGS__)
 
 /* Like docker, a registry on the loopback interface may speak plain HTTP:
  * nobody between us and it can tamper with the traffic. */
