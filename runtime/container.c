@@ -18,6 +18,7 @@
 #include "spec/util.h"
 #include "cgroups.h"
 #include "container.h"
+#include "foreground.h"
 #include "hooks.h"
 #include "init.h"
 #include "log.h"
@@ -928,106 +929,17 @@ rt_container_delete(const struct rt_context *ctx, const char *id, bool force, st
 
 /* ---- run ---- */
 
-struct run_wait
-{
-  pid_t init;
-  int status;
-  bool exited;
-};
-
-static void
-reap_children(struct run_wait *w)
-{
-  int status;
-  pid_t p;
-
-  while ((p = waitpid(-1, &status, WNOHANG)) > 0)
-    if (p == w->init)
-      {
-        w->status = status;
-        w->exited = true;
-      }
-}
-
-static void
-relay_on_signal(int signo, void *data)
-{
-  struct run_wait *w = data;
-
-  if (signo == SIGCHLD)
-    reap_children(w);
-  else if (!w->exited)
-    kill(w->init, signo);
-}
-
-static bool
-relay_child_exited(void *data)
-{
-  struct run_wait *w = data;
-  reap_children(w);
-  return w->exited;
-}
-
-static int
-wait_foreground(struct run_wait *w, int sigfd, int master, struct oci_error **err)
-{
-  struct signalfd_siginfo si;
-  ssize_t n;
-
-  if (master >= 0)
-    {
-      struct rt_relay_hooks hooks = {
-        .on_signal = relay_on_signal,
-        .child_exited = relay_child_exited,
-        .data = w,
-      };
-      if (rt_terminal_relay(master, sigfd, &hooks, err) < 0)
-        return -1;
-    }
-  while (!w->exited)
-    {
-      n = read(sigfd, &si, sizeof si);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n != sizeof si)
-        return oci_error_errno(err, "reading signals");
-      if (si.ssi_signo == SIGCHLD)
-        reap_children(w);
-      else if (si.ssi_signo != SIGWINCH)
-        kill(w->init, (int)si.ssi_signo);
-    }
-  return 0;
-}
-
-static void
-forwarded_signals(sigset_t *set)
-{
-  /* Everything a user can send us goes to the container, except the
-   * synchronous faults that would mean a bug in ocirt. */
-  sigfillset(set);
-  sigdelset(set, SIGSEGV);
-  sigdelset(set, SIGBUS);
-  sigdelset(set, SIGFPE);
-  sigdelset(set, SIGILL);
-  sigdelset(set, SIGABRT);
-  sigdelset(set, SIGTRAP);
-  sigdelset(set, SIGSYS);
-  /* Our own EPIPE on stdout would come back as a SIGPIPE for the
-   * container: run_foreground ignores it instead. */
-  sigdelset(set, SIGPIPE);
-}
-
 static int
 run_foreground(const struct rt_context *ctx, const char *id, const struct rt_create_opts *opts, int sigfd,
                int *exit_status, struct oci_error **err)
 {
   cleanup_close int master = -1;
-  struct run_wait w = { 0 };
+  struct rt_foreground w = { 0 };
   cleanup_error struct oci_error *cleanup_err = NULL;
   struct sigaction ignore = { .sa_handler = SIG_IGN }, old_pipe;
   int r, r2;
 
-  if (create_container(ctx, id, opts, true, &w.init, &master, err) < 0)
+  if (create_container(ctx, id, opts, true, &w.pid, &master, err) < 0)
     return -1;
   /* The relay writes the container's terminal output to our stdout, which
    * may be a pipe whose reader is gone (`ocirt run c | head`): the write
@@ -1037,21 +949,18 @@ run_foreground(const struct rt_context *ctx, const char *id, const struct rt_cre
   sigaction(SIGPIPE, &ignore, &old_pipe);
   r = rt_container_start(ctx, id, err);
   if (r == 0)
-    r = wait_foreground(&w, sigfd, master, err);
+    r = rt_foreground_wait(&w, sigfd, master, err);
   if (r < 0 && !w.exited)
     {
-      kill(w.init, SIGKILL);
-      while (waitpid(w.init, &w.status, 0) < 0 && errno == EINTR)
+      kill(w.pid, SIGKILL);
+      while (waitpid(w.pid, &w.status, 0) < 0 && errno == EINTR)
         ;
     }
   r2 = rt_container_delete(ctx, id, true, r < 0 ? &cleanup_err : err);
   sigaction(SIGPIPE, &old_pipe, NULL);
   if (r < 0 || r2 < 0)
     return -1;
-  if (WIFSIGNALED(w.status))
-    *exit_status = 128 + WTERMSIG(w.status);
-  else
-    *exit_status = WEXITSTATUS(w.status);
+  *exit_status = rt_foreground_exit_code(&w);
   return 0;
 }
 
@@ -1060,7 +969,7 @@ rt_container_run(const struct rt_context *ctx, const char *id, const struct rt_c
                  int *exit_status, struct oci_error **err)
 {
   cleanup_close int sigfd = -1;
-  sigset_t set, old;
+  sigset_t old;
   int r;
 
   *exit_status = 0;
@@ -1076,18 +985,10 @@ rt_container_run(const struct rt_context *ctx, const char *id, const struct rt_c
         }
       return 0;
     }
-  /* Block before the init exists so that neither its death nor a signal
-   * for it can slip by. */
-  forwarded_signals(&set);
-  sigprocmask(SIG_BLOCK, &set, &old);
-  sigfd = signalfd(-1, &set, SFD_CLOEXEC);
-  if (sigfd < 0)
-    {
-      sigprocmask(SIG_SETMASK, &old, NULL);
-      return oci_error_errno(err, "creating a signalfd");
-    }
+  if (rt_foreground_begin(&sigfd, &old, err) < 0)
+    return -1;
   r = run_foreground(ctx, id, opts, sigfd, exit_status, err);
-  sigprocmask(SIG_SETMASK, &old, NULL);
+  rt_foreground_end(&old);
   return r;
 }
 

@@ -20,6 +20,7 @@
 #include "cgroups.h"
 #include "container.h"
 #include "exec.h"
+#include "foreground.h"
 #include "namespaces.h"
 #include "process.h"
 #include "seccomp.h"
@@ -431,93 +432,10 @@ spawn(struct exec_job *job, struct oci_error **err)
   return 0;
 }
 
-/* ---- the foreground ---- */
-
-struct fg_wait
-{
-  pid_t pid;
-  int status;
-  bool exited;
-};
-
-static void
-reap(struct fg_wait *w)
-{
-  int status;
-  pid_t p;
-
-  while ((p = waitpid(-1, &status, WNOHANG)) > 0)
-    if (p == w->pid)
-      {
-        w->status = status;
-        w->exited = true;
-      }
-}
-
-static void
-fg_on_signal(int signo, void *data)
-{
-  struct fg_wait *w = data;
-
-  if (signo == SIGCHLD)
-    reap(w);
-  else if (!w->exited)
-    kill(w->pid, signo);
-}
-
-static bool
-fg_exited(void *data)
-{
-  struct fg_wait *w = data;
-
-  reap(w);
-  return w->exited;
-}
-
-static int
-wait_foreground(struct fg_wait *w, int sigfd, int master, struct oci_error **err)
-{
-  struct signalfd_siginfo si;
-  ssize_t n;
-
-  if (master >= 0)
-    {
-      struct rt_relay_hooks hooks = { .on_signal = fg_on_signal, .child_exited = fg_exited, .data = w };
-      if (rt_terminal_relay(master, sigfd, &hooks, err) < 0)
-        return -1;
-    }
-  reap(w);
-  while (!w->exited)
-    {
-      n = read(sigfd, &si, sizeof si);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n != sizeof si)
-        return oci_error_errno(err, "reading signals");
-      if (si.ssi_signo == SIGCHLD)
-        reap(w);
-      else if (si.ssi_signo != SIGWINCH)
-        kill(w->pid, (int)si.ssi_signo);
-    }
-  return 0;
-}
-
-static void
-forwarded_signals(sigset_t *set)
-{
-  /* What a user can send us goes to the process; the synchronous faults
-   * would be ocirt's own bugs, and SIGPIPE our own EPIPE. */
-  static const int keep[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS, SIGPIPE };
-
-  sigfillset(set);
-  for (size_t i = 0; i < OCI_ARRAY_SIZE(keep); i++)
-    sigdelset(set, keep[i]);
-}
-
 static int
 exec_job_run(struct exec_job *job, int sigfd, int *exit_status, struct oci_error **err)
 {
-  struct fg_wait w = { 0 };
+  struct rt_foreground w = { 0 };
   struct sigaction ignore = { .sa_handler = SIG_IGN }, old_pipe;
   int r;
 
@@ -535,14 +453,14 @@ exec_job_run(struct exec_job *job, int sigfd, int *exit_status, struct oci_error
     return 0;
   w.pid = job->pid;
   sigaction(SIGPIPE, &ignore, &old_pipe);
-  r = wait_foreground(&w, sigfd, job->master, err);
+  r = rt_foreground_wait(&w, sigfd, job->master, err);
   sigaction(SIGPIPE, &old_pipe, NULL);
   if (r < 0)
     {
       kill_and_reap(job->pid);
       return -1;
     }
-  *exit_status = WIFSIGNALED(w.status) ? 128 + WTERMSIG(w.status) : WEXITSTATUS(w.status);
+  *exit_status = rt_foreground_exit_code(&w);
   return 0;
 }
 
@@ -561,27 +479,16 @@ rt_container_exec(const struct rt_context *ctx, const char *id, const struct rt_
     .master = -1,
   };
   cleanup_close int sigfd = -1;
-  sigset_t set, old;
+  sigset_t old;
   int r;
 
   *exit_status = 0;
   if (opts->process == NULL && opts->args_len == 0)
     return oci_error_set(err, 0, "exec: either --process or a command is required");
-  /* Blocked before the process exists, so that neither its exit nor a
-   * signal meant for it slips by. */
-  forwarded_signals(&set);
-  sigprocmask(SIG_BLOCK, &set, &old);
-  if (!opts->detach)
-    {
-      sigfd = signalfd(-1, &set, SFD_CLOEXEC);
-      if (sigfd < 0)
-        {
-          sigprocmask(SIG_SETMASK, &old, NULL);
-          return oci_error_errno(err, "creating a signalfd");
-        }
-    }
+  if (rt_foreground_begin(opts->detach ? NULL : &sigfd, &old, err) < 0)
+    return -1;
   r = exec_job_run(&job, sigfd, exit_status, err);
-  sigprocmask(SIG_SETMASK, &old, NULL);
+  rt_foreground_end(&old);
   job_clear(&job);
   if (r < 0)
     return oci_error_wrap(err, "exec failed in container `%s`", id);
