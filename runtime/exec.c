@@ -376,12 +376,15 @@ static int
 drive(struct exec_job *job, struct oci_error **err)
 {
   struct rt_sync_msg msg;
+  bool ready = false;
 
   if (job->cg && rt_cgroup_enter(job->cg, job->stage1, err) < 0)
     return -1;
   if (rt_sync_send(job->sync[0], RT_SYNC_GO, 0, -1, err) < 0)
     return -1;
-  for (;;)
+  /* stage1 reports the pid after its clone returns, while stage2 already
+   * runs: PID and READY (or TERMINAL) arrive in either order. */
+  while (!ready || job->pid == 0)
     {
       if (rt_sync_recv(job->sync[0], &msg, err) < 0)
         return -1;
@@ -398,13 +401,15 @@ drive(struct exec_job *job, struct oci_error **err)
             return -1;
           break;
         case RT_SYNC_READY:
-          return wait_for_execve(job, err);
+          ready = true;
+          break;
         default:
           if (msg.fd >= 0)
             close(msg.fd);
           return oci_error_set(err, 0, "unexpected message %d from the exec'd process", (int)msg.type);
         }
     }
+  return wait_for_execve(job, err);
 }
 
 static int
