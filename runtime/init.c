@@ -196,6 +196,8 @@ enter_namespaces(struct rt_init_args *a, struct oci_error **err)
 {
   struct rt_sync_msg msg;
   pid_t pid;
+  int gate[2];
+  char c;
 
   if (rt_ns_join_all(a->ns, err) < 0)
     return -1;
@@ -212,6 +214,10 @@ enter_namespaces(struct rt_init_args *a, struct oci_error **err)
     return -1;
   if (!a->ns->pid_fork)
     return 0;
+  /* The new init waits at this gate until its pid is reported: every
+   * message it sends later must reach the parent after RT_SYNC_PID. */
+  if (pipe2(gate, O_CLOEXEC) < 0)
+    return oci_error_errno(err, "creating a pipe");
   /* CLONE_PARENT: the init becomes a child of `ocirt create`, which can
    * reap it on failure and wait for it in `run`. */
   pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
@@ -219,10 +225,15 @@ enter_namespaces(struct rt_init_args *a, struct oci_error **err)
     return oci_error_errno(err, "forking into the pid namespace");
   if (pid > 0)
     {
+      close(gate[0]);
       if (rt_sync_send(a->sync_fd, RT_SYNC_PID, pid, -1, err) < 0)
         return -1;
       _exit(0);
     }
+  close(gate[1]);
+  while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+    ;
+  close(gate[0]);
   return 0;
 }
 
