@@ -291,6 +291,8 @@ stage1_run(struct exec_job *job, struct oci_error **err)
 {
   struct rt_sync_msg msg;
   pid_t pid;
+  int gate[2];
+  char c;
 
   /* The parent moves us into the cgroup first: joining the cgroup
    * namespace then makes that cgroup our root there. */
@@ -298,12 +300,23 @@ stage1_run(struct exec_job *job, struct oci_error **err)
     return -1;
   if (job->ns_flags && setns(job->pidfd, job->ns_flags) < 0)
     return oci_error_errno(err, "joining the namespaces of the container init");
+  /* stage2 waits at this gate until its pid is reported: the parent then
+   * knows whom to reap before any message of stage2's, even an error. */
+  if (pipe2(gate, O_CLOEXEC) < 0)
+    return oci_error_errno(err, "creating a pipe");
   /* CLONE_PARENT: a child of `ocirt exec`, which waits for it. */
   pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
   if (pid < 0)
     return oci_error_errno(err, "forking into the pid namespace");
   if (pid == 0)
-    stage2(job);
+    {
+      close(gate[1]);
+      while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+        ;
+      close(gate[0]);
+      stage2(job);
+    }
+  close(gate[0]);
   return rt_sync_send(job->sync[1], RT_SYNC_PID, pid, -1, err);
 }
 
@@ -382,8 +395,6 @@ drive(struct exec_job *job, struct oci_error **err)
     return -1;
   if (rt_sync_send(job->sync[0], RT_SYNC_GO, 0, -1, err) < 0)
     return -1;
-  /* stage1 reports the pid after its clone returns, while stage2 already
-   * runs: PID and READY (or TERMINAL) arrive in either order. */
   while (!ready || job->pid == 0)
     {
       if (rt_sync_recv(job->sync[0], &msg, err) < 0)
