@@ -14,7 +14,7 @@ teardown() {
 
 # A container with two long-running processes: the init and one child.
 run_sleeper() {
-	set_cmd 'sleep 1000 & trap "exit 0" TERM; while :; do sleep 0.1; done'
+	set_cmd 'sleep 1000 & trap "exit 0" TERM; wait'
 	ocirt run -d --bundle "$BUNDLE" "${1:-$ID}"
 	assert_success
 }
