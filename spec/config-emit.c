@@ -14,10 +14,7 @@ typedef struct json_writer writer;
 static void
 put_string(writer *w, const char *key, const char *s)
 {
-  if (s == NULL)
-    return;
-  json_write_key(w, key);
-  json_write_string(w, s);
+  json_write_member_string(w, key, s);
 }
 
 static void
@@ -69,13 +66,9 @@ put_u64_opt(writer *w, const char *key, bool has, uint64_t v)
 static void
 put_strv(writer *w, const char *key, char *const *v, size_t len)
 {
-  if (len == 0)
-    return;
-  json_write_key(w, key);
-  json_write_array_begin(w);
-  for (size_t i = 0; i < len; i++)
-    json_write_string(w, v[i]);
-  json_write_array_end(w);
+  /* Empty arrays are left out: parse(emit(x)) must give x back. */
+  if (len > 0)
+    json_write_member_strv(w, key, v, len);
 }
 
 static void

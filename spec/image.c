@@ -518,27 +518,6 @@ oci_kv_get(const struct oci_kv *kv, size_t len, const char *key)
 }
 
 static void
-write_strv(struct json_writer *w, const char *key, char **v, size_t len)
-{
-  if (v == NULL)
-    return;
-  json_write_key(w, key);
-  json_write_array_begin(w);
-  for (size_t i = 0; i < len; i++)
-    json_write_string(w, v[i]);
-  json_write_array_end(w);
-}
-
-static void
-write_str(struct json_writer *w, const char *key, const char *v)
-{
-  if (v == NULL)
-    return;
-  json_write_key(w, key);
-  json_write_string(w, v);
-}
-
-static void
 write_map(struct json_writer *w, const char *key, const struct oci_kv *kv, size_t len)
 {
   if (kv == NULL)
@@ -557,26 +536,26 @@ static void
 write_descriptor(struct json_writer *w, const struct oci_descriptor *d)
 {
   json_write_object_begin(w);
-  write_str(w, "mediaType", d->media_type);
-  write_str(w, "digest", d->digest);
+  json_write_member_string(w, "mediaType", d->media_type);
+  json_write_member_string(w, "digest", d->digest);
   json_write_key(w, "size");
   json_write_int64(w, d->size);
-  write_strv(w, "urls", d->urls, d->urls_len);
+  json_write_member_strv(w, "urls", d->urls, d->urls_len);
   write_map(w, "annotations", d->annotations, d->annotations_len);
   if (d->platform)
     {
       const struct oci_platform *p = d->platform;
       json_write_key(w, "platform");
       json_write_object_begin(w);
-      write_str(w, "architecture", p->architecture);
-      write_str(w, "os", p->os);
-      write_str(w, "os.version", p->os_version);
-      write_strv(w, "os.features", p->os_features, p->os_features_len);
-      write_str(w, "variant", p->variant);
-      write_strv(w, "features", p->features, p->features_len);
+      json_write_member_string(w, "architecture", p->architecture);
+      json_write_member_string(w, "os", p->os);
+      json_write_member_string(w, "os.version", p->os_version);
+      json_write_member_strv(w, "os.features", p->os_features, p->os_features_len);
+      json_write_member_string(w, "variant", p->variant);
+      json_write_member_strv(w, "features", p->features, p->features_len);
       json_write_object_end(w);
     }
-  write_str(w, "artifactType", d->artifact_type);
+  json_write_member_string(w, "artifactType", d->artifact_type);
   json_write_object_end(w);
 }
 
@@ -589,7 +568,7 @@ oci_image_index_emit(const struct oci_image_index *x, bool pretty, char **out, s
   json_write_object_begin(w);
   json_write_key(w, "schemaVersion");
   json_write_int64(w, x->schema_version ? x->schema_version : 2);
-  write_str(w, "mediaType", x->media_type);
+  json_write_member_string(w, "mediaType", x->media_type);
   json_write_key(w, "manifests");
   json_write_array_begin(w);
   for (size_t i = 0; i < x->manifests_len; i++)

@@ -794,3 +794,24 @@ json_write_value(struct json_writer *w, const struct json_value *v)
       break;
     }
 }
+
+void
+json_write_member_string(struct json_writer *w, const char *key, const char *v)
+{
+  if (v == NULL)
+    return;
+  json_write_key(w, key);
+  json_write_string(w, v);
+}
+
+void
+json_write_member_strv(struct json_writer *w, const char *key, char *const *v, size_t len)
+{
+  if (v == NULL)
+    return;
+  json_write_key(w, key);
+  json_write_array_begin(w);
+  for (size_t i = 0; i < len; i++)
+    json_write_string(w, v[i]);
+  json_write_array_end(w);
+}

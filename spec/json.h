@@ -76,6 +76,9 @@ void json_write_bool(struct json_writer *w, bool v);
 void json_write_null(struct json_writer *w);
 /* Write a parsed value back out (numbers keep their literal text). */
 void json_write_value(struct json_writer *w, const struct json_value *v);
+/* An object member that is left out when the value is NULL. */
+void json_write_member_string(struct json_writer *w, const char *key, const char *v);
+void json_write_member_strv(struct json_writer *w, const char *key, char *const *v, size_t len);
 /* Hand over the document (NUL terminated) and reset the writer. */
 int json_writer_finish(struct json_writer *w, char **out, size_t *len, struct oci_error **err);
 

@@ -14,27 +14,6 @@ static const char help[] = "Usage: imgtool inspect [--platform OS/ARCH[/VARIANT]
                            "or be a local oci:/oci-archive: source.\n";
 
 static void
-str(struct json_writer *w, const char *key, const char *v)
-{
-  if (v == NULL)
-    return;
-  json_write_key(w, key);
-  json_write_string(w, v);
-}
-
-static void
-strv(struct json_writer *w, const char *key, char **v, size_t len)
-{
-  if (v == NULL)
-    return;
-  json_write_key(w, key);
-  json_write_array_begin(w);
-  for (size_t i = 0; i < len; i++)
-    json_write_string(w, v[i]);
-  json_write_array_end(w);
-}
-
-static void
 kv(struct json_writer *w, const char *key, const struct oci_kv *m, size_t len, bool keys_only)
 {
   if (m == NULL)
@@ -67,27 +46,28 @@ emit(const char *name, const struct img_image *img, struct oci_error **err)
   size_t len;
 
   json_write_object_begin(w);
-  str(w, "name", name);
-  str(w, "digest", img->manifest_digest);
-  str(w, "mediaType", img->manifest->media_type ? img->manifest->media_type : OCI_MT_MANIFEST);
-  str(w, "created", c->created);
-  str(w, "author", c->author);
-  str(w, "os", c->os);
-  str(w, "architecture", c->architecture);
-  str(w, "variant", c->variant);
+  json_write_member_string(w, "name", name);
+  json_write_member_string(w, "digest", img->manifest_digest);
+  json_write_member_string(w, "mediaType",
+                           img->manifest->media_type ? img->manifest->media_type : OCI_MT_MANIFEST);
+  json_write_member_string(w, "created", c->created);
+  json_write_member_string(w, "author", c->author);
+  json_write_member_string(w, "os", c->os);
+  json_write_member_string(w, "architecture", c->architecture);
+  json_write_member_string(w, "variant", c->variant);
   json_write_key(w, "size");
   json_write_uint64(w, img->size);
   json_write_key(w, "config");
   json_write_object_begin(w);
-  str(w, "User", e->user);
-  strv(w, "Env", e->env, e->env_len);
-  strv(w, "Entrypoint", e->entrypoint, e->entrypoint_len);
-  strv(w, "Cmd", e->cmd, e->cmd_len);
-  str(w, "WorkingDir", e->working_dir);
+  json_write_member_string(w, "User", e->user);
+  json_write_member_strv(w, "Env", e->env, e->env_len);
+  json_write_member_strv(w, "Entrypoint", e->entrypoint, e->entrypoint_len);
+  json_write_member_strv(w, "Cmd", e->cmd, e->cmd_len);
+  json_write_member_string(w, "WorkingDir", e->working_dir);
   kv(w, "Labels", e->labels, e->labels_len, false);
   kv(w, "ExposedPorts", e->exposed_ports, e->exposed_ports_len, true);
   kv(w, "Volumes", e->volumes, e->volumes_len, true);
-  str(w, "StopSignal", e->stop_signal);
+  json_write_member_string(w, "StopSignal", e->stop_signal);
   json_write_object_end(w);
   json_write_key(w, "layers");
   json_write_array_begin(w);
@@ -95,9 +75,9 @@ emit(const char *name, const struct img_image *img, struct oci_error **err)
     {
       const struct oci_descriptor *d = &img->manifest->layers[i];
       json_write_object_begin(w);
-      str(w, "digest", d->digest);
-      str(w, "diffID", c->diff_ids[i]);
-      str(w, "mediaType", d->media_type);
+      json_write_member_string(w, "digest", d->digest);
+      json_write_member_string(w, "diffID", c->diff_ids[i]);
+      json_write_member_string(w, "mediaType", d->media_type);
       json_write_key(w, "size");
       json_write_int64(w, d->size);
       json_write_object_end(w);
