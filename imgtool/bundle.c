@@ -112,9 +112,13 @@ unpack_layers(struct img_store *s, const struct img_image *img, int rootfd, cons
         return oci_error_set(err, 0, "layer %s: %" PRIu64 " bytes, the manifest says %" PRId64, d->digest,
                              size, d->size);
 
+      /* The blob's digest is checked on every unpack; its diff_id only
+       * until one unpack has confirmed it (see img_store_note_diff_id). */
+      const char *diff_id = img->config->diff_ids[i];
+      bool diff_id_checked = o->source == NULL && img_store_diff_id_checked(s, d->digest, diff_id);
       struct img_layer_opts lo = {
         .name = d->digest,
-        .diff_id = img->config->diff_ids[i],
+        .diff_id = diff_id_checked ? NULL : diff_id,
         .digest = d->digest,
         .privileged = privileged,
         .warn = layer_warning,
@@ -125,6 +129,8 @@ unpack_layers(struct img_store *s, const struct img_image *img, int rootfd, cons
       double t0 = now();
       if (apply_one(o, rootfd, fd, i, &lo, &st, err) < 0)
         return -1;
+      if (!diff_id_checked)
+        img_store_note_diff_id(s, d->digest, diff_id);
       bundle_log(o, false, "layer %zu/%zu %.19s: %" PRIu64 " entries, %.1f MB in %.2f s", i + 1,
                  m->layers_len, d->digest, st.entries, st.bytes / 1e6, now() - t0);
     }

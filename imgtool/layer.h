@@ -26,7 +26,7 @@
 struct img_layer_opts
 {
   const char *name;    /* for messages, e.g. the layer digest */
-  const char *diff_id; /* expected "sha256:…" of the uncompressed tar; NULL: unchecked */
+  const char *diff_id; /* expected "sha256:…" of the uncompressed tar; NULL: not hashed */
   const char *digest;  /* expected "sha256:…" of the blob; NULL: unchecked */
   /* chown to the entry's owner and create device nodes: only for real root
    * (see img_layer_privileged).  Otherwise files keep the caller's owner and

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -261,6 +262,36 @@ img_store_open_blob(struct img_store *s, const char *digest, int *fd, uint64_t *
   *size = st.st_size;
   *fd = steal_fd(&f);
   return 0;
+}
+
+#define DIFF_ID_XATTR "user.imgtool.diff_id"
+
+bool
+img_store_diff_id_checked(struct img_store *s, const char *digest, const char *diff_id)
+{
+  char got[IMG_DIGEST_LEN];
+
+  if (!img_digest_valid(digest) || !img_digest_valid(diff_id))
+    return false;
+  cleanup_close int fd = openat(s->blobs_fd, digest + 7, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return false;
+  ssize_t n = fgetxattr(fd, DIFF_ID_XATTR, got, sizeof got - 1);
+  if (n < 0)
+    return false;
+  got[n] = '\0';
+  return strcmp(got, diff_id) == 0;
+}
+
+void
+img_store_note_diff_id(struct img_store *s, const char *digest, const char *diff_id)
+{
+  if ((s->flags & IMG_STORE_READONLY) || !img_digest_valid(digest) || !img_digest_valid(diff_id))
+    return;
+  cleanup_close int fd = openat(s->blobs_fd, digest + 7, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  /* A cache: when it cannot be written, the next unpack hashes again. */
+  if (fd >= 0)
+    (void)fsetxattr(fd, DIFF_ID_XATTR, diff_id, strlen(diff_id), 0);
 }
 
 int

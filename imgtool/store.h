@@ -61,6 +61,15 @@ bool img_store_has_blob(struct img_store *s, const char *digest);
 int img_store_open_blob(struct img_store *s, const char *digest, int *fd, uint64_t *size,
                         struct oci_error **err);
 
+/* Unpacking is deterministic: once an unpack that checked blob `digest`
+ * also found its tar to hash to `diff_id`, later unpacks that check the
+ * blob's digest need not hash the tar again.  The fact is kept with the
+ * blob, in an xattr (user.imgtool.diff_id): it goes when the blob goes, and
+ * where the filesystem has no xattrs nothing is remembered.  Read-only
+ * stores are only read. */
+bool img_store_diff_id_checked(struct img_store *s, const char *digest, const char *diff_id);
+void img_store_note_diff_id(struct img_store *s, const char *digest, const char *diff_id);
+
 /* Read a whole blob into memory, refusing one larger than max_size, and
  * verify its digest (an `oci:` source is untrusted input).  *buf is NUL
  * terminated (not counted in *len). */

@@ -431,6 +431,39 @@ fill_store() {
 	[ "$output" = "localhost/layout:root" ]
 }
 
+@test "a layer's diff_id is hashed until one bundle confirms it; its digest is checked every time" {
+	run -0 imgtool pull "oci:$LAYOUT:root"
+	local m cfg layer diff_id xattr
+	m=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "root") | .digest' \
+		"$LAYOUT/index.json")
+	layer=$(jq -r '.layers[0].digest' "$STORE/blobs/sha256/${m#sha256:}")
+	cfg=$(jq -r '.config.digest' "$STORE/blobs/sha256/${m#sha256:}")
+	diff_id=$(jq -r '.rootfs.diff_ids[0]' "$STORE/blobs/sha256/${cfg#sha256:}")
+	xattr() { "$PYTHON" -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.imgtool.diff_id").decode())' "$@"; }
+	set_xattr() { "$PYTHON" -c 'import os,sys; os.setxattr(sys.argv[1], "user.imgtool.diff_id", sys.argv[2].encode())' "$@"; }
+	blob=$STORE/blobs/sha256/${layer#sha256:}
+	run xattr "$blob"
+	[ "$status" -ne 0 ] # a pull alone confirms nothing about the tar
+
+	run -0 imgtool bundle localhost/layout:root "$WORK/b1"
+	run -0 xattr "$blob"
+	[ "$output" = "$diff_id" ]
+
+	# A remembered diff_id that is not the config's is no confirmation.
+	set_xattr "$blob" "sha256:$(printf '%064d' 0)"
+	run -0 imgtool bundle localhost/layout:root "$WORK/b2"
+	run -0 xattr "$blob"
+	[ "$output" = "$diff_id" ]
+
+	# With the diff_id confirmed, a changed blob is still caught by its digest.
+	chmod u+w "$blob"
+	"$PYTHON" -c 'import sys; f=open(sys.argv[1], "r+b"); f.seek(-1, 2); b=f.read(1); f.seek(-1, 2); f.write(bytes([b[0] ^ 1]))' "$blob"
+	run imgtool bundle localhost/layout:root "$WORK/b3"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"digest mismatch: expected $layer"* ]]
+	assert_no_bundle "$WORK/b3"
+}
+
 @test "pull oci-archive: and --name; an index is narrowed to one platform" {
 	[ "$(uname -m)" = x86_64 ] || skip "the test index has amd64 and arm64"
 	run -0 imgtool pull --name example.org/me/app:7 "oci-archive:$FILE_TMP/image.tar:good"
