@@ -25,6 +25,8 @@
 
 #include "spec/util.h"
 #include "digest.h"
+#include "bigbuf.h"
+#include "file-writer.h"
 #include "layer.h"
 
 #define READ_CHUNK (1u << 20)
@@ -187,7 +189,8 @@ struct feed
    * from feed_start() to feed_stop(). */
   struct archive *raw;
   struct source *src;
-  struct img_sha256 hash;
+  struct img_sha256 hash; /* of the tar, when hash_tar */
+  bool hash_tar;
   uint64_t bytes;
   const char *pending; /* the part of the last decompressed block not yet handed over */
   size_t pending_len;
@@ -201,6 +204,7 @@ struct feed
   bool running;
   pthread_mutex_t lock;
   pthread_cond_t filled, emptied;
+  char *buffer; /* FEED_CHUNKS chunks, one big buffer (see bigbuf.h) */
   char *chunks[FEED_CHUNKS];
   size_t lens[FEED_CHUNKS];
   size_t head, count; /* guarded by lock, like the flags below */
@@ -247,7 +251,8 @@ feed_fill(struct feed *f, char *buf, size_t *len)
               *len = n;
               return -1;
             }
-          img_sha256_update(&f->hash, block, size);
+          if (f->hash_tar)
+            img_sha256_update(&f->hash, block, size);
           f->bytes += size;
           f->pending = block;
           f->pending_len = size;
@@ -322,7 +327,8 @@ feed_fill_isal(struct feed *f, char *buf, size_t *len)
       st->avail_out = FEED_CHUNK - n;
       int r = isal_inflate(st);
       size_t out = (FEED_CHUNK - n) - st->avail_out;
-      img_sha256_update(&f->hash, buf + n, out);
+      if (f->hash_tar)
+        img_sha256_update(&f->hash, buf + n, out);
       f->bytes += out;
       n += out;
       if (r < 0)
@@ -393,8 +399,9 @@ feed_thread(void *data)
 static int
 feed_start(struct feed *f, struct oci_error **err)
 {
+  f->buffer = img_bigbuf_alloc(FEED_CHUNKS * FEED_CHUNK);
   for (size_t i = 0; i < FEED_CHUNKS; i++)
-    f->chunks[i] = xmalloc(FEED_CHUNK);
+    f->chunks[i] = f->buffer + i * FEED_CHUNK;
   pthread_mutex_init(&f->lock, NULL);
   pthread_cond_init(&f->filled, NULL);
   pthread_cond_init(&f->emptied, NULL);
@@ -434,10 +441,9 @@ feed_clear(struct feed *f)
 #endif
   if (f->err)
     oci_error_free(f->err);
-  for (size_t i = 0; i < FEED_CHUNKS; i++)
-    free(f->chunks[i]);
-  if (f->chunks[0])
+  if (f->buffer)
     {
+      img_bigbuf_free(f->buffer, FEED_CHUNKS * FEED_CHUNK);
       pthread_mutex_destroy(&f->lock);
       pthread_cond_destroy(&f->filled);
       pthread_cond_destroy(&f->emptied);
@@ -500,6 +506,16 @@ struct applier
    * directory's files together, so this saves a path walk per file. */
   char cached_path[PATH_MAX];
   int cached_fd;
+  struct img_file_writer *writer;
+  /* The group a new entry gets in the cached parent and in the root: ours,
+   * or the directory's when it is setgid.  Lets set_owner skip a chown
+   * that would change nothing, the common case for root-owned images. */
+  gid_t cached_child_gid, root_child_gid;
+  uid_t uid;
+  gid_t gid;
+  /* The process umask, or 0777 when unknown: a new file whose mode passed
+   * through it intact needs no chmod. */
+  mode_t umask;
   uint64_t entries;
 };
 
@@ -636,6 +652,19 @@ note_created(void *data, const char *path)
   path_set_add(&ap->created, path);
 }
 
+static gid_t
+child_gid_in(const struct applier *ap, const struct stat *dir)
+{
+  return (dir->st_mode & S_ISGID) ? dir->st_gid : ap->gid;
+}
+
+/* The group a new entry in pfd (as returned by open_parent) starts with. */
+static gid_t
+child_gid(const struct applier *ap, int pfd)
+{
+  return pfd == ap->rootfd ? ap->root_child_gid : ap->cached_child_gid;
+}
+
 /* A borrowed fd for the parent directory (rootfd for ""), creating missing
  * directories when `create`; -1 with errno ENOENT when absent otherwise. */
 static int
@@ -658,8 +687,15 @@ open_parent(struct applier *ap, const char *parent, bool create, struct oci_erro
         return -1;
       return oci_error_errno(err, "open parent directory `%s`", parent);
     }
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    {
+      close(fd);
+      return oci_error_errno(err, "stat parent directory `%s`", parent);
+    }
   invalidate_cache(ap);
   ap->cached_fd = fd;
+  ap->cached_child_gid = child_gid_in(ap, &st);
   snprintf(ap->cached_path, sizeof ap->cached_path, "%s", parent);
   return fd;
 }
@@ -757,36 +793,21 @@ apply_xattrs(struct applier *ap, int fd, const char *path, struct archive_entry 
       warn(ap, "`%s`: xattr `%s` not set: %s", path, name, strerror(errno));
 }
 
-static int
-write_data(struct archive *a, int fd, int64_t size, struct oci_error **err)
+/* Whether the entry needs a chown.  `fresh`: we just created it in pfd,
+ * so it is ours with the group child_gid() says. */
+static bool
+needs_chown(const struct applier *ap, struct archive_entry *e, bool fresh, int pfd)
 {
-  int64_t pos = 0;
-  for (;;)
-    {
-      const void *buf;
-      size_t n;
-      la_int64_t off;
-      int r = archive_read_data_block(a, &buf, &n, &off);
-      if (r == ARCHIVE_EOF)
-        break;
-      if (r < ARCHIVE_WARN)
-        return oci_error_set(err, 0, "%s", archive_error_string(a));
-      if (off != pos && lseek(fd, off, SEEK_SET) < 0)
-        return oci_error_errno(err, "seek");
-      if (oci_write_all(fd, buf, n) < 0)
-        return oci_error_errno(err, "write");
-      pos = off + n;
-    }
-  /* Sparse files: a hole at the end has no data block. */
-  if (pos < size && ftruncate(fd, size) < 0)
-    return oci_error_errno(err, "truncate");
-  return 0;
+  if (!ap->o->privileged)
+    return false;
+  return !fresh || archive_entry_uid(e) != ap->uid || archive_entry_gid(e) != child_gid(ap, pfd);
 }
 
 static int
-set_owner(struct applier *ap, int dirfd, const char *name, struct archive_entry *e, struct oci_error **err)
+set_owner(struct applier *ap, int dirfd, const char *name, struct archive_entry *e, bool fresh, int pfd,
+          struct oci_error **err)
 {
-  if (!ap->o->privileged)
+  if (!needs_chown(ap, e, fresh, pfd))
     return 0;
   if (fchownat(dirfd, name, archive_entry_uid(e), archive_entry_gid(e), AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)
       < 0)
@@ -794,40 +815,137 @@ set_owner(struct applier *ap, int dirfd, const char *name, struct archive_entry 
   return 0;
 }
 
+/* Run `make` (mkdirat, symlinkat, …) and, when something is already at
+ * pfd/base, clear it and run it again.  Trying first saves a stat per
+ * entry: most entries are new.  Returns 1 when `keep_dir` kept a
+ * directory, 0 when made. */
+static int
+make_in_slot(struct applier *ap, int pfd, const char *base, bool keep_dir, int (*make)(void *data),
+             void *data, const char *what, struct oci_error **err)
+{
+  if (make(data) == 0)
+    return 0;
+  if (errno != EEXIST)
+    return oci_error_errno(err, "%s", what);
+  int kept = clear_slot(ap, pfd, base, keep_dir, err);
+  if (kept != 0)
+    return kept;
+  if (make(data) < 0)
+    return oci_error_errno(err, "%s", what);
+  return 0;
+}
+
+struct make_args
+{
+  int pfd;
+  const char *base;
+  const char *target; /* symlinks */
+  mode_t mode;
+  dev_t dev;
+  int fd; /* regular files: the new file's */
+};
+
+static int
+make_file(void *data)
+{
+  struct make_args *m = data;
+  m->fd = openat(m->pfd, m->base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, m->mode);
+  return m->fd < 0 ? -1 : 0;
+}
+
+static int
+make_dir(void *data)
+{
+  struct make_args *m = data;
+  return mkdirat(m->pfd, m->base, m->mode);
+}
+
+static int
+make_symlink(void *data)
+{
+  struct make_args *m = data;
+  return symlinkat(m->target, m->pfd, m->base);
+}
+
+static int
+make_node(void *data)
+{
+  struct make_args *m = data;
+  return mknodat(m->pfd, m->base, m->mode, m->dev);
+}
+
+/* The entry's data, as libarchive hands it out, to the file writer. */
+static int
+queue_data(struct applier *ap, struct archive *a, struct img_file *f, struct oci_error **err)
+{
+  for (;;)
+    {
+      const void *buf;
+      size_t n;
+      la_int64_t off;
+      int r = archive_read_data_block(a, &buf, &n, &off);
+      if (r == ARCHIVE_EOF)
+        return 0;
+      if (r < ARCHIVE_WARN)
+        return oci_error_set(err, 0, "%s", archive_error_string(a));
+      if (img_file_writer_data(ap->writer, f, off, buf, n, err) < 0)
+        return -1;
+    }
+}
+
+static void
+queue_xattrs(struct img_file *f, struct archive_entry *e)
+{
+  const char *name;
+  const void *value;
+  size_t size;
+
+  if (archive_entry_xattr_reset(e) == 0)
+    return;
+  while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK)
+    img_file_writer_xattr(f, name, value, size);
+}
+
+/* Created here, where the order of names matters; written, owned, moded
+ * and closed by the file writer's thread. */
 static int
 apply_regular(struct applier *ap, struct archive *a, struct archive_entry *e, int pfd, const char *base,
               const char *path, struct oci_error **err)
 {
-  struct timespec ts[2];
-  if (clear_slot(ap, pfd, base, false, err) < 0)
+  mode_t perm = archive_entry_perm(e);
+  /* setuid and friends only after the data (a write by non-root drops
+   * them) and the chown (which drops them too). */
+  struct make_args m = { .pfd = pfd, .base = base, .mode = perm & 0777, .fd = -1 };
+  struct img_file *f;
+
+  if (make_in_slot(ap, pfd, base, false, make_file, &m, "create", err) < 0)
     return -1;
-  cleanup_close int fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return oci_error_errno(err, "create");
-  if (write_data(a, fd, archive_entry_size(e), err) < 0)
+  if (img_file_writer_open(ap->writer, m.fd, path, archive_entry_size(e), &f, err) < 0)
     return -1;
-  if (set_owner(ap, fd, "", e, err) < 0)
+  if (queue_data(ap, a, f, err) < 0)
     return -1;
-  /* After chown, which clears setuid/setgid. */
-  if (fchmod(fd, archive_entry_perm(e)) < 0)
-    return oci_error_errno(err, "chmod");
-  apply_xattrs(ap, fd, path, e);
-  entry_times(e, ts);
-  if (futimens(fd, ts) < 0)
-    return oci_error_errno(err, "set times");
-  return 0;
+  queue_xattrs(f, e);
+  struct img_file_attrs attrs = {
+    .chown = needs_chown(ap, e, true, pfd),
+    .uid = archive_entry_uid(e),
+    .gid = archive_entry_gid(e),
+    .chmod = (perm & 0777 & ~ap->umask) != perm,
+    .mode = perm,
+  };
+  entry_times(e, attrs.times);
+  return img_file_writer_close(ap->writer, f, &attrs, err);
 }
 
 static int
 apply_dir(struct applier *ap, struct archive_entry *e, int pfd, const char *base, const char *path,
           struct oci_error **err)
 {
-  int kept = clear_slot(ap, pfd, base, true, err);
+  struct make_args m = { .pfd = pfd, .base = base, .mode = 0700 };
+
+  int kept = make_in_slot(ap, pfd, base, true, make_dir, &m, "mkdir", err);
   if (kept < 0)
     return -1;
-  if (!kept && mkdirat(pfd, base, 0700) < 0)
-    return oci_error_errno(err, "mkdir");
-  if (set_owner(ap, pfd, base, e, err) < 0)
+  if (set_owner(ap, pfd, base, e, !kept, pfd, err) < 0)
     return -1;
   if (archive_entry_xattr_count(e) > 0)
     {
@@ -853,14 +971,13 @@ static int
 apply_symlink(struct applier *ap, struct archive_entry *e, int pfd, const char *base, struct oci_error **err)
 {
   struct timespec ts[2];
-  const char *target = archive_entry_symlink(e);
-  if (target == NULL || target[0] == '\0')
+  struct make_args m = { .pfd = pfd, .base = base, .target = archive_entry_symlink(e) };
+
+  if (m.target == NULL || m.target[0] == '\0')
     return oci_error_set(err, 0, "symlink without a target");
-  if (clear_slot(ap, pfd, base, false, err) < 0)
+  if (make_in_slot(ap, pfd, base, false, make_symlink, &m, "symlink", err) < 0)
     return -1;
-  if (symlinkat(target, pfd, base) < 0)
-    return oci_error_errno(err, "symlink");
-  if (set_owner(ap, pfd, base, e, err) < 0)
+  if (set_owner(ap, pfd, base, e, true, pfd, err) < 0)
     return -1;
   entry_times(e, ts);
   if (utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
@@ -874,7 +991,7 @@ apply_special(struct applier *ap, struct archive_entry *e, int pfd, const char *
 {
   struct timespec ts[2];
   mode_t type = archive_entry_filetype(e);
-  dev_t dev = 0;
+  struct make_args m = { .pfd = pfd, .base = base, .mode = type | 0600 };
 
   if (type == AE_IFSOCK)
     {
@@ -888,13 +1005,11 @@ apply_special(struct applier *ap, struct archive_entry *e, int pfd, const char *
           warn(ap, "`%s`: device node skipped (needs root outside a user namespace)", path);
           return 0;
         }
-      dev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
+      m.dev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
     }
-  if (clear_slot(ap, pfd, base, false, err) < 0)
+  if (make_in_slot(ap, pfd, base, false, make_node, &m, "mknod", err) < 0)
     return -1;
-  if (mknodat(pfd, base, type | 0600, dev) < 0)
-    return oci_error_errno(err, "mknod");
-  if (set_owner(ap, pfd, base, e, err) < 0)
+  if (set_owner(ap, pfd, base, e, true, pfd, err) < 0)
     return -1;
   if (fchmodat(pfd, base, archive_entry_perm(e), 0) < 0)
     return oci_error_errno(err, "chmod");
@@ -1068,6 +1183,36 @@ finish_dirs(struct applier *ap, struct oci_error **err)
   return 0;
 }
 
+/* The umask from /proc (reading it with umask(2) would change it for a
+ * moment under the other threads); 0777 when /proc does not say. */
+static mode_t
+current_umask(void)
+{
+  cleanup_fclose FILE *f = fopen("/proc/self/status", "re");
+  char line[128];
+  unsigned mask;
+
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "Umask: %o", &mask) == 1)
+      return mask & 0777;
+  return 0777;
+}
+
+static int
+applier_init(struct applier *ap, int rootfd, const struct img_layer_opts *o, struct oci_error **err)
+{
+  struct stat st;
+
+  *ap = (struct applier){ .rootfd = rootfd, .o = o, .cached_fd = -1 };
+  ap->uid = geteuid();
+  ap->gid = getegid();
+  ap->umask = current_umask();
+  if (fstat(rootfd, &st) < 0)
+    return oci_error_errno(err, "stat the rootfs");
+  ap->root_child_gid = child_gid_in(ap, &st);
+  return 0;
+}
+
 static void
 applier_clear(struct applier *ap)
 {
@@ -1126,7 +1271,10 @@ apply_all(struct applier *ap, struct archive *tar, struct oci_error **err)
       if (ap->o->cancelled && (++ap->entries & 255) == 0 && ap->o->cancelled(ap->o->cancel_data))
         return oci_error_set(err, EINTR, "interrupted");
       if (apply_entry(ap, tar, e, err) < 0)
-        return oci_error_wrap(err, "entry `%s`", archive_entry_pathname(e));
+        /* The writer's failures name their own entry. */
+        return img_file_writer_failed(ap->writer)
+                   ? -1
+                   : oci_error_wrap(err, "entry `%s`", archive_entry_pathname(e));
     }
 }
 
@@ -1167,8 +1315,9 @@ apply_stream(int rootfd, struct source *src, const struct img_layer_opts *o, str
 {
   cleanup_archive struct archive *raw = archive_read_new();
   cleanup_archive struct archive *tar = archive_read_new();
-  struct feed feed = { .raw = raw, .src = src };
-  struct applier ap = { .rootfd = rootfd, .o = o, .cached_fd = -1 };
+  cleanup_file_writer struct img_file_writer *writer = NULL;
+  struct feed feed = { .raw = raw, .src = src, .hash_tar = o->diff_id != NULL };
+  struct applier ap;
   char got[IMG_DIGEST_LEN];
   int r;
 
@@ -1187,13 +1336,20 @@ apply_stream(int rootfd, struct source *src, const struct img_layer_opts *o, str
       return oci_error_set(err, 0, "libarchive: %s", archive_error_string(raw));
     }
 
-  r = open_decompressor(raw, src, &feed, err);
+  r = applier_init(&ap, rootfd, o, err);
+  if (r == 0)
+    r = img_file_writer_start(&writer, err);
+  ap.writer = writer;
+  if (r == 0)
+    r = open_decompressor(raw, src, &feed, err);
   if (r == 0)
     r = feed_start(&feed, err);
   if (r == 0)
     {
       bool tar_failed = archive_read_open(tar, &feed, NULL, feed_read, NULL) < ARCHIVE_WARN;
       r = tar_failed ? -2 : apply_all(&ap, tar, err);
+      if (r == 0)
+        r = img_file_writer_finish(writer, o->warn, o->warn_data, err);
       if (r == 0)
         r = finish_dirs(&ap, err);
       if (r == 0)
@@ -1290,10 +1446,11 @@ int
 img_layer_apply_fd(int rootfd, int fd, const struct img_layer_opts *o, struct img_layer_stats *stats,
                    struct oci_error **err)
 {
-  cleanup_free char *buf = xmalloc(READ_CHUNK);
-  struct fd_reader r = { fd, buf };
+  struct fd_reader r = { fd, img_bigbuf_alloc(READ_CHUNK) };
   posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  return img_layer_apply(rootfd, fd_read, &r, o, stats, err);
+  int ret = img_layer_apply(rootfd, fd_read, &r, o, stats, err);
+  img_bigbuf_free(r.buf, READ_CHUNK);
+  return ret;
 }
 
 bool

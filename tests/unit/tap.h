@@ -23,6 +23,14 @@ static int tap_n, tap_failed;
     }                                                                                                        \
   while (0)
 
+/* n tests that cannot run here, and why. */
+static inline void
+tap_skip(int n, const char *why)
+{
+  for (int i = 0; i < n; i++)
+    printf("ok %d # SKIP %s\n", ++tap_n, why);
+}
+
 static inline int
 tap_done(void)
 {

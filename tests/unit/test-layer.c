@@ -9,8 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -96,6 +99,21 @@ add_owned(struct layer *l, const char *path, uid_t uid, gid_t gid, mode_t perm, 
   archive_entry_set_size(e, strlen(data));
   archive_write_header(l->a, e);
   archive_write_data(l->a, data, strlen(data));
+  archive_entry_free(e);
+}
+
+static void
+add_data(struct layer *l, const char *path, mode_t perm, const char *data, size_t len)
+{
+  struct archive_entry *e = archive_entry_new();
+  archive_entry_set_pathname(e, path);
+  archive_entry_set_filetype(e, AE_IFREG);
+  archive_entry_set_perm(e, perm);
+  archive_entry_set_mtime(e, 1000000000, 0);
+  archive_entry_set_size(e, len);
+  if (archive_write_header(l->a, e) != ARCHIVE_OK)
+    abort();
+  archive_write_data(l->a, data, len);
   archive_entry_free(e);
 }
 
@@ -520,6 +538,125 @@ test_digests(void)
   close(root7);
 }
 
+/* Files are written by a thread of their own: big files in pieces, more
+ * files than it keeps open at once, attributes after the data, and its
+ * failures named after their entry. */
+static void
+test_file_writer(void)
+{
+  char *msg = NULL;
+  struct stat st;
+  size_t big_len = (3u << 20) + 12345;
+  char *big = xmalloc(big_len);
+  for (size_t i = 0; i < big_len; i++)
+    big[i] = (char)(i * 2654435761u >> 13);
+
+  struct layer l;
+  layer_begin(&l, "gzip");
+  add_data(&l, "big", 0644, big, big_len);
+  for (int i = 0; i < 300; i++)
+    {
+      char name[32], data[32];
+      snprintf(name, sizeof name, "many/f%03d", i);
+      snprintf(data, sizeof data, "file %d\n", i);
+      add_data(&l, name, 0640, data, strlen(data));
+    }
+  add_data(&l, "wide", 0666, "w", 1);
+  add_data(&l, "empty", 0600, "", 0);
+  struct archive_entry *e = archive_entry_new();
+  archive_entry_set_pathname(e, "attr");
+  archive_entry_set_filetype(e, AE_IFREG);
+  archive_entry_set_perm(e, 04755);
+  archive_entry_set_size(e, 4);
+  archive_entry_xattr_add_entry(e, "user.test", "value", 5);
+  archive_write_header(l.a, e);
+  archive_write_data(l.a, "attr", 4);
+  archive_entry_free(e);
+  layer_end(&l);
+
+  int root = new_root("writer");
+  ok(apply(root, &l, &msg) == 0, "layer of many and big files applies%s%s", msg ? ": " : "", msg ? msg : "");
+  free(msg);
+  int fd = openat(root, "big", O_RDONLY);
+  char *got = xmalloc(big_len + 1);
+  ssize_t n = fd >= 0 ? read(fd, got, big_len + 1) : -1;
+  ok(n == (ssize_t)big_len && memcmp(got, big, big_len) == 0,
+     "a file of several pieces arrives whole (%zd bytes)", n);
+  if (fd >= 0)
+    close(fd);
+  free(got);
+  int good = 0;
+  for (int i = 0; i < 300; i++)
+    {
+      char name[32], data[32];
+      snprintf(name, sizeof name, "many/f%03d", i);
+      snprintf(data, sizeof data, "file %d\n", i);
+      const char *c = slurp(root, name);
+      good += c && strcmp(c, data) == 0 && fstatat(root, name, &st, 0) == 0 && (st.st_mode & 07777) == 0640
+              && st.st_mtime == 1000000000;
+    }
+  ok(good == 300, "300 small files with content, mode and mtime (%d right)", good);
+  ok(fstatat(root, "wide", &st, 0) == 0 && (st.st_mode & 07777) == 0666, "mode beyond the umask set (%o)",
+     st.st_mode & 07777);
+  ok(fstatat(root, "empty", &st, 0) == 0 && st.st_size == 0 && (st.st_mode & 07777) == 0600, "empty file");
+  char value[16] = "";
+  int afd = openat(root, "attr", O_RDONLY);
+  ok(afd >= 0 && fgetxattr(afd, "user.test", value, sizeof value) == 5 && memcmp(value, "value", 5) == 0,
+     "xattr set after the data");
+  ok(fstatat(root, "attr", &st, 0) == 0 && (st.st_mode & 07777) == 04755, "setuid kept after the write (%o)",
+     st.st_mode & 07777);
+  if (afd >= 0)
+    close(afd);
+
+  if (img_layer_privileged())
+    {
+      /* A setgid directory from a lower layer hands its group to new
+       * files: a root:root file in it still needs its chown. */
+      struct layer lower, upper;
+      layer_begin(&lower, "none");
+      struct archive_entry *d = archive_entry_new();
+      archive_entry_set_pathname(d, "shared");
+      archive_entry_set_filetype(d, AE_IFDIR);
+      archive_entry_set_perm(d, 02775);
+      archive_entry_set_gid(d, 50);
+      archive_write_header(lower.a, d);
+      archive_entry_free(d);
+      layer_end(&lower);
+      layer_begin(&upper, "none");
+      add_owned(&upper, "shared/rootfile", 0, 0, 0644, "r");
+      add_owned(&upper, "shared/staff", 0, 50, 0644, "s");
+      layer_end(&upper);
+      int root2 = new_root("setgid");
+      ok(apply(root2, &lower, NULL) == 0 && apply(root2, &upper, &msg) == 0, "setgid parent layers apply%s%s",
+         msg ? ": " : "", msg ? msg : "");
+      free(msg);
+      ok(fstatat(root2, "shared/rootfile", &st, 0) == 0 && st.st_gid == 0,
+         "file in a setgid dir gets the group the layer says (%u)", (unsigned)st.st_gid);
+      ok(fstatat(root2, "shared/staff", &st, 0) == 0 && st.st_gid == 50,
+         "and the inherited one when it says so");
+      close(root2);
+    }
+  else
+    tap_skip(2, "setgid inheritance needs root");
+
+  /* A write the kernel refuses: the error names the file. */
+  struct rlimit old, small = { 1 << 20, 1 << 20 };
+  getrlimit(RLIMIT_FSIZE, &old);
+  small.rlim_max = old.rlim_max;
+  signal(SIGXFSZ, SIG_IGN);
+  setrlimit(RLIMIT_FSIZE, &small);
+  int root3 = new_root("efbig");
+  int r = apply(root3, &l, &msg);
+  setrlimit(RLIMIT_FSIZE, &old);
+  signal(SIGXFSZ, SIG_DFL);
+  ok(r < 0 && msg && strstr(msg, "entry `big`: write") && strstr(msg, "File too large"),
+     "a failed write names its entry: %s", msg ? msg : "(no error)");
+  free(msg);
+  close(root3);
+  close(root);
+  free(big);
+}
+
 int
 main(void)
 {
@@ -531,6 +668,7 @@ main(void)
   test_replace();
   test_escapes();
   test_digests();
+  test_file_writer();
   cleanup_free char *cmd = xasprintf("chmod -R u+w '%s' && rm -rf '%s'", tmpdir, tmpdir);
   if (system(cmd) != 0)
     return 99;
