@@ -28,8 +28,8 @@
 #include "bigbuf.h"
 #include "file-writer.h"
 #include "layer.h"
+#include "readahead.h"
 
-#define READ_CHUNK (1u << 20)
 #define WHITEOUT_PREFIX ".wh."
 #define WHITEOUT_META_PREFIX ".wh..wh."
 #define WHITEOUT_OPAQUE ".wh..wh..opq"
@@ -109,6 +109,9 @@ struct source
 {
   img_layer_read_fn fn;
   void *data;
+  /* Reads and hashes the blob in a thread of its own (see readahead.h);
+   * NULL: fn's bytes are hashed into `hash` as they come. */
+  struct img_readahead *readahead;
   struct img_sha256 hash;
   uint64_t bytes;
   bool first;
@@ -168,7 +171,8 @@ source_read(struct archive *a, void *cd, const void **buf)
           return -1;
         }
     }
-  img_sha256_update(&src->hash, *buf, n);
+  if (src->readahead == NULL)
+    img_sha256_update(&src->hash, *buf, n);
   src->bytes += n;
   src->last = *buf;
   src->last_len = n;
@@ -1382,31 +1386,36 @@ apply_stream(int rootfd, struct source *src, const struct img_layer_opts *o, str
   return r;
 }
 
-int
-img_layer_apply(int rootfd, img_layer_read_fn read_fn, void *read_data, const struct img_layer_opts *o,
-                struct img_layer_stats *stats, struct oci_error **err)
+/* Apply, then check the blob's digest: the source's own hash, or the
+ * readahead's when it reads (and hashes) the blob in its thread. */
+static int
+apply_source(int rootfd, struct source *src, const struct img_layer_opts *o, struct img_layer_stats *stats,
+             struct oci_error **err)
 {
-  struct source src = { .fn = read_fn, .data = read_data, .first = true };
   char got[IMG_DIGEST_LEN];
 
-  img_sha256_init(&src.hash);
-  int r = apply_stream(rootfd, &src, o, stats, err);
+  img_sha256_init(&src->hash);
+  int r = apply_stream(rootfd, src, o, stats, err);
   /* A blob that is not what its digest says usually fails to parse first:
    * read the rest so that the error names the real cause. */
-  if (r < 0 && o->digest && src.err == NULL && !src.eof)
+  if (r < 0 && o->digest && src->err == NULL && !src->eof)
     {
       cleanup_error struct oci_error *ignored = NULL;
       const void *buf;
       ssize_t n;
-      while ((n = src.fn(src.data, &buf, &ignored)) > 0)
-        img_sha256_update(&src.hash, buf, n);
-      src.eof = n == 0;
+      while ((n = src->fn(src->data, &buf, &ignored)) > 0)
+        if (src->readahead == NULL)
+          img_sha256_update(&src->hash, buf, n);
+      src->eof = n == 0;
     }
-  img_sha256_final(&src.hash, got);
-  img_sha256_clear(&src.hash);
-  if (src.err)
-    oci_error_free(src.err);
-  if (o->digest && src.eof && strcmp(got, o->digest) != 0)
+  if (src->readahead)
+    img_readahead_digest(src->readahead, got);
+  else
+    img_sha256_final(&src->hash, got);
+  img_sha256_clear(&src->hash);
+  if (src->err)
+    oci_error_free(src->err);
+  if (o->digest && src->eof && strcmp(got, o->digest) != 0)
     {
       if (r < 0)
         {
@@ -1420,37 +1429,27 @@ img_layer_apply(int rootfd, img_layer_read_fn read_fn, void *read_data, const st
   return 0;
 }
 
-struct fd_reader
+int
+img_layer_apply(int rootfd, img_layer_read_fn read_fn, void *read_data, const struct img_layer_opts *o,
+                struct img_layer_stats *stats, struct oci_error **err)
 {
-  int fd;
-  char *buf;
-};
+  struct source src = { .fn = read_fn, .data = read_data, .first = true };
 
-static ssize_t
-fd_read(void *data, const void **buf, struct oci_error **err)
-{
-  struct fd_reader *r = data;
-  for (;;)
-    {
-      ssize_t n = read(r->fd, r->buf, READ_CHUNK);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return oci_error_errno(err, "read");
-      *buf = r->buf;
-      return n;
-    }
+  return apply_source(rootfd, &src, o, stats, err);
 }
 
 int
 img_layer_apply_fd(int rootfd, int fd, const struct img_layer_opts *o, struct img_layer_stats *stats,
                    struct oci_error **err)
 {
-  struct fd_reader r = { fd, img_bigbuf_alloc(READ_CHUNK) };
-  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  int ret = img_layer_apply(rootfd, fd_read, &r, o, stats, err);
-  img_bigbuf_free(r.buf, READ_CHUNK);
-  return ret;
+  struct img_readahead *ra;
+
+  if (img_readahead_start(fd, &ra, err) < 0)
+    return oci_error_wrap(err, "layer %s", o->name ? o->name : "(unnamed)");
+  struct source src = { .fn = img_readahead_read, .data = ra, .readahead = ra, .first = true };
+  int r = apply_source(rootfd, &src, o, stats, err);
+  img_readahead_free(ra);
+  return r;
 }
 
 bool

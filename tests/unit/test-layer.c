@@ -535,6 +535,25 @@ test_digests(void)
   close(root4);
   close(root5);
   close(root6);
+
+  /* From a file, read and hashed ahead by a thread of its own. */
+  cleanup_free char *blob = xasprintf("%s/blob", tmpdir);
+  cleanup_close int bfd = open(blob, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ok(bfd >= 0 && write(bfd, l.buf, l.used) == (ssize_t)l.used, "blob written to a file");
+  cleanup_error struct oci_error *e = NULL;
+  o.diff_id = diff_id;
+  o.digest = digest;
+  int root8 = new_root("dig8");
+  lseek(bfd, 0, SEEK_SET);
+  ok(img_layer_apply_fd(root8, bfd, &o, NULL, &e) == 0 && strcmp(slurp(root8, "f"), "data") == 0,
+     "a blob read from its file, digest and diff_id checked");
+  o.digest = wrong;
+  int root9 = new_root("dig9");
+  lseek(bfd, 0, SEEK_SET);
+  ok(img_layer_apply_fd(root9, bfd, &o, NULL, &e) < 0 && strstr(e->msg, "digest mismatch: expected"),
+     "a file that is not its digest: %s", e ? e->msg : "(no error)");
+  close(root8);
+  close(root9);
   close(root7);
 }
 
