@@ -129,7 +129,7 @@ unpack_layers(struct img_store *s, const struct img_image *img, int rootfd, cons
       double t0 = now();
       if (apply_one(o, rootfd, fd, i, &lo, &st, err) < 0)
         return -1;
-      if (!diff_id_checked)
+      if (!diff_id_checked && o->source == NULL)
         img_store_note_diff_id(s, d->digest, diff_id);
       bundle_log(o, false, "layer %zu/%zu %.19s: %" PRIu64 " entries, %.1f MB in %.2f s", i + 1,
                  m->layers_len, d->digest, st.entries, st.bytes / 1e6, now() - t0);
@@ -197,8 +197,15 @@ build(struct img_store *s, const struct img_image *img, const char *tmp, const s
 
   if (unpack_layers(s, img, rootfd, o, err) < 0)
     return -1;
-  if (o->source && o->source->finish(o->source->data, err) < 0)
-    return -1;
+  if (o->source)
+    {
+      if (o->source->finish(o->source->data, err) < 0)
+        return -1;
+      /* Every layer's diff_id was checked on the way in; now that their
+       * blobs are in the store, the next bundle need not check it again. */
+      for (size_t i = 0; i < img->manifest->layers_len; i++)
+        img_store_note_diff_id(s, img->manifest->layers[i].digest, img->config->diff_ids[i]);
+    }
   return write_config(img, bundlefd, rootfd, o, err);
 }
 

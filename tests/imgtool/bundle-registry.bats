@@ -136,6 +136,16 @@ assert_no_bundle() {
 	[ -z "$(find "$STORE/ingest" -type f)" ]
 	run -0 imgtool images -q
 	[ "$output" = "$REGISTRY/test/layers:1" ]
+	# the diff_ids checked on the way in are remembered with the blobs
+	local m c want got
+	m=$(jq -r '.manifests[0].digest' "$STORE/index.json")
+	c=$(jq -r .config.digest "$STORE/blobs/sha256/${m#sha256:}")
+	want=$(jq -r '.rootfs.diff_ids | join(" ")' "$STORE/blobs/sha256/${c#sha256:}")
+	got=$(for d in $(jq -r '.layers[].digest' "$STORE/blobs/sha256/${m#sha256:}"); do
+		python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.imgtool.diff_id").decode())' \
+			"$STORE/blobs/sha256/${d#sha256:}"
+	done | paste -sd' ')
+	[ "$got" = "$want" ]
 }
 
 @test "stream: a blob whose digest does not match leaves no bundle, no blob, no name" {
