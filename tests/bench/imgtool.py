@@ -150,15 +150,22 @@ class Bench:
         return wall, ru.ru_utime + ru.ru_stime
 
     def settle(self, *paths):
-        """Untimed: set aside what a task left and write back dirty pages, so
-        that no task pays for the previous one's writeback.  Nothing is
-        deleted before the end: ext4 skips inodes freed in the last minute
-        when it allocates new ones (recently_deleted()), so a tree of 6,000
-        files deleted just before slows down the next task's creates for
-        reasons that have nothing to do with that task."""
+        """Untimed: remove what a task left (or, with --keep-outputs, set it
+        aside) and write back dirty pages, so that no task pays for the
+        previous one's writeback.  Outputs are kept on a filesystem where a
+        deletion slows later creates: ext4 without a journal skips inodes
+        freed in the last minutes when it allocates new ones
+        (recently_deleted()), so a tree of 6,000 files deleted just before
+        slows down the next task for reasons that have nothing to do with
+        it.  Elsewhere they go: kept, they would fill the page cache with
+        pages no task reads, and each round would write into fresh memory."""
         for p in paths:
-            if os.path.lexists(p):
+            if not os.path.lexists(p):
+                continue
+            if self.a.keep_outputs:
                 os.rename(p, os.path.join(self.trash, os.path.basename(p)))
+            else:
+                subprocess.run(["rm", "-rf", p], check=True)
         os.sync()
 
     def imgtool(self, store, *argv):
@@ -252,8 +259,9 @@ class Bench:
         self.layers = len(manifest["layers"])
 
     def check_space(self, rounds):
-        # Per round: four rootfs trees, a store and a layout, all kept to the end.
-        need = rounds * (4 * self.uncompressed + 2 * self.compressed) * 1.2
+        # Per round: four rootfs trees, a store and a layout, kept to the end
+        # with --keep-outputs; otherwise one task's at a time.
+        need = (rounds if self.a.keep_outputs else 1) * (4 * self.uncompressed + 2 * self.compressed) * 1.2
         st = os.statvfs(self.work)
         if st.f_bavail * st.f_frsize < need:
             sys.exit("bench: %d rounds keep about %.1f GB under %s until the end; not that much is free"
@@ -338,6 +346,8 @@ def main():
     ru.add_argument("--ca", required=True, help="CA file for imgtool --ca-file")
     ru.add_argument("--certs", required=True, help="cert dir for skopeo --src-cert-dir")
     ru.add_argument("--work", required=True)
+    ru.add_argument("--keep-outputs", action="store_true",
+                    help="keep every task's output until the end (for an ext4 without a journal)")
     ru.add_argument("-n", type=int, default=5)
     args = ap.parse_args()
     if args.cmd == "image":

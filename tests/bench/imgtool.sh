@@ -16,7 +16,8 @@
 #
 # Every run is warm-cache (the page cache is not dropped): the blobs were
 # just pushed, so they are in memory for every tool alike.  Between tasks the
-# previous task's output is set aside and `sync`ed, untimed.
+# previous task's output is removed (set aside on the host filesystem, see
+# below) and `sync`ed, untimed.
 #
 # Where the tools write: by default a fresh ext4 (mkfs defaults, so with a
 # journal, as on most hosts) on a loop device made for the run.  The host's
@@ -24,7 +25,8 @@
 # (this sandbox's root) scans past every inode freed in the last minutes on
 # each create, so a tree deleted by another run or another tenant slows all
 # tools down by an amount that changes from run to run.  BENCH_FS=host
-# measures on the host filesystem instead, under /var/tmp.
+# measures on the host filesystem instead, under /var/tmp, keeping every
+# output until the end so that the run's own deletions do not do that.
 #
 # Needs root, docker-registry, skopeo, umoci, openssl, curl, jq, python3,
 # gzip, tar, and debootstrap plus Debian's mirror when the cache is empty.
@@ -104,19 +106,21 @@ if [ ! -f "$layout/index.json" ] || [ "$rootfs_tar" -nt "$layout/index.json" ]; 
 	rm -rf "$tmp"
 fi
 
-# Per round, four rootfs trees, a store and a layout; a few GB to spare.
+# Outputs are removed between tasks on it: a few GB are plenty.
 mkdir "$work/fs"
 if [ "${BENCH_FS:-loop}" = loop ]; then
-	fs_gb=$((rounds * 2 + 2))
+	fs_gb=4
 	truncate -s "${fs_gb}G" "$work/fs.img"
 	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$work/fs.img"
 	# Direct I/O: the loop device's writes do not pass through the page
 	# cache a second time (as the host file's).
 	loopdev=$(losetup -f --show --direct-io=on "$work/fs.img")
 	mount "$loopdev" "$work/fs"
-	fs_note="a fresh ${fs_gb} GB ext4 (journal) on $loopdev"
+	fs_note="a fresh ${fs_gb} GB ext4 (journal) on $loopdev, outputs removed between tasks"
+	keep=
 else
-	fs_note="the host filesystem ($(findmnt -no FSTYPE -T "$work/fs"), $(findmnt -no SOURCE -T "$work/fs"))"
+	fs_note="the host filesystem ($(findmnt -no FSTYPE -T "$work/fs"), $(findmnt -no SOURCE -T "$work/fs")), outputs kept to the end"
+	keep=--keep-outputs
 fi
 
 registry_start "$work/registry"
@@ -127,4 +131,4 @@ echo "skopeo: $(skopeo --version); umoci: $(umoci --version); $(gzip --version |
 echo "registry: docker-registry on $REGISTRY, TLS (test CA), token auth, anonymous pull"
 echo "output: $fs_note"
 python3 "$here/imgtool.py" run -n "$rounds" --imgtool "$imgtool" --ref "$REGISTRY/bench/debian:$tag" \
-	--ca "$REGISTRY_CA" --certs "$REGISTRY_DIR/certs" --work "$work/fs"
+	--ca "$REGISTRY_CA" --certs "$REGISTRY_DIR/certs" --work "$work/fs" $keep
