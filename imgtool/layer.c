@@ -1063,6 +1063,15 @@ apply_hardlink(struct applier *ap, const char *link, int pfd, const char *base, 
   return 0;
 }
 
+/* Whether this layer created parent/name (`buf` is scratch).  A path too
+ * long to join was never created: entries are shorter than PATH_MAX. */
+static bool
+created_here(const struct applier *ap, const char *parent, const char *name, char buf[PATH_MAX])
+{
+  int n = snprintf(buf, PATH_MAX, "%s%s%s", parent ? parent : "", parent && parent[0] ? "/" : "", name);
+  return n < PATH_MAX && path_set_has(&ap->created, buf);
+}
+
 static int
 apply_whiteout(struct applier *ap, const char *parent, const char *base, struct oci_error **err)
 {
@@ -1086,9 +1095,7 @@ apply_whiteout(struct applier *ap, const char *parent, const char *base, struct 
         {
           if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-          snprintf(child, sizeof child, "%s%s%s", parent ? parent : "", parent && parent[0] ? "/" : "",
-                   de->d_name);
-          if (path_set_has(&ap->created, child))
+          if (created_here(ap, parent, de->d_name, child))
             continue;
           if (clear_slot(ap, dirfd(d), de->d_name, false, err) < 0)
             return -1;
@@ -1102,9 +1109,8 @@ apply_whiteout(struct applier *ap, const char *parent, const char *base, struct 
   if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
     return oci_error_set(err, 0, "invalid whiteout");
   char victim[PATH_MAX];
-  snprintf(victim, sizeof victim, "%s%s%s", parent ? parent : "", parent && parent[0] ? "/" : "", name);
   /* Whiteouts hide lower layers only. */
-  if (path_set_has(&ap->created, victim))
+  if (created_here(ap, parent, name, victim))
     return 0;
   int pfd = open_parent(ap, parent, false, err);
   if (pfd < 0)
