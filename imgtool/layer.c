@@ -25,7 +25,7 @@
 
 #include "spec/util.h"
 #include "digest.h"
-#include "bigbuf.h"
+#include "blockq.h"
 #include "file-writer.h"
 #include "layer.h"
 #include "readahead.h"
@@ -206,18 +206,9 @@ struct feed
 
   pthread_t thread;
   bool running;
-  pthread_mutex_t lock;
-  pthread_cond_t filled, emptied;
-  char *buffer; /* FEED_CHUNKS chunks, one big buffer (see bigbuf.h) */
-  char *chunks[FEED_CHUNKS];
-  size_t lens[FEED_CHUNKS];
-  size_t head, count; /* guarded by lock, like the flags below */
-  bool done;          /* no more chunks will come */
-  bool failed;        /* ...because decompression or reading failed: `raw` and the source say why */
-  bool stop;          /* the reader gave up */
-
-  /* The reader's: chunks[head] was handed to libarchive and is in use until the next call. */
-  bool holding;
+  /* The uncompressed stream, to the tar reader.  When it ends failed,
+   * `raw`, the source or `err` say why. */
+  struct img_blockq q;
 };
 
 /* Fill one chunk with the uncompressed stream.  Returns 1 when there is
@@ -364,51 +355,23 @@ static void *
 feed_thread(void *data)
 {
   struct feed *f = data;
+  char *chunk;
 
-  for (;;)
+  while ((chunk = img_blockq_reserve(&f->q)))
     {
-      size_t slot, len;
-      pthread_mutex_lock(&f->lock);
-      while (f->count == FEED_CHUNKS && !f->stop)
-        pthread_cond_wait(&f->emptied, &f->lock);
-      if (f->stop)
-        {
-          pthread_mutex_unlock(&f->lock);
-          return NULL;
-        }
-      slot = (f->head + f->count) % FEED_CHUNKS;
-      pthread_mutex_unlock(&f->lock);
-
-      /* The slot is ours: the reader only looks at the `count` filled ones. */
-      int r = feed_fill(f, f->chunks[slot], &len);
-
-      pthread_mutex_lock(&f->lock);
-      if (len > 0)
-        {
-          f->lens[slot] = len;
-          f->count++;
-        }
+      size_t len;
+      int r = feed_fill(f, chunk, &len);
+      img_blockq_put(&f->q, len, r <= 0, r < 0);
       if (r <= 0)
-        {
-          f->done = true;
-          f->failed = r < 0;
-        }
-      pthread_cond_signal(&f->filled);
-      pthread_mutex_unlock(&f->lock);
-      if (r <= 0)
-        return NULL;
+        break;
     }
+  return NULL;
 }
 
 static int
 feed_start(struct feed *f, struct oci_error **err)
 {
-  f->buffer = img_bigbuf_alloc(FEED_CHUNKS * FEED_CHUNK);
-  for (size_t i = 0; i < FEED_CHUNKS; i++)
-    f->chunks[i] = f->buffer + i * FEED_CHUNK;
-  pthread_mutex_init(&f->lock, NULL);
-  pthread_cond_init(&f->filled, NULL);
-  pthread_cond_init(&f->emptied, NULL);
+  img_blockq_init(&f->q, FEED_CHUNKS, FEED_CHUNK);
   /* Signals stay blocked in the thread as in the caller (see imgtool bundle). */
   int e = pthread_create(&f->thread, NULL, feed_thread, f);
   if (e != 0)
@@ -427,10 +390,7 @@ feed_stop(struct feed *f)
 {
   if (f->running)
     {
-      pthread_mutex_lock(&f->lock);
-      f->stop = true;
-      pthread_cond_broadcast(&f->emptied);
-      pthread_mutex_unlock(&f->lock);
+      img_blockq_stop(&f->q);
       pthread_join(f->thread, NULL);
       f->running = false;
     }
@@ -445,49 +405,22 @@ feed_clear(struct feed *f)
 #endif
   if (f->err)
     oci_error_free(f->err);
-  if (f->buffer)
-    {
-      img_bigbuf_free(f->buffer, FEED_CHUNKS * FEED_CHUNK);
-      pthread_mutex_destroy(&f->lock);
-      pthread_cond_destroy(&f->filled);
-      pthread_cond_destroy(&f->emptied);
-    }
+  img_blockq_destroy(&f->q);
 }
 
 static la_ssize_t
 feed_read(struct archive *a, void *cd, const void **buf)
 {
   struct feed *f = cd;
-  size_t n = 0;
-  bool failed;
+  ssize_t n = img_blockq_take(&f->q, buf);
 
-  pthread_mutex_lock(&f->lock);
-  if (f->holding)
-    {
-      f->head = (f->head + 1) % FEED_CHUNKS;
-      f->count--;
-      f->holding = false;
-      pthread_cond_signal(&f->emptied);
-    }
-  while (f->count == 0 && !f->done)
-    pthread_cond_wait(&f->filled, &f->lock);
-  if (f->count > 0)
-    {
-      f->holding = true;
-      *buf = f->chunks[f->head];
-      n = f->lens[f->head];
-    }
-  failed = f->failed;
-  pthread_mutex_unlock(&f->lock);
-  if (n > 0)
-    return n;
-  if (failed)
+  if (n < 0)
     {
       /* The real reason is in `raw`, read once the thread is stopped. */
       archive_set_error(a, EIO, "corrupt layer data");
       return -1;
     }
-  return 0;
+  return n;
 }
 
 /* ---- applying entries ---- */
@@ -1365,14 +1298,14 @@ apply_stream(int rootfd, struct source *src, const struct img_layer_opts *o, str
       if (r == 0)
         r = drain(tar, &feed);
       feed_stop(&feed);
-      if (r == -2 && feed.failed && feed.err && src->err == NULL)
+      if (r == -2 && feed.q.failed && feed.err && src->err == NULL)
         {
           *err = steal_pointer(&feed.err);
           r = -1;
         }
       else if (r == -2)
-        r = feed.failed ? archive_failure(raw, src, "corrupt layer data", err)
-                        : archive_failure(tar, src, tar_failed ? "corrupt layer" : "corrupt tar", err);
+        r = feed.q.failed ? archive_failure(raw, src, "corrupt layer data", err)
+                          : archive_failure(tar, src, tar_failed ? "corrupt layer" : "corrupt tar", err);
     }
   if (r == 0)
     {

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "spec/util.h"
-#include "bigbuf.h"
+#include "blockq.h"
 #include "readahead.h"
 
 #define BLOCK (1u << 20)
@@ -18,19 +18,10 @@ struct img_readahead
   int fd;
   pthread_t thread;
   bool running;
-  char *buffer;           /* BLOCKS blocks (see bigbuf.h) */
-  struct img_sha256 hash; /* the thread's until `done` */
-
-  pthread_mutex_t lock;
-  pthread_cond_t filled, emptied;
-  /* Guarded by lock. */
-  size_t lens[BLOCKS];
-  size_t head, count;
-  bool done, stop;
-  int read_errno; /* when done because read(2) failed */
-
-  bool holding; /* the reader's: block `head` is handed out */
-  bool eof;     /* the reader's: 0 was returned */
+  struct img_blockq q;
+  struct img_sha256 hash; /* the thread's until it ends */
+  int read_errno;         /* the thread's until it ends: why it stopped early */
+  bool eof;               /* the reader's: 0 was returned */
 };
 
 static ssize_t
@@ -48,41 +39,20 @@ static void *
 readahead_thread(void *data)
 {
   struct img_readahead *r = data;
+  char *buf;
 
-  for (;;)
+  while ((buf = img_blockq_reserve(&r->q)))
     {
-      pthread_mutex_lock(&r->lock);
-      while (r->count == BLOCKS && !r->stop)
-        pthread_cond_wait(&r->emptied, &r->lock);
-      size_t slot = (r->head + r->count) % BLOCKS;
-      bool stop = r->stop;
-      pthread_mutex_unlock(&r->lock);
-      if (stop)
-        return NULL;
-
-      /* The slot is ours: the reader only looks at the `count` filled ones. */
-      char *buf = r->buffer + slot * BLOCK;
       ssize_t n = read_block(r->fd, buf);
-      int e = errno;
+      if (n < 0)
+        r->read_errno = errno;
       if (n > 0)
         img_sha256_update(&r->hash, buf, n);
-
-      pthread_mutex_lock(&r->lock);
-      if (n > 0)
-        {
-          r->lens[slot] = n;
-          r->count++;
-        }
-      else
-        {
-          r->done = true;
-          r->read_errno = n < 0 ? e : 0;
-        }
-      pthread_cond_signal(&r->filled);
-      pthread_mutex_unlock(&r->lock);
+      img_blockq_put(&r->q, n > 0 ? n : 0, n <= 0, n < 0);
       if (n <= 0)
-        return NULL;
+        break;
     }
+  return NULL;
 }
 
 int
@@ -91,11 +61,8 @@ img_readahead_start(int fd, struct img_readahead **out, struct oci_error **err)
   struct img_readahead *r = xcalloc(1, sizeof *r);
 
   r->fd = fd;
-  r->buffer = img_bigbuf_alloc(BLOCKS * BLOCK);
+  img_blockq_init(&r->q, BLOCKS, BLOCK);
   img_sha256_init(&r->hash);
-  pthread_mutex_init(&r->lock, NULL);
-  pthread_cond_init(&r->filled, NULL);
-  pthread_cond_init(&r->emptied, NULL);
   posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   /* Signals stay blocked in the thread as in the caller (see imgtool bundle). */
   int e = pthread_create(&r->thread, NULL, readahead_thread, r);
@@ -114,35 +81,17 @@ ssize_t
 img_readahead_read(void *readahead, const void **buf, struct oci_error **err)
 {
   struct img_readahead *r = readahead;
-  ssize_t n = 0;
+  ssize_t n = img_blockq_take(&r->q, buf);
 
-  pthread_mutex_lock(&r->lock);
-  if (r->holding)
+  if (n < 0)
     {
-      r->head = (r->head + 1) % BLOCKS;
-      r->count--;
-      r->holding = false;
-      pthread_cond_signal(&r->emptied);
-    }
-  while (r->count == 0 && !r->done)
-    pthread_cond_wait(&r->filled, &r->lock);
-  if (r->count > 0)
-    {
-      r->holding = true;
-      *buf = r->buffer + r->head * BLOCK;
-      n = r->lens[r->head];
-    }
-  int e = r->read_errno;
-  pthread_mutex_unlock(&r->lock);
-  if (n > 0)
-    return n;
-  if (e)
-    {
-      errno = e;
+      /* Set before the failure was put: ours to read. */
+      errno = r->read_errno;
       return oci_error_errno(err, "read");
     }
-  r->eof = true;
-  return 0;
+  if (n == 0)
+    r->eof = true;
+  return n;
 }
 
 bool
@@ -165,16 +114,10 @@ img_readahead_free(struct img_readahead *r)
     return;
   if (r->running)
     {
-      pthread_mutex_lock(&r->lock);
-      r->stop = true;
-      pthread_cond_broadcast(&r->emptied);
-      pthread_mutex_unlock(&r->lock);
+      img_blockq_stop(&r->q);
       pthread_join(r->thread, NULL);
     }
   img_sha256_clear(&r->hash);
-  img_bigbuf_free(r->buffer, BLOCKS * BLOCK);
-  pthread_mutex_destroy(&r->lock);
-  pthread_cond_destroy(&r->filled);
-  pthread_cond_destroy(&r->emptied);
+  img_blockq_destroy(&r->q);
   free(r);
 }
