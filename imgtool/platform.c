@@ -32,8 +32,9 @@ eq(const char *a, const char *b)
 void
 img_platform_normalise(struct img_platform *p)
 {
-  const char *a = p->architecture ? p->architecture : "";
-  const char *v = p->variant ? p->variant : "";
+  /* Copies: set() frees the fields these are compared after. */
+  cleanup_free char *a = xstrdup(p->architecture ? p->architecture : "");
+  cleanup_free char *v = xstrdup(p->variant ? p->variant : "");
 
   if (p->os)
     for (char *c = p->os; *c; c++)
