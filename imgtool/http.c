@@ -476,6 +476,35 @@ curl_code_retryable(CURLcode c)
     }
 }
 
+/* Statuses worth another attempt, from a registry or from a proxy answering
+ * CONNECT: the server or the path to it may come back. */
+static bool
+status_retryable(long status)
+{
+  return status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+/* A proxy answered CONNECT with a refusal (403, 407, ...): libcurl reports
+ * it as a receive error, but asking again gets the same answer. */
+static bool
+proxy_refused(long connect_code)
+{
+  return connect_code >= 300 && !status_retryable(connect_code);
+}
+
+/* What to add to libcurl's message so that the user knows what to change. */
+static const char *
+failure_hint(CURLcode code, long connect_code)
+{
+  if (code == CURLE_PEER_FAILED_VERIFICATION)
+    return " (give the registry's CA with --ca-file, or name the host with --insecure-registry)";
+  if (connect_code == 407)
+    return " (the proxy from the environment wants credentials: http://USER:PASS@HOST:PORT)";
+  if (proxy_refused(connect_code))
+    return " (the proxy from the environment refused the tunnel; no_proxy names hosts to reach directly)";
+  return "";
+}
+
 /* The handshake itself failed (typically: the server does not speak TLS).
  * Certificate problems are not this: they must never lead to plain HTTP. */
 static bool
@@ -524,9 +553,10 @@ transfer_finish(struct transfer *t, CURLcode code)
   const char *method = t->req->method ? t->req->method : "GET";
   char *url = NULL;
   bool can_retry = t->attempt <= http->retries;
-  long ra;
+  long ra, connect_code = 0;
 
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &resp->status);
+  curl_easy_getinfo(t->easy, CURLINFO_HTTP_CONNECTCODE, &connect_code);
   curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url);
   free(resp->url);
   resp->url = xstrdup(url);
@@ -541,7 +571,7 @@ transfer_finish(struct transfer *t, CURLcode code)
     {
       resp->tls_failed = curl_code_tls(code);
       resp->connect_failed = code == CURLE_COULDNT_CONNECT || code == CURLE_GOT_NOTHING;
-      if (curl_code_retryable(code) && can_retry)
+      if (curl_code_retryable(code) && can_retry && !proxy_refused(connect_code))
         {
           uint64_t d = backoff_delay(t);
           http_log(http, "%s %s: %s; retrying in %llu ms", method, t->req->url,
@@ -556,17 +586,14 @@ transfer_finish(struct transfer *t, CURLcode code)
           t->done = t->failed = true;
           return;
         }
-      oci_error_set(
-          t->err, code == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT : ECONNABORTED, "%s %s: %s%s", method,
-          t->req->url, t->errbuf[0] ? t->errbuf : curl_easy_strerror(code),
-          code == CURLE_PEER_FAILED_VERIFICATION
-              ? " (give the registry's CA with --ca-file, or name the host with --insecure-registry)"
-              : "");
+      oci_error_set(t->err, code == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT : ECONNABORTED, "%s %s: %s%s",
+                    method, t->req->url, t->errbuf[0] ? t->errbuf : curl_easy_strerror(code),
+                    failure_hint(code, connect_code));
       t->done = t->failed = true;
       return;
     }
   http_log(http, "%s %s: %ld", method, t->req->url, resp->status);
-  if ((resp->status == 500 || resp->status == 502 || resp->status == 503 || resp->status == 504) && can_retry)
+  if (status_retryable(resp->status) && can_retry)
     {
       uint64_t d = backoff_delay(t);
       http_log(http, "%s %s: server error %ld; retrying in %llu ms", method, t->req->url, resp->status,
