@@ -15,6 +15,9 @@ fi
 setup_file() {
 	registry_have_tools || skip "needs docker-registry, skopeo, umoci, openssl, curl"
 	[ -x "$IMGTOOL" ] || skip "imgtool is not built ($IMGTOOL)"
+	# libcurl reads these (curl too, which waits for the registry): only the
+	# proxy tests set them, for one command at a time.
+	unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 	export SUITE_DIR=$BATS_FILE_TMPDIR/registry
 	mkdir -p "$SUITE_DIR"
 	registry_start "$SUITE_DIR"
@@ -34,6 +37,7 @@ setup() {
 
 teardown() {
 	fault_stop
+	proxy_stop
 }
 
 imgtool() {
@@ -333,6 +337,108 @@ layout_layers() {
 	[ "$status" -eq 0 ]
 	[ "$(fault_count 'select(.kind=="token")')" -ge 2 ]
 	[ "$(fault_count 'select(.status==401 and .auth)')" -ge 1 ]
+}
+
+# ---------------------------------------------------------------- proxies
+
+# proxy_start [connect-proxy.py options...]: our own proxy on 127.0.0.1.
+# Sets PROXY (http://127.0.0.1:port), PROXY_LOG (one JSON line per request)
+# and PROXY_PID.
+proxy_start() {
+	local dir=$BATS_TEST_TMPDIR/proxy
+	mkdir -p "$dir"
+	PROXY_LOG=$dir/requests.log
+	: >"$PROXY_LOG"
+	rm -f "$dir/port"
+	"$PYTHON3" "$REGISTRY_LIB/connect-proxy.py" --port-file "$dir/port" --log "$PROXY_LOG" "$@" \
+		>"$dir/out" 2>&1 &
+	PROXY_PID=$!
+	for _ in $(seq 1 200); do
+		[ -s "$dir/port" ] && break
+		sleep 0.05
+	done
+	[ -s "$dir/port" ] || { echo "proxy did not start: $(cat "$dir/out")" >&2; return 1; }
+	PROXY=http://127.0.0.1:$(cat "$dir/port")
+}
+
+proxy_stop() {
+	stop_pid "${PROXY_PID:-}"
+	PROXY_PID=
+}
+
+# The proxy's log lines matching a jq filter.
+proxy_count() {
+	jq -c "$1" "$PROXY_LOG" | wc -l
+}
+
+# Debian 12's libcurl 7.88 sends requests for 127.0.0.1 and localhost to the
+# proxy like any other host (no implicit bypass), so the suite's registry
+# is reached through the proxy or not at all.
+@test "pull: https_proxy from the environment is used (CONNECT seen by the proxy), and no_proxy bypasses it" {
+	proxy_start
+	: >"$TOKEN_LOG"
+	https_proxy=$PROXY run imgtool --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/busybox:1"
+	[ "$status" -eq 0 ]
+	[ -n "$(store_ref "$REGISTRY/test/busybox:1")" ]
+	# the registry and the token realm, each through a tunnel
+	[ "$(proxy_count "select(.method==\"CONNECT\" and .target==\"$REGISTRY\" and .status==200)")" -ge 1 ]
+	realm=$(sed -n 's|^ *realm: https://\([^/]*\)/token$|\1|p' "$SUITE_DIR/config.yml")
+	[ "$(proxy_count "select(.method==\"CONNECT\" and .target==\"$realm\" and .status==200)")" -ge 1 ]
+	[ "$(jq -r .user "$TOKEN_LOG")" = "" ] # and the token was served through it
+	[ "$(proxy_count 'select(.method!="CONNECT")')" -eq 0 ]
+
+	# no_proxy names the registry's host: nothing goes through the proxy
+	: >"$PROXY_LOG"
+	rm -rf "$STORE"
+	https_proxy=$PROXY no_proxy=127.0.0.1 run imgtool --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/busybox:1"
+	[ "$status" -eq 0 ]
+	[ -n "$(store_ref "$REGISTRY/test/busybox:1")" ]
+	[ "$(wc -l <"$PROXY_LOG")" -eq 0 ]
+}
+
+@test "pull: http_proxy carries plain-HTTP requests, to a host only the proxy can resolve" {
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT"
+	proxy_start --map registry.proxy.test=127.0.0.1
+	host=registry.proxy.test:${FAULT##*:}
+	# without the proxy the name does not resolve
+	run imgtool --insecure-registry "$host" pull "$host/test/x:amd64"
+	[ "$status" -ne 0 ]
+	http_proxy=$PROXY https_proxy=$PROXY run imgtool --insecure-registry "$host" pull "$host/test/x:amd64"
+	[ "$status" -eq 0 ]
+	[ -n "$(store_ref "$host/test/x:amd64")" ]
+	[ "$(proxy_count "select(.method==\"HEAD\" and .target==\"http://$host/v2/test/x/manifests/amd64\")")" -eq 1 ]
+	[ "$(proxy_count "select(.method==\"GET\" and (.target | startswith(\"http://$host/v2/test/x/blobs/\")))")" -eq 2 ]
+	[ "$(fault_count 'select(.kind=="blob")')" -eq 2 ]
+}
+
+@test "pull: a proxy that is down or refuses the tunnel fails with one clear line, at once" {
+	local port
+	port=$(free_port)
+	SECONDS=0
+	https_proxy=http://127.0.0.1:$port run timeout 60 "$IMGTOOL" --store "$STORE" -q --ca-file "$REGISTRY_CA" \
+		pull "$REGISTRY/test/busybox:1"
+	[ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "imgtool: "*"Failed to connect to 127.0.0.1 port $port"* ]]
+	[ "$SECONDS" -lt 30 ] # the retries of a refused connection, no more
+
+	proxy_start --deny 403
+	SECONDS=0
+	https_proxy=$PROXY run timeout 60 "$IMGTOOL" --store "$STORE" -q --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/busybox:1"
+	[ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"CONNECT tunnel failed, response 403 (the proxy from the environment refused the tunnel"* ]]
+	# a refusal is not retried
+	[ "$(proxy_count 'select(.method=="CONNECT")')" -eq 1 ]
+	[ "$SECONDS" -lt 5 ]
+	proxy_stop
+
+	proxy_start --deny 407
+	https_proxy=$PROXY run timeout 60 "$IMGTOOL" --store "$STORE" -q --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/busybox:1"
+	[ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+	[[ "$output" == *"response 407 (the proxy from the environment wants credentials"* ]]
+	[ "$(proxy_count 'select(.method=="CONNECT")')" -eq 1 ]
+	[ ! -f "$STORE/index.json" ] || [ -z "$(store_ref "$REGISTRY/test/busybox:1")" ]
 }
 
 # ---------------------------------------------------------------- blob locks
