@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
@@ -411,89 +412,223 @@ helper_name_valid(const char *name)
   return true;
 }
 
-/* Run `docker-credential-NAME get` with the server key on stdin.  A helper
- * that knows nothing about the server exits non-zero: that is "no
- * credentials", not an error. */
+/* What a credential helper printed, and how it ended. */
+struct helper_output
+{
+  char *out; /* stdout, NUL-terminated: may hold a secret, wiped when cleared */
+  size_t out_len;
+  char *diag; /* stderr, NUL-terminated */
+  size_t diag_len;
+  int status; /* the exit code, or 128 + the signal that killed it */
+};
+
+static void
+helper_output_clear(struct helper_output *h)
+{
+  if (h->out)
+    explicit_bzero(h->out, h->out_len);
+  free(h->out);
+  free(h->diag);
+  memset(h, 0, sizeof *h);
+}
+#define cleanup_helper_output __attribute__((cleanup(helper_output_clear)))
+
+/* Read what FD has into BUF (HELPER_OUTPUT_MAX bytes kept; the rest is read
+ * and dropped so that the helper never blocks on a full pipe).  False at the
+ * end of the stream. */
+static bool
+drain_into(int fd, char *buf, size_t *len)
+{
+  char scratch[4096];
+  bool full = *len == HELPER_OUTPUT_MAX;
+  ssize_t n;
+
+  do
+    n = full ? read(fd, scratch, sizeof scratch) : read(fd, buf + *len, HELPER_OUTPUT_MAX - *len);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0)
+    return false;
+  if (full)
+    explicit_bzero(scratch, n);
+  else
+    *len += n;
+  return true;
+}
+
 static int
-creds_from_helper(const char *name, const char *registry, struct img_credentials *out, struct oci_error **err)
+pipe_ends(int *r, int *w, struct oci_error **err)
+{
+  int fds[2];
+
+  if (pipe2(fds, O_CLOEXEC) < 0)
+    return oci_error_errno(err, "pipe");
+  *r = fds[0];
+  *w = fds[1];
+  return 0;
+}
+
+/* Feed INPUT to *IN_W while collecting *OUT_R and *ERR_R until the helper
+ * has closed both; every one of them is closed (-1) on return. */
+static void
+exchange(int *in_w, int *out_r, int *err_r, const char *input, size_t input_len, struct helper_output *res)
+{
+  struct timespec zero = { 0, 0 };
+  sigset_t set, old;
+  size_t sent = 0;
+
+  /* A helper that exits without reading stdin must not kill us with SIGPIPE. */
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, &old);
+  if (input_len == 0 || fcntl(*in_w, F_SETFL, O_NONBLOCK) < 0)
+    close(steal_fd(in_w));
+  while (*in_w >= 0 || *out_r >= 0 || *err_r >= 0)
+    {
+      struct pollfd p[3] = { { *in_w, POLLOUT, 0 }, { *out_r, POLLIN, 0 }, { *err_r, POLLIN, 0 } };
+      if (poll(p, 3, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          break;
+        }
+      if (p[0].revents)
+        {
+          ssize_t n = write(*in_w, input + sent, input_len - sent);
+          if (n > 0)
+            sent += n;
+          if (sent == input_len || (n < 0 && errno != EAGAIN && errno != EINTR))
+            close(steal_fd(in_w));
+        }
+      if (p[1].revents && !drain_into(*out_r, res->out, &res->out_len))
+        close(steal_fd(out_r));
+      if (p[2].revents && !drain_into(*err_r, res->diag, &res->diag_len))
+        close(steal_fd(err_r));
+    }
+  if (*in_w >= 0)
+    close(steal_fd(in_w));
+  if (*out_r >= 0)
+    close(steal_fd(out_r));
+  if (*err_r >= 0)
+    close(steal_fd(err_r));
+  while (sigtimedwait(&set, NULL, &zero) > 0)
+    ;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  res->out[res->out_len] = '\0';
+  res->diag[res->diag_len] = '\0';
+}
+
+/* Run `docker-credential-NAME ACTION` (the credential helper protocol:
+ * get, store, erase) with INPUT on its stdin, and collect what it prints.
+ * Secrets travel on stdin only, never in argv or the environment.  Returns
+ * 0 once the helper has run, whatever its exit status (in RES), -1 when it
+ * could not be started. */
+static int
+run_helper(const char *name, const char *action, const char *input, size_t input_len,
+           struct helper_output *res, struct oci_error **err)
 {
   cleanup_free char *prog = NULL;
-  cleanup_free char *key = img_auth_server_key(registry);
-  cleanup_free char *buf = NULL;
-  cleanup_json_value struct json_value *doc = NULL;
-  cleanup_close int in_w = -1;
-  cleanup_close int out_r = -1;
-  int in_pipe[2], out_pipe[2], status;
+  cleanup_close int in_r = -1, in_w = -1, out_r = -1, out_w = -1, err_r = -1, err_w = -1;
   posix_spawn_file_actions_t fa;
-  size_t len = 0;
   pid_t pid;
-  int r;
+  int r, status;
 
+  memset(res, 0, sizeof *res);
   if (!helper_name_valid(name))
     return oci_error_set(err, EINVAL, "invalid credential helper name `%s`", name);
   prog = xasprintf("docker-credential-%s", name);
-  if (pipe2(in_pipe, O_CLOEXEC) < 0)
-    return oci_error_errno(err, "pipe");
-  if (pipe2(out_pipe, O_CLOEXEC) < 0)
-    {
-      close(in_pipe[0]);
-      close(in_pipe[1]);
-      return oci_error_errno(err, "pipe");
-    }
-  in_w = in_pipe[1];
-  out_r = out_pipe[0];
+  if (pipe_ends(&in_r, &in_w, err) < 0 || pipe_ends(&out_r, &out_w, err) < 0
+      || pipe_ends(&err_r, &err_w, err) < 0)
+    return -1;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  char *argv[] = { prog, (char *)"get", NULL };
+  posix_spawn_file_actions_adddup2(&fa, in_r, 0);
+  posix_spawn_file_actions_adddup2(&fa, out_w, 1);
+  posix_spawn_file_actions_adddup2(&fa, err_w, 2);
+  char *argv[] = { prog, (char *)action, NULL };
   r = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
-  close(in_pipe[0]);
-  close(out_pipe[1]);
+  close(steal_fd(&in_r));
+  close(steal_fd(&out_w));
+  close(steal_fd(&err_w));
   if (r != 0)
     {
       errno = r;
       return oci_error_errno(err, "running credential helper `%s`", prog);
     }
 
-  /* A helper that exits without reading stdin must not kill us with SIGPIPE. */
-  {
-    sigset_t set, old;
-    sigemptyset(&set);
-    sigaddset(&set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &set, &old);
-    (void)oci_write_all(in_w, key, strlen(key));
-    close(steal_fd(&in_w));
-    struct timespec zero = { 0, 0 };
-    while (sigtimedwait(&set, NULL, &zero) > 0)
-      ;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-  }
-  buf = xmalloc(HELPER_OUTPUT_MAX + 1);
-  for (;;)
-    {
-      ssize_t n = read(out_r, buf + len, HELPER_OUTPUT_MAX - len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      len += n;
-      if (len == HELPER_OUTPUT_MAX)
-        break;
-    }
+  res->out = xmalloc(HELPER_OUTPUT_MAX + 1);
+  res->diag = xmalloc(HELPER_OUTPUT_MAX + 1);
+  exchange(&in_w, &out_r, &err_r, input, input_len, res);
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR)
       return oci_error_errno(err, "waiting for `%s`", prog);
-  buf[len] = '\0';
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    {
-      explicit_bzero(buf, len);
-      return 0;
-    }
-  r = json_parse(prog, buf, len, &doc, err);
-  explicit_bzero(buf, len);
-  if (r < 0)
+  res->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return 0;
+}
+
+/* S without its leading and trailing white space, every occurrence of
+ * SECRET (when not NULL) masked, control characters turned into spaces and
+ * cut at about 400 bytes: one line fit for an error message. */
+static char *
+one_line(const char *s, const char *secret)
+{
+  size_t len, max = 400;
+  char *line;
+
+  while (isspace((unsigned char)*s))
+    s++;
+  len = strlen(s);
+  while (len > 0 && isspace((unsigned char)s[len - 1]))
+    len--;
+  line = xstrndup(s, len);
+  if (secret && secret[0])
+    for (char *hit = line; (hit = strstr(hit, secret)) != NULL;)
+      memset(hit, '*', strlen(secret));
+  for (char *c = line; *c; c++)
+    if (iscntrl((unsigned char)*c))
+      *c = ' ';
+  if (len <= max)
+    return line;
+  /* Not in the middle of a UTF-8 sequence. */
+  while (max > 0 && (line[max] & 0xc0) == 0x80)
+    max--;
+  line[max] = '\0';
+  char *cut = xasprintf("%s...", line);
+  explicit_bzero(line, len);
+  free(line);
+  return cut;
+}
+
+/* "credential helper `docker-credential-NAME` failed to WHAT (exit status N):
+ * its stderr; its stdout", SECRET masked. */
+static int
+helper_failed(const char *name, const char *what, const struct helper_output *res, const char *secret,
+              struct oci_error **err)
+{
+  cleanup_free char *diag = one_line(res->diag, secret);
+  cleanup_free char *out = one_line(res->out, secret);
+  const char *sep = diag[0] && out[0] ? "; " : "";
+
+  return oci_error_set(err, 0,
+                       "credential helper `docker-credential-%s` failed to %s (exit status %d)%s%s%s%s", name,
+                       what, res->status, diag[0] || out[0] ? ": " : "", diag, sep, out);
+}
+
+/* Run `docker-credential-NAME get` with the server key on stdin.  A helper
+ * that knows nothing about the server exits non-zero: that is "no
+ * credentials", not an error. */
+static int
+creds_from_helper(const char *name, const char *registry, struct img_credentials *out, struct oci_error **err)
+{
+  cleanup_free char *key = img_auth_server_key(registry);
+  cleanup_free char *prog = xasprintf("docker-credential-%s", name);
+  cleanup_json_value struct json_value *doc = NULL;
+  cleanup_helper_output struct helper_output res = { 0 };
+
+  if (run_helper(name, "get", key, strlen(key), &res, err) < 0)
+    return -1;
+  if (res.status != 0)
+    return 0;
+  if (json_parse(prog, res.out, res.out_len, &doc, err) < 0)
     return oci_error_wrap(err, "credential helper `%s` answered", prog);
   const char *user = json_string_member(doc, "Username");
   const char *secret = json_string_member(doc, "Secret");
@@ -507,7 +642,7 @@ creds_from_helper(const char *name, const char *registry, struct img_credentials
       out->username = xstrdup(user ? user : "");
       out->password = xstrdup(secret);
     }
-  out->source = xstrdup(prog);
+  out->source = steal_pointer(&prog);
   return 1;
 }
 
@@ -555,26 +690,40 @@ creds_from_flag(const char *creds, const char *source, struct img_credentials *o
   return 1;
 }
 
+/* The credential helper docker's config DOC names for REGISTRY: its
+ * credHelpers entry, else credsStore; NULL for none.  *per_registry says
+ * which of the two it was. */
+static const char *
+configured_helper(const struct json_value *doc, const char *registry, bool *per_registry)
+{
+  const struct json_value *helper = find_server_entry(json_object_get(doc, "credHelpers"), registry);
+  const char *store = json_string_member(doc, "credsStore");
+
+  *per_registry = helper && helper->type == JSON_STRING;
+  if (*per_registry)
+    return helper->u.string;
+  return store && store[0] ? store : NULL;
+}
+
 static int
 creds_from_docker_config(const struct img_auth_opts *opts, const char *registry, struct img_credentials *out,
                          struct oci_error **err)
 {
   cleanup_free char *path = img_docker_config_path(opts);
   cleanup_json_value struct json_value *doc = NULL;
-  const struct json_value *helper;
-  const char *store;
+  const char *helper;
+  bool per_registry;
   int r;
 
   if (path == NULL || (r = read_json_file(path, &doc, err)) <= 0)
     return path ? r : 0;
-  helper = find_server_entry(json_object_get(doc, "credHelpers"), registry);
-  if (helper && helper->type == JSON_STRING)
-    return creds_from_helper(helper->u.string, registry, out, err);
-  store = json_string_member(doc, "credsStore");
-  if (store && store[0])
+  helper = configured_helper(doc, registry, &per_registry);
+  if (helper)
     {
-      r = creds_from_helper(store, registry, out, err);
-      if (r != 0)
+      r = creds_from_helper(helper, registry, out, err);
+      /* A registry's own helper is the only place for its credentials;
+       * credsStore still lets an older auths entry answer. */
+      if (r != 0 || per_registry)
         return r;
     }
   const struct json_value *entry = find_server_entry(json_object_get(doc, "auths"), registry);
@@ -624,29 +773,17 @@ img_credentials_lookup(const struct img_auth_opts *opts, const char *registry, s
 
 /* ---- saving credentials (login, logout) ---- */
 
-/* A credential helper configured for REGISTRY: login would store the secret
- * where lookups never look first, so it is refused rather than ignored. */
-static int
-refuse_helpers(const struct json_value *doc, const char *path, const char *registry, struct oci_error **err)
+void
+img_credentials_place_clear(struct img_credentials_place *p)
 {
-  const struct json_value *helper = find_server_entry(json_object_get(doc, "credHelpers"), registry);
-  const char *store = json_string_member(doc, "credsStore");
-
-  if (helper && helper->type == JSON_STRING)
-    return oci_error_set(err, ENOTSUP,
-                         "%s: not supported: storing credentials through the credential helper "
-                         "`docker-credential-%s` (credHelpers)",
-                         path, helper->u.string);
-  if (store && store[0])
-    return oci_error_set(err, ENOTSUP,
-                         "%s: not supported: storing credentials through the credential helper "
-                         "`docker-credential-%s` (credsStore)",
-                         path, store);
-  return 0;
+  free(p->path);
+  free(p->helper);
+  memset(p, 0, sizeof *p);
 }
 
-/* The "auths" map without REGISTRY's entries, plus AUTH under its key when
- * AUTH is not NULL. */
+/* The "auths" map without REGISTRY's entries, plus one under its key when
+ * AUTH is not NULL: {"auth": AUTH}, or {} when AUTH is "" (docker's mark of
+ * a login whose secret a credential helper keeps). */
 static int
 write_auths(struct json_writer *w, const struct json_value *old, const char *path, const char *registry,
             const char *auth, bool *removed, struct oci_error **err)
@@ -672,8 +809,8 @@ write_auths(struct json_writer *w, const struct json_value *old, const char *pat
       cleanup_free char *server = img_auth_server_key(want);
       json_write_key(w, server);
       json_write_object_begin(w);
-      json_write_key(w, "auth");
-      json_write_string(w, auth);
+      if (auth[0])
+        json_write_member_string(w, "auth", auth);
       json_write_object_end(w);
     }
   json_write_object_end(w);
@@ -732,42 +869,43 @@ replace_file(const char *path, const char *text, size_t len, struct oci_error **
   return 0;
 }
 
-/* Rewrite the auths map of the docker config file, keeping every other key
- * in its place. */
+/* The docker config file (a symlinked one, as dotfiles make, is updated
+ * where it points) and its contents (NULL when there is no file yet). */
 static int
-update_auths(const struct img_auth_opts *opts, const char *registry, const char *auth, bool *removed,
-             char **path_out, struct oci_error **err)
+load_docker_config(const struct img_auth_opts *opts, char **path_out, struct json_value **doc,
+                   struct oci_error **err)
 {
   cleanup_free char *path = img_docker_config_path(opts);
-  cleanup_json_value struct json_value *doc = NULL;
-  cleanup_json_writer struct json_writer *w = NULL;
-  cleanup_free char *text = NULL;
-  const struct json_value *auths;
-  bool wrote_auths = false;
-  size_t len;
-  int r;
+  char *real;
 
-  *removed = false;
   if (path == NULL)
     return oci_error_set(err, ENOENT, "no home directory for the docker config file: set DOCKER_CONFIG");
-  /* A symlinked config.json (dotfiles) is updated where it points. */
-  {
-    char *real = realpath(path, NULL);
-    if (real)
-      {
-        free(path);
-        path = real;
-      }
-  }
-  if (path_out)
-    *path_out = xstrdup(path);
-  if ((r = read_json_file(path, &doc, err)) < 0)
+  real = realpath(path, NULL);
+  if (real)
+    {
+      free(path);
+      path = real;
+    }
+  if (read_json_file(path, doc, err) < 0)
     return -1;
-  if (doc && refuse_helpers(doc, path, registry, err) < 0)
-    return -1;
-  auths = doc ? json_object_get(doc, "auths") : NULL;
+  *path_out = steal_pointer(&path);
+  return 0;
+}
 
-  w = json_writer_new_indent("\t");
+/* Write DOC back to PATH with its auths map changed as write_auths does,
+ * keeping every other key in its place.  Nothing is written when AUTH is
+ * NULL and there was nothing to remove. */
+static int
+rewrite_auths(const char *path, const struct json_value *doc, const char *registry, const char *auth,
+              bool *removed, struct oci_error **err)
+{
+  cleanup_json_writer struct json_writer *w = json_writer_new_indent("\t");
+  cleanup_free char *text = NULL;
+  const struct json_value *auths = doc ? json_object_get(doc, "auths") : NULL;
+  bool wrote_auths = false;
+  size_t len;
+
+  *removed = false;
   json_write_object_begin(w);
   for (size_t i = 0; doc && i < doc->u.object.len; i++)
     {
@@ -808,32 +946,120 @@ update_auths(const struct img_auth_opts *opts, const char *registry, const char 
   return replace_file(path, text, len, err);
 }
 
-int
-img_credentials_save(const struct img_auth_opts *opts, const char *registry, const char *username,
-                     const char *password, char **path, struct oci_error **err)
+/* `docker-credential-NAME store` with what docker sends on stdin:
+ * {"ServerURL": key, "Username": …, "Secret": …}. */
+static int
+helper_store(const char *name, const char *registry, const char *username, const char *password,
+             struct oci_error **err)
 {
-  bool removed;
+  cleanup_free char *key = img_auth_server_key(registry);
+  cleanup_json_writer struct json_writer *w = json_writer_new(false);
+  cleanup_helper_output struct helper_output res = { 0 };
+  char *input = NULL;
+  size_t len;
   int r;
 
+  json_write_object_begin(w);
+  json_write_member_string(w, "ServerURL", key);
+  json_write_member_string(w, "Username", username);
+  json_write_member_string(w, "Secret", password);
+  json_write_object_end(w);
+  if (json_writer_finish(w, &input, &len, err) < 0)
+    return -1;
+  /* Go's JSON encoder, and so docker, ends the document with a newline. */
+  input = xrealloc(input, len + 2);
+  input[len++] = '\n';
+  input[len] = '\0';
+  r = run_helper(name, "store", input, len, &res, err);
+  explicit_bzero(input, len);
+  free(input);
+  if (r < 0)
+    return -1;
+  if (res.status != 0)
+    return helper_failed(name, "store the credentials", &res, password, err);
+  return 0;
+}
+
+/* `docker-credential-NAME erase` with the server key on stdin: 1 when the
+ * helper erased them, 0 when it had none for the server. */
+static int
+helper_erase(const char *name, const char *registry, struct oci_error **err)
+{
+  cleanup_free char *key = img_auth_server_key(registry);
+  cleanup_free char *said = NULL;
+  cleanup_helper_output struct helper_output res = { 0 };
+
+  if (run_helper(name, "erase", key, strlen(key), &res, err) < 0)
+    return -1;
+  if (res.status == 0)
+    return 1;
+  /* docker-credential-helpers' answer for a server it does not know
+   * (credentials.errCredentialsNotFoundMessage). */
+  said = one_line(res.out, NULL);
+  if (strcmp(said, "credentials not found in native keychain") == 0)
+    return 0;
+  return helper_failed(name, "erase the credentials", &res, NULL, err);
+}
+
+int
+img_credentials_save(const struct img_auth_opts *opts, const char *registry, const char *username,
+                     const char *password, struct img_credentials_place *where, struct oci_error **err)
+{
+  cleanup_json_value struct json_value *doc = NULL;
+  const char *helper = NULL;
+  bool per_registry, removed;
+  int r;
+
+  memset(where, 0, sizeof *where);
   if (username[0] == '\0' || strchr(username, ':'))
     return oci_error_set(err, EINVAL, "invalid user name `%s`", username);
+  if (load_docker_config(opts, &where->path, &doc, err) < 0)
+    return -1;
+  if (doc)
+    helper = configured_helper(doc, registry, &per_registry);
+  if (helper)
+    {
+      if (helper_store(helper, registry, username, password, err) < 0)
+        return -1;
+      where->helper = xasprintf("docker-credential-%s", helper);
+      /* What docker writes then: an empty entry under the server key, and no
+       * plain-text copy left behind under any spelling of the registry. */
+      return rewrite_auths(where->path, doc, registry, "", &removed, err);
+    }
+
   cleanup_free char *pair = xasprintf("%s:%s", username, password);
   cleanup_free char *auth = base64_encode(pair, strlen(pair));
-  r = update_auths(opts, registry, auth, &removed, path, err);
+  r = rewrite_auths(where->path, doc, registry, auth, &removed, err);
   explicit_bzero(pair, strlen(pair));
   explicit_bzero(auth, strlen(auth));
   return r;
 }
 
 int
-img_credentials_erase(const struct img_auth_opts *opts, const char *registry, char **path,
-                      struct oci_error **err)
+img_credentials_erase(const struct img_auth_opts *opts, const char *registry,
+                      struct img_credentials_place *where, struct oci_error **err)
 {
-  bool removed;
+  cleanup_json_value struct json_value *doc = NULL;
+  const char *helper = NULL;
+  bool per_registry, removed;
+  int erased = 0;
 
-  if (update_auths(opts, registry, NULL, &removed, path, err) < 0)
+  memset(where, 0, sizeof *where);
+  if (load_docker_config(opts, &where->path, &doc, err) < 0)
     return -1;
-  return removed ? 1 : 0;
+  if (doc)
+    helper = configured_helper(doc, registry, &per_registry);
+  if (helper)
+    {
+      erased = helper_erase(helper, registry, err);
+      if (erased < 0)
+        return -1;
+      if (erased)
+        where->helper = xasprintf("docker-credential-%s", helper);
+    }
+  if (rewrite_auths(where->path, doc, registry, NULL, &removed, err) < 0)
+    return -1;
+  return erased || removed ? 1 : 0;
 }
 
 /* ---- tokens ---- */

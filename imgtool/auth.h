@@ -68,21 +68,35 @@ char *img_auth_normalise_server(const char *server);
 /* $DOCKER_CONFIG/config.json (or ~/.docker/config.json); NULL without a home. */
 char *img_docker_config_path(const struct img_auth_opts *opts);
 
-/* `imgtool login`: store USER:PASSWORD for REGISTRY in docker's config.json
- * under "auths" (base64 "auth", the key img_auth_server_key() gives),
- * replacing every entry that names the same registry however it is spelt and
- * keeping every other key of the file.  The file is replaced atomically and
- * is mode 0600.  A credential helper configured for the registry (credHelpers,
- * credsStore) is refused: the secret would not be where lookups look first.
- * *path (may be NULL) gets the file's name. */
-int img_credentials_save(const struct img_auth_opts *opts, const char *registry, const char *username,
-                         const char *password, char **path, struct oci_error **err);
+/* Where login put a secret or logout took it from, for messages. */
+struct img_credentials_place
+{
+  char *path;   /* docker's config file, symlinks resolved */
+  char *helper; /* "docker-credential-NAME" when a credential helper holds (held) the secret, else NULL */
+};
+void img_credentials_place_clear(struct img_credentials_place *p);
 
-/* `imgtool logout`: drop REGISTRY's entries from "auths", keeping the rest.
- * Returns 1 when something was removed, 0 when there was nothing to remove
- * (the file is then left as it was). */
-int img_credentials_erase(const struct img_auth_opts *opts, const char *registry, char **path,
-                          struct oci_error **err);
+/* `imgtool login`, as docker does it.  When docker's config.json names a
+ * credential helper for REGISTRY (credHelpers, else credsStore), run
+ * `docker-credential-NAME store` with {"ServerURL","Username","Secret"} on
+ * its stdin, then leave in "auths" only an empty entry under the key
+ * img_auth_server_key() gives.  Otherwise store base64 USER:PASSWORD there
+ * ("auth").  Either way every entry that names the same registry however it
+ * is spelt is replaced and every other key of the file is kept; the file is
+ * replaced atomically and is mode 0600.  A helper that fails (missing,
+ * non-zero exit) is an error naming it and quoting what it printed, and the
+ * file is left as it was.  *where gets the file and the helper. */
+int img_credentials_save(const struct img_auth_opts *opts, const char *registry, const char *username,
+                         const char *password, struct img_credentials_place *where, struct oci_error **err);
+
+/* `imgtool logout`: `docker-credential-NAME erase` when a helper is
+ * configured for REGISTRY (one that answers "credentials not found in
+ * native keychain" had nothing to erase), then drop REGISTRY's entries from
+ * "auths", keeping the rest.  Returns 1 when something was removed, 0 when
+ * there was nothing to remove (the file is then left as it was).  A helper
+ * that fails otherwise is an error and the file is left as it was. */
+int img_credentials_erase(const struct img_auth_opts *opts, const char *registry,
+                          struct img_credentials_place *where, struct oci_error **err);
 
 struct img_auth;
 int img_auth_new(const struct img_auth_opts *opts, struct img_http *http, struct img_auth **out,
@@ -112,5 +126,6 @@ cleanup_authp(struct img_auth **a)
 }
 #define cleanup_challenge __attribute__((cleanup(cleanup_challengep)))
 #define cleanup_auth __attribute__((cleanup(cleanup_authp)))
+#define cleanup_credentials_place __attribute__((cleanup(img_credentials_place_clear)))
 
 #endif

@@ -16,10 +16,12 @@
 
 static const char help[] = "Usage: imgtool login [-u USER] [-p PASSWORD | --password-stdin] [REGISTRY]\n"
                            "\n"
-                           "Check USER's password against REGISTRY (default docker.io) and store it in\n"
-                           "docker's credentials file ($DOCKER_CONFIG/config.json or ~/.docker/config.json,\n"
-                           "mode 0600), where pulls find it.  Nothing is written when the registry\n"
-                           "refuses the credentials.  On a terminal, missing values are asked for.\n"
+                           "Check USER's password against REGISTRY (default docker.io) and store it where\n"
+                           "pulls find it: through the credential helper docker's credentials file\n"
+                           "($DOCKER_CONFIG/config.json or ~/.docker/config.json) names for REGISTRY\n"
+                           "(credHelpers, credsStore), else in that file itself (mode 0600).  Nothing is\n"
+                           "written when the registry refuses the credentials.  On a terminal, missing\n"
+                           "values are asked for.\n"
                            "\n"
                            "  -u, --username USER    the user name\n"
                            "  -p, --password PASS    the password (visible to other users in `ps`)\n"
@@ -103,7 +105,7 @@ img_cli_login(struct img_cli *cli, int argc, char **argv, struct oci_error **err
   __attribute__((cleanup(free_secret))) char *password = NULL;
   __attribute__((cleanup(free_secret))) char *pair = NULL;
   cleanup_free char *registry = NULL;
-  cleanup_free char *path = NULL;
+  cleanup_credentials_place struct img_credentials_place where = { 0 };
   bool from_stdin = false;
   int c;
 
@@ -166,9 +168,10 @@ img_cli_login(struct img_cli *cli, int argc, char **argv, struct oci_error **err
     return -1;
 
   struct img_auth_opts ao = { 0 };
-  if (img_credentials_save(&ao, registry, user, password, &path, err) < 0)
+  if (img_credentials_save(&ao, registry, user, password, &where, err) < 0)
     return oci_error_wrap(err, "saving the credentials for %s", registry);
   if (!cli->quiet)
-    printf("Login Succeeded (credentials saved in %s)\n", path);
+    printf("Login Succeeded (credentials saved %s %s)\n", where.helper ? "by" : "in",
+           where.helper ? where.helper : where.path);
   return 0;
 }
