@@ -54,7 +54,10 @@ read_line(int fd, const char *what, char **out, struct oci_error **err)
   return 0;
 }
 
-/* Ask on the terminal; the password without echo. */
+/* Ask on the terminal; the password without echo.  Echo goes off before the
+ * question shows: TCSAFLUSH drops what was typed until then, so an answer
+ * typed as soon as the question appears (a fast typist, expect) would
+ * otherwise be echoed, then lost. */
 static int
 prompt(const char *question, bool secret, char **out, struct oci_error **err)
 {
@@ -64,17 +67,18 @@ prompt(const char *question, bool secret, char **out, struct oci_error **err)
 
   if (tty < 0)
     return oci_error_errno(err, "no terminal to ask for the %s (use -u and --password-stdin)", question);
-  dprintf(tty, "%s: ", question);
   if (secret && tcgetattr(tty, &old) == 0)
     {
       quiet = old;
       quiet.c_lflag &= ~(ECHO | ECHONL);
       tcsetattr(tty, TCSAFLUSH, &quiet);
+      dprintf(tty, "%s: ", question);
       r = read_line(tty, question, out, err);
       tcsetattr(tty, TCSAFLUSH, &old);
       dprintf(tty, "\n");
       return r;
     }
+  dprintf(tty, "%s: ", question);
   return read_line(tty, question, out, err);
 }
 
