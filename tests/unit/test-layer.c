@@ -34,11 +34,23 @@ struct layer
   size_t used;
 };
 
+/* Layers' buffers, freed at the end (tests copy layers and share them). */
+static char *buffers[64];
+static size_t buffers_len;
+
+static char *
+layer_buffer(size_t size)
+{
+  if (buffers_len == sizeof buffers / sizeof *buffers)
+    abort();
+  return buffers[buffers_len++] = xmalloc(size);
+}
+
 static void
 layer_begin(struct layer *l, const char *compression)
 {
   l->cap = 8 << 20;
-  l->buf = xmalloc(l->cap);
+  l->buf = layer_buffer(l->cap);
   l->a = archive_write_new();
   archive_write_set_format_pax_restricted(l->a);
   if (strcmp(compression, "gzip") == 0)
@@ -496,7 +508,7 @@ test_digests(void)
 
   /* Corrupt the deflate stream in the middle. */
   struct layer bad = l;
-  bad.buf = xmalloc(l.used);
+  bad.buf = layer_buffer(l.used);
   memcpy(bad.buf, l.buf, l.used);
   for (size_t i = 12; i < bad.used - 8; i++)
     bad.buf[i] ^= 0x5a;
@@ -691,5 +703,7 @@ main(void)
   cleanup_free char *cmd = xasprintf("chmod -R u+w '%s' && rm -rf '%s'", tmpdir, tmpdir);
   if (system(cmd) != 0)
     return 99;
+  for (size_t i = 0; i < buffers_len; i++)
+    free(buffers[i]);
   return tap_done();
 }
