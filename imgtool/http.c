@@ -586,9 +586,9 @@ transfer_finish(struct transfer *t, CURLcode code)
           t->done = t->failed = true;
           return;
         }
-      oci_error_set(t->err, code == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT : ECONNABORTED, "%s %s: %s%s",
-                    method, t->req->url, t->errbuf[0] ? t->errbuf : curl_easy_strerror(code),
-                    failure_hint(code, connect_code));
+      /* No errno: curl's text says it all, a strerror() after it would only repeat it. */
+      oci_error_set(t->err, 0, "%s %s: %s%s", method, t->req->url,
+                    t->errbuf[0] ? t->errbuf : curl_easy_strerror(code), failure_hint(code, connect_code));
       t->done = t->failed = true;
       return;
     }
