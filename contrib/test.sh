@@ -6,8 +6,10 @@
 #   contrib/test.sh --bats-only  run only the tests/runtime bats suites against
 #                                $OCIRT (e.g. OCIRT=runc), no build needed
 #
-# Environment: BUILD_DIR (default: $TMPDIR/ocirt-build), NO_DEPS=1 to skip
-# the package step, OCIRT for --bats-only, BATS_FILES to pick suites there.
+# Environment: BUILD_DIR (default: $TMPDIR/ocirt-build; the sanitized build
+# goes next to it), NO_DEPS=1 to skip the package step, NO_SANITIZERS=1 to
+# skip the sanitized run, OCIRT for --bats-only, BATS_FILES to pick suites
+# there.
 #
 # The last line is always "N passed, N failed, N skipped"; the exit status is
 # non-zero when anything failed or nothing ran.
@@ -91,33 +93,38 @@ run_bats_only() {
 	summary "$pass" "$fail" "$skip"
 }
 
-run_make_check() {
-	say "autogen"
-	(cd "$top" && ./autogen.sh) >"$build.autogen.log" 2>&1 || {
-		cat "$build.autogen.log"
-		summary 0 1 0
-	}
-	rm -rf "$build"
-	mkdir -p "$build"
-	cd "$build" || exit 1
-	say "configure (in $build)"
-	"$top/configure" -q || summary 0 1 0
+# check_tree DIR [CHECK_ARGS...]: configure (with $CHECK_CFLAGS) and build
+# in DIR, run `make check CHECK_ARGS`, print the failures and set PASS,
+# FAIL and SKIP.  A tree that does not build counts as one failure.
+check_tree() {
+	local dir=$1
+	shift
+	PASS=0 FAIL=1 SKIP=0
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cd "$dir" || return
+	say "configure (in $dir${CHECK_CFLAGS:+, CFLAGS=$CHECK_CFLAGS})"
+	if [ -n "${CHECK_CFLAGS:-}" ]; then
+		"$top/configure" -q CFLAGS="$CHECK_CFLAGS" LDFLAGS="$CHECK_CFLAGS" || return
+	else
+		"$top/configure" -q || return
+	fi
 	say "make"
 	if ! make -j2 >make.log 2>&1; then
 		tail -60 make.log
 		echo "build failed" >&2
-		summary 0 1 0
+		return
 	fi
-	say "make check"
+	say "make check $*"
 	local rc=0
-	make -j2 check >check.log 2>&1 || rc=$?
+	make -j2 check "$@" >check.log 2>&1 || rc=$?
 	grep -E '^(PASS|FAIL|SKIP|XFAIL|XPASS|ERROR):' check.log | grep -v '^PASS' | head -200
 	local suite
-	suite=$(find "$build" -name test-suite.log -print -quit)
+	suite=$(find "$dir" -name test-suite.log -print -quit)
 	if [ -z "$suite" ]; then
 		tail -60 check.log
 		echo "make check produced no test-suite.log (exit $rc)" >&2
-		summary 0 1 0
+		return
 	fi
 	# The per-test failures, with their diagnostics.
 	local trs bad=()
@@ -125,22 +132,44 @@ run_make_check() {
 		if grep -qE '^:test-result: (FAIL|ERROR|XPASS)' "$trs"; then
 			bad+=("${trs%.trs}.log")
 		fi
-	done < <(find "$build" -name '*.trs' | sort)
+	done < <(find "$dir" -name '*.trs' | sort)
 	if [ "${#bad[@]}" -gt 0 ]; then
 		echo "== failures"
 		print_tap_failures "${bad[@]}"
 		grep -h '^ERROR' "${bad[@]}" 2>/dev/null | head -20
 	fi
 	count() { sed -n "s/^# $1: *\([0-9]*\)$/\1/p" "$suite" | head -1; }
-	local pass fail skip xfail xpass error
-	pass=$(count PASS) fail=$(count FAIL) skip=$(count SKIP)
+	local xfail xpass error
+	PASS=$(count PASS) FAIL=$(count FAIL) SKIP=$(count SKIP)
 	xfail=$(count XFAIL) xpass=$(count XPASS) error=$(count ERROR)
-	local failed=$((${fail:-0} + ${error:-0} + ${xpass:-0}))
-	if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+	PASS=$((${PASS:-0} + ${xfail:-0}))
+	FAIL=$((${FAIL:-0} + ${error:-0} + ${xpass:-0}))
+	SKIP=${SKIP:-0}
+	if [ "$rc" -ne 0 ] && [ "$FAIL" -eq 0 ]; then
 		tail -30 check.log
-		failed=1
+		FAIL=1
 	fi
-	summary $((${pass:-0} + ${xfail:-0})) "$failed" "${skip:-0}"
+}
+
+# The whole suite; then the C unit tests and imgtool's suites again with
+# AddressSanitizer and UndefinedBehaviorSanitizer (leaks count as failures).
+# ocirt's own suites are not run sanitized: its container processes run in
+# namespaces and under seccomp, where the sanitizers' runtime does not belong.
+run_make_check() {
+	say "autogen"
+	(cd "$top" && ./autogen.sh) >"$build.autogen.log" 2>&1 || {
+		cat "$build.autogen.log"
+		summary 0 1 0
+	}
+	check_tree "$build"
+	local pass=$PASS fail=$FAIL skip=$SKIP
+	if [ "${NO_SANITIZERS:-}" != 1 ]; then
+		export ASAN_OPTIONS=halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+		CHECK_CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined" \
+			check_tree "$build-sanitized" TESTS='$(check_PROGRAMS) $(IMGTOOL_BATS)'
+		pass=$((pass + PASS)) fail=$((fail + FAIL)) skip=$((skip + SKIP))
+	fi
+	summary "$pass" "$fail" "$skip"
 }
 
 install_deps || summary 0 1 0
