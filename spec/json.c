@@ -348,6 +348,14 @@ json_object_get(const struct json_value *obj, const char *key)
   return NULL;
 }
 
+const char *
+json_object_get_string(const struct json_value *obj, const char *key)
+{
+  const struct json_value *v = obj ? json_object_get(obj, key) : NULL;
+
+  return (v && v->type == JSON_STRING) ? v->u.string : NULL;
+}
+
 /* Integers only: "1.0" and "1e3" are numbers but not integer literals, and
  * accepting them would make "0.5" silently become 0. */
 static int

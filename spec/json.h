@@ -52,6 +52,9 @@ void json_value_free(struct json_value *v);
  * last like most decoders), or NULL. */
 const struct json_value *json_object_get(const struct json_value *obj, const char *key);
 
+/* The member KEY of OBJ when it is a string, else NULL (OBJ may be NULL). */
+const char *json_object_get_string(const struct json_value *obj, const char *key);
+
 /* Exact conversions of a JSON_NUMBER; -1 with errno ERANGE/EINVAL when the
  * literal is not an integer or does not fit. */
 int json_number_int64(const struct json_value *v, int64_t *out);
