@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "auth.h"
+#include "challenge.h"
 #include "digest.h"
 #include "image.h"
 #include "json.h"

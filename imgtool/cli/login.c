@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "spec/util.h"
-#include "auth.h"
 #include "cli.h"
+#include "credentials.h"
 #include "registry.h"
 
 #define SECRET_MAX 4096

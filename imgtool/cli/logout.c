@@ -3,8 +3,8 @@
 #include <stdio.h>
 
 #include "spec/util.h"
-#include "auth.h"
 #include "cli.h"
+#include "credentials.h"
 
 static const char help[] = "Usage: imgtool logout [REGISTRY]\n"
                            "\n"

@@ -5,7 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "auth.h"
+#include "challenge.h"
+#include "credentials.h"
 #include "tap.h"
 #include "util.h"
 
