@@ -12,12 +12,7 @@ bats_require_minimum_version 1.5.0
 : "${IMGTOOL:=${TOP_BUILDDIR:-$(readlink -f "$BATS_TEST_DIRNAME/../..")}/imgtool/imgtool}"
 
 setup_file() {
-	registry_have_tools || skip "needs docker-registry, skopeo, umoci, openssl, curl"
-	[ -x "$IMGTOOL" ] || skip "imgtool is not built ($IMGTOOL)"
-	export SUITE_DIR=$BATS_FILE_TMPDIR/registry
-	mkdir -p "$SUITE_DIR"
-	registry_start "$SUITE_DIR"
-	registry_push_test_images
+	registry_suite_start
 	export REGISTRY_AUTH_FILE=$SUITE_DIR/no-auth.json
 }
 

@@ -13,15 +13,7 @@ fi
 : "${IMGTOOL:=${TOP_BUILDDIR:-$(readlink -f "$BATS_TEST_DIRNAME/../..")}/imgtool/imgtool}"
 
 setup_file() {
-	registry_have_tools || skip "needs docker-registry, skopeo, umoci, openssl, curl"
-	[ -x "$IMGTOOL" ] || skip "imgtool is not built ($IMGTOOL)"
-	# libcurl reads these (curl too, which waits for the registry): only the
-	# proxy tests set them, for one command at a time.
-	unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
-	export SUITE_DIR=$BATS_FILE_TMPDIR/registry
-	mkdir -p "$SUITE_DIR"
-	registry_start "$SUITE_DIR"
-	registry_push_test_images
+	registry_suite_start
 	export LAYOUT=$SUITE_DIR/layout
 	# Credentials must come only from what a test passes.
 	export DOCKER_CONFIG=$SUITE_DIR/no-docker-config REGISTRY_AUTH_FILE=$SUITE_DIR/no-auth.json

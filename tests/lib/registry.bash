@@ -53,6 +53,21 @@ wait_for_url() {
 	return 1
 }
 
+# setup_file of a suite that pulls from the registry: skip without the tools
+# or imgtool ($IMGTOOL), start it in $SUITE_DIR (under $BATS_FILE_TMPDIR)
+# with the test images pushed.  Proxy variables are dropped: libcurl reads
+# them (curl too, which waits for the registry); tests that want a proxy
+# set them for one command.
+registry_suite_start() {
+	registry_have_tools || skip "needs docker-registry, skopeo, umoci, openssl, curl"
+	[ -x "$IMGTOOL" ] || skip "imgtool is not built ($IMGTOOL)"
+	unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+	export SUITE_DIR=$BATS_FILE_TMPDIR/registry
+	mkdir -p "$SUITE_DIR"
+	registry_start "$SUITE_DIR"
+	registry_push_test_images
+}
+
 # registry_start DIR [TOKEN_EXPIRES_IN]: start the token server and the
 # registry.  Exports REGISTRY (host:port), REGISTRY_DIR, REGISTRY_CA,
 # REGISTRY_LOG (the registry's stderr), TOKEN_LOG (one JSON line per token
