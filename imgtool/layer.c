@@ -211,6 +211,19 @@ struct feed
   struct img_blockq q;
 };
 
+/* The uncompressed stream has ended: read the rest of the blob, whose
+ * bytes after the end of the compressed stream still count for its digest.
+ * 0, or -1 when reading failed. */
+static int
+feed_finish(struct feed *f)
+{
+  const void *rest;
+  while (!f->src->eof)
+    if (source_read(f->raw, f->src, &rest) < 0)
+      return -1;
+  return 0;
+}
+
 /* Fill one chunk with the uncompressed stream.  Returns 1 when there is
  * more, 0 at the end, -1 on failure; *len bytes are valid in every case. */
 #ifdef HAVE_ISAL
@@ -259,14 +272,7 @@ feed_fill(struct feed *f, char *buf, size_t *len)
       n += k;
     }
   *len = n;
-  if (!f->raw_eof)
-    return 1;
-  /* Bytes after the end of the compressed stream still count for the digest. */
-  const void *rest;
-  while (!f->src->eof)
-    if (source_read(f->raw, f->src, &rest) < 0)
-      return -1;
-  return 0;
+  return f->raw_eof ? feed_finish(f) : 1;
 }
 
 #ifdef HAVE_ISAL
@@ -304,12 +310,9 @@ feed_fill_isal(struct feed *f, char *buf, size_t *len)
           const void *in;
           la_ssize_t got = source_read(f->raw, f->src, &in);
           if (got < 0)
-            goto fail;
+            return -1;
           if (got == 0 && st->block_state != ISAL_BLOCK_FINISH)
-            {
-              oci_error_set(&f->err, 0, "corrupt layer data: truncated gzip input");
-              goto fail;
-            }
+            return oci_error_set(&f->err, 0, "corrupt layer data: truncated gzip input");
           st->next_in = (uint8_t *)in;
           st->avail_in = got;
         }
@@ -326,28 +329,16 @@ feed_fill_isal(struct feed *f, char *buf, size_t *len)
         img_sha256_update(&f->hash, buf + n, out);
       f->bytes += out;
       n += out;
+      *len = n;
       if (r < 0)
-        {
-          oci_error_set(&f->err, 0, "corrupt layer data: gzip decompression failed (isa-l: %s)",
-                        r == ISAL_INCORRECT_CHECKSUM   ? "bad checksum"
-                        : r == ISAL_INVALID_WRAPPER    ? "bad gzip header"
-                        : r == ISAL_UNSUPPORTED_METHOD ? "unsupported method"
-                                                       : "invalid deflate data");
-          goto fail;
-        }
+        return oci_error_set(&f->err, 0, "corrupt layer data: gzip decompression failed (isa-l: %s)",
+                             r == ISAL_INCORRECT_CHECKSUM   ? "bad checksum"
+                             : r == ISAL_INVALID_WRAPPER    ? "bad gzip header"
+                             : r == ISAL_UNSUPPORTED_METHOD ? "unsupported method"
+                                                            : "invalid deflate data");
     }
   *len = n;
-  if (!f->raw_eof)
-    return 1;
-  const void *rest;
-  while (!f->src->eof)
-    if (source_read(f->raw, f->src, &rest) < 0)
-      return -1;
-  return 0;
-
-fail:
-  *len = n;
-  return -1;
+  return f->raw_eof ? feed_finish(f) : 1;
 }
 #endif
 
