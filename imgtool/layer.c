@@ -1215,7 +1215,8 @@ apply_all(struct applier *ap, struct archive *tar, struct oci_error **err)
 /* gzip through isa-l when we have it; otherwise (and for zstd and plain
  * tar) libarchive's filters in `raw`. */
 static int
-open_decompressor(struct archive *raw, struct source *src, struct feed *feed, struct oci_error **err)
+open_decompressor(struct archive *raw, struct source *src, struct feed *feed __attribute__((unused)),
+                  struct oci_error **err)
 {
   struct archive_entry *e;
   const void *first;
