@@ -5,6 +5,7 @@
 # survive or refuse.
 
 load ../lib/registry
+load ../lib/terminal
 
 if type bats_require_minimum_version >/dev/null 2>&1; then
 	bats_require_minimum_version 1.5.0
@@ -210,6 +211,30 @@ layout_layers() {
 	[ "$status" -eq 0 ]
 	[[ "$stderr" == *"Pulling $REGISTRY/test/busybox:1"* ]]
 	[[ "$output" != *"Pulling"* ]]
+}
+
+@test "pull: on a terminal, each layer has a row redrawn in place with bytes, total and speed" {
+	run -0 on_terminal "$BATS_TEST_TMPDIR/tty" -- "$IMGTOOL" --store "$STORE" --ca-file "$REGISTRY_CA" \
+		pull "$REGISTRY/test/layers:1"
+	local shown d
+	shown=$(cat "$BATS_TEST_TMPDIR/tty")
+	# rows are redrawn: the cursor goes back up over them and each is cleared
+	[[ "$shown" == *$'\e['*A* ]]
+	[[ "$shown" == *$'\r\e[2K'* ]]
+	for d in $(layout_layers layers); do
+		d=${d#sha256:}
+		# the last drawing of the row says what was done, how much and how fast
+		[[ "$shown" =~ ${d:0:12}:\ (done|already\ present)[^$'\n']*B ]] || {
+			echo "no finished row for $d in: $shown"
+			return 1
+		}
+	done
+	[[ "$shown" =~ [0-9.]+[kMG]?B/s ]]
+	# without a terminal, the same pull prints plain lines, no escapes
+	rm -rf "$STORE"
+	run --separate-stderr imgtool --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/layers:1"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" != *$'\e['* ]]
 }
 
 # ---------------------------------------------------------------- hostile registry
