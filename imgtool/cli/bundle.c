@@ -42,6 +42,19 @@ interrupted(void *data)
   return false;
 }
 
+static bool
+bundle_option(void *data, int c, const char *arg)
+{
+  struct img_bundle_opts *bo = data;
+  if (c == 'r')
+    bo->rootless = true;
+  else if (c == 't')
+    bo->terminal = true;
+  else
+    return false;
+  return true;
+}
+
 int
 img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
 {
@@ -56,40 +69,28 @@ img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **er
   struct img_cli_image im = { 0 };
   struct img_bundle_opts bo = { .log = log_line };
   const char *platform = NULL;
+  const struct img_cli_options o = { .cmd = "bundle",
+                                     .help = help,
+                                     .shortopts = "qvhp:t",
+                                     .longopts = opts,
+                                     .platform = &platform,
+                                     .own = bundle_option,
+                                     .data = &bo };
   sigset_t watched, old;
-  int c, r;
+  int first, r;
 
-  optind = 0;
-  while ((c = getopt_long(argc, argv, "qvhp:t", opts, NULL)) != -1)
-    {
-      if (img_cli_common_option(cli, c, optarg))
-        continue;
-      switch (c)
-        {
-        case 'h':
-          return fputs(help, stdout), 0;
-        case 'p':
-          platform = optarg;
-          break;
-        case 'r':
-          bo.rootless = true;
-          break;
-        case 't':
-          bo.terminal = true;
-          break;
-        default:
-          return img_cli_usage_error(err, "bundle", "invalid option");
-        }
-    }
-  if (argc - optind != 2)
+  first = img_cli_parse_options(cli, &o, argc, argv, err);
+  if (first <= 0)
+    return first;
+  if (argc - first != 2)
     return img_cli_usage_error(err, "bundle", "expected IMAGE and DIR");
   bo.verbose = cli->verbose;
 
   /* Local sources never touch the store. */
-  if (strncmp(argv[optind], "oci:", 4) != 0 && strncmp(argv[optind], "oci-archive:", 12) != 0
+  if (strncmp(argv[first], "oci:", 4) != 0 && strncmp(argv[first], "oci-archive:", 12) != 0
       && img_cli_open_store(cli, &store, err) < 0)
     return -1;
-  r = img_cli_find_image(cli, store, argv[optind], false, platform, &im, err);
+  r = img_cli_find_image(cli, store, argv[first], false, platform, &im, err);
   /* Not in the store, or another platform asked for: pull while unpacking. */
   if (store && im.ref && (r < 0 ? (*err)->status == ENOENT : platform != NULL))
     {
@@ -115,11 +116,11 @@ img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **er
       sigprocmask(SIG_BLOCK, &watched, &old);
       bo.cancelled = interrupted;
       bo.cancel_data = &watched;
-      r = img_bundle_create(im.store, img, argv[optind + 1], &bo, err);
+      r = img_bundle_create(im.store, img, argv[first + 1], &bo, err);
       sigprocmask(SIG_SETMASK, &old, NULL);
     }
   if (r < 0)
-    oci_error_wrap(err, "%s", argv[optind]);
+    oci_error_wrap(err, "%s", argv[first]);
   img_cli_image_clear(&im);
   return r;
 }

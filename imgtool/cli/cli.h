@@ -36,6 +36,23 @@ struct img_cli
 /* Handles a common option; false when `c` is not one. */
 bool img_cli_common_option(struct img_cli *cli, int c, const char *arg);
 
+/* How a command reads its options: the common ones, -h/--help and its own. */
+struct img_cli_options
+{
+  const char *cmd;                                 /* for "see `imgtool CMD --help`" */
+  const char *help;                                /* printed on stdout by -h/--help */
+  const char *shortopts;                           /* NULL: "qvh" */
+  const struct option *longopts;                   /* NULL: IMG_CLI_COMMON_OPTIONS only */
+  const char **platform;                           /* takes -p/--platform when set */
+  bool (*own)(void *data, int c, const char *arg); /* false: not the command's option */
+  void *data;
+};
+
+/* Parses argv's options.  Returns the index of the first operand, 0 when
+ * --help was printed (the command is done), -1 on an invalid option. */
+int img_cli_parse_options(struct img_cli *cli, const struct img_cli_options *o, int argc, char **argv,
+                          struct oci_error **err);
+
 int img_cli_pull(struct img_cli *cli, int argc, char **argv, struct oci_error **err);
 int img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **err);
 int img_cli_images(struct img_cli *cli, int argc, char **argv, struct oci_error **err);

@@ -42,6 +42,33 @@ img_cli_common_option(struct img_cli *cli, int c, const char *arg)
 }
 
 int
+img_cli_parse_options(struct img_cli *cli, const struct img_cli_options *o, int argc, char **argv,
+                      struct oci_error **err)
+{
+  static const struct option common[] = { IMG_CLI_COMMON_OPTIONS, { 0 } };
+  const char *shortopts = o->shortopts ? o->shortopts : "qvh";
+  const struct option *longopts = o->longopts ? o->longopts : common;
+  int c;
+
+  optind = 0;
+  while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
+    {
+      if (img_cli_common_option(cli, c, optarg))
+        continue;
+      if (c == 'h')
+        return fputs(o->help, stdout), 0;
+      if (c == 'p' && o->platform)
+        {
+          *o->platform = optarg;
+          continue;
+        }
+      if (o->own == NULL || !o->own(o->data, c, optarg))
+        return img_cli_usage_error(err, o->cmd, "invalid option");
+    }
+  return optind;
+}
+
+int
 img_cli_usage_error(struct oci_error **err, const char *cmd, const char *fmt, ...)
 {
   va_list va;

@@ -13,22 +13,17 @@ static const char help[] = "Usage: imgtool gc\n"
 int
 img_cli_gc(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
 {
-  static const struct option opts[] = { IMG_CLI_COMMON_OPTIONS, { 0 } };
+  static const struct img_cli_options o = { .cmd = "gc", .help = help };
   cleanup_store struct img_store *store = NULL;
   size_t removed;
   uint64_t freed;
   char size[32];
-  int c;
+  int first;
 
-  optind = 0;
-  while ((c = getopt_long(argc, argv, "qvh", opts, NULL)) != -1)
-    {
-      if (c == 'h')
-        return fputs(help, stdout), 0;
-      if (!img_cli_common_option(cli, c, optarg))
-        return img_cli_usage_error(err, "gc", "invalid option");
-    }
-  if (optind != argc)
+  first = img_cli_parse_options(cli, &o, argc, argv, err);
+  if (first <= 0)
+    return first;
+  if (first != argc)
     return img_cli_usage_error(err, "gc", "no arguments expected");
   if (img_cli_open_store(cli, &store, err) < 0 || img_store_gc(store, &removed, &freed, err) < 0)
     return -1;

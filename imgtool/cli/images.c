@@ -34,21 +34,16 @@ describe_size(struct img_store *store, const struct img_store_ref *r, char *buf,
 int
 img_cli_images(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
 {
-  static const struct option opts[] = { IMG_CLI_COMMON_OPTIONS, { 0 } };
+  static const struct img_cli_options o = { .cmd = "images", .help = help };
   cleanup_store struct img_store *store = NULL;
   struct img_store_ref *refs = NULL;
   size_t n = 0;
-  int c;
+  int first;
 
-  optind = 0;
-  while ((c = getopt_long(argc, argv, "qvh", opts, NULL)) != -1)
-    {
-      if (c == 'h')
-        return fputs(help, stdout), 0;
-      if (!img_cli_common_option(cli, c, optarg))
-        return img_cli_usage_error(err, "images", "invalid option");
-    }
-  if (optind != argc)
+  first = img_cli_parse_options(cli, &o, argc, argv, err);
+  if (first <= 0)
+    return first;
+  if (first != argc)
     return img_cli_usage_error(err, "images", "no arguments expected");
   if (img_cli_open_store(cli, &store, err) < 0 || img_store_list_refs(store, &refs, &n, err) < 0)
     return -1;

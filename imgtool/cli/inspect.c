@@ -99,26 +99,19 @@ img_cli_inspect(struct img_cli *cli, int argc, char **argv, struct oci_error **e
   cleanup_image struct img_image *img = NULL;
   struct img_cli_image im = { 0 };
   const char *platform = NULL;
-  int c, r;
+  const struct img_cli_options o
+      = { .cmd = "inspect", .help = help, .shortopts = "qvhp:", .longopts = opts, .platform = &platform };
+  int first, r;
 
-  optind = 0;
-  while ((c = getopt_long(argc, argv, "qvhp:", opts, NULL)) != -1)
-    {
-      if (img_cli_common_option(cli, c, optarg))
-        continue;
-      if (c == 'h')
-        return fputs(help, stdout), 0;
-      if (c == 'p')
-        platform = optarg;
-      else
-        return img_cli_usage_error(err, "inspect", "invalid option");
-    }
-  if (argc - optind != 1)
+  first = img_cli_parse_options(cli, &o, argc, argv, err);
+  if (first <= 0)
+    return first;
+  if (argc - first != 1)
     return img_cli_usage_error(err, "inspect", "expected one IMAGE");
-  if (strncmp(argv[optind], "oci:", 4) != 0 && strncmp(argv[optind], "oci-archive:", 12) != 0
+  if (strncmp(argv[first], "oci:", 4) != 0 && strncmp(argv[first], "oci-archive:", 12) != 0
       && img_cli_open_store(cli, &store, err) < 0)
     return -1;
-  r = img_cli_find_image(cli, store, argv[optind], false, platform, &im, err);
+  r = img_cli_find_image(cli, store, argv[first], false, platform, &im, err);
   if (r == 0)
     r = img_image_load(im.store, im.found->digest, im.found->media_type, platform, &img, err);
   if (r == 0)

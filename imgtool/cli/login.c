@@ -96,6 +96,36 @@ http_log(void *data, const char *line)
   fprintf(stderr, "%s\n", line);
 }
 
+/* The command's locals, which keep owning (and freeing) the strings. */
+struct login_options
+{
+  char **user;
+  char **password;
+  bool *from_stdin;
+};
+
+static bool
+login_option(void *data, int c, const char *arg)
+{
+  struct login_options *own = data;
+  switch (c)
+    {
+    case 'u':
+      free(*own->user);
+      *own->user = xstrdup(arg);
+      return true;
+    case 'p':
+      free_secret(own->password);
+      *own->password = xstrdup(arg);
+      return true;
+    case 's':
+      *own->from_stdin = true;
+      return true;
+    default:
+      return false;
+    }
+}
+
 int
 img_cli_login(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
 {
@@ -111,39 +141,22 @@ img_cli_login(struct img_cli *cli, int argc, char **argv, struct oci_error **err
   cleanup_free char *registry = NULL;
   cleanup_credentials_place struct img_credentials_place where = { 0 };
   bool from_stdin = false;
-  int c;
+  struct login_options own = { .user = &user, .password = &password, .from_stdin = &from_stdin };
+  const struct img_cli_options o = {
+    .cmd = "login", .help = help, .shortopts = "qvhu:p:", .longopts = opts, .own = login_option, .data = &own
+  };
+  int first;
 
-  optind = 0;
-  while ((c = getopt_long(argc, argv, "qvhu:p:", opts, NULL)) != -1)
-    {
-      if (img_cli_common_option(cli, c, optarg))
-        continue;
-      switch (c)
-        {
-        case 'h':
-          return fputs(help, stdout), 0;
-        case 'u':
-          free(user);
-          user = xstrdup(optarg);
-          break;
-        case 'p':
-          free_secret(&password);
-          password = xstrdup(optarg);
-          break;
-        case 's':
-          from_stdin = true;
-          break;
-        default:
-          return img_cli_usage_error(err, "login", "invalid option");
-        }
-    }
-  if (argc - optind > 1)
+  first = img_cli_parse_options(cli, &o, argc, argv, err);
+  if (first <= 0)
+    return first;
+  if (argc - first > 1)
     return img_cli_usage_error(err, "login", "expected at most one REGISTRY");
   if (password && from_stdin)
     return img_cli_usage_error(err, "login", "--password and --password-stdin are mutually exclusive");
   if (from_stdin && user == NULL)
     return img_cli_usage_error(err, "login", "--password-stdin needs --username");
-  registry = img_auth_normalise_server(optind < argc ? argv[optind] : IMG_DEFAULT_DOMAIN);
+  registry = img_auth_normalise_server(first < argc ? argv[first] : IMG_DEFAULT_DOMAIN);
   if (registry[0] == '\0')
     return img_cli_usage_error(err, "login", "empty REGISTRY");
 

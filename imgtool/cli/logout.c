@@ -16,23 +16,18 @@ static const char help[] = "Usage: imgtool logout [REGISTRY]\n"
 int
 img_cli_logout(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
 {
-  static const struct option opts[] = { IMG_CLI_COMMON_OPTIONS, { 0 } };
+  static const struct img_cli_options o = { .cmd = "logout", .help = help };
   cleanup_free char *registry = NULL;
   cleanup_credentials_place struct img_credentials_place where = { 0 };
   struct img_auth_opts ao = { 0 };
-  int c, r;
+  int first, r;
 
-  optind = 0;
-  while ((c = getopt_long(argc, argv, "qvh", opts, NULL)) != -1)
-    {
-      if (c == 'h')
-        return fputs(help, stdout), 0;
-      if (!img_cli_common_option(cli, c, optarg))
-        return img_cli_usage_error(err, "logout", "invalid option");
-    }
-  if (argc - optind > 1)
+  first = img_cli_parse_options(cli, &o, argc, argv, err);
+  if (first <= 0)
+    return first;
+  if (argc - first > 1)
     return img_cli_usage_error(err, "logout", "expected at most one REGISTRY");
-  registry = img_auth_normalise_server(optind < argc ? argv[optind] : IMG_DEFAULT_DOMAIN);
+  registry = img_auth_normalise_server(first < argc ? argv[first] : IMG_DEFAULT_DOMAIN);
   r = img_credentials_erase(&ao, registry, &where, err);
   if (r < 0)
     return oci_error_wrap(err, "logging out of %s", registry);

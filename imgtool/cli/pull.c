@@ -112,6 +112,15 @@ pull_local(struct img_cli *cli, const struct img_reference *src, const char *pla
   return 0;
 }
 
+static bool
+name_option(void *data, int c, const char *arg)
+{
+  if (c != 'n')
+    return false;
+  *(const char **)data = arg;
+  return true;
+}
+
 int
 img_cli_pull(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
 {
@@ -124,29 +133,25 @@ img_cli_pull(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
   cleanup_free char *digest = NULL;
   const char *platform = NULL;
   const char *as = NULL;
+  const struct img_cli_options o = { .cmd = "pull",
+                                     .help = help,
+                                     .shortopts = "qvhp:",
+                                     .longopts = opts,
+                                     .platform = &platform,
+                                     .own = name_option,
+                                     .data = &as };
   struct img_pull_opts po;
-  int c;
+  int first;
 
-  optind = 0;
-  while ((c = getopt_long(argc, argv, "qvhp:", opts, NULL)) != -1)
-    {
-      if (img_cli_common_option(cli, c, optarg))
-        continue;
-      if (c == 'h')
-        return fputs(help, stdout), 0;
-      if (c == 'p')
-        platform = optarg;
-      else if (c == 'n')
-        as = optarg;
-      else
-        return img_cli_usage_error(err, "pull", "invalid option");
-    }
-  if (argc - optind != 1)
+  first = img_cli_parse_options(cli, &o, argc, argv, err);
+  if (first <= 0)
+    return first;
+  if (argc - first != 1)
     return img_cli_usage_error(err, "pull", "expected one IMAGE");
-  if (img_reference_parse(argv[optind], &ref, err) < 0)
+  if (img_reference_parse(argv[first], &ref, err) < 0)
     return -1;
   if (ref->transport != IMG_REF_REGISTRY)
-    return pull_local(cli, ref, platform, as, err) < 0 ? oci_error_wrap(err, "%s", argv[optind]) : 0;
+    return pull_local(cli, ref, platform, as, err) < 0 ? oci_error_wrap(err, "%s", argv[first]) : 0;
   if (as)
     return img_cli_usage_error(err, "pull", "--name is for oci: and oci-archive: sources");
   if (img_cli_open_store(cli, &store, err) < 0)

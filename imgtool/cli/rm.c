@@ -13,23 +13,18 @@ static const char help[] = "Usage: imgtool rm IMAGE...\n"
 int
 img_cli_rm(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
 {
-  static const struct option opts[] = { IMG_CLI_COMMON_OPTIONS, { 0 } };
+  static const struct img_cli_options o = { .cmd = "rm", .help = help };
   cleanup_store struct img_store *store = NULL;
-  int c;
+  int first;
 
-  optind = 0;
-  while ((c = getopt_long(argc, argv, "qvh", opts, NULL)) != -1)
-    {
-      if (c == 'h')
-        return fputs(help, stdout), 0;
-      if (!img_cli_common_option(cli, c, optarg))
-        return img_cli_usage_error(err, "rm", "invalid option");
-    }
-  if (optind >= argc)
+  first = img_cli_parse_options(cli, &o, argc, argv, err);
+  if (first <= 0)
+    return first;
+  if (first >= argc)
     return img_cli_usage_error(err, "rm", "expected at least one IMAGE");
   if (img_cli_open_store(cli, &store, err) < 0)
     return -1;
-  for (int i = optind; i < argc; i++)
+  for (int i = first; i < argc; i++)
     {
       cleanup_img_reference struct img_reference *ref = NULL;
       if (img_reference_parse(argv[i], &ref, err) < 0)
