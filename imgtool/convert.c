@@ -60,6 +60,34 @@ split_fields(char *line, char **fields, size_t n)
   return i;
 }
 
+/* One of the image's colon-separated databases (/etc/passwd, /etc/group),
+ * read an entry at a time; a missing file reads as empty. */
+struct etc_db
+{
+  FILE *f;
+  char *line;
+  size_t cap;
+};
+
+static void
+etc_db_close(struct etc_db *db)
+{
+  if (db->f)
+    fclose(db->f);
+  free(db->line);
+}
+
+#define cleanup_etc_db __attribute__((cleanup(etc_db_close)))
+
+/* The next entry split into at most n fields: how many; -1 at the end. */
+static int
+etc_db_next(struct etc_db *db, char **fields, size_t n)
+{
+  if (db->f == NULL || getline(&db->line, &db->cap, db->f) <= 0)
+    return -1;
+  return (int)split_fields(db->line, fields, n);
+}
+
 struct passwd_entry
 {
   uint32_t uid, gid;
@@ -70,19 +98,14 @@ struct passwd_entry
 static int
 lookup_passwd(int rootfd, const char *name, uint32_t uid, struct passwd_entry *out)
 {
-  cleanup_fclose FILE *f = open_etc(rootfd, "/etc/passwd");
-  cleanup_free char *line = NULL;
-  size_t cap = 0;
+  cleanup_etc_db struct etc_db db = { .f = open_etc(rootfd, "/etc/passwd") };
   char *fld[7];
+  int n;
 
-  if (f == NULL)
-    return 0;
-  while (getline(&line, &cap, f) > 0)
+  while ((n = etc_db_next(&db, fld, 7)) >= 0)
     {
-      if (split_fields(line, fld, 7) < 4)
-        continue;
       uint32_t u, g;
-      if (!parse_id(fld[2], &u) || !parse_id(fld[3], &g))
+      if (n < 4 || !parse_id(fld[2], &u) || !parse_id(fld[3], &g))
         continue;
       if (name ? strcmp(fld[0], name) == 0 : u == uid)
         {
@@ -98,15 +121,12 @@ lookup_passwd(int rootfd, const char *name, uint32_t uid, struct passwd_entry *o
 static int
 lookup_group(int rootfd, const char *name, uint32_t *gid)
 {
-  cleanup_fclose FILE *f = open_etc(rootfd, "/etc/group");
-  cleanup_free char *line = NULL;
-  size_t cap = 0;
+  cleanup_etc_db struct etc_db db = { .f = open_etc(rootfd, "/etc/group") };
   char *fld[4];
+  int n;
 
-  if (f == NULL)
-    return 0;
-  while (getline(&line, &cap, f) > 0)
-    if (split_fields(line, fld, 4) >= 3 && strcmp(fld[0], name) == 0 && parse_id(fld[2], gid))
+  while ((n = etc_db_next(&db, fld, 4)) >= 0)
+    if (n >= 3 && strcmp(fld[0], name) == 0 && parse_id(fld[2], gid))
       return 1;
   return 0;
 }
@@ -115,17 +135,14 @@ lookup_group(int rootfd, const char *name, uint32_t *gid)
 static void
 supplementary_groups(int rootfd, const char *user, uint32_t primary, struct oci_user *out)
 {
-  cleanup_fclose FILE *f = open_etc(rootfd, "/etc/group");
-  cleanup_free char *line = NULL;
-  size_t cap = 0;
+  cleanup_etc_db struct etc_db db = { .f = open_etc(rootfd, "/etc/group") };
   char *fld[4];
+  int n;
 
-  if (f == NULL)
-    return;
-  while (getline(&line, &cap, f) > 0)
+  while ((n = etc_db_next(&db, fld, 4)) >= 0)
     {
       uint32_t gid;
-      if (split_fields(line, fld, 4) < 4 || !parse_id(fld[2], &gid) || gid == primary)
+      if (n < 4 || !parse_id(fld[2], &gid) || gid == primary)
         continue;
       for (char *save = NULL, *m = strtok_r(fld[3], ",", &save); m; m = strtok_r(NULL, ",", &save))
         if (strcmp(m, user) == 0)
