@@ -24,6 +24,7 @@
 #include "log.h"
 #include "manage.h"
 #include "namespaces.h"
+#include "process.h"
 #include "seccomp.h"
 #include "state.h"
 #include "support.h"
@@ -63,16 +64,6 @@ pidfd_wait(int pidfd, int timeout_ms)
     r = poll(&p, 1, timeout_ms);
   while (r < 0 && errno == EINTR);
   return r > 0 ? 0 : -1;
-}
-
-static void
-kill_and_reap(pid_t pid)
-{
-  if (pid <= 0)
-    return;
-  kill(pid, SIGKILL);
-  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-    ;
 }
 
 int
@@ -214,8 +205,8 @@ job_rollback(struct create_job *job)
   cleanup_error struct oci_error *ignored = NULL;
 
   if (job->init != job->stage1)
-    kill_and_reap(job->init);
-  kill_and_reap(job->stage1);
+    rt_process_kill_and_reap(job->init);
+  rt_process_kill_and_reap(job->stage1);
   job->init = job->stage1 = 0;
   if (job->cg && rt_cgroup_destroy(job->cg, &ignored) < 0)
     {

@@ -64,16 +64,6 @@ job_clear(struct exec_job *job)
       close(*fds[i]);
 }
 
-static void
-kill_and_reap(pid_t pid)
-{
-  if (pid <= 0)
-    return;
-  kill(pid, SIGKILL);
-  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-    ;
-}
-
 /* ---- building the process (runc's command-line form) ---- */
 
 static void
@@ -440,8 +430,8 @@ spawn(struct exec_job *job, struct oci_error **err)
   job->sync[1] = -1;
   if (drive(job, err) < 0)
     {
-      kill_and_reap(job->pid);
-      kill_and_reap(job->stage1);
+      rt_process_kill_and_reap(job->pid);
+      rt_process_kill_and_reap(job->stage1);
       job->pid = job->stage1 = 0;
       return -1;
     }
@@ -462,7 +452,7 @@ exec_job_run(struct exec_job *job, int sigfd, int *exit_status, struct oci_error
   job->dirfd = -1;
   if (job->opts->pid_file && rt_write_pid_file(job->opts->pid_file, job->pid, err) < 0)
     {
-      kill_and_reap(job->pid);
+      rt_process_kill_and_reap(job->pid);
       return -1;
     }
   if (job->opts->detach)
@@ -473,7 +463,7 @@ exec_job_run(struct exec_job *job, int sigfd, int *exit_status, struct oci_error
   sigaction(SIGPIPE, &old_pipe, NULL);
   if (r < 0)
     {
-      kill_and_reap(job->pid);
+      rt_process_kill_and_reap(job->pid);
       return -1;
     }
   *exit_status = rt_foreground_exit_code(&w);

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <linux/ioprio.h>
 #include <linux/sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/personality.h>
@@ -14,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "capabilities.h"
@@ -535,4 +537,16 @@ rt_process_exec(const struct rt_exec *exec, struct oci_error **err)
 {
   execve(exec->path, exec->argv, exec->envp);
   return exec_error(exec->path, errno, err);
+}
+
+/* ---- the parent's side ---- */
+
+void
+rt_process_kill_and_reap(pid_t pid)
+{
+  if (pid <= 0)
+    return;
+  kill(pid, SIGKILL);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+    ;
 }

@@ -16,6 +16,8 @@
 #ifndef RT_PROCESS_H
 #define RT_PROCESS_H
 
+#include <sys/types.h>
+
 #include "oci-config.h"
 #include "error.h"
 
@@ -38,5 +40,10 @@ int rt_personality_apply(const struct oci_personality *pers, struct oci_error **
 
 /* Set one rlimit by its OCI name ("RLIMIT_NOFILE"). */
 int rt_rlimit_apply(const struct oci_rlimit *rl, struct oci_error **err);
+
+/* In the parent, when create or exec fails half-way: SIGKILL our child
+ * `pid` and wait for it, so that nothing outlives the failed command.
+ * pid <= 0 (never forked, or already reaped): nothing. */
+void rt_process_kill_and_reap(pid_t pid);
 
 #endif
