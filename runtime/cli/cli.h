@@ -45,6 +45,10 @@ int cli_parse_no_options(int argc, char **argv, int nargs, const char *usage_tex
                          struct oci_error **err);
 /* Write a JSON document to stdout, newline-terminated. */
 int cli_print_document(const char *text, size_t len, const char *what, struct oci_error **err);
+/* Read `fd` to its end into *text (NULL on entry; not NUL-terminated), its
+ * size in *len: 0, or -1 with errno set.  The caller frees *text either way
+ * (a cleanup_free variable), so errno survives until it is reported. */
+int cli_read_to_end(int fd, char **text, size_t *len);
 /* Parse a non-negative decimal int option value. */
 int cli_parse_uint(const char *option, const char *value, int *out, struct oci_error **err);
 

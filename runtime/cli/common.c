@@ -37,6 +37,26 @@ cli_print_help(const char *usage, const char *help)
 }
 
 int
+cli_read_to_end(int fd, char **text, size_t *len)
+{
+  size_t cap = 0;
+  ssize_t got;
+
+  *len = 0;
+  do
+    {
+      if (cap - *len < 4096)
+        *text = xrealloc(*text, cap = cap * 2 + 4096);
+      got = oci_read_all(fd, *text + *len, cap - *len);
+      if (got < 0)
+        return -1;
+      *len += (size_t)got;
+    }
+  while (got > 0);
+  return 0;
+}
+
+int
 cli_parse_uint(const char *option, const char *value, int *out, struct oci_error **err)
 {
   char *end;

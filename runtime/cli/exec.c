@@ -59,21 +59,12 @@ read_process(const char *path, struct oci_process **out, struct oci_error **err)
 {
   cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
   cleanup_free char *text = NULL;
-  size_t len = 0, cap = 0;
-  ssize_t n;
+  size_t len;
 
   if (fd < 0)
     return oci_error_errno(err, "opening the process file `%s`", path);
-  do
-    {
-      if (cap - len < 4096)
-        text = xrealloc(text, cap = cap * 2 + 4096);
-      n = oci_read_all(fd, text + len, cap - len);
-      if (n < 0)
-        return oci_error_errno(err, "reading the process file `%s`", path);
-      len += (size_t)n;
-    }
-  while (n > 0);
+  if (cli_read_to_end(fd, &text, &len) < 0)
+    return oci_error_errno(err, "reading the process file `%s`", path);
   return oci_process_parse(path, text, len, out, err);
 }
 

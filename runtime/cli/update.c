@@ -66,21 +66,12 @@ read_resources(const char *path, struct oci_resources **out, struct oci_error **
   bool use_stdin = strcmp(path, "-") == 0;
   cleanup_close int fd = use_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
   cleanup_free char *text = NULL;
-  size_t len = 0, cap = 0;
-  ssize_t n;
+  size_t len;
 
   if (fd < 0)
     return oci_error_errno(err, "opening the resources file `%s`", path);
-  do
-    {
-      if (cap - len < 4096)
-        text = xrealloc(text, cap = cap * 2 + 4096);
-      n = oci_read_all(fd, text + len, cap - len);
-      if (n < 0)
-        return oci_error_errno(err, "reading the resources from `%s`", path);
-      len += (size_t)n;
-    }
-  while (n > 0);
+  if (cli_read_to_end(fd, &text, &len) < 0)
+    return oci_error_errno(err, "reading the resources from `%s`", path);
   return oci_resources_parse(use_stdin ? "stdin" : path, text, len, out, err);
 }
 
