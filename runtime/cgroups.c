@@ -905,9 +905,39 @@ rt_cgroup_apply(const struct rt_cgroup *cg, const struct oci_resources *res, str
   return rt_cg_v1_apply(cg, res, err);
 }
 
+/* Call fn(sub, data, err) on every child cgroup directory of `dir` (the
+ * cgroups a container made below its own); a `dir` removed under us has
+ * none. */
 static int
-append_pids(const char *dir, pid_t **pids, size_t *n, size_t *cap, struct oci_error **err)
+for_each_child_cgroup(const char *dir, int (*fn)(const char *sub, void *data, struct oci_error **err),
+                      void *data, struct oci_error **err)
 {
+  cleanup_closedir DIR *d = opendir(dir);
+  struct dirent *e;
+
+  if (d == NULL)
+    return errno == ENOENT ? 0 : oci_error_errno(err, "listing `%s`", dir);
+  while ((e = readdir(d)))
+    {
+      if (e->d_type != DT_DIR || e->d_name[0] == '.')
+        continue;
+      cleanup_free char *sub = xasprintf("%s/%s", dir, e->d_name);
+      if (fn(sub, data, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+struct pid_list
+{
+  pid_t *v;
+  size_t n, cap;
+};
+
+static int
+append_pids(const char *dir, void *data, struct oci_error **err)
+{
+  struct pid_list *l = data;
   cleanup_free char *procs = rt_cg_read(dir, "cgroup.procs");
 
   if (procs == NULL)
@@ -922,30 +952,17 @@ append_pids(const char *dir, pid_t **pids, size_t *n, size_t *cap, struct oci_er
       long v = strtol(p, &end, 10);
       if (end == p)
         break;
-      if (*n == *cap)
+      if (l->n == l->cap)
         {
-          *cap = *cap ? *cap * 2 : 16;
-          *pids = xrealloc(*pids, *cap * sizeof **pids);
+          l->cap = l->cap ? l->cap * 2 : 16;
+          l->v = xrealloc(l->v, l->cap * sizeof *l->v);
         }
-      (*pids)[(*n)++] = (pid_t)v;
+      l->v[l->n++] = (pid_t)v;
       p = end;
       while (*p == '\n')
         p++;
     }
-
-  cleanup_closedir DIR *d = opendir(dir);
-  if (d == NULL)
-    return errno == ENOENT ? 0 : oci_error_errno(err, "listing `%s`", dir);
-  struct dirent *e;
-  while ((e = readdir(d)))
-    {
-      if (e->d_type != DT_DIR || e->d_name[0] == '.')
-        continue;
-      cleanup_free char *sub = xasprintf("%s/%s", dir, e->d_name);
-      if (append_pids(sub, pids, n, cap, err) < 0)
-        return -1;
-    }
-  return 0;
+  return for_each_child_cgroup(dir, append_pids, l, err);
 }
 
 /* The hierarchy whose membership is most reliable for listing: v2 when it is
@@ -968,15 +985,17 @@ int
 rt_cgroup_pids(const struct rt_cgroup *cg, pid_t **pids, size_t *n, struct oci_error **err)
 {
   const struct rt_cg_hier *h = pids_hier(cg);
-  cleanup_free pid_t *list = NULL;
-  size_t len = 0, cap = 0;
+  struct pid_list list = { 0 };
 
   if (h == NULL)
     return oci_error_set(err, 0, "no cgroup hierarchy to list processes from");
-  if (append_pids(h->dir, &list, &len, &cap, err) < 0)
-    return -1;
-  *pids = steal_pointer(&list);
-  *n = len;
+  if (append_pids(h->dir, &list, err) < 0)
+    {
+      free(list.v);
+      return -1;
+    }
+  *pids = list.v;
+  *n = list.n;
   return 0;
 }
 
@@ -992,26 +1011,14 @@ rt_cgroup_freeze(const struct rt_cgroup *cg, bool frozen, struct oci_error **err
  * directory is listed only when the plain rmdir fails, which keeps the
  * common case to one system call per hierarchy. */
 static int
-destroy_tree(const char *dir, struct oci_error **err)
+destroy_tree(const char *dir, void *data, struct oci_error **err)
 {
   if (rmdir(dir) == 0 || errno == ENOENT)
     return 0;
   if (errno != EBUSY && errno != ENOTEMPTY)
     return oci_error_errno(err, "removing cgroup `%s`", dir);
-  {
-    cleanup_closedir DIR *d = opendir(dir);
-    if (d == NULL)
-      return errno == ENOENT ? 0 : oci_error_errno(err, "listing `%s`", dir);
-    struct dirent *e;
-    while ((e = readdir(d)))
-      {
-        if (e->d_type != DT_DIR || e->d_name[0] == '.')
-          continue;
-        cleanup_free char *sub = xasprintf("%s/%s", dir, e->d_name);
-        if (destroy_tree(sub, err) < 0)
-          return -1;
-      }
-  }
+  if (for_each_child_cgroup(dir, destroy_tree, data, err) < 0)
+    return -1;
   return rmdir_retry(dir, err);
 }
 
@@ -1025,7 +1032,7 @@ rt_cgroup_destroy(const struct rt_cgroup *cg, struct oci_error **err)
   for (size_t i = 0; i < cg->n; i++)
     {
       struct oci_error *e = NULL;
-      if (destroy_tree(cg->h[i].dir, &e) < 0)
+      if (destroy_tree(cg->h[i].dir, NULL, &e) < 0)
         {
           if (ret == 0)
             {
