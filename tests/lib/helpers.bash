@@ -91,6 +91,12 @@ teardown_test() {
 	[ -n "${TEST_TMP:-}" ] || return 0
 	cd / || true
 	local ct
+	# The reference runtime's containers (see `ref`) first, then ours.
+	if [ -d "$TEST_TMP/ref-state" ]; then
+		for ct in $(ls "$TEST_TMP/ref-state"); do
+			timeout 60 "$REF_RUNTIME" --root "$TEST_TMP/ref-state" delete --force "$ct" >/dev/null 2>&1 || true
+		done
+	fi
 	for ct in $(list_containers); do
 		__ocirt delete --force "$ct" >/dev/null 2>&1 </dev/null
 	done

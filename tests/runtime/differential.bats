@@ -16,13 +16,6 @@ setup() {
 }
 
 teardown() {
-	# The reference runtime's containers first: teardown_test only knows ours.
-	local ct
-	if [ -n "${TEST_TMP:-}" ] && [ -d "$TEST_TMP/ref-state" ]; then
-		for ct in $(ls "$TEST_TMP/ref-state"); do
-			timeout 60 "$REF_RUNTIME" --root "$TEST_TMP/ref-state" delete --force "$ct" >/dev/null 2>&1 || true
-		done
-	fi
 	teardown_test
 }
 
