@@ -1323,7 +1323,7 @@ static int
 apply_source(int rootfd, struct source *src, const struct img_layer_opts *o, struct img_layer_stats *stats,
              struct oci_error **err)
 {
-  char got[IMG_DIGEST_LEN];
+  char got[IMG_DIGEST_LEN] = ""; /* the readahead has one only at the end of the blob */
 
   img_sha256_init(&src->hash);
   int r = apply_stream(rootfd, src, o, stats, err);
