@@ -771,21 +771,31 @@ signal_init(const struct rt_state *st, int signo, struct oci_error **err)
   return 0;
 }
 
+/* Every process in the cgroup, whatever the container's state. */
 static int
-signal_cgroup(const struct rt_state *st, int signo, struct oci_error **err)
+signal_cgroup_members(const struct rt_cgroup *cg, int signo, struct oci_error **err)
 {
-  cleanup_cgroup struct rt_cgroup *cg = NULL;
   cleanup_free pid_t *pids = NULL;
   size_t n;
 
-  if (st->cgroup_path == NULL)
-    return signal_init(st, signo, err);
-  if (rt_cgroup_open(st->cgroup_path, &cg, err) < 0 || rt_cgroup_pids(cg, &pids, &n, err) < 0)
+  if (rt_cgroup_pids(cg, &pids, &n, err) < 0)
     return -1;
   for (size_t i = 0; i < n; i++)
     if (kill(pids[i], signo) < 0 && errno != ESRCH)
       return oci_error_errno(err, "sending signal %d to %d", signo, (int)pids[i]);
   return 0;
+}
+
+static int
+signal_cgroup(const struct rt_state *st, int signo, struct oci_error **err)
+{
+  cleanup_cgroup struct rt_cgroup *cg = NULL;
+
+  if (st->cgroup_path == NULL)
+    return signal_init(st, signo, err);
+  if (rt_cgroup_open(st->cgroup_path, &cg, err) < 0)
+    return -1;
+  return signal_cgroup_members(cg, signo, err);
 }
 
 int
@@ -798,6 +808,11 @@ rt_container_kill(const struct rt_context *ctx, const char *id, int signo, bool 
   if (rt_state_open(ctx->root, id, &dirfd, err) < 0 || rt_state_load(dirfd, id, &st, err) < 0)
     return -1;
   status = rt_state_status(dirfd, st);
+  /* `kill --all` after the init exited is how a shim clears what is left
+   * in a container that shares another's pid namespace: the kernel killed
+   * nothing when the init died, so its children live on in the cgroup. */
+  if (status == RT_STATUS_STOPPED && all && st->cgroup_path)
+    return signal_cgroup(st, signo, err);
   if (status != RT_STATUS_CREATED && status != RT_STATUS_RUNNING && status != RT_STATUS_PAUSED)
     return oci_error_set(err, 0, "container not running");
   if ((all ? signal_cgroup(st, signo, err) : signal_init(st, signo, err)) < 0)
@@ -833,7 +848,11 @@ destroy_container(const struct rt_context *ctx, const char *id, int dirfd, const
   if (st->cgroup_path)
     {
       cleanup_cgroup struct rt_cgroup *cg = NULL;
-      if (rt_cgroup_open(st->cgroup_path, &cg, err) < 0 || rt_cgroup_destroy(cg, err) < 0)
+      /* The init is gone, but a container that shares another's pid
+       * namespace may have left children in its cgroup, which then could
+       * not be removed (runc kills them too). */
+      if (rt_cgroup_open(st->cgroup_path, &cg, err) < 0 || signal_cgroup_members(cg, SIGKILL, err) < 0
+          || rt_cgroup_destroy(cg, err) < 0)
         return -1;
     }
   return rt_state_remove(ctx->root, id, dirfd, err);
@@ -844,10 +863,8 @@ destroy_recorded_cgroup(int dirfd, struct oci_error **err)
 {
   cleanup_close int fd = openat(dirfd, RT_CGROUP_RECORD, O_RDONLY | O_CLOEXEC);
   cleanup_cgroup struct rt_cgroup *cg = NULL;
-  cleanup_free pid_t *pids = NULL;
   char path[PATH_MAX * 2];
   ssize_t n;
-  size_t npids = 0;
 
   if (fd < 0)
     return errno == ENOENT ? 0 : oci_error_errno(err, "opening the cgroup record");
@@ -857,10 +874,8 @@ destroy_recorded_cgroup(int dirfd, struct oci_error **err)
   path[n] = '\0';
   if (rt_cgroup_open(path, &cg, err) < 0)
     return -1;
-  if (rt_cgroup_pids(cg, &pids, &npids, err) < 0)
+  if (signal_cgroup_members(cg, SIGKILL, err) < 0)
     return -1;
-  for (size_t i = 0; i < npids; i++)
-    kill(pids[i], SIGKILL);
   return rt_cgroup_destroy(cg, err);
 }
 

@@ -55,7 +55,8 @@ rt_signal_parse(const char *text, int *signo, struct oci_error **err)
 
   if (parse_number(text, &n) == 0)
     {
-      if (n <= 0 || n >= NSIG)
+      /* 0 checks that the process exists, as kill(2) does (runc accepts it). */
+      if (n < 0 || n >= NSIG)
         return oci_error_set(err, 0, "invalid signal `%s`", text);
       *signo = (int)n;
       return 0;

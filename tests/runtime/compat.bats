@@ -1,0 +1,131 @@
+#!/usr/bin/env bats
+# Behaviour that clients (containerd's shim, conmon, Kubernetes through CRI)
+# depend on, checked against Debian's runc on the same bundle: each scenario
+# is a function run once with `ocirt` and once with `ref` (runc).
+
+load ../lib/helpers
+
+setup() {
+	setup_test
+}
+
+teardown() {
+	teardown_test
+}
+
+# rt_pid RT ID: the init's host pid as runtime RT (ocirt or ref) reports it.
+rt_pid() {
+	"$1" state "$2"
+	json_field pid <<<"$output"
+}
+
+# wait_gone PID...: true once none of them is alive (5 s at most).
+wait_gone() {
+	local i p alive
+	for ((i = 0; i < 100; i++)); do
+		alive=0
+		for p in "$@"; do
+			pid_alive "$p" && alive=1
+		done
+		[ "$alive" -eq 0 ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# ns_members PID: the host pids in PID's pid namespace, PID itself left out.
+ns_members() {
+	local ns d
+	ns=$(readlink "/proc/$1/ns/pid") || return 0
+	for d in /proc/[0-9]*; do
+		[ "${d#/proc/}" != "$1" ] && [ "$(readlink "$d/ns/pid" 2>/dev/null)" = "$ns" ] && echo "${d#/proc/}"
+	done
+	return 0
+}
+
+# start_pod RT A B: container A owns a pid namespace; B joins it, starts a
+# background child and exits, as a pod's app container whose main process
+# ended.  Sets POD_A_PID and POD_ORPHANS (B's leftovers, in A's namespace).
+start_pod() {
+	local rt=$1 a=$2 b=$3 i
+	make_bundle default "$TEST_TMP/$a"
+	set_args sleep 1000
+	"$rt" run -d --bundle "$TEST_TMP/$a" "$a"
+	assert_success
+	POD_A_PID=$(rt_pid "$rt" "$a")
+	make_bundle default "$TEST_TMP/$b"
+	add_namespace pid "/proc/$POD_A_PID/ns/pid"
+	set_cmd 'sleep 1000 & exit 0'
+	"$rt" create --bundle "$TEST_TMP/$b" "$b"
+	assert_success
+	"$rt" start "$b"
+	assert_success
+	for ((i = 0; i < 100; i++)); do
+		"$rt" state "$b"
+		[[ "$output" == *'"stopped"'* ]] && break
+		sleep 0.05
+	done
+	[[ "$output" == *'"stopped"'* ]] || fail "$rt: B did not stop: $output"
+	POD_ORPHANS=$(ns_members "$POD_A_PID")
+	[ -n "$POD_ORPHANS" ] || fail "$rt: B's background child is not running"
+}
+
+# containerd's shim, once B's init has exited: kill --all, then delete.
+pod_kill_all_then_delete() {
+	local rt=$1 a="$ID-$1-a" b="$ID-$1-b"
+	start_pod "$rt" "$a" "$b"
+	"$rt" kill --all "$b" KILL
+	assert_success
+	wait_gone $POD_ORPHANS || fail "$rt: kill --all left B's child running: $POD_ORPHANS"
+	"$rt" delete "$b"
+	assert_success
+	"$rt" delete --force "$a"
+	assert_success
+}
+
+# delete alone must not fail on B's leftovers holding its cgroup.
+pod_delete() {
+	local rt=$1 a="$ID-$1-a" b="$ID-$1-b"
+	start_pod "$rt" "$a" "$b"
+	"$rt" delete "$b"
+	assert_success
+	wait_gone $POD_ORPHANS || fail "$rt: delete left B's child running: $POD_ORPHANS"
+	"$rt" delete --force "$a"
+	assert_success
+}
+
+@test "compat: kill --all after the init exited kills what a shared-pid-ns container left (runc, ocirt)" {
+	pod_kill_all_then_delete ref
+	pod_kill_all_then_delete ocirt
+	assert_no_leaks
+}
+
+@test "compat: delete of a stopped container kills what it left in a shared pid namespace (runc, ocirt)" {
+	pod_delete ref
+	pod_delete ocirt
+	assert_no_leaks
+}
+
+@test "compat: kill with signal 0 checks the init is there (runc, ocirt)" {
+	local rt
+	for rt in ref ocirt; do
+		make_bundle default "$TEST_TMP/$rt"
+		set_args sleep 1000
+		"$rt" run -d --bundle "$TEST_TMP/$rt" "$ID-$rt"
+		assert_success
+		"$rt" kill "$ID-$rt" 0
+		assert_success
+		"$rt" kill "$ID-$rt" KILL
+		assert_success
+		"$rt" kill "$ID-$rt" 0
+		local i
+		for ((i = 0; i < 100 && status == 0; i++)); do
+			sleep 0.05
+			"$rt" kill "$ID-$rt" 0
+		done
+		assert_failure
+		assert_output_contains "container not running"
+		"$rt" delete "$ID-$rt"
+		assert_success
+	done
+}
