@@ -78,6 +78,7 @@ base_tarball() {
 
 tarball=$(base_tarball)
 root=$(mktemp -d /var/tmp/ocirt-fresh.XXXXXX)
+chmod 755 "$root" # apt's downloads run as the unprivileged _apt
 cleanup() {
 	if $keep; then
 		say "kept $root"
@@ -119,6 +120,8 @@ unshare --mount --pid --uts --fork --propagation private env -i \
 	ROOT="$root" PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin bash -c '
 	set -e
 	hostname fresh-check
+	# A container'"'"'s / is a mount of its own (runtimes change its propagation).
+	mount --bind "$ROOT" "$ROOT"
 	mount -t proc proc "$ROOT/proc"
 	mount --rbind /sys "$ROOT/sys"
 	mount --rbind /dev "$ROOT/dev"
