@@ -384,6 +384,22 @@ home_from_passwd(uid_t uid)
   return xstrdup("/");
 }
 
+/* The index in envp[0..n) of the entry that defines the same name as
+ * `entry`, or n. */
+static size_t
+env_find(char *const *envp, size_t n, const char *entry)
+{
+  size_t len = strcspn(entry, "=");
+
+  for (size_t i = 0; i < n; i++)
+    if (strncmp(envp[i], entry, len) == 0 && envp[i][len] == '=')
+      return i;
+  return n;
+}
+
+/* A name defined twice (process.env, then `exec --env`) keeps its first
+ * place and takes its last value, as successive setenv() calls leave it:
+ * the program must see the value given last (runc does the same). */
 static void
 build_env(const struct oci_process *proc, struct rt_exec *exec)
 {
@@ -391,7 +407,11 @@ build_env(const struct oci_process *proc, struct rt_exec *exec)
 
   exec->envp = xcalloc(proc->env_len + 2, sizeof(char *));
   for (size_t i = 0; i < proc->env_len; i++)
-    exec->envp[n++] = proc->env[i];
+    {
+      size_t at = env_find(exec->envp, n, proc->env[i]);
+      exec->envp[at] = proc->env[i];
+      n += at == n;
+    }
   if (env_lookup(proc, "HOME") == NULL)
     {
       cleanup_free char *home = home_from_passwd(geteuid());

@@ -129,3 +129,31 @@ pod_delete() {
 		assert_success
 	done
 }
+
+# env_seen RT: the environment of the init and of an exec'd process, with a
+# name given twice in process.env and again by exec --env.
+env_seen() {
+	local rt=$1 id="$ID-$1"
+	make_bundle default "$TEST_TMP/$rt"
+	update_config 'c["process"]["env"] += ["FOO=first", "BAR=bar", "FOO=second"]'
+	set_args sleep 1000
+	"$rt" run -d --bundle "$TEST_TMP/$rt" "$id"
+	assert_success
+	"$rt" exec "$id" sh -c 'tr "\0" "\n" </proc/1/environ'
+	assert_success
+	printf 'init:\n%s\n' "$output"
+	"$rt" exec --env PATH=/x --env FOO=third "$id" /bin/env
+	assert_success
+	printf 'exec:\n%s\n' "$output"
+	"$rt" delete --force "$id" >&2
+}
+
+@test "compat: a name given twice in process.env or again by exec --env takes its last value (runc, ocirt)" {
+	local want got
+	want=$(env_seen ref)
+	got=$(env_seen ocirt)
+	[ "$got" = "$want" ] || fail $'ocirt:\n'"$got"$'\nrunc:\n'"$want"
+	[[ "$got" == *$'\nFOO=second\n'* ]] || fail "init does not see FOO=second: $got"
+	[[ "$got" == *$'\nFOO=third\n'* && "$got" == *$'\nPATH=/x\n'* ]] || fail "exec's values lost: $got"
+	[ "$(grep -c '^PATH=' <<<"$got")" -eq 2 ] || fail "PATH defined twice in a process: $got"
+}
