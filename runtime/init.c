@@ -19,16 +19,41 @@
 #include "process.h"
 #include "rootfs.h"
 #include "seccomp.h"
+#include "state.h"
 #include "sync.h"
 #include "terminal.h"
 
+/* Key permission bits (the kernel's include/linux/key.h; no uapi header
+ * has them). */
+enum
+{
+  KEY_POS_ALL = 0x3f000000,
+  KEY_USR_VIEW = 0x00010000,
+  KEY_USR_READ = 0x00020000,
+  KEY_USR_SEARCH = 0x00080000,
+  KEY_USR_LINK = 0x00100000,
+};
+
 /* Each container gets its own session keyring so that containers do not
- * share keys through the one the caller had. */
+ * share keys through the one the caller had.  It is named "_ses.<id>", as
+ * runc names it: the kernel refuses to create keyrings whose name starts
+ * with a dot, and ids may. */
 static int
 join_session_keyring(const char *id, struct oci_error **err)
 {
-  if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, id) < 0 && errno != ENOSYS)
-    return oci_error_errno(err, "joining a new session keyring");
+  char name[sizeof "_ses." + RT_ID_MAX];
+
+  snprintf(name, sizeof name, "_ses.%s", id);
+  long ring = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name);
+  if (ring < 0)
+    return errno == ENOSYS ? 0 : oci_error_errno(err, "joining a new session keyring");
+  /* The kernel's permissions for a new session keyring, plus search for
+   * its owner, as runc leaves them: a process of the container's user that
+   * does not possess the keyring can still find keys in it. */
+  if (syscall(SYS_keyctl, KEYCTL_SETPERM, ring,
+              KEY_POS_ALL | KEY_USR_VIEW | KEY_USR_READ | KEY_USR_SEARCH | KEY_USR_LINK)
+      < 0)
+    return oci_error_errno(err, "setting the permissions of the session keyring");
   return 0;
 }
 

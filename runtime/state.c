@@ -18,7 +18,7 @@ rt_state_check_id(const char *id, struct oci_error **err)
 {
   if (id == NULL || id[0] == '\0')
     return oci_error_set(err, 0, "container id cannot be empty");
-  if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0 || strlen(id) > 1024)
+  if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0 || strlen(id) > RT_ID_MAX)
     return oci_error_set(err, 0, "invalid container id `%s`", id);
   for (const char *p = id; *p; p++)
     if (!isalnum((unsigned char)*p) && strchr("_+-.", *p) == NULL)

@@ -40,7 +40,9 @@ struct rt_state
  * so that commands on containers never paused stay cheap. */
 #define RT_PAUSED_FILE "paused"
 
-/* Container ids are path components: [A-Za-z0-9_+.-]+, not "." or "..". */
+/* Container ids are path components: [A-Za-z0-9_+.-]+, not "." or "..",
+ * at most RT_ID_MAX bytes. */
+#define RT_ID_MAX 1024
 int rt_state_check_id(const char *id, struct oci_error **err);
 
 /* Create <root>/<id> (and root itself) and lock it.  An existing id fails

@@ -157,3 +157,21 @@ env_seen() {
 	[[ "$got" == *$'\nFOO=third\n'* && "$got" == *$'\nPATH=/x\n'* ]] || fail "exec's values lost: $got"
 	[ "$(grep -c '^PATH=' <<<"$got")" -eq 2 ] || fail "PATH defined twice in a process: $got"
 }
+
+@test "compat: an id that starts with a dot runs, with runc's session keyring: _ses.<id>, searchable (runc, ocirt)" {
+	local rt want=""
+	for rt in ref ocirt; do
+		make_bundle default "$TEST_TMP/$rt"
+		set_args sleep 1000
+		"$rt" run -d --bundle "$TEST_TMP/$rt" ".$ID"
+		assert_success
+		# Permissions and name, as the host sees the container's keyring.
+		local seen
+		seen=$(awk -v d="_ses..$ID:" '$9 == d { print $4, $9 }' /proc/keys)
+		[ -n "$seen" ] || fail "$rt: no keyring _ses..$ID in /proc/keys"
+		[ -z "$want" ] || [ "$seen" = "$want" ] || fail "ocirt's keyring: $seen; runc's: $want"
+		want=$seen
+		"$rt" delete --force ".$ID"
+		assert_success
+	done
+}
