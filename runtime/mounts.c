@@ -843,6 +843,23 @@ path_is_dev(const char *dest)
   return strcmp(clean, "/dev") == 0;
 }
 
+/* Whether the comma-separated mount data sets `key` ("mode"). */
+static bool
+data_has_option(const char *data, const char *key)
+{
+  size_t n = strlen(key);
+
+  for (const char *p = data; p != NULL;)
+    {
+      if (strncmp(p, key, n) == 0 && p[n] == '=')
+        return true;
+      p = strchr(p, ',');
+      if (p)
+        p++;
+    }
+  return false;
+}
+
 int
 rt_mount_tmpfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const struct rt_mount_options *o,
                struct oci_error **err)
@@ -850,6 +867,8 @@ rt_mount_tmpfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const 
   cleanup_close int fd = -1;
   cleanup_close int olddir = -1;
   cleanup_close int newdir = -1;
+  cleanup_free char *with_mode = NULL;
+  const char *data = o->data;
   struct stat st;
   bool existed;
   /* Read-only comes in rt_rootfs_finalize(): files are created in it first. */
@@ -871,19 +890,25 @@ rt_mount_tmpfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const 
       if (olddir < 0)
         return -1;
     }
-  if (mount_on_fd(m->source ? m->source : "tmpfs", fd, "tmpfs", flags, o->data) < 0)
-    return oci_error_errno(err, "mount (type `tmpfs`, data `%s`)", o->data ? o->data : "");
-  if (!existed && !o->tmpcopyup)
-    return finish_mount(ctx, m->destination, o, err);
-  /* olddir still reaches the covered directory. */
-  newdir = rt_root_open(ctx->rootfd, m->destination, O_RDONLY | O_DIRECTORY, err);
-  if (newdir < 0)
-    return -1;
-  if (o->tmpcopyup && copy_tree(olddir, newdir, err) < 0)
-    return oci_error_wrap(err, "tmpcopyup");
-  /* As runc 1.1: the tmpfs takes the mode of the directory it covers. */
-  if (existed && fchmod(newdir, st.st_mode & 07777) < 0)
-    return oci_error_errno(err, "chmod");
+  /* The tmpfs takes the mode of the directory it covers, unless the mount
+   * gives its own mode= (runc 1.1.8 and later; 1.1.5 let the covered
+   * directory win even then). */
+  if (existed && !data_has_option(data, "mode"))
+    {
+      with_mode = data ? xasprintf("mode=%o,%s", st.st_mode & 07777, data) : xasprintf("mode=%o", st.st_mode & 07777);
+      data = with_mode;
+    }
+  if (mount_on_fd(m->source ? m->source : "tmpfs", fd, "tmpfs", flags, data) < 0)
+    return oci_error_errno(err, "mount (type `tmpfs`, data `%s`)", data ? data : "");
+  if (o->tmpcopyup)
+    {
+      /* olddir still reaches the covered directory. */
+      newdir = rt_root_open(ctx->rootfd, m->destination, O_RDONLY | O_DIRECTORY, err);
+      if (newdir < 0)
+        return -1;
+      if (copy_tree(olddir, newdir, err) < 0)
+        return oci_error_wrap(err, "tmpcopyup");
+    }
   return finish_mount(ctx, m->destination, o, err);
 }
 

@@ -175,3 +175,28 @@ env_seen() {
 		assert_success
 	done
 }
+
+# tmpfs_modes RT: the modes of three tmpfs mounts: over an existing 0700
+# directory without and with mode=1777, and on a new directory with mode=1777.
+tmpfs_modes() {
+	local rt=$1
+	make_bundle default "$TEST_TMP/$rt"
+	update_config 'c["root"]["readonly"] = False
+c["mounts"] += [{"destination": d, "type": "tmpfs", "source": "tmpfs", "options": o}
+	for d, o in (("/mnt/keep", []), ("/mnt/given", ["mode=1777"]), ("/mnt/new", ["mode=1777"]))]'
+	mkdir -p "$TEST_TMP/$rt/rootfs/mnt/keep" "$TEST_TMP/$rt/rootfs/mnt/given"
+	chmod 700 "$TEST_TMP/$rt/rootfs/mnt/keep" "$TEST_TMP/$rt/rootfs/mnt/given"
+	set_cmd 'stat -c "%n %a" /mnt/keep /mnt/given /mnt/new'
+	"$rt" run --bundle "$TEST_TMP/$rt" "$ID-$rt"
+	assert_success
+}
+
+@test "compat: a tmpfs keeps the covered directory's mode unless its own mode= is given (runc 1.1.8+, ocirt)" {
+	tmpfs_modes ocirt
+	assert_output $'/mnt/keep 700\n/mnt/given 1777\n/mnt/new 1777'
+	# Debian's runc 1.1.5 lets the covered directory win over mode= too
+	# (fixed in runc 1.1.8); the other two agree.
+	tmpfs_modes ref
+	assert_output_contains "/mnt/keep 700"
+	assert_output_contains "/mnt/new 1777"
+}
