@@ -38,28 +38,13 @@ static const struct
   { "/proc/self/fd/2", "stderr" },
 };
 
-/* "/a//b/" -> "/a/b" for comparing device and mount paths. */
 static bool
 same_path(const char *a, const char *b)
 {
-  while (*a && *b)
-    {
-      if (*a == '/' && *b == '/')
-        {
-          while (*a == '/')
-            a++;
-          while (*b == '/')
-            b++;
-          continue;
-        }
-      if (*a++ != *b++)
-        return false;
-    }
-  while (*a == '/')
-    a++;
-  while (*b == '/')
-    b++;
-  return *a == '\0' && *b == '\0';
+  cleanup_free char *ca = rt_path_clean(a);
+  cleanup_free char *cb = rt_path_clean(b);
+
+  return strcmp(ca, cb) == 0;
 }
 
 static bool
@@ -124,23 +109,28 @@ bind_host_node(int rootfd, const struct oci_device *d, mode_t mode, struct oci_e
 }
 
 static int
-create_device(int rootfd, const struct oci_device *d, bool in_userns, struct oci_error **err)
+create_device(int rootfd, const struct oci_device *spec, bool in_userns, struct oci_error **err)
 {
   cleanup_free char *dir = NULL;
+  cleanup_free char *path = NULL;
   cleanup_close int dirfd = -1;
+  struct oci_device cleaned = *spec;
+  const struct oci_device *d = &cleaned;
   const char *base;
   mode_t mode = 0;
 
-  if (d->path == NULL || d->path[0] != '/')
+  if (spec->path == NULL || spec->path[0] != '/')
     return oci_error_set(err, 0, "device path must be absolute");
+  /* "/dev/x/" and "/dev//x" name /dev/x, as for runc. */
+  cleaned.path = path = rt_path_clean(spec->path);
   if (device_mode(d, &mode, err) < 0)
     return -1;
   if (in_userns)
     return bind_host_node(rootfd, d, mode, err);
 
   base = strrchr(d->path, '/') + 1;
-  if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
-    return oci_error_set(err, 0, "`%s` does not name a device", d->path);
+  if (*base == '\0' || strcmp(base, "..") == 0)
+    return oci_error_set(err, 0, "`%s` does not name a device", spec->path);
   dir = xstrndup(d->path, (size_t)(base - d->path));
   dirfd = rt_root_mkdir_p(rootfd, dir, 0755, false, err);
   if (dirfd < 0)

@@ -626,9 +626,8 @@ static const char *const proc_allowed[] = {
   "/proc/sys/crypto/fips_enabled",
 };
 
-/* "/a//b/./c/" -> "/a/b/c"; ".." is kept (it is resolved in the root). */
-static char *
-clean_path(const char *path)
+char *
+rt_path_clean(const char *path)
 {
   char *out = xmalloc(strlen(path) + 2);
   size_t o = 0;
@@ -665,7 +664,7 @@ proc_allowed_path(const char *clean)
 static int
 check_proc_path(const char *dest, struct oci_error **err)
 {
-  cleanup_free char *clean = clean_path(dest);
+  cleanup_free char *clean = rt_path_clean(dest);
 
   if (strncmp(clean, "/proc/", 6) == 0 && !proc_allowed_path(clean))
     return oci_error_set(err, 0, "`%s` cannot be mounted because it is inside /proc", dest);
@@ -684,7 +683,7 @@ static int
 check_proc_dest(int destfd, const char *dest, const char *type, const char *bind_source,
                 struct oci_error **err)
 {
-  cleanup_free char *clean = clean_path(dest);
+  cleanup_free char *clean = rt_path_clean(dest);
 
   if (strcmp(clean, "/proc") == 0)
     {
@@ -839,7 +838,7 @@ rt_mount_fs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const cha
 static bool
 path_is_dev(const char *dest)
 {
-  cleanup_free char *clean = clean_path(dest);
+  cleanup_free char *clean = rt_path_clean(dest);
   return strcmp(clean, "/dev") == 0;
 }
 

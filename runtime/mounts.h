@@ -39,6 +39,10 @@ int rt_propagation_parse(const char *name, unsigned long *flags, struct oci_erro
 /* Open `path` inside the root `rootfd`; `flags` are open(2) flags (O_CLOEXEC
  * is added).  Returns the fd, or -1 with *err set (ENOENT is a normal
  * status for callers that skip missing paths). */
+/* "/a//b/./c/" -> "/a/b/c" (a new string); ".." is kept: it is resolved
+ * inside the root. */
+char *rt_path_clean(const char *path);
+
 int rt_root_open(int rootfd, const char *path, int flags, struct oci_error **err);
 /* mkdir -p inside the root; returns an O_PATH fd of the directory.  A
  * dangling symlink on the way is resolved inside the root and its target

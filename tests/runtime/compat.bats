@@ -200,3 +200,19 @@ c["mounts"] += [{"destination": d, "type": "tmpfs", "source": "tmpfs", "options"
 	assert_output_contains "/mnt/keep 700"
 	assert_output_contains "/mnt/new 1777"
 }
+
+@test "compat: a device path with a trailing or doubled slash names the device (runc, ocirt)" {
+	local rt want=""
+	for rt in ref ocirt; do
+		make_bundle default "$TEST_TMP/$rt"
+		update_config 'c["linux"]["devices"] = [
+	{"path": "/dev/mynull/", "type": "c", "major": 1, "minor": 3, "fileMode": 438},
+	{"path": "/dev//sub//myzero", "type": "c", "major": 1, "minor": 5, "fileMode": 438}]'
+		set_cmd 'stat -c "%n %F %t:%T %a" /dev/mynull /dev/sub/myzero'
+		"$rt" run --bundle "$TEST_TMP/$rt" "$ID-$rt"
+		assert_success
+		[ -z "$want" ] || assert_output "$want"
+		want=$output
+	done
+	assert_output $'/dev/mynull character special file 1:3 666\n/dev/sub/myzero character special file 1:5 666'
+}
