@@ -85,6 +85,11 @@ prepare_root(const char *rootfs, const struct oci_config *cfg, bool no_pivot, st
 
   if (prop && rt_propagation_parse(prop, &flags, err) < 0)
     return -1;
+  /* An unbindable "/" could not give the rootfs bind below: it becomes
+   * unbindable only as the container's "/" (apply_root_propagation), as
+   * in runc 1.2.7 and later. */
+  if (flags & MS_UNBINDABLE)
+    flags = MS_SLAVE | MS_REC;
   if (no_pivot && (flags & MS_PRIVATE))
     return oci_error_set(err, 0, "rootfsPropagation of [r]private is not safe without pivot_root");
   if (mount(NULL, "/", NULL, flags, NULL) < 0)
@@ -208,9 +213,11 @@ reopen_dev_null(struct oci_error **err)
 }
 
 /* Root propagation is applied once more on the new "/" itself, or a
- * "shared" or "rslave" setting would only have affected the old root. */
+ * "shared" or "rslave" setting would only have affected the old root.
+ * Unbindable comes last of all (`unbindable` true), once the readonly and
+ * masked paths are bound: they could not be bound from under it. */
 static int
-apply_root_propagation(const struct oci_config *cfg, struct oci_error **err)
+apply_root_propagation(const struct oci_config *cfg, bool unbindable, struct oci_error **err)
 {
   const char *prop = configured_propagation(cfg);
   unsigned long flags;
@@ -219,6 +226,8 @@ apply_root_propagation(const struct oci_config *cfg, struct oci_error **err)
     return 0;
   if (rt_propagation_parse(prop, &flags, err) < 0)
     return -1;
+  if (((flags & MS_UNBINDABLE) != 0) != unbindable)
+    return 0;
   if (mount(NULL, "/", NULL, flags, NULL) < 0)
     return oci_error_errno(err, "applying rootfsPropagation `%s` to `/`", prop);
   return 0;
@@ -249,7 +258,7 @@ rt_rootfs_prepare(const struct oci_config *cfg, const struct rt_rootfs_opts *opt
     return -1;
   if (opts->no_pivot ? move_root(rootfs, dirfd, err) < 0 : pivot(dirfd, err) < 0)
     return oci_error_wrap(err, "entering the rootfs");
-  if (apply_root_propagation(cfg, err) < 0)
+  if (apply_root_propagation(cfg, false, err) < 0)
     return -1;
   /* A missing process.cwd is not created (runc would): it is bad input,
    * and chdir in rt_process_prepare() fails the create with its path. */
@@ -332,5 +341,5 @@ rt_rootfs_finalize(const struct oci_config *cfg, const struct rt_rootfs_opts *op
   for (size_t i = 0; l && i < l->masked_paths_len; i++)
     if (rt_mount_mask_path(root, l->masked_paths[i], err) < 0)
       return oci_error_wrap(err, "masking `%s`", l->masked_paths[i]);
-  return 0;
+  return apply_root_propagation(cfg, true, err);
 }

@@ -216,3 +216,18 @@ c["mounts"] += [{"destination": d, "type": "tmpfs", "source": "tmpfs", "options"
 	done
 	assert_output $'/dev/mynull character special file 1:3 666\n/dev/sub/myzero character special file 1:5 666'
 }
+
+@test "compat: rootfsPropagation unbindable makes the container's / unbindable (runc 1.2.7+, ocirt)" {
+	# Debian's runc 1.1.5 fails here: it makes the host side unbindable
+	# before bind-mounting the rootfs (EINVAL); later runc and the
+	# runtime-tools validation expect what ocirt does.
+	local p
+	for p in unbindable runbindable; do
+		make_bundle default "$TEST_TMP/$p"
+		update_config 'c["linux"]["rootfsPropagation"] = sys.argv[3]' "$p"
+		set_cmd 'awk "\$5 == \"/\" { print \$5, \$7 }" /proc/self/mountinfo'
+		ocirt run --bundle "$TEST_TMP/$p" "$ID-$p"
+		assert_success
+		assert_output "/ unbindable"
+	done
+}
