@@ -9,8 +9,9 @@
 # The clean system is debootstrap's default bookworm (required + important
 # packages, plus git), cached as a tarball in $FRESH_CACHE (default
 # /var/cache/ocirt-fresh) and unpacked anew for every run.  It runs as a
-# privileged container: its own mount, pid and uts namespaces, the host's
-# network (so apt reaches the mirror), the host's /dev, /sys and cgroups.
+# privileged container: its own mount, pid and uts namespaces, its own root
+# (pivot_root), the host's network (so apt reaches the mirror), the host's
+# /dev, /sys and cgroups.
 # The checkout is a `git clone` of this repository's HEAD, so uncommitted
 # changes are not in it.  Everything is removed at the end unless --keep.
 #
@@ -114,20 +115,26 @@ hash -r
 EOF
 chmod 755 "$root/root/fresh-check-inner.sh"
 
-# The container's pid 1 mounts what a privileged container sees, then chroots.
+# The container's pid 1 mounts what a privileged container sees and
+# pivot_roots into it.  Not chroot: the kernel refuses user namespaces to a
+# chrooted process, and paths outside the root would show the host's.
 say "running the README's two commands in the clean system (this takes a while)"
 unshare --mount --pid --uts --fork --propagation private env -i \
 	ROOT="$root" PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin bash -c '
 	set -e
 	hostname fresh-check
-	# A container'"'"'s / is a mount of its own (runtimes change its propagation).
 	mount --bind "$ROOT" "$ROOT"
 	mount -t proc proc "$ROOT/proc"
 	mount --rbind /sys "$ROOT/sys"
 	mount --rbind /dev "$ROOT/dev"
 	mount -t tmpfs -o mode=755 tmpfs "$ROOT/run"
-	mkdir -p "$ROOT/run/lock"
-	exec chroot "$ROOT" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+	mkdir -p "$ROOT/run/lock" "$ROOT/run/old-root"
+	cd "$ROOT"
+	pivot_root . run/old-root
+	cd /
+	umount -l /run/old-root
+	rmdir /run/old-root
+	exec /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
 		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		/bin/bash -l /root/fresh-check-inner.sh
 ' || true
