@@ -216,6 +216,32 @@ state_memfd(const struct oci_state *st, int *out, struct oci_error **err)
   return 0;
 }
 
+/* runtime-spec "Lifecycle": a failing poststart or poststop hook is only
+ * warned about; the remaining hooks and the lifecycle go on. */
+static bool
+keeps_going(enum rt_hook_kind kind)
+{
+  return kind == RT_HOOK_POSTSTART || kind == RT_HOOK_POSTSTOP;
+}
+
+/* One error for all the hooks that failed: "<first>; <second>". */
+static void
+add_failure(struct oci_error **all, struct oci_error *e)
+{
+  cleanup_free char *text = oci_error_string(e);
+
+  if (*all == NULL)
+    {
+      *all = e;
+      return;
+    }
+  oci_error_free(e);
+  cleanup_free char *before = oci_error_string(*all);
+  oci_error_free(*all);
+  *all = NULL;
+  oci_error_set(all, 0, "%s; %s", before, text);
+}
+
 int
 rt_hooks_run(const struct oci_hooks *h, enum rt_hook_kind kind, const struct oci_state *st, const char *cwd,
              char *const *default_env, struct oci_error **err)
@@ -232,11 +258,18 @@ rt_hooks_run(const struct oci_hooks *h, enum rt_hook_kind kind, const struct oci
   for (size_t i = 0; i < n; i++)
     {
       cleanup_free char *label = xasprintf("%s hook #%zu `%s`", kind_names[kind], i, list[i].path);
+      struct oci_error *e = NULL;
 
-      if (run_one(&list[i], label, state_fd, cwd, default_env, err) < 0)
-        return -1;
+      if (run_one(&list[i], label, state_fd, cwd, default_env, &e) == 0)
+        continue;
+      if (!keeps_going(kind))
+        {
+          *err = e;
+          return -1;
+        }
+      add_failure(err, e);
     }
-  return 0;
+  return *err ? -1 : 0;
 }
 
 /* ---- kept in the state directory ---- */

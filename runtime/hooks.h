@@ -42,7 +42,9 @@ size_t rt_hooks_count(const struct oci_hooks *h, enum rt_hook_kind kind);
 
 /* Run the hooks of `kind` in order with `st` on their stdin; the first that
  * fails (exec failure, non-zero exit, signal, timeout) stops the list and
- * becomes the error, which names the kind, the index and the path.
+ * becomes the error, which names the kind, the index and the path.  Except
+ * poststart and poststop: all of them run, and the error, for the caller to
+ * warn about, names every one that failed.
  * `cwd`: their working directory (NULL: ours).  `default_env`: the
  * environment of a hook without `env` (NULL: ours). */
 int rt_hooks_run(const struct oci_hooks *h, enum rt_hook_kind kind, const struct oci_state *st,

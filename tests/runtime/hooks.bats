@@ -249,6 +249,23 @@ process container -
 poststop host stopped"
 }
 
+@test "hooks: after a failing poststart or poststop hook the remaining hooks and the lifecycle go on" {
+	# runtime-spec "Lifecycle": warn, and continue as if the hook succeeded.
+	is_runc && skip "runc 1.1 kills the container when a poststart hook fails"
+	set_hooks "{\"poststart\": [$(hook poststart 6), $(hook poststart2)],
+		\"poststop\": [$(hook poststop 7), $(hook poststop2)]}"
+	ocirt run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output_contains "poststart hook #0" "exit status 6" "poststop hook #0" "exit status 7"
+	run hook_summary
+	assert_output "poststart host running
+poststart2 host running
+process container -
+poststop host stopped
+poststop2 host stopped"
+	assert_no_leaks "$ID"
+}
+
 @test "hooks: a hook past its timeout is killed and create fails naming it" {
 	is_runc && skip "runc kills the hook but waits for its children"
 	set_hooks "{\"createRuntime\": [$(hook createRuntime 0 30 | sed 's/}$/, "timeout": 1}/')]}"
