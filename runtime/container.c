@@ -936,8 +936,8 @@ rt_container_delete(const struct rt_context *ctx, const char *id, bool force, st
 /* ---- run ---- */
 
 static int
-run_foreground(const struct rt_context *ctx, const char *id, const struct rt_create_opts *opts, int sigfd,
-               int *exit_status, struct oci_error **err)
+run_foreground(const struct rt_context *ctx, const char *id, const struct rt_create_opts *opts, bool keep,
+               int sigfd, int *exit_status, struct oci_error **err)
 {
   cleanup_close int master = -1;
   struct rt_foreground w = { 0 };
@@ -962,7 +962,9 @@ run_foreground(const struct rt_context *ctx, const char *id, const struct rt_cre
       while (waitpid(w.pid, &w.status, 0) < 0 && errno == EINTR)
         ;
     }
-  r2 = rt_container_delete(ctx, id, true, r < 0 ? &cleanup_err : err);
+  /* --keep leaves a container that ran as a stopped one; one that failed
+   * to start is removed all the same. */
+  r2 = keep && r == 0 ? 0 : rt_container_delete(ctx, id, true, r < 0 ? &cleanup_err : err);
   sigaction(SIGPIPE, &old_pipe, NULL);
   if (r < 0 || r2 < 0)
     return -1;
@@ -971,15 +973,15 @@ run_foreground(const struct rt_context *ctx, const char *id, const struct rt_cre
 }
 
 int
-rt_container_run(const struct rt_context *ctx, const char *id, const struct rt_create_opts *opts, bool detach,
-                 int *exit_status, struct oci_error **err)
+rt_container_run(const struct rt_context *ctx, const char *id, const struct rt_create_opts *opts,
+                 const struct rt_run_opts *run, int *exit_status, struct oci_error **err)
 {
   cleanup_close int sigfd = -1;
   sigset_t old;
   int r;
 
   *exit_status = 0;
-  if (detach)
+  if (run->detach)
     {
       if (rt_container_create(ctx, id, opts, err) < 0)
         return -1;
@@ -993,7 +995,7 @@ rt_container_run(const struct rt_context *ctx, const char *id, const struct rt_c
     }
   if (rt_foreground_begin(&sigfd, &old, err) < 0)
     return -1;
-  r = run_foreground(ctx, id, opts, sigfd, exit_status, err);
+  r = run_foreground(ctx, id, opts, run->keep, sigfd, exit_status, err);
   rt_foreground_end(&old);
   return r;
 }

@@ -29,10 +29,17 @@ int rt_container_state(const struct rt_context *ctx, const char *id, struct oci_
 int rt_container_kill(const struct rt_context *ctx, const char *id, int signo, bool all,
                       struct oci_error **err);
 int rt_container_delete(const struct rt_context *ctx, const char *id, bool force, struct oci_error **err);
-/* Foreground unless `detach`: *exit_status is the container's status, or
- * 128+signal when it was killed. */
+/* What `run` does besides create and start. */
+struct rt_run_opts
+{
+  bool detach; /* return once started */
+  bool keep;   /* in the foreground: leave the stopped container, not delete it */
+};
+
+/* Foreground unless `run->detach`: *exit_status is the container's status,
+ * or 128+signal when it was killed. */
 int rt_container_run(const struct rt_context *ctx, const char *id, const struct rt_create_opts *opts,
-                     bool detach, int *exit_status, struct oci_error **err);
+                     const struct rt_run_opts *run, int *exit_status, struct oci_error **err);
 /* Every container under the root, sorted by id. */
 int rt_container_list(const struct rt_context *ctx, struct oci_state ***states, size_t *n,
                       struct oci_error **err);

@@ -34,10 +34,11 @@ int cli_option_error(const char *command, int c, char **argv, struct oci_error *
 int cli_usage_error(const char *usage, struct oci_error **err);
 /* Print "Usage: ocirt <usage>\n\n<help>" on stdout; returns 0. */
 int cli_print_help(const char *usage, const char *help);
-/* The options `create` and `run` share (run also honours -d): 0 with *id
- * set, 1 when --help was printed, -1 on error. */
+/* The options `create` and `run` share, and run's own into *run (NULL for
+ * create, which accepts -d for go-runc and refuses --keep): 0 with *id set,
+ * 1 when --help was printed, -1 on error. */
 int cli_parse_create_options(int argc, char **argv, const char *usage_text, const char *help_text,
-                             struct rt_create_opts *opts, bool *detach, const char **id,
+                             struct rt_create_opts *opts, struct rt_run_opts *run, const char **id,
                              struct oci_error **err);
 /* Commands whose only option is --help and that take exactly `nargs`
  * positional arguments (at argv[optind]): 0, 1 when --help was printed, -1. */

@@ -22,6 +22,7 @@ enum
   OPT_NO_PIVOT,
   OPT_NO_NEW_KEYRING,
   OPT_PRESERVE_FDS,
+  OPT_KEEP,
 };
 
 static const struct option options[] = {
@@ -32,14 +33,17 @@ static const struct option options[] = {
   { "no-new-keyring", no_argument, NULL, OPT_NO_NEW_KEYRING },
   { "preserve-fds", required_argument, NULL, OPT_PRESERVE_FDS },
   { "detach", no_argument, NULL, 'd' },
+  { "keep", no_argument, NULL, OPT_KEEP },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
 };
 
 int
 cli_parse_create_options(int argc, char **argv, const char *usage_text, const char *help_text,
-                         struct rt_create_opts *opts, bool *detach, const char **id, struct oci_error **err)
+                         struct rt_create_opts *opts, struct rt_run_opts *run, const char **id,
+                         struct oci_error **err)
 {
+  struct rt_run_opts ignored = { 0 };
   int c;
 
   optind = 0;
@@ -50,7 +54,12 @@ cli_parse_create_options(int argc, char **argv, const char *usage_text, const ch
         opts->bundle = optarg;
         break;
       case 'd':
-        *detach = true;
+        (run ? run : &ignored)->detach = true;
+        break;
+      case OPT_KEEP:
+        if (run == NULL)
+          return oci_error_set(err, 0, "%s: unknown option `%s`", argv[0], argv[optind - 1]);
+        run->keep = true;
         break;
       case OPT_PID_FILE:
         opts->pid_file = optarg;
@@ -84,11 +93,11 @@ int
 cli_create(struct rt_context *ctx, int argc, char **argv, struct oci_error **err)
 {
   struct rt_create_opts opts = { 0 };
-  bool detach = false; /* create always detaches; go-runc passes -d anyway */
   const char *id;
   int r;
 
-  r = cli_parse_create_options(argc, argv, usage, help, &opts, &detach, &id, err);
+  /* create always detaches; go-runc passes -d anyway. */
+  r = cli_parse_create_options(argc, argv, usage, help, &opts, NULL, &id, err);
   if (r != 0)
     return r < 0 ? -1 : 0;
   return rt_container_create(ctx, id, &opts, err) < 0 ? -1 : 0;

@@ -231,3 +231,23 @@ c["mounts"] += [{"destination": d, "type": "tmpfs", "source": "tmpfs", "options"
 		assert_output "/ unbindable"
 	done
 }
+
+@test "compat: run --keep leaves the exited container stopped until delete (runc, ocirt)" {
+	local rt
+	for rt in ref ocirt; do
+		make_bundle default "$TEST_TMP/$rt"
+		set_cmd 'exit 3'
+		"$rt" run --keep --bundle "$TEST_TMP/$rt" "$ID-$rt"
+		assert_status 3
+		"$rt" state "$ID-$rt"
+		assert_success
+		assert_output_contains '"status": "stopped"'
+		"$rt" delete "$ID-$rt"
+		assert_success
+		# create has no --keep.
+		"$rt" create --keep --bundle "$TEST_TMP/$rt" "$ID-$rt"
+		assert_failure
+		assert_output_contains "keep"
+	done
+	assert_no_leaks
+}
