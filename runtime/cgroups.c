@@ -893,6 +893,84 @@ rt_cgroup_enter(const struct rt_cgroup *cg, pid_t pid, struct oci_error **err)
   return 0;
 }
 
+/* A sub-cgroup path stays below the container's cgroup: no ".." in it. */
+static bool
+sub_path_ok(const char *path)
+{
+  for (const char *p = path; *p;)
+    {
+      size_t len = strcspn(p, "/");
+      if (len == 2 && p[0] == '.' && p[1] == '.')
+        return false;
+      p += len;
+      p += *p == '/';
+    }
+  return path[0] != '\0';
+}
+
+int
+rt_cgroup_check_subs(char *const *subs, size_t n, struct oci_error **err)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      const char *colon = strchr(subs[i], ':');
+      const char *path = colon ? colon + 1 : subs[i];
+
+      if (colon && (colon == subs[i] || strchr(path, ':')))
+        return oci_error_set(err, 0, "invalid --cgroup `%s`: expected [CONTROLLER[,...]:]PATH", subs[i]);
+      if (!colon && n > 1)
+        return oci_error_set(err, 0, "invalid --cgroup `%s`: with several, each needs a CONTROLLER: prefix",
+                             subs[i]);
+      if (!sub_path_ok(path))
+        return oci_error_set(err, 0, "invalid --cgroup `%s`: the path must be below the container's cgroup",
+                             subs[i]);
+    }
+  return 0;
+}
+
+/* The entry of `subs` for hierarchy `m`, or NULL. */
+static const char *
+sub_for(const struct rt_cg_mount *m, char *const *subs, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      const char *colon = strchr(subs[i], ':');
+      if (colon == NULL)
+        return subs[i];
+      if (m->v2)
+        continue;
+      cleanup_free char *ctrls = xstrndup(subs[i], (size_t)(colon - subs[i]));
+      char *save = NULL;
+      for (char *c = strtok_r(ctrls, ",", &save); c; c = strtok_r(NULL, ",", &save))
+        if (rt_cg_options_have(m->options, c))
+          return colon + 1;
+    }
+  return NULL;
+}
+
+int
+rt_cgroup_enter_subs(const struct rt_cgroup *cg, pid_t pid, char *const *subs, size_t n,
+                     struct oci_error **err)
+{
+  char buf[32];
+
+  if (n == 0)
+    return rt_cgroup_enter(cg, pid, err);
+  snprintf(buf, sizeof buf, "%d", (int)pid);
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      const char *sub = sub_for(&cg->h[i].m, subs, n);
+      cleanup_free char *dir = sub ? xasprintf("%s/%s", cg->h[i].dir, sub) : xstrdup(cg->h[i].dir);
+      struct stat st;
+
+      if (sub && (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)))
+        return oci_error_errno(err, "sub-cgroup `%s` (%s)", sub, dir);
+      if (rt_cg_write(dir, "cgroup.procs", buf, err) < 0)
+        return oci_error_wrap(err, "joining cgroup `%s`", dir);
+    }
+  return 0;
+}
+
 int
 rt_cgroup_apply(const struct rt_cgroup *cg, const struct oci_resources *res, struct oci_error **err)
 {

@@ -35,6 +35,13 @@ const char *rt_cgroup_path(const struct rt_cgroup *cg);
 char *rt_cgroup_display_path(const struct rt_cgroup *cg);
 
 int rt_cgroup_enter(const struct rt_cgroup *cg, pid_t pid, struct oci_error **err);
+/* `exec --cgroup`: each of `subs` is "PATH" (alone: every hierarchy) or
+ * "CONTROLLER[,CONTROLLER...]:PATH" (v1 hierarchies of those controllers),
+ * an existing sub-cgroup of the container's; hierarchies no entry names
+ * get the container's own cgroup.  Checked before anything is entered. */
+int rt_cgroup_check_subs(char *const *subs, size_t n, struct oci_error **err);
+int rt_cgroup_enter_subs(const struct rt_cgroup *cg, pid_t pid, char *const *subs, size_t n,
+                         struct oci_error **err);
 int rt_cgroup_apply(const struct rt_cgroup *cg, const struct oci_resources *res, struct oci_error **err);
 /* All pids in the cgroup (recursively), for `kill --all` and `ps`. */
 int rt_cgroup_pids(const struct rt_cgroup *cg, pid_t **pids, size_t *n, struct oci_error **err);

@@ -102,6 +102,14 @@ apply_overrides(struct oci_process *p, const struct rt_exec_opts *o)
       p->user.uid = o->uid;
       p->user.gid = o->gid;
     }
+  if (o->additional_gids_len)
+    {
+      size_t n = p->user.additional_gids_len;
+      p->user.additional_gids
+          = xrealloc(p->user.additional_gids, (n + o->additional_gids_len) * sizeof *p->user.additional_gids);
+      memcpy(p->user.additional_gids + n, o->additional_gids, o->additional_gids_len * sizeof *o->additional_gids);
+      p->user.additional_gids_len = n + o->additional_gids_len;
+    }
   if (o->no_new_privs)
     p->no_new_privileges = true;
   if (o->caps_len)
@@ -192,6 +200,10 @@ job_prepare(struct exec_job *job, struct oci_error **err)
   if (load_config(job, err) < 0 || check_terminal(job, err) < 0)
     return -1;
   if (job->st->cgroup_path && rt_cgroup_open(job->st->cgroup_path, &job->cg, err) < 0)
+    return -1;
+  if (job->opts->cgroups_len && job->cg == NULL)
+    return oci_error_set(err, 0, "not supported: --cgroup in container `%s`, which has no cgroup", job->id);
+  if (rt_cgroup_check_subs(job->opts->cgroups, job->opts->cgroups_len, err) < 0)
     return -1;
   if (job->cfg->linux_ && rt_seccomp_validate(job->cfg->linux_->seccomp, err) < 0)
     return oci_error_wrap(err, "config.json");
@@ -381,7 +393,7 @@ drive(struct exec_job *job, struct oci_error **err)
   struct rt_sync_msg msg;
   bool ready = false;
 
-  if (job->cg && rt_cgroup_enter(job->cg, job->stage1, err) < 0)
+  if (job->cg && rt_cgroup_enter_subs(job->cg, job->stage1, job->opts->cgroups, job->opts->cgroups_len, err) < 0)
     return -1;
   if (rt_sync_send(job->sync[0], RT_SYNC_GO, 0, -1, err) < 0)
     return -1;

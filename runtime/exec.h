@@ -25,6 +25,10 @@ struct rt_exec_opts
   size_t env_len;
   bool has_user;
   uint32_t uid, gid;
+  uint32_t *additional_gids; /* --additional-gids, appended */
+  size_t additional_gids_len;
+  char **cgroups; /* --cgroup: sub-cgroups to run in (rt_cgroup_enter_subs) */
+  size_t cgroups_len;
   char **caps; /* added to the bounding, effective and permitted sets */
   size_t caps_len;
   bool no_new_privs;

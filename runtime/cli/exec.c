@@ -23,6 +23,9 @@ static const char help[] = "Run a new process in a created or running container.
                            "      --cwd DIR             working directory inside the container\n"
                            "  -e, --env K=V             add an environment variable (repeatable)\n"
                            "  -u, --user UID[:GID]      run as this user\n"
+                           "  -g, --additional-gids GID add a supplementary group (repeatable)\n"
+                           "      --cgroup [CTRL[,CTRL]:]PATH  run in this existing sub-cgroup of the\n"
+                           "                            container's (repeatable, one per controller)\n"
                            "  -c, --cap CAP             add a capability (repeatable)\n"
                            "      --no-new-privs        set no_new_privs\n"
                            "      --preserve-fds N      pass fds 3..3+N-1 to the process\n"
@@ -36,6 +39,7 @@ enum
   OPT_CWD,
   OPT_NO_NEW_PRIVS,
   OPT_PRESERVE_FDS,
+  OPT_CGROUP,
 };
 
 static const struct option options[] = {
@@ -47,6 +51,8 @@ static const struct option options[] = {
   { "cwd", required_argument, NULL, OPT_CWD },
   { "env", required_argument, NULL, 'e' },
   { "user", required_argument, NULL, 'u' },
+  { "additional-gids", required_argument, NULL, 'g' },
+  { "cgroup", required_argument, NULL, OPT_CGROUP },
   { "cap", required_argument, NULL, 'c' },
   { "no-new-privs", no_argument, NULL, OPT_NO_NEW_PRIVS },
   { "preserve-fds", required_argument, NULL, OPT_PRESERVE_FDS },
@@ -106,6 +112,18 @@ push(char ***v, size_t *n, char *s)
   (*v)[(*n)++] = s;
 }
 
+static int
+push_gid(const char *value, struct rt_exec_opts *o, struct oci_error **err)
+{
+  uint32_t gid;
+
+  if (parse_id("--additional-gids", value, &gid, err) < 0)
+    return -1;
+  o->additional_gids = xrealloc(o->additional_gids, (o->additional_gids_len + 1) * sizeof gid);
+  o->additional_gids[o->additional_gids_len++] = gid;
+  return 0;
+}
+
 struct parsed
 {
   struct rt_exec_opts o;
@@ -118,7 +136,7 @@ parse(int argc, char **argv, struct parsed *p, struct oci_error **err)
   int c;
 
   optind = 0;
-  while ((c = getopt_long(argc, argv, "+:p:dte:u:c:h", options, NULL)) != -1)
+  while ((c = getopt_long(argc, argv, "+:p:dte:u:g:c:h", options, NULL)) != -1)
     switch (c)
       {
       case 'p':
@@ -145,6 +163,13 @@ parse(int argc, char **argv, struct parsed *p, struct oci_error **err)
       case 'u':
         if (parse_user(optarg, &p->o, err) < 0)
           return -1;
+        break;
+      case 'g':
+        if (push_gid(optarg, &p->o, err) < 0)
+          return -1;
+        break;
+      case OPT_CGROUP:
+        push(&p->o.cgroups, &p->o.cgroups_len, optarg);
         break;
       case 'c':
         push(&p->o.caps, &p->o.caps_len, optarg);
@@ -175,12 +200,16 @@ cli_exec(struct rt_context *ctx, int argc, char **argv, struct oci_error **err)
   struct parsed p = { 0 };
   cleanup_free char **env = NULL;
   cleanup_free char **caps = NULL;
+  cleanup_free char **cgroups = NULL;
+  cleanup_free uint32_t *gids = NULL;
   struct oci_process *proc = NULL;
   int r, status = 0;
 
   r = parse(argc, argv, &p, err);
   env = p.o.env;
   caps = p.o.caps;
+  cgroups = p.o.cgroups;
+  gids = p.o.additional_gids;
   if (r != 0)
     return r < 0 ? -1 : 0;
   if (p.process_file)

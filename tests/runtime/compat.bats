@@ -251,3 +251,83 @@ c["mounts"] += [{"destination": d, "type": "tmpfs", "source": "tmpfs", "options"
 	done
 	assert_no_leaks
 }
+
+@test "compat: exec --additional-gids adds supplementary groups (runc, ocirt)" {
+	local rt want=""
+	for rt in ref ocirt; do
+		make_bundle default "$TEST_TMP/$rt"
+		set_args sleep 1000
+		"$rt" run -d --bundle "$TEST_TMP/$rt" "$ID-$rt"
+		assert_success
+		"$rt" exec --user 1000:1000 --additional-gids 10 --additional-gids 100 "$ID-$rt" id -G
+		assert_success
+		[ -z "$want" ] || assert_output "$want"
+		want=$output
+		"$rt" exec --additional-gids nope "$ID-$rt" true
+		assert_failure
+	done
+	assert_output_contains "nope"
+	[ "$want" = "1000 10 100" ] || fail "groups: $want"
+}
+
+# cgroup_dirs PID: the host directories of PID's cgroup, one per hierarchy.
+cgroup_dirs() {
+	local pid=$1 line path d
+	while IFS= read -r line; do
+		path=${line#*:*:}
+		for d in /sys/fs/cgroup /sys/fs/cgroup/*; do
+			[ -f "$d$path/cgroup.procs" ] && grep -qx "$pid" "$d$path/cgroup.procs" && echo "$d$path"
+		done
+	done <"/proc/$pid/cgroup" | sort -u
+}
+
+# exec_in_sub RT: what an exec'd process sees of its cgroups with --cgroup
+# SUB (every hierarchy) and --cgroup pids:SUB, as "hierarchy-key sub|-".
+exec_in_sub() {
+	local rt=$1 id="$ID-$1" pid d
+	make_bundle default "$TEST_TMP/$rt"
+	set_args sleep 1000
+	"$rt" run -d --bundle "$TEST_TMP/$rt" "$id"
+	assert_success
+	pid=$(rt_pid "$rt" "$id")
+	for d in $(cgroup_dirs "$pid"); do
+		mkdir "$d/sub"
+		# A new v1 cpuset has no cpus or mems: nothing could join it.
+		if [ -f "$d/cpuset.cpus" ]; then
+			cat "$d/cpuset.cpus" >"$d/sub/cpuset.cpus"
+			cat "$d/cpuset.mems" >"$d/sub/cpuset.mems"
+		fi
+	done
+	local show='while IFS=: read -r n c p; do case $p in */sub) echo "$c sub";; *) echo "$c -";; esac; done </proc/self/cgroup | sort'
+	"$rt" exec --cgroup sub "$id" sh -c "$show"
+	assert_success
+	echo "all: $output"
+	if [ -z "$(awk -F: '$2 == "pids"' "/proc/$pid/cgroup")" ]; then
+		echo "pids: (no v1 pids hierarchy)"
+	else
+		"$rt" exec --cgroup pids:sub "$id" sh -c "$show"
+		assert_success
+		echo "pids: $output"
+	fi
+	"$rt" exec --cgroup nosuch "$id" true
+	[ "$status" -ne 0 ] && echo "missing sub-cgroup: refused"
+	"$rt" delete --force "$id" >&2
+}
+
+@test "compat: exec --cgroup runs the process in an existing sub-cgroup of the container's (runc, ocirt)" {
+	local want got
+	want=$(exec_in_sub ref)
+	got=$(exec_in_sub ocirt)
+	[ "$got" = "$want" ] || fail $'ocirt:\n'"$got"$'\nrunc:\n'"$want"
+	[[ "$got" == *"sub"* ]] || fail "no sub-cgroup seen: $got"
+	[[ "$got" == *"missing sub-cgroup: refused"* ]] || fail "a missing sub-cgroup was accepted: $got"
+	ocirt_only "wording"
+	make_bundle default
+	set_args sleep 1000
+	ocirt run -d --bundle "$BUNDLE" "$ID"
+	ocirt exec --cgroup ../escape "$ID" true
+	assert_failure
+	assert_output_contains "below the container's cgroup"
+	ocirt delete --force "$ID"
+	assert_no_leaks
+}
