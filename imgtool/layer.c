@@ -109,7 +109,7 @@ path_set_clear(struct path_set *set)
  * (so nothing past the limit reaches the disk, and the inflater, a few
  * blocks ahead at most, stops with it), each entry, and the holes of
  * sparse files, which cost nothing now but a copy may fill in.  A hardlink
- * costs its header: it adds no data. */
+ * costs an entry, not a copy of its target: it adds no data. */
 struct budget
 {
   uint64_t limit; /* UINT64_MAX: none */
