@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,6 +71,54 @@ now(void)
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The limit of a layer of `compressed` bytes (see bundle.h): *limit 0 for
+ * none, *why for the error that names it. */
+static int
+layer_limit(const struct img_bundle_opts *o, int rootfd, int64_t compressed, uint64_t *limit, char **why,
+            struct oci_error **err)
+{
+  struct statvfs sv;
+
+  *limit = 0;
+  if (o->max_unpacked == IMG_BUNDLE_UNLIMITED)
+    return 0;
+  if (o->max_unpacked)
+    {
+      *limit = o->max_unpacked;
+      *why = xstrdup("--max-unpacked-size");
+      return 0;
+    }
+  if (fstatvfs(rootfd, &sv) < 0)
+    return oci_error_errno(err, "statvfs of the bundle's filesystem");
+  uint64_t size = (uint64_t)sv.f_blocks * sv.f_frsize;
+  uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+  uint64_t reserve = size / 20 < IMG_BUNDLE_RESERVE_MAX ? size / 20 : IMG_BUNDLE_RESERVE_MAX;
+  uint64_t c = compressed > 0 ? (uint64_t)compressed : 0;
+  uint64_t by_ratio = c > UINT64_MAX / IMG_BUNDLE_DEFAULT_RATIO ? UINT64_MAX : c * IMG_BUNDLE_DEFAULT_RATIO;
+
+  if (by_ratio < IMG_BUNDLE_DEFAULT_FLOOR)
+    by_ratio = IMG_BUNDLE_DEFAULT_FLOOR;
+  if (avail <= reserve)
+    return oci_error_set(
+        err, 0,
+        "the bundle's filesystem has %.1f MiB free, less than the %.1f MiB the default limit "
+        "keeps (see --max-unpacked-size)",
+        avail / 1048576.0, reserve / 1048576.0);
+  if (avail - reserve < by_ratio)
+    {
+      *limit = avail - reserve;
+      *why = xasprintf("the default limit: the free space of the bundle's filesystem, less %.1f MiB; see "
+                       "--max-unpacked-size",
+                       reserve / 1048576.0);
+      return 0;
+    }
+  *limit = by_ratio;
+  *why = xasprintf(
+      "the default limit: %d times the compressed size, at least %llu MiB; see --max-unpacked-size",
+      IMG_BUNDLE_DEFAULT_RATIO, IMG_BUNDLE_DEFAULT_FLOOR >> 20);
+  return 0;
+}
+
 /* From the store's file, or from the source (a download being followed). */
 static int
 apply_one(const struct img_bundle_opts *o, int rootfd, int fd, size_t i, const struct img_layer_opts *lo,
@@ -100,6 +149,8 @@ unpack_layers(struct img_store *s, const struct img_image *img, int rootfd, cons
       const struct oci_descriptor *d = &m->layers[i];
       struct img_layer_stats st = { 0 };
       cleanup_close int fd = -1;
+      cleanup_free char *why = NULL;
+      uint64_t limit;
       uint64_t size;
 
       if (o->cancelled && o->cancelled(o->cancel_data))
@@ -114,6 +165,8 @@ unpack_layers(struct img_store *s, const struct img_image *img, int rootfd, cons
 
       /* The blob's digest is checked on every unpack; its diff_id only
        * until one unpack has confirmed it (see img_store_note_diff_id). */
+      if (layer_limit(o, rootfd, d->size, &limit, &why, err) < 0)
+        return oci_error_wrap(err, "layer %s", d->digest);
       const char *diff_id = img->config->diff_ids[i];
       bool diff_id_checked = o->source == NULL && img_store_diff_id_checked(s, d->digest, diff_id);
       struct img_layer_opts lo = {
@@ -125,6 +178,8 @@ unpack_layers(struct img_store *s, const struct img_image *img, int rootfd, cons
         .warn_data = (void *)o,
         .cancelled = o->cancelled,
         .cancel_data = o->cancel_data,
+        .max_unpacked = limit,
+        .max_unpacked_why = why,
       };
       double t0 = now();
       if (apply_one(o, rootfd, fd, i, &lo, &st, err) < 0)

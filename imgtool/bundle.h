@@ -7,6 +7,7 @@
 #define IMG_BUNDLE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "layer.h"
@@ -37,7 +38,22 @@ struct img_bundle_opts
   bool (*cancelled)(void *data);
   void *cancel_data;
   const struct img_layer_source *source; /* NULL: every layer is in the store */
+  /* The most each layer may unpack to (see img_layer_opts.max_unpacked):
+   * 0 for the default below, IMG_BUNDLE_UNLIMITED for no limit. */
+  uint64_t max_unpacked;
 };
+
+/* The default limit of a layer, fixed when it starts: 100 times its
+ * compressed size, at least 64 MiB, and never more than the bundle's
+ * filesystem has free less a reserve of 5% of its size (at most 1 GiB).
+ * Real layers inflate 2 to 10 times; a bomb, hundreds of times (gzip
+ * reaches 1000, zstd far more).  Only the free space sees the layers
+ * unpacked before; a filesystem that compresses (btrfs, zfs) stores zeros
+ * for almost nothing, hence a limit the caller can set or lift. */
+#define IMG_BUNDLE_DEFAULT_RATIO 100
+#define IMG_BUNDLE_DEFAULT_FLOOR (64ull << 20)
+#define IMG_BUNDLE_RESERVE_MAX (1ull << 30)
+#define IMG_BUNDLE_UNLIMITED UINT64_MAX
 
 int img_bundle_create(struct img_store *s, const struct img_image *img, const char *dir,
                       const struct img_bundle_opts *o, struct oci_error **err);

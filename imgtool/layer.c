@@ -103,6 +103,58 @@ path_set_clear(struct path_set *set)
   free(set->slots);
 }
 
+/* ---- the unpacked-size limit (img_layer_opts.max_unpacked) ---- */
+
+/* Counted in the applier's thread: the stream as the tar reader takes it
+ * (so nothing past the limit reaches the disk, and the inflater, a few
+ * blocks ahead at most, stops with it), each entry, and the holes of
+ * sparse files, which cost nothing now but a copy may fill in.  A hardlink
+ * costs an entry, not a copy of its target: it adds no data. */
+struct budget
+{
+  uint64_t limit; /* UINT64_MAX: none */
+  uint64_t used;
+  bool over;
+  const char *why;
+};
+
+static bool
+budget_charge(struct budget *b, uint64_t n)
+{
+  b->used = n > UINT64_MAX - b->used ? UINT64_MAX : b->used + n;
+  if (b->used > b->limit)
+    b->over = true;
+  return !b->over;
+}
+
+static void
+format_size(uint64_t n, char *buf, size_t len)
+{
+  if (n >= 1ull << 30)
+    snprintf(buf, len, "%.1f GiB", n / (double)(1ull << 30));
+  else if (n >= 1ull << 20)
+    snprintf(buf, len, "%.1f MiB", n / (double)(1ull << 20));
+  else
+    snprintf(buf, len, "%" PRIu64 " bytes", n);
+}
+
+/* The layer's error once it is over the limit, whatever failed on the way
+ * (the tar reader, the entry being written): the limit is the cause. */
+static int
+budget_failure(const struct budget *b, struct oci_error **err)
+{
+  char limit[32];
+
+  if (*err)
+    {
+      oci_error_free(*err);
+      *err = NULL;
+    }
+  format_size(b->limit, limit, sizeof limit);
+  return oci_error_set(err, 0, "unpacks to more than %s%s%s%s", limit, b->why ? " (" : "",
+                       b->why ? b->why : "", b->why ? ")" : "");
+}
+
 /* ---- reading: blob → (sha256) → decompress → (sha256) → tar ---- */
 
 struct source
@@ -209,6 +261,7 @@ struct feed
   /* The uncompressed stream, to the tar reader.  When it ends failed,
    * `raw`, the source or `err` say why. */
   struct img_blockq q;
+  struct budget *budget; /* the reader's, charged each block */
 };
 
 /* The uncompressed stream has ended: read the rest of the blob, whose
@@ -403,8 +456,14 @@ static la_ssize_t
 feed_read(struct archive *a, void *cd, const void **buf)
 {
   struct feed *f = cd;
-  ssize_t n = img_blockq_take(&f->q, buf);
+  ssize_t n = 0;
 
+  if (f->budget->over || ((n = img_blockq_take(&f->q, buf)) > 0 && !budget_charge(f->budget, n)))
+    {
+      /* The caller explains, from the budget. */
+      archive_set_error(a, EFBIG, "unpacked size over the limit");
+      return -1;
+    }
   if (n < 0)
     {
       /* The real reason is in `raw`, read once the thread is stopped. */
@@ -445,6 +504,7 @@ struct applier
    * through it intact needs no chmod. */
   mode_t umask;
   uint64_t entries;
+  struct budget *budget;
 };
 
 static void warn(const struct applier *ap, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -834,6 +894,22 @@ queue_xattrs(struct img_file *f, struct archive_entry *e)
     img_file_writer_xattr(f, name, value, size);
 }
 
+/* The bytes of a sparse file that are not in the stream. */
+static uint64_t
+sparse_holes(struct archive_entry *e)
+{
+  la_int64_t off, len;
+  int64_t size = archive_entry_size(e);
+  uint64_t data = 0;
+
+  if (size <= 0 || archive_entry_sparse_reset(e) == 0)
+    return 0;
+  while (archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK && data < (uint64_t)size)
+    if (len > 0)
+      data += len;
+  return data < (uint64_t)size ? size - data : 0;
+}
+
 /* Created here, where the order of names matters; written, owned, moded
  * and closed by the file writer's thread. */
 static int
@@ -846,6 +922,8 @@ apply_regular(struct applier *ap, struct archive *a, struct archive_entry *e, in
   struct make_args m = { .pfd = pfd, .base = base, .mode = perm & 0777, .fd = -1 };
   struct img_file *f;
 
+  if (!budget_charge(ap->budget, sparse_holes(e)))
+    return budget_failure(ap->budget, err);
   if (make_in_slot(ap, pfd, base, false, make_file, &m, "create", err) < 0)
     return -1;
   if (img_file_writer_open(ap->writer, m.fd, path, archive_entry_size(e), &f, err) < 0)
@@ -1204,6 +1282,8 @@ apply_all(struct applier *ap, struct archive *tar, struct oci_error **err)
         return -2; /* the caller explains */
       if (ap->o->cancelled && (++ap->entries & 255) == 0 && ap->o->cancelled(ap->o->cancel_data))
         return oci_error_set(err, EINTR, "interrupted");
+      if (!budget_charge(ap->budget, IMG_LAYER_ENTRY_COST))
+        return budget_failure(ap->budget, err);
       if (apply_entry(ap, tar, e, err) < 0)
         /* The writer's failures name their own entry. */
         return img_file_writer_failed(ap->writer)
@@ -1251,7 +1331,9 @@ apply_stream(int rootfd, struct source *src, const struct img_layer_opts *o, str
   cleanup_archive struct archive *raw = archive_read_new();
   cleanup_archive struct archive *tar = archive_read_new();
   cleanup_file_writer struct img_file_writer *writer = NULL;
-  struct feed feed = { .raw = raw, .src = src, .hash_tar = o->diff_id != NULL };
+  struct budget budget
+      = { .limit = o->max_unpacked ? o->max_unpacked : UINT64_MAX, .why = o->max_unpacked_why };
+  struct feed feed = { .raw = raw, .src = src, .hash_tar = o->diff_id != NULL, .budget = &budget };
   struct applier ap;
   char got[IMG_DIGEST_LEN];
   int r;
@@ -1272,6 +1354,7 @@ apply_stream(int rootfd, struct source *src, const struct img_layer_opts *o, str
     }
 
   r = applier_init(&ap, rootfd, o, err);
+  ap.budget = &budget;
   if (r == 0)
     r = img_file_writer_start(&writer, err);
   ap.writer = writer;
@@ -1290,7 +1373,9 @@ apply_stream(int rootfd, struct source *src, const struct img_layer_opts *o, str
       if (r == 0)
         r = drain(tar, &feed);
       feed_stop(&feed);
-      if (r == -2 && feed.q.failed && feed.err && src->err == NULL)
+      if (r < 0 && budget.over)
+        r = budget_failure(&budget, err);
+      else if (r == -2 && feed.q.failed && feed.err && src->err == NULL)
         {
           *err = steal_pointer(&feed.err);
           r = -1;

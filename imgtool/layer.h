@@ -13,7 +13,11 @@
  * The stream may be gzip, zstd or plain tar (sniffed from the magic bytes).
  * The sha256 of the uncompressed tar is checked against diff_id and the
  * sha256 of the bytes as read against digest, both while applying; a
- * mismatch fails the call (the caller throws the rootfs away). */
+ * mismatch fails the call (the caller throws the rootfs away).
+ *
+ * A decompression bomb stops at max_unpacked: what a layer costs the
+ * filesystem is counted as the tar reader takes the uncompressed stream,
+ * and the layer fails as soon as the count passes the limit. */
 #ifndef IMG_LAYER_H
 #define IMG_LAYER_H
 
@@ -37,7 +41,19 @@ struct img_layer_opts
   /* Polled every few hundred entries; true stops with "interrupted". */
   bool (*cancelled)(void *data);
   void *cancel_data;
+  /* Fail once the layer has cost more than this many bytes (0: no limit):
+   * every byte of the uncompressed stream (headers, data, padding, what
+   * follows the end of the archive), the holes of sparse files, and
+   * IMG_LAYER_ENTRY_COST per entry.  The error ends with
+   * "(max_unpacked_why)" when that is set. */
+  uint64_t max_unpacked;
+  const char *max_unpacked_why;
 };
+
+/* What an entry costs beyond its tar header: the block a directory, or the
+ * tail of a small file, takes on disk.  Without it, a layer of a million
+ * empty directories would take eight times what its stream says. */
+#define IMG_LAYER_ENTRY_COST 4096
 
 struct img_layer_stats
 {

@@ -1,8 +1,11 @@
 #include <config.h>
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,7 +22,12 @@ static const char help[]
       "\n"
       "  --platform P   the platform to take from a multi-platform image\n"
       "  --rootless     run in a user namespace mapping the caller to root\n"
-      "  -t, --tty      process.terminal = true\n";
+      "  -t, --tty      process.terminal = true\n"
+      "  --max-unpacked-size SIZE\n"
+      "                 refuse a layer that unpacks to more than SIZE (suffix K, M,\n"
+      "                 G or T; `unlimited`: no limit); default: 100 times the\n"
+      "                 layer's compressed size, at least 64M, and no more than the\n"
+      "                 free space less 5% of the filesystem (at most 1G)\n";
 
 static void
 log_line(void *data, bool warning, const char *msg)
@@ -42,17 +50,58 @@ interrupted(void *data)
   return false;
 }
 
+struct bundle_flags
+{
+  struct img_bundle_opts *bo;
+  const char *max_unpacked; /* checked after getopt, for a precise error */
+};
+
 static bool
 bundle_option(void *data, int c, const char *arg)
 {
-  struct img_bundle_opts *bo = data;
+  struct bundle_flags *fl = data;
   if (c == 'r')
-    bo->rootless = true;
+    fl->bo->rootless = true;
   else if (c == 't')
-    bo->terminal = true;
+    fl->bo->terminal = true;
+  else if (c == 2001)
+    fl->max_unpacked = arg;
   else
     return false;
   return true;
+}
+
+/* NUMBER[K|M|G|T] (powers of 1024), or `unlimited`.  0 is refused: as a
+ * limit it would refuse every layer, and it reads as "no limit" to some. */
+static int
+parse_size(const char *s, uint64_t *out)
+{
+  static const char units[] = "KMGT";
+  char *end;
+  int shift = 0;
+
+  if (strcmp(s, "unlimited") == 0)
+    {
+      *out = IMG_BUNDLE_UNLIMITED;
+      return 0;
+    }
+  if (*s < '0' || *s > '9')
+    return -1;
+  errno = 0;
+  unsigned long long n = strtoull(s, &end, 10);
+  if (errno != 0 || n == 0)
+    return -1;
+  if (*end != '\0')
+    {
+      const char *u = strchr(units, toupper((unsigned char)*end));
+      if (u == NULL || end[1] != '\0')
+        return -1;
+      shift = 10 * (int)(u - units + 1);
+    }
+  if (n > (UINT64_MAX - 1) >> shift)
+    return -1;
+  *out = (uint64_t)n << shift;
+  return 0;
 }
 
 int
@@ -62,12 +111,14 @@ img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **er
                                         { "platform", required_argument, NULL, 'p' },
                                         { "rootless", no_argument, NULL, 'r' },
                                         { "tty", no_argument, NULL, 't' },
+                                        { "max-unpacked-size", required_argument, NULL, 2001 },
                                         { 0 } };
   cleanup_store struct img_store *store = NULL;
   cleanup_image struct img_image *img = NULL;
   cleanup_pull_stream struct img_pull_stream *stream = NULL;
   struct img_cli_image im = { 0 };
   struct img_bundle_opts bo = { .log = log_line };
+  struct bundle_flags flags = { .bo = &bo };
   const char *platform = NULL;
   const struct img_cli_options o = { .cmd = "bundle",
                                      .help = help,
@@ -75,7 +126,7 @@ img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **er
                                      .longopts = opts,
                                      .platform = &platform,
                                      .own = bundle_option,
-                                     .data = &bo };
+                                     .data = &flags };
   sigset_t watched, old;
   int first, r;
 
@@ -84,6 +135,10 @@ img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **er
     return first;
   if (argc - first != 2)
     return img_cli_usage_error(err, "bundle", "expected IMAGE and DIR");
+  if (flags.max_unpacked && parse_size(flags.max_unpacked, &bo.max_unpacked) < 0)
+    return img_cli_usage_error(err, "bundle",
+                               "--max-unpacked-size: `%s` is not a size (NUMBER[K|M|G|T] or `unlimited`)",
+                               flags.max_unpacked);
   bo.verbose = cli->verbose;
 
   /* Local sources never touch the store. */

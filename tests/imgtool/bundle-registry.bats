@@ -212,3 +212,19 @@ assert_no_bundle() {
 	after=$(grep -c '"GET /v2/test/layers/blobs/' "$REGISTRY_LOG")
 	[ "$((after - before))" -eq 4 ] # 3 layers and the config, once each
 }
+
+@test "stream: a layer unpacking past --max-unpacked-size stops the bundle, naming its digest" {
+	local digest
+	digest=$(python3 "$BATS_TEST_DIRNAME/make-bomb.py" "$WORK/bomb" 100000000)
+	image_push "$WORK/bomb" bomb test/bomb:1
+	run -1 imgtool -q bundle --max-unpacked-size 50M "$REGISTRY/test/bomb:1" "$WORK/b"
+	[[ "$output" == *"layer $digest: unpacks to more than 50.0 MiB (--max-unpacked-size)" ]]
+	assert_no_bundle "$WORK/b"
+	store_verified
+	# the default limit stops it too; a larger one unpacks it
+	run -1 imgtool -q bundle "$REGISTRY/test/bomb:1" "$WORK/b"
+	[[ "$output" == *"layer $digest: unpacks to more than 64.0 MiB (the default limit: "* ]]
+	assert_no_bundle "$WORK/b"
+	run -0 imgtool -q bundle --max-unpacked-size 1G "$REGISTRY/test/bomb:1" "$WORK/b"
+	[ "$(stat -c %s "$WORK/b/rootfs/zeros")" = 100000000 ]
+}

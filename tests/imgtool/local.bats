@@ -263,6 +263,73 @@ hostile() {
 	hostile diffid-mismatch "diff_id mismatch: expected sha256:0000000000000000"
 }
 
+# ---- decompression bombs: a layer may not unpack past a limit ----
+
+# 100 MB of zeros in a gzip layer of about 100 kB; prints the layer's digest.
+make_bomb() {
+	"$PYTHON" "$TESTS_DIR/make-bomb.py" "$WORK/bomb" 100000000
+}
+
+@test "a layer unpacking past --max-unpacked-size is refused naming its digest; a larger limit unpacks it" {
+	local digest
+	digest=$(make_bomb)
+	run imgtool bundle --max-unpacked-size 50M "oci:$WORK/bomb:bomb" "$WORK/b"
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"layer $digest: unpacks to more than 50.0 MiB (--max-unpacked-size)" ]]
+	assert_no_bundle "$WORK/b"
+
+	run imgtool bundle --max-unpacked-size=200M "oci:$WORK/bomb:bomb" "$WORK/b"
+	[ "$status" -eq 0 ]
+	[ "$(stat -c %s "$WORK/b/rootfs/zeros")" = 100000000 ]
+}
+
+@test "by default a layer unpacking to 1000 times its size is refused; unlimited lifts the limit" {
+	local digest
+	digest=$(make_bomb)
+	run imgtool bundle "oci:$WORK/bomb:bomb" "$WORK/b"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"layer $digest: unpacks to more than 64.0 MiB (the default limit: 100 times the compressed size, at least 64 MiB; see --max-unpacked-size)" ]]
+	assert_no_bundle "$WORK/b"
+
+	run imgtool bundle --max-unpacked-size unlimited "oci:$WORK/bomb:bomb" "$WORK/b"
+	[ "$status" -eq 0 ]
+	[ "$(stat -c %s "$WORK/b/rootfs/zeros")" = 100000000 ]
+}
+
+@test "by default a layer may not take the free space of the bundle's filesystem" {
+	requires_root
+	command -v unshare >/dev/null || skip "needs unshare"
+	local digest
+	digest=$(make_bomb)
+	mkdir "$WORK/small"
+	# a 48 MiB tmpfs, private to this command: the default limit is its
+	# free space less 5% (the 64 MiB floor is larger)
+	run unshare -m sh -c 'mount -t tmpfs -o size=48m tmpfs "$1" || exit 99
+		"$2" --store "$3" bundle "$4" "$1/b"; echo "rc=$?"; ls -A "$1"
+		head -c 46M /dev/zero >"$1/fill"
+		"$2" --store "$3" bundle "$4" "$1/b"; echo "rc=$?"; ls -A "$1"' \
+		sh "$WORK/small" "$IMGTOOL" "$STORE" "oci:$WORK/bomb:bomb"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == *"layer $digest: unpacks to more than "*" MiB (the default limit: the free space of the bundle's filesystem, less 2.4 MiB; see --max-unpacked-size)" ]]
+	# the error, then rc=1, then nothing left in the filesystem
+	[ "${lines[1]}" = "rc=1" ]
+	# with less than the reserve free, no layer starts
+	[[ "${lines[2]}" == *"layer $digest: the bundle's filesystem has 2.0 MiB free, less than the 2.4 MiB the default limit keeps (see --max-unpacked-size)" ]]
+	[ "${lines[3]}" = "rc=1" ]
+	[ "${lines[4]}" = "fill" ]
+	[ "${#lines[@]}" -eq 5 ]
+}
+
+@test "--max-unpacked-size refuses what is not a size" {
+	for bad in 0 12Q 1KK abc -5 ""; do
+		run imgtool bundle --max-unpacked-size "$bad" "oci:$LAYOUT:root" "$WORK/b"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"--max-unpacked-size: \`$bad\` is not a size (NUMBER[K|M|G|T] or \`unlimited\`)"* ]]
+		[ ! -e "$WORK/b" ]
+	done
+}
+
 @test "an existing DIR is refused and left untouched" {
 	mkdir "$WORK/b"
 	touch "$WORK/b/mine"

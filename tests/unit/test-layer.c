@@ -688,6 +688,123 @@ test_file_writer(void)
   free(big);
 }
 
+/* A layer that unpacks past max_unpacked stops there, whatever makes it
+ * big: file data, the holes of a sparse file, many entries, or bytes after
+ * the end of the archive. */
+static int
+apply_limited(int rootfd, struct layer *l, uint64_t limit, char **msg)
+{
+  struct img_layer_opts o
+      = { .name = "test", .warn = collect_warning, .max_unpacked = limit, .max_unpacked_why = "test limit" };
+  return apply_opts(rootfd, l, &o, msg);
+}
+
+static void
+add_sparse(struct layer *l, const char *path, int64_t size, const char *data)
+{
+  struct archive_entry *e = archive_entry_new();
+  archive_entry_set_pathname(e, path);
+  archive_entry_set_filetype(e, AE_IFREG);
+  archive_entry_set_perm(e, 0644);
+  archive_entry_set_size(e, size);
+  archive_entry_sparse_add_entry(e, 0, strlen(data));
+  if (archive_write_header(l->a, e) != ARCHIVE_OK)
+    abort();
+  archive_write_data(l->a, data, strlen(data));
+  archive_entry_free(e);
+}
+
+static void
+test_limit(void)
+{
+  char *msg = NULL;
+  struct stat st;
+  struct layer zeros, sparse, many, plain;
+
+  /* 20 MiB of zeros: about 20 kB of gzip. */
+  size_t big_len = 20u << 20;
+  cleanup_free char *big = xcalloc(1, big_len);
+  layer_begin(&zeros, "gzip");
+  add_data(&zeros, "zeros", 0644, big, big_len);
+  layer_end(&zeros);
+  int root = new_root("limit1");
+  ok(apply_limited(root, &zeros, 8u << 20, &msg) < 0 && msg
+         && strcmp(msg, "layer test: unpacks to more than 8.0 MiB (test limit)") == 0,
+     "zeros past the limit refused: %s", msg ? msg : "(applied)");
+  free(msg);
+  ok(fstatat(root, "zeros", &st, 0) < 0 || st.st_size <= 8 << 20,
+     "no more than the limit was written (%lld bytes)",
+     fstatat(root, "zeros", &st, 0) == 0 ? (long long)st.st_size : 0);
+  int root2 = new_root("limit2");
+  ok(apply_limited(root2, &zeros, 32u << 20, &msg) == 0 && fstatat(root2, "zeros", &st, 0) == 0
+         && st.st_size == (off_t)big_len,
+     "the same layer under a larger limit%s%s", msg ? ": " : "", msg ? msg : "");
+  free(msg);
+
+  /* A sparse file of 1 GiB holding 4 bytes: its holes count. */
+  layer_begin(&sparse, "gzip");
+  add_sparse(&sparse, "sparse", 1ll << 30, "data");
+  layer_end(&sparse);
+  int root3 = new_root("limit3");
+  ok(apply_limited(root3, &sparse, 16u << 20, &msg) < 0 && msg
+         && strstr(msg, "unpacks to more than 16.0 MiB"),
+     "a sparse file counts its holes: %s", msg ? msg : "(applied)");
+  free(msg);
+  ok(!exists(root3, "sparse"), "and is refused before it is created");
+  int root4 = new_root("limit4");
+  ok(apply_limited(root4, &sparse, 2ull << 30, &msg) == 0 && fstatat(root4, "sparse", &st, 0) == 0
+         && st.st_size == 1ll << 30 && st.st_blocks < 1024,
+     "under a larger limit, the file stays sparse%s%s", msg ? ": " : "", msg ? msg : "");
+  free(msg);
+
+  /* 3000 empty directories: 1.5 MB of tar, but a block each on disk. */
+  layer_begin(&many, "gzip");
+  for (int i = 0; i < 3000; i++)
+    {
+      char name[32];
+      snprintf(name, sizeof name, "d%04d/", i);
+      add(&many, name, AE_IFDIR, 0755, NULL, NULL);
+    }
+  layer_end(&many);
+  int root5 = new_root("limit5");
+  ok(apply_limited(root5, &many, 8u << 20, &msg) < 0 && msg && strstr(msg, "unpacks to more than 8.0 MiB"),
+     "entries count a block each: %s", msg ? msg : "(applied)");
+  free(msg);
+  int root6 = new_root("limit6");
+  ok(apply_limited(root6, &many, 16u << 20, &msg) == 0 && exists(root6, "d2999"),
+     "the same layer under a larger limit%s%s", msg ? ": " : "", msg ? msg : "");
+  free(msg);
+
+  /* 20 MiB of zeros after the end of a plain tar: never written, but
+   * inflated and hashed all the same. */
+  layer_begin(&plain, "none");
+  add(&plain, "f", AE_IFREG, 0644, "data", NULL);
+  layer_end(&plain);
+  struct layer trailing = plain;
+  trailing.used = plain.used + big_len;
+  trailing.buf = layer_buffer(trailing.used);
+  memcpy(trailing.buf, plain.buf, plain.used);
+  memset(trailing.buf + plain.used, 0, big_len);
+  int root7 = new_root("limit7");
+  ok(apply_limited(root7, &trailing, 8u << 20, &msg) < 0 && msg
+         && strstr(msg, "unpacks to more than 8.0 MiB"),
+     "bytes after the end of the archive count: %s", msg ? msg : "(applied)");
+  free(msg);
+  int root8 = new_root("limit8");
+  ok(apply_limited(root8, &trailing, 0, &msg) == 0 && strcmp(slurp(root8, "f"), "data") == 0,
+     "limit 0 is no limit%s%s", msg ? ": " : "", msg ? msg : "");
+  free(msg);
+
+  close(root);
+  close(root2);
+  close(root3);
+  close(root4);
+  close(root5);
+  close(root6);
+  close(root7);
+  close(root8);
+}
+
 int
 main(void)
 {
@@ -700,6 +817,7 @@ main(void)
   test_escapes();
   test_digests();
   test_file_writer();
+  test_limit();
   cleanup_free char *cmd = xasprintf("chmod -R u+w '%s' && rm -rf '%s'", tmpdir, tmpdir);
   if (system(cmd) != 0)
     return 99;
