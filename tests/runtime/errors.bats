@@ -273,3 +273,34 @@ EOF
 		assert_one_line
 	done
 }
+
+# requires_memory_cgroup [v1]: a memory controller to put limits on (v1
+# only with "v1": there the kernel refuses a limit below the usage).
+requires_memory_cgroup() {
+	local v1=no
+	awk '$3 == "cgroup" && $4 ~ /(^|,)memory(,|$)/ { f = 1 } END { exit !f }' /proc/self/mounts && v1=yes
+	if [ "${1:-}" = v1 ]; then
+		[ "$v1" = yes ] || skip "needs the cgroup v1 memory controller"
+	elif [ "$v1" = no ]; then
+		grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null || skip "needs a memory cgroup controller"
+	fi
+}
+
+@test "update of a memory limit below the usage names the usage, as runc does" {
+	requires_memory_cgroup v1
+	[ -x "$REF_RUNTIME" ] || skip "reference runtime $REF_RUNTIME not installed"
+	[ "$(wc -l </proc/swaps)" -le 1 ] || skip "with swap the kernel may reclaim below any limit"
+	set_cmd 'x=$(seq 1 20000); sleep 100'
+	ocirt run -d --bundle "$BUNDLE" "$ID"
+	assert_success
+	ref run -d --bundle "$BUNDLE" "$ID-ref"
+	assert_success
+	ref update --memory 1000 "$ID-ref"
+	assert_failure
+	assert_output_contains "unable to set memory limit to 1000 (current usage: "
+	ocirt update --memory 1000 "$ID"
+	assert_failure
+	assert_output_contains "unable to set memory limit to 1000 (current usage: " ", peak usage: "
+	# the container still runs, under its old limit
+	assert_equal "$(container_status "$ID")" running
+}
