@@ -286,6 +286,48 @@ requires_memory_cgroup() {
 	fi
 }
 
+@test "a memory limit too small to start the container fails cleanly, naming the limit, as runc fails" {
+	requires_memory_cgroup
+	[ -x "$REF_RUNTIME" ] || skip "reference runtime $REF_RUNTIME not installed"
+	set_cmd 'echo started'
+	# 4 MiB is enough for both runtimes' init: the limit itself is no error
+	update_config 'c["linux"].setdefault("resources", {})["memory"] = {"limit": 4194304}'
+	ref run --bundle "$BUNDLE" "$ID-ref"
+	assert_success
+	ocirt run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output "started"
+
+	# 1000 bytes: runc cannot set it below its init's usage; ours is set
+	# first and the init is killed by the OOM killer as it starts
+	update_config 'c["linux"]["resources"]["memory"] = {"limit": 1000}'
+	ref run --bundle "$BUNDLE" "$ID-ref"
+	assert_failure
+	assert_output_contains "memory limit" "1000"
+	create_fails
+	assert_output_contains "memory limit" "1000"
+	if ! is_runc; then
+		assert_output_contains "container init was killed by the OOM killer: memory limit 1000 bytes"
+		assert_output_contains "(linux.resources.memory.limit) is too small (cgroup \`"
+		assert_one_line
+	fi
+}
+
+@test "an init killed during create is reported with its signal, and nothing is left" {
+	cat >"$TEST_TMP/killer" <<'EOF'
+#!/bin/sh
+# the state on stdin names the init: kill it before it is ready
+pid=$(sed -n 's/.*"pid": *\([0-9][0-9]*\).*/\1/p')
+kill -KILL "$pid"
+EOF
+	chmod 755 "$TEST_TMP/killer"
+	update_config 'c["hooks"] = {"createRuntime": [{"path": sys.argv[3]}]}' "$TEST_TMP/killer"
+	create_fails
+	ocirt_only "wording"
+	assert_output_contains "container init was killed by SIGKILL before it was ready"
+	assert_one_line
+}
+
 @test "update of a memory limit below the usage names the usage, as runc does" {
 	requires_memory_cgroup v1
 	[ -x "$REF_RUNTIME" ] || skip "reference runtime $REF_RUNTIME not installed"
