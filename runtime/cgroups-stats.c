@@ -353,6 +353,24 @@ v2_blkio(const char *dir, struct json_writer *w)
   v2_blkio_list(w, text, "ioServicedRecursive", " rios=", " wios=");
 }
 
+/* ---- OOM kills ---- */
+
+/* v2's memory.events and v1's memory.oom_control count OOM kills
+ * ("oom_kill N"; on v1 since Linux 4.13).  Older v1 kernels only count how
+ * often the limit was hit (memory.failcnt), the best evidence there. */
+bool
+rt_cgroup_oom_killed(const struct rt_cgroup *cg)
+{
+  bool v2 = cg->mode == RT_CG_UNIFIED;
+  const char *dir = v2 ? (cg->n ? cg->h[0].dir : NULL) : v1_dir(cg, "memory");
+  cleanup_free char *text = dir ? rt_cg_read(dir, v2 ? "memory.events" : "memory.oom_control") : NULL;
+  uint64_t n = 0;
+
+  if (text && keyed_u64(text, "oom_kill", &n))
+    return n > 0;
+  return !v2 && read_u64(dir, "memory.failcnt", &n) && n > 0;
+}
+
 /* ---- the whole object ---- */
 
 static void

@@ -87,6 +87,25 @@ write_i64(const char *dir, const char *file, int64_t v, struct oci_error **err)
   return rt_cg_writef(dir, file, err, "%" PRId64, v);
 }
 
+/* The kernel refuses a limit below what it can reclaim down to (EBUSY):
+ * say what the usage is, as runc does, so that the user can pick a limit. */
+static int
+limit_below_usage(const char *dir, int64_t limit, struct oci_error **err)
+{
+  cleanup_free char *usage = NULL, *peak = NULL;
+
+  if ((*err)->status != EBUSY)
+    return -1;
+  usage = rt_cg_read(dir, "memory.usage_in_bytes");
+  peak = rt_cg_read(dir, "memory.max_usage_in_bytes");
+  oci_error_free(*err);
+  *err = NULL;
+  return oci_error_set(err, EBUSY,
+                       "linux.resources.memory.limit: unable to set memory limit to %" PRId64
+                       " (current usage: %s, peak usage: %s)",
+                       limit, usage ? usage : "unknown", peak ? peak : "unknown");
+}
+
 static int
 v1_memory(const struct rt_cgroup *cg, const struct oci_memory *m, struct oci_error **err)
 {
@@ -120,7 +139,7 @@ v1_memory(const struct rt_cgroup *cg, const struct oci_memory *m, struct oci_err
   if (swap_first && write_i64(dir, "memory.memsw.limit_in_bytes", swap, err) < 0)
     return -1;
   if (limit != 0 && write_i64(dir, "memory.limit_in_bytes", limit, err) < 0)
-    return -1;
+    return limit_below_usage(dir, limit, err);
   if (!swap_first && swap != 0 && write_i64(dir, "memory.memsw.limit_in_bytes", swap, err) < 0)
     return -1;
 

@@ -53,6 +53,9 @@ bool rt_cgroup_frozen(const struct rt_cgroup *cg);
  * runc prints it (cgroups-stats.c).  Unreadable files are left out. */
 struct json_writer;
 void rt_cgroup_write_stats(const struct rt_cgroup *cg, struct json_writer *w);
+/* Whether the kernel's OOM killer has killed a process of the cgroup
+ * (cgroups-stats.c). */
+bool rt_cgroup_oom_killed(const struct rt_cgroup *cg);
 /* Remove the directories (retrying while the kernel releases them). */
 int rt_cgroup_destroy(const struct rt_cgroup *cg, struct oci_error **err);
 void rt_cgroup_free(struct rt_cgroup *cg);

@@ -1,6 +1,7 @@
 #include <config.h>
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
@@ -379,6 +380,55 @@ job_create_hooks(struct create_job *job, struct oci_error **err)
   return 0;
 }
 
+/* The init died before it was ready, the sync socket's end of stream tells
+ * no more.  Say how it died; when the memory controller killed it, say that
+ * the memory limit is too small (runc fails to set such a limit on its
+ * already running init; ours is set before the init allocates). */
+static int
+job_init_died(struct create_job *job, struct oci_error **err)
+{
+  const struct oci_resources *res = job->cfg->linux_ ? job->cfg->linux_->resources : NULL;
+  const struct oci_memory *mem = res ? res->memory : NULL;
+  cleanup_free char *how = NULL, *shown = NULL;
+  int status;
+
+  if (job->init != job->stage1 || rt_process_reap_exiting(job->init, 1000, &status) <= 0)
+    return -1;
+  /* reaped: the rollback must not signal a pid the kernel may reuse */
+  job->init = job->stage1 = 0;
+  oci_error_free(*err);
+  *err = NULL;
+  if (!WIFSIGNALED(status) || job->cg == NULL || !rt_cgroup_oom_killed(job->cg))
+    {
+      how = rt_process_describe_exit(status);
+      return oci_error_set(err, 0, "container init %s before it was ready", how);
+    }
+  shown = rt_cgroup_display_path(job->cg);
+  if (mem && mem->has_limit && mem->limit > 0)
+    return oci_error_set(err, 0,
+                         "container init was killed by the OOM killer: memory limit %" PRId64
+                         " bytes (linux.resources.memory.limit) is too small (cgroup `%s`)",
+                         mem->limit, shown);
+  return oci_error_set(err, 0, "container init was killed by the OOM killer (cgroup `%s`)", shown);
+}
+
+static int
+job_recv(struct create_job *job, struct rt_sync_msg *msg, struct oci_error **err)
+{
+  if (rt_sync_recv(job->sync[0], msg, err) == 0)
+    return 0;
+  return msg->type == RT_SYNC_EOF ? job_init_died(job, err) : -1;
+}
+
+/* GO with `value`; EPIPE: the init is gone, say how. */
+static int
+job_go(struct create_job *job, int64_t value, struct oci_error **err)
+{
+  if (rt_sync_send(job->sync[0], RT_SYNC_GO, value, -1, err) == 0)
+    return 0;
+  return (*err)->status == EPIPE ? job_init_died(job, err) : -1;
+}
+
 /* The parent's half of the protocol, until the init reports "ready". */
 static int
 job_drive(struct create_job *job, struct oci_error **err)
@@ -395,18 +445,17 @@ job_drive(struct create_job *job, struct oci_error **err)
       if (lnx && lnx->resources && rt_cgroup_apply(job->cg, lnx->resources, err) < 0)
         return -1;
     }
-  if (rt_sync_send(job->sync[0], RT_SYNC_GO, 0, -1, err) < 0)
+  if (job_go(job, 0, err) < 0)
     return -1;
 
   for (;;)
     {
-      if (rt_sync_recv(job->sync[0], &msg, err) < 0)
+      if (job_recv(job, &msg, err) < 0)
         return -1;
       switch (msg.type)
         {
         case RT_SYNC_USERNS:
-          if (rt_ns_write_id_maps(job->stage1, lnx, err) < 0
-              || rt_sync_send(job->sync[0], RT_SYNC_GO, 0, -1, err) < 0)
+          if (rt_ns_write_id_maps(job->stage1, lnx, err) < 0 || job_go(job, 0, err) < 0)
             return -1;
           break;
         case RT_SYNC_PID:
@@ -420,8 +469,7 @@ job_drive(struct create_job *job, struct oci_error **err)
             return -1;
           break;
         case RT_SYNC_HOOKS:
-          if (job_create_hooks(job, err) < 0
-              || rt_sync_send(job->sync[0], RT_SYNC_GO, job->init, -1, err) < 0)
+          if (job_create_hooks(job, err) < 0 || job_go(job, job->init, err) < 0)
             return -1;
           break;
         case RT_SYNC_READY:

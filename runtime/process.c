@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capabilities.h"
@@ -569,4 +570,35 @@ rt_process_kill_and_reap(pid_t pid)
   kill(pid, SIGKILL);
   while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
     ;
+}
+
+int
+rt_process_reap_exiting(pid_t pid, int timeout_ms, int *status)
+{
+  const struct timespec tick = { .tv_nsec = 1000 * 1000 };
+
+  for (int waited = 0;; waited++)
+    {
+      pid_t r = waitpid(pid, status, WNOHANG);
+      if (r == pid)
+        return 1;
+      if (r < 0 && errno != EINTR)
+        return -1;
+      if (waited >= timeout_ms)
+        return 0;
+      nanosleep(&tick, NULL);
+    }
+}
+
+char *
+rt_process_describe_exit(int status)
+{
+  if (WIFSIGNALED(status))
+    {
+      const char *name = sigabbrev_np(WTERMSIG(status));
+      if (name)
+        return xasprintf("was killed by SIG%s", name);
+      return xasprintf("was killed by signal %d", WTERMSIG(status));
+    }
+  return xasprintf("exited with status %d", WEXITSTATUS(status));
 }

@@ -45,5 +45,12 @@ int rt_rlimit_apply(const struct oci_rlimit *rl, struct oci_error **err);
  * `pid` and wait for it, so that nothing outlives the failed command.
  * pid <= 0 (never forked, or already reaped): nothing. */
 void rt_process_kill_and_reap(pid_t pid);
+/* Reap our child `pid`, which is on its way out (it closed its end of a
+ * socket), waiting at most `timeout_ms`: 1 with its wait status in *status,
+ * 0 when it is still running, -1 when it is not ours to wait for. */
+int rt_process_reap_exiting(pid_t pid, int timeout_ms, int *status);
+/* A wait status in words: "was killed by SIGKILL", "exited with status 3";
+ * newly allocated. */
+char *rt_process_describe_exit(int status);
 
 #endif

@@ -107,14 +107,19 @@ rt_sync_recv(int sock, struct rt_sync_msg *msg, struct oci_error **err)
   };
   ssize_t r;
 
+  msg->type = 0; /* none, unless one arrives */
   msg->fd = -1;
   do
     r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
   while (r < 0 && errno == EINTR);
-  if (r < 0)
+  /* ECONNRESET: it died with our last message unread */
+  if (r < 0 && errno != ECONNRESET)
     return oci_error_errno(err, "reading from the sync socket");
-  if (r == 0)
-    return oci_error_set(err, 0, "container init exited unexpectedly");
+  if (r <= 0)
+    {
+      msg->type = RT_SYNC_EOF;
+      return oci_error_set(err, 0, "container init exited unexpectedly");
+    }
   if ((size_t)r < offsetof(struct wire, text))
     return oci_error_set(err, 0, "short message on the sync socket");
   msg->type = w.type;

@@ -20,6 +20,8 @@ enum rt_sync_type
   RT_SYNC_HOOKS,    /* init -> parent: mounts done, before pivot_root: run the
                        prestart/createRuntime hooks, answer GO with value =
                        the init's pid (the hooks' state needs it) */
+  RT_SYNC_EOF,      /* not sent: rt_sync_recv's type when the peer closed
+                       the socket without a word, or was reset (it died) */
 };
 
 struct rt_sync_msg

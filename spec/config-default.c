@@ -1,6 +1,7 @@
 /* The config.json that `ocirt spec` writes: the same document as `runc spec`
- * (runc 1.1.5), with our spec version and hostname. */
-#include <config.h> /* autoconf: OCI_SPEC_VERSION */
+ * (runc 1.1.5), with our hostname.  ociVersion is left to the emitter, which
+ * writes the lowest version covering the fields (imgtool adds some). */
+#include <config.h>
 
 #include <string.h>
 
@@ -145,7 +146,6 @@ oci_config_default(bool rootless, uint32_t uid, uint32_t gid)
 {
   struct oci_config *cfg = xzalloc(sizeof *cfg);
 
-  cfg->oci_version = xstrdup(OCI_SPEC_VERSION);
   cfg->process = default_process();
   cfg->root = xzalloc(sizeof *cfg->root);
   cfg->root->path = xstrdup("rootfs");

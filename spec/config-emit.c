@@ -647,7 +647,7 @@ oci_config_emit(const struct oci_config *cfg, bool pretty, char **out, size_t *l
   cleanup_json_writer writer *w = json_writer_new_indent(pretty ? "\t" : NULL);
 
   json_write_object_begin(w);
-  put_string(w, "ociVersion", cfg->oci_version);
+  put_string(w, "ociVersion", cfg->oci_version ? cfg->oci_version : oci_config_min_version(cfg));
   if (cfg->process)
     {
       json_write_key(w, "process");

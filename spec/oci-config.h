@@ -422,7 +422,7 @@ struct oci_linux
 
 struct oci_config
 {
-  char *oci_version;
+  char *oci_version; /* NULL: the emitter writes oci_config_min_version() */
   struct oci_root *root;
   struct oci_mount *mounts;
   size_t mounts_len;
@@ -449,6 +449,11 @@ int oci_config_validate(const char *name, const struct oci_config *cfg, struct o
 /* The same checks for a bare Process (`exec --process`): "<name>: args: ...". */
 int oci_process_validate(const char *name, const struct oci_process *p, struct oci_error **err);
 
+/* The lowest runtime-spec version whose fields cover what `cfg` uses
+ * ("1.0.0" ... "1.3.0"; a static string), so that runtimes that know only
+ * older versions (crun 1.8 refuses 1.2.0) run what we write. */
+const char *oci_config_min_version(const struct oci_config *cfg);
+
 /* Emit as JSON (newly allocated, NUL terminated).  parse(emit(x)) == x. */
 int oci_config_emit(const struct oci_config *cfg, bool pretty, char **out, size_t *len,
                     struct oci_error **err);
@@ -461,7 +466,8 @@ int oci_resources_parse(const char *name, const char *text, size_t len, struct o
                         struct oci_error **err);
 
 /* The default configuration that `ocirt spec` writes, as runc's: args ["sh"],
- * terminal true, default mounts, capabilities, rlimits, masked/readonly paths.
+ * terminal true, default mounts, capabilities, rlimits, masked/readonly paths;
+ * no ociVersion, so that the emitter writes the one the final fields need.
  * `rootless` adds a user namespace mapping `uid`/`gid` to root and the
  * mount options an unprivileged user can use. */
 struct oci_config *oci_config_default(bool rootless, uint32_t uid, uint32_t gid);

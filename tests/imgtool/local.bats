@@ -12,6 +12,8 @@ TESTS_DIR=$(dirname "$(readlink -f "$BATS_TEST_FILENAME")")
 : "${IMGTOOL:=${TOP_BUILDDIR:-$TESTS_DIR/../..}/imgtool/imgtool}"
 : "${OCIRT:=${TOP_BUILDDIR:-$TESTS_DIR/../..}/ocirt}"
 RUNC=${RUNC:-$(command -v runc || echo /usr/sbin/runc)}
+CRUN=${CRUN:-$(command -v crun || true)}
+export CRUN
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 PYTHON=/usr/bin/python3
 
@@ -47,6 +49,7 @@ setup() {
 teardown() {
 	[ -n "${WORK:-}" ] || return 0
 	"$RUNC" --root "$RUNC_ROOT" delete -f "$CID" >/dev/null 2>&1 || true
+	[ -z "$CRUN" ] || "$TESTS_DIR/../lib/crun" --root "$WORK/crun-root" delete -f "$CID" >/dev/null 2>&1 || true
 	[ -x "$OCIRT" ] && "$OCIRT" --root "$OCIRT_ROOT" delete -f "$CID" >/dev/null 2>&1 || true
 	chmod -R u+w "$WORK" 2>/dev/null || true
 	rm -rf "$WORK"
@@ -153,6 +156,18 @@ requires_root() {
 	run "$OCIRT" --root "$OCIRT_ROOT" run -b "$WORK/b" "$CID"
 	[ "$status" -eq 0 ]
 	[ "$output" = "$expected" ]
+}
+
+@test "crun 1.8 runs the bundle unchanged: ociVersion is the lowest that covers the config" {
+	requires_root
+	[ -n "$CRUN" ] || skip "needs crun"
+	run imgtool bundle "oci:$LAYOUT:good" "$WORK/b"
+	[ "$status" -eq 0 ]
+	# user, env, cwd, annotations, tmpfs volumes: all runtime-spec 1.0.0
+	[ "$(config_get "$WORK/b" 'c["ociVersion"]')" = "1.0.0" ]
+	run "$TESTS_DIR/../lib/crun" --root "$WORK/crun-root" run -b "$WORK/b" "$CID"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'hello-from-image\n1000\n1000\n/home/alice\nFOO=bar\nthird layer')" ]
 }
 
 @test "oci-archive: source; the unpacked archive is removed afterwards" {

@@ -21,6 +21,9 @@ fi
 OCIRT_NAME=$(basename "$OCIRT")
 # The reference runtime for differential tests.
 REF_RUNTIME=${REF_RUNTIME:-$(command -v runc || echo /usr/sbin/runc)}
+# A second one where it is installed (tests/lib/crun wraps it).
+CRUN=${CRUN:-$(command -v crun || true)}
+export CRUN
 BUSYBOX=${BUSYBOX:-$(command -v busybox || echo /bin/busybox)}
 # Debian's interpreter: a version-manager shim would cost a second per call.
 if [ -z "${PYTHON:-}" ]; then
@@ -53,6 +56,10 @@ ocirt_only() {
 
 requires_root() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
+}
+
+requires_crun() {
+	[ -n "$CRUN" ] && [ -x "$CRUN" ] || skip "needs crun"
 }
 
 requires_cmd() {
@@ -95,6 +102,11 @@ teardown_test() {
 	if [ -d "$TEST_TMP/ref-state" ]; then
 		for ct in $(ls "$TEST_TMP/ref-state"); do
 			timeout 60 "$REF_RUNTIME" --root "$TEST_TMP/ref-state" delete --force "$ct" >/dev/null 2>&1 || true
+		done
+	fi
+	if [ -d "$TEST_TMP/crun-state" ]; then
+		for ct in $(ls "$TEST_TMP/crun-state"); do
+			timeout 60 "$TESTS_LIB/crun" --root "$TEST_TMP/crun-state" delete --force "$ct" >/dev/null 2>&1 || true
 		done
 	fi
 	for ct in $(list_containers); do
@@ -168,6 +180,20 @@ ref() {
 	lines=()
 	[ -z "$output" ] || mapfile -t lines <<<"$output"
 	echo "ref $* (status=$status):" >&2
+	echo "$output" >&2
+}
+
+# The same with crun (tests/lib/crun), for bundles that must run under it too.
+crun_ref() {
+	mkdir -p "$TEST_TMP/crun-state"
+	OUT_FILE=$(mktemp "$TEST_TMP/out.XXXXXX")
+	status=0
+	timeout -k 5 "$OCIRT_CMD_TIMEOUT" env "$MARK" "$TESTS_LIB/crun" --root "$TEST_TMP/crun-state" "$@" \
+		</dev/null >"$OUT_FILE" 2>&1 || status=$?
+	output=$(cat "$OUT_FILE")
+	lines=()
+	[ -z "$output" ] || mapfile -t lines <<<"$output"
+	echo "crun $* (status=$status):" >&2
 	echo "$output" >&2
 }
 

@@ -119,3 +119,41 @@ c["mounts"].append({"destination": "/run", "type": "tmpfs", "source": "tmpfs", "
 c["linux"]["maskedPaths"].append("/etc/group")
 c["linux"]["readonlyPaths"].append("/home")'
 }
+
+# spec_bundle DIR: `ocirt spec` in DIR plus a rootfs, run without a terminal.
+# Only process.args/terminal/env change: what a new user would edit.
+spec_bundle() {
+	mkdir -p "$1"
+	ocirt spec --bundle "$1"
+	assert_success
+	cp -a "$(rootfs_cache)" "$1/rootfs"
+	rm -f "$1/rootfs/.done"
+	BUNDLE=$1
+	update_config 'c["process"]["env"].append(sys.argv[3])' "$MARK"
+	set_cmd 'echo ran; grep NoNewPrivs /proc/self/status'
+}
+
+@test "spec: the config names the lowest ociVersion that covers it, and runs under runc" {
+	spec_bundle "$TEST_TMP/spec"
+	# every field `spec` writes is in runtime-spec 1.0.0
+	assert_equal "$(json_field ociVersion <"$BUNDLE/config.json")" "1.0.0"
+	ref run --bundle "$BUNDLE" "$ID-ref"
+	assert_success
+	local expected=$output
+	ocirt run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output "$expected"
+}
+
+@test "spec: the config runs unchanged under crun 1.8, which refuses versions it does not know" {
+	requires_crun
+	spec_bundle "$TEST_TMP/spec"
+	crun_ref run --bundle "$BUNDLE" "$ID-crun"
+	assert_success
+	assert_output $'ran\nNoNewPrivs:\t1'
+	# the same config claiming a version past crun's: the check is real
+	update_config 'c["ociVersion"] = "1.2.0"'
+	crun_ref run --bundle "$BUNDLE" "$ID-crun"
+	assert_failure
+	assert_output_contains "unknown version"
+}

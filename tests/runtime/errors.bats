@@ -273,3 +273,76 @@ EOF
 		assert_one_line
 	done
 }
+
+# requires_memory_cgroup [v1]: a memory controller to put limits on (v1
+# only with "v1": there the kernel refuses a limit below the usage).
+requires_memory_cgroup() {
+	local v1=no
+	awk '$3 == "cgroup" && $4 ~ /(^|,)memory(,|$)/ { f = 1 } END { exit !f }' /proc/self/mounts && v1=yes
+	if [ "${1:-}" = v1 ]; then
+		[ "$v1" = yes ] || skip "needs the cgroup v1 memory controller"
+	elif [ "$v1" = no ]; then
+		grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null || skip "needs a memory cgroup controller"
+	fi
+}
+
+@test "a memory limit too small to start the container fails cleanly, naming the limit, as runc fails" {
+	requires_memory_cgroup
+	[ -x "$REF_RUNTIME" ] || skip "reference runtime $REF_RUNTIME not installed"
+	set_cmd 'echo started'
+	# 4 MiB is enough for both runtimes' init: the limit itself is no error
+	update_config 'c["linux"].setdefault("resources", {})["memory"] = {"limit": 4194304}'
+	ref run --bundle "$BUNDLE" "$ID-ref"
+	assert_success
+	ocirt run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output "started"
+
+	# 1000 bytes: runc cannot set it below its init's usage; ours is set
+	# first and the init is killed by the OOM killer as it starts
+	update_config 'c["linux"]["resources"]["memory"] = {"limit": 1000}'
+	ref run --bundle "$BUNDLE" "$ID-ref"
+	assert_failure
+	assert_output_contains "memory limit" "1000"
+	create_fails
+	assert_output_contains "memory limit" "1000"
+	if ! is_runc; then
+		assert_output_contains "container init was killed by the OOM killer: memory limit 1000 bytes"
+		assert_output_contains "(linux.resources.memory.limit) is too small (cgroup \`"
+		assert_one_line
+	fi
+}
+
+@test "an init killed during create is reported with its signal, and nothing is left" {
+	cat >"$TEST_TMP/killer" <<'EOF'
+#!/bin/sh
+# the state on stdin names the init: kill it before it is ready
+pid=$(sed -n 's/.*"pid": *\([0-9][0-9]*\).*/\1/p')
+kill -KILL "$pid"
+EOF
+	chmod 755 "$TEST_TMP/killer"
+	update_config 'c["hooks"] = {"createRuntime": [{"path": sys.argv[3]}]}' "$TEST_TMP/killer"
+	create_fails
+	ocirt_only "wording"
+	assert_output_contains "container init was killed by SIGKILL before it was ready"
+	assert_one_line
+}
+
+@test "update of a memory limit below the usage names the usage, as runc does" {
+	requires_memory_cgroup v1
+	[ -x "$REF_RUNTIME" ] || skip "reference runtime $REF_RUNTIME not installed"
+	[ "$(wc -l </proc/swaps)" -le 1 ] || skip "with swap the kernel may reclaim below any limit"
+	set_cmd 'x=$(seq 1 20000); sleep 100'
+	ocirt run -d --bundle "$BUNDLE" "$ID"
+	assert_success
+	ref run -d --bundle "$BUNDLE" "$ID-ref"
+	assert_success
+	ref update --memory 1000 "$ID-ref"
+	assert_failure
+	assert_output_contains "unable to set memory limit to 1000 (current usage: "
+	ocirt update --memory 1000 "$ID"
+	assert_failure
+	assert_output_contains "unable to set memory limit to 1000 (current usage: " ", peak usage: "
+	# the container still runs, under its old limit
+	assert_equal "$(container_status "$ID")" running
+}

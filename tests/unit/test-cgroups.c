@@ -4,7 +4,10 @@
 #include <config.h>
 
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <linux/bpf.h>
 
 #include "runtime/cgroups-internal.h"
@@ -247,6 +250,72 @@ test_device_rules(void)
   check(insns2[count - 2].imm == 0, "default is deny");
 }
 
+/* ---- OOM kills, from files as the kernel writes them ---- */
+
+static void
+put_file(const char *dir, const char *name, const char *text)
+{
+  cleanup_free char *path = xasprintf("%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+
+  if (f)
+    {
+      fputs(text, f);
+      fclose(f);
+    }
+}
+
+static bool
+oom_killed(enum rt_cg_mode mode, const char *dir)
+{
+  struct rt_cg_hier h
+      = { .m = { .options = (char *)(mode == RT_CG_UNIFIED ? "" : "rw,memory"), .v2 = mode == RT_CG_UNIFIED },
+          .dir = (char *)dir };
+  struct rt_cgroup cg = { .mode = mode, .h = &h, .n = 1 };
+
+  return rt_cgroup_oom_killed(&cg);
+}
+
+static void
+test_oom_killed(void)
+{
+  char v1[] = "/tmp/test-cgroups.XXXXXX", v2[] = "/tmp/test-cgroups.XXXXXX",
+       old[] = "/tmp/test-cgroups.XXXXXX";
+
+  if (!mkdtemp(v1) || !mkdtemp(v2) || !mkdtemp(old))
+    {
+      tap_skip(6, "no temporary directory");
+      return;
+    }
+  put_file(v2, "memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 0\noom_group_kill 0\n");
+  check(!oom_killed(RT_CG_UNIFIED, v2), "v2: an OOM without a kill is no kill");
+  put_file(v2, "memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n");
+  check(oom_killed(RT_CG_UNIFIED, v2), "v2: memory.events oom_kill 1");
+  put_file(v1, "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n");
+  put_file(v1, "memory.failcnt", "12\n");
+  check(!oom_killed(RT_CG_HYBRID, v1),
+        "v1: oom_kill 0 wins over a failcnt (the limit was hit, nothing killed)");
+  put_file(v1, "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
+  check(oom_killed(RT_CG_LEGACY, v1), "v1: memory.oom_control oom_kill 2");
+  /* Linux < 4.13: no oom_kill line */
+  put_file(old, "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\n");
+  put_file(old, "memory.failcnt", "0\n");
+  check(!oom_killed(RT_CG_LEGACY, old), "old v1: failcnt 0");
+  put_file(old, "memory.failcnt", "5\n");
+  check(oom_killed(RT_CG_LEGACY, old), "old v1: the limit was hit (failcnt 5)");
+  for (char *d[] = { v1, v2, old }, **p = d; p < d + 3; p++)
+    {
+      for (const char *const *f
+           = (const char *const[]){ "memory.events", "memory.oom_control", "memory.failcnt", NULL };
+           *f; f++)
+        {
+          cleanup_free char *path = xasprintf("%s/%s", *p, *f);
+          (void)unlink(path);
+        }
+      (void)rmdir(*p);
+    }
+}
+
 int
 main(void)
 {
@@ -255,5 +324,6 @@ main(void)
   test_paths();
   test_conversions();
   test_device_rules();
+  test_oom_killed();
   return tap_done();
 }

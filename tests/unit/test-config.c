@@ -553,19 +553,22 @@ test_default(void)
   cleanup_free char *json = emit(def, true), *json_rl = emit(rl, true), *again = NULL;
   struct oci_error *err = NULL;
 
-  ok(oci_config_validate("config.json", def, &err) == 0, "the default config validates");
+  cleanup_config struct oci_config *back_rl = parse(json_rl, NULL);
+
+  /* what `ocirt spec` writes, which carries the ociVersion the emitter chose */
+  back = parse(json, NULL);
+  ok(back && oci_config_validate("config.json", back, &err) == 0, "the default config validates");
   oci_error_free(err);
   err = NULL;
-  ok(oci_config_validate("config.json", rl, &err) == 0, "the rootless default config validates%s%s",
-     err ? ": " : "", err ? err->msg : "");
+  ok(back_rl && oci_config_validate("config.json", back_rl, &err) == 0,
+     "the rootless default config validates%s%s", err ? ": " : "", err ? err->msg : "");
   oci_error_free(err);
   err = NULL;
 
-  back = parse(json, NULL);
   again = back ? emit(back, true) : NULL;
   ok(again && strcmp(json, again) == 0, "the default config round-trips");
 
-  ok(strstr(json, "\"ociVersion\": \"1.2.0\"") && strstr(json, "\"hostname\": \"ocirt\"")
+  ok(strstr(json, "\"ociVersion\": \"1.0.0\"") && strstr(json, "\"hostname\": \"ocirt\"")
          && strstr(json, "\"terminal\": true") && strstr(json, "\t\t\"args\": [\n\t\t\t\"sh\"\n\t\t]")
          && strstr(json, "\"gid=5\"") && strstr(json, "\"type\": \"network\"")
          && strstr(json, "\"type\": \"sysfs\"") && strstr(json, "\"/proc/sysrq-trigger\"")
@@ -580,6 +583,63 @@ test_default(void)
          && rl->linux_->uid_mappings[0].host_id == 1000 && rl->linux_->gid_mappings[0].host_id == 1001
          && strcmp(rl->linux_->namespaces[rl->linux_->namespaces_len - 1].type, "user") == 0,
      "rootless default: user namespace mapping the caller, no network namespace, sysfs bind");
+}
+
+/* ---- ociVersion ---- */
+
+/* The version `member` (a JSON member of config.json) needs on top of a
+ * config that needs nothing. */
+static void
+check_min_version(const char *member, const char *want)
+{
+  cleanup_free char *text = xasprintf("{\"ociVersion\":\"1.0.0\",%s}", member);
+  cleanup_config struct oci_config *cfg = parse(text, NULL);
+  const char *got = cfg ? oci_config_min_version(cfg) : "(parse error)";
+
+  ok(strcmp(got, want) == 0, "%s needs %s (got %s)", member, want, got);
+}
+
+static void
+test_min_version(void)
+{
+  cleanup_config struct oci_config *rich = parse(RICH, NULL);
+  cleanup_config struct oci_config *def = oci_config_default(false, 0, 0);
+  cleanup_config struct oci_config *old = parse("{\"ociVersion\":\"1.0.2-dev\",\"domainname\":\"d\"}", NULL);
+  cleanup_free char *json = NULL, *json_old = NULL;
+
+  check_min_version("\"hostname\":\"h\",\"annotations\":{\"org.opencontainers.image.os\":\"linux\"}",
+                    "1.0.0");
+  check_min_version("\"process\":{\"user\":{\"uid\":0,\"gid\":0,\"umask\":18}}", "1.0.2");
+  check_min_version("\"hooks\":{\"prestart\":[{\"path\":\"/a\"}],\"createRuntime\":[{\"path\":\"/b\"}]}",
+                    "1.0.2");
+  check_min_version("\"linux\":{\"personality\":{\"domain\":\"LINUX\"}}", "1.0.2");
+  check_min_version("\"linux\":{\"resources\":{\"memory\":{\"limit\":1,\"useHierarchy\":true}}}", "1.0.2");
+  check_min_version("\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_LOG\"}}", "1.0.2");
+  check_min_version("\"domainname\":\"d\"", "1.1.0");
+  check_min_version("\"process\":{\"scheduler\":{\"policy\":\"SCHED_OTHER\"}}", "1.1.0");
+  check_min_version("\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"time\"}]}", "1.1.0");
+  check_min_version("\"linux\":{\"resources\":{\"unified\":{\"memory.high\":\"max\"}}}", "1.1.0");
+  check_min_version("\"linux\":{\"resources\":{\"cpu\":{\"idle\":1}}}", "1.1.0");
+  check_min_version("\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":1}}",
+                    "1.1.0");
+  check_min_version("\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":["
+                    "\"kill\"],\"action\":\"SCMP_ACT_KILL_PROCESS\"}]}}",
+                    "1.1.0");
+  check_min_version("\"mounts\":[{\"destination\":\"/a\",\"options\":[\"rbind\",\"rro\"]}]", "1.1.0");
+  check_min_version("\"mounts\":[{\"destination\":\"/a\",\"options\":[\"rbind\",\"idmap\"]}]", "1.2.0");
+  check_min_version("\"mounts\":[{\"destination\":\"a\",\"type\":\"tmpfs\"}]", "1.2.0");
+  check_min_version("\"process\":{\"execCPUAffinity\":{\"initial\":\"0\"}}", "1.2.1");
+  check_min_version("\"linux\":{\"netDevices\":{\"eth1\":{}}}", "1.3.0");
+  check_min_version("\"linux\":{\"memoryPolicy\":{\"mode\":\"MPOL_BIND\",\"nodes\":\"0\"}}", "1.3.0");
+  ok(rich && strcmp(oci_config_min_version(rich), "1.3.0") == 0, "the config with every field needs 1.3.0");
+
+  /* the emitter writes the computed version only where none was given */
+  def->domainname = xstrdup("example.org");
+  json = emit(def, false);
+  ok(starts_with(json, "{\"ociVersion\":\"1.1.0\","),
+     "a default config with a domainname is written as 1.1.0");
+  json_old = old ? emit(old, false) : NULL;
+  ok(starts_with(json_old, "{\"ociVersion\":\"1.0.2-dev\","), "a parsed config keeps its own ociVersion");
 }
 
 /* ---- state and features ---- */
@@ -694,6 +754,7 @@ main(void)
   test_other_documents();
   test_validation();
   test_default();
+  test_min_version();
   test_state();
   test_features();
   test_free_null();
