@@ -14,6 +14,7 @@ struct rt_context
   bool systemd_cgroup;   /* --systemd-cgroup */
   bool cgroups_disabled; /* --cgroup-manager disabled: no cgroup at all */
   int log_fd;            /* open --log file, -1 when none */
+  int failure_status;    /* exit status when the command fails; 0: 1 */
   const char *argv0;     /* for messages only */
 };
 

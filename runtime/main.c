@@ -232,7 +232,7 @@ main(int argc, char **argv)
   if (r < 0)
     {
       rt_log_report_error(&ctx, err);
-      r = 1;
+      r = ctx.failure_status ? ctx.failure_status : 1;
     }
   if (fflush(stdout) == EOF && r == 0)
     r = 1;

@@ -212,6 +212,9 @@ cli_exec(struct rt_context *ctx, int argc, char **argv, struct oci_error **err)
   gids = p.o.additional_gids;
   if (r != 0)
     return r < 0 ? -1 : 0;
+  /* Past the options, a failure is exec's own: runc exits 255 then, so that
+   * a caller can tell it from the program's status. */
+  ctx->failure_status = 255;
   if (p.process_file)
     {
       if (read_process(p.process_file, &proc, err) < 0)

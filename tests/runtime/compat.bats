@@ -331,3 +331,22 @@ exec_in_sub() {
 	ocirt delete --force "$ID"
 	assert_no_leaks
 }
+
+@test "compat: exec that cannot start its process exits 255, not a status the program could give (runc, ocirt)" {
+	local rt
+	for rt in ref ocirt; do
+		make_bundle default "$TEST_TMP/$rt"
+		set_args sleep 1000
+		"$rt" run -d --bundle "$TEST_TMP/$rt" "$ID-$rt"
+		assert_success
+		"$rt" exec "$ID-$rt" /no/such/program
+		assert_status 255
+		"$rt" exec --cwd /no/such/dir "$ID-$rt" true
+		assert_status 255
+		"$rt" exec "$ID-$rt" sh -c 'exit 1'
+		assert_status 1
+		"$rt" delete --force "$ID-$rt"
+		"$rt" exec "$ID-$rt" true
+		assert_status 255
+	done
+}
