@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "oci-config.h"
+#include "config-fields.h"
 #include "json.h"
 #include "util.h"
 
@@ -24,15 +25,6 @@ put_true(writer *w, const char *key, bool b)
     return;
   json_write_key(w, key);
   json_write_bool(w, true);
-}
-
-static void
-put_bool_opt(writer *w, const char *key, bool has, bool b)
-{
-  if (!has)
-    return;
-  json_write_key(w, key);
-  json_write_bool(w, b);
 }
 
 static void
@@ -276,193 +268,6 @@ emit_hooks(writer *w, const struct oci_hooks *h)
   json_write_object_end(w);
 }
 
-/* ---- linux.resources ---- */
-
-static void
-emit_device_cgroups(writer *w, const struct oci_device_cgroup *d, size_t len)
-{
-  if (len == 0)
-    return;
-  json_write_key(w, "devices");
-  json_write_array_begin(w);
-  for (size_t i = 0; i < len; i++)
-    {
-      json_write_object_begin(w);
-      json_write_key(w, "allow");
-      json_write_bool(w, d[i].allow);
-      put_string(w, "type", d[i].type);
-      put_i64_opt(w, "major", d[i].has_major, d[i].major);
-      put_i64_opt(w, "minor", d[i].has_minor, d[i].minor);
-      put_string(w, "access", d[i].access);
-      json_write_object_end(w);
-    }
-  json_write_array_end(w);
-}
-
-static void
-emit_memory(writer *w, const struct oci_memory *m)
-{
-  if (m == NULL)
-    return;
-  json_write_key(w, "memory");
-  json_write_object_begin(w);
-  put_i64_opt(w, "limit", m->has_limit, m->limit);
-  put_i64_opt(w, "reservation", m->has_reservation, m->reservation);
-  put_i64_opt(w, "swap", m->has_swap, m->swap);
-  put_i64_opt(w, "kernel", m->has_kernel, m->kernel);
-  put_i64_opt(w, "kernelTCP", m->has_kernel_tcp, m->kernel_tcp);
-  put_u64_opt(w, "swappiness", m->has_swappiness, m->swappiness);
-  put_bool_opt(w, "disableOOMKiller", m->has_disable_oom_killer, m->disable_oom_killer);
-  put_bool_opt(w, "useHierarchy", m->has_use_hierarchy, m->use_hierarchy);
-  put_bool_opt(w, "checkBeforeUpdate", m->has_check_before_update, m->check_before_update);
-  json_write_object_end(w);
-}
-
-static void
-emit_cpu(writer *w, const struct oci_cpu *c)
-{
-  if (c == NULL)
-    return;
-  json_write_key(w, "cpu");
-  json_write_object_begin(w);
-  put_u64_opt(w, "shares", c->has_shares, c->shares);
-  put_i64_opt(w, "quota", c->has_quota, c->quota);
-  put_u64_opt(w, "burst", c->has_burst, c->burst);
-  put_u64_opt(w, "period", c->has_period, c->period);
-  put_i64_opt(w, "realtimeRuntime", c->has_realtime_runtime, c->realtime_runtime);
-  put_u64_opt(w, "realtimePeriod", c->has_realtime_period, c->realtime_period);
-  put_string(w, "cpus", c->cpus);
-  put_string(w, "mems", c->mems);
-  put_i64_opt(w, "idle", c->has_idle, c->idle);
-  json_write_object_end(w);
-}
-
-static void
-emit_throttle(writer *w, const char *key, const struct oci_throttle_device *t, size_t len)
-{
-  if (len == 0)
-    return;
-  json_write_key(w, key);
-  json_write_array_begin(w);
-  for (size_t i = 0; i < len; i++)
-    {
-      json_write_object_begin(w);
-      put_i64(w, "major", t[i].major);
-      put_i64(w, "minor", t[i].minor);
-      put_u64(w, "rate", t[i].rate);
-      json_write_object_end(w);
-    }
-  json_write_array_end(w);
-}
-
-static void
-emit_block_io(writer *w, const struct oci_block_io *b)
-{
-  if (b == NULL)
-    return;
-  json_write_key(w, "blockIO");
-  json_write_object_begin(w);
-  put_u64_opt(w, "weight", b->has_weight, b->weight);
-  put_u64_opt(w, "leafWeight", b->has_leaf_weight, b->leaf_weight);
-  if (b->weight_device_len > 0)
-    {
-      json_write_key(w, "weightDevice");
-      json_write_array_begin(w);
-      for (size_t i = 0; i < b->weight_device_len; i++)
-        {
-          const struct oci_weight_device *d = &b->weight_device[i];
-
-          json_write_object_begin(w);
-          put_i64(w, "major", d->major);
-          put_i64(w, "minor", d->minor);
-          put_u64_opt(w, "weight", d->has_weight, d->weight);
-          put_u64_opt(w, "leafWeight", d->has_leaf_weight, d->leaf_weight);
-          json_write_object_end(w);
-        }
-      json_write_array_end(w);
-    }
-  emit_throttle(w, "throttleReadBpsDevice", b->throttle_read_bps_device, b->throttle_read_bps_device_len);
-  emit_throttle(w, "throttleWriteBpsDevice", b->throttle_write_bps_device, b->throttle_write_bps_device_len);
-  emit_throttle(w, "throttleReadIOPSDevice", b->throttle_read_iops_device, b->throttle_read_iops_device_len);
-  emit_throttle(w, "throttleWriteIOPSDevice", b->throttle_write_iops_device,
-                b->throttle_write_iops_device_len);
-  json_write_object_end(w);
-}
-
-static void
-emit_network(writer *w, const struct oci_network *n)
-{
-  if (n == NULL)
-    return;
-  json_write_key(w, "network");
-  json_write_object_begin(w);
-  put_u64_opt(w, "classID", n->has_class_id, n->class_id);
-  if (n->priorities_len > 0)
-    {
-      json_write_key(w, "priorities");
-      json_write_array_begin(w);
-      for (size_t i = 0; i < n->priorities_len; i++)
-        {
-          json_write_object_begin(w);
-          put_string(w, "name", n->priorities[i].name);
-          put_u64(w, "priority", n->priorities[i].priority);
-          json_write_object_end(w);
-        }
-      json_write_array_end(w);
-    }
-  json_write_object_end(w);
-}
-
-static void
-emit_rdma(writer *w, const struct oci_rdma *r, size_t len)
-{
-  if (len == 0)
-    return;
-  json_write_key(w, "rdma");
-  json_write_object_begin(w);
-  for (size_t i = 0; i < len; i++)
-    {
-      json_write_key(w, r[i].device);
-      json_write_object_begin(w);
-      put_u64_opt(w, "hcaHandles", r[i].has_hca_handles, r[i].hca_handles);
-      put_u64_opt(w, "hcaObjects", r[i].has_hca_objects, r[i].hca_objects);
-      json_write_object_end(w);
-    }
-  json_write_object_end(w);
-}
-
-static void
-emit_resources_members(writer *w, const struct oci_resources *r)
-{
-  emit_device_cgroups(w, r->devices, r->devices_len);
-  emit_memory(w, r->memory);
-  emit_cpu(w, r->cpu);
-  if (r->has_pids_limit)
-    {
-      json_write_key(w, "pids");
-      json_write_object_begin(w);
-      put_i64(w, "limit", r->pids_limit);
-      json_write_object_end(w);
-    }
-  emit_block_io(w, r->block_io);
-  if (r->hugepage_limits_len > 0)
-    {
-      json_write_key(w, "hugepageLimits");
-      json_write_array_begin(w);
-      for (size_t i = 0; i < r->hugepage_limits_len; i++)
-        {
-          json_write_object_begin(w);
-          put_string(w, "pageSize", r->hugepage_limits[i].page_size);
-          put_u64(w, "limit", r->hugepage_limits[i].limit);
-          json_write_object_end(w);
-        }
-      json_write_array_end(w);
-    }
-  emit_network(w, r->network);
-  emit_rdma(w, r->rdma, r->rdma_len);
-  put_kv_map(w, "unified", r->unified, r->unified_len);
-}
-
 /* ---- linux ---- */
 
 static void
@@ -573,13 +378,7 @@ emit_linux(writer *w, const struct oci_linux *l)
   put_id_mappings(w, "uidMappings", l->uid_mappings, l->uid_mappings_len);
   put_id_mappings(w, "gidMappings", l->gid_mappings, l->gid_mappings_len);
   put_kv_map(w, "sysctl", l->sysctl, l->sysctl_len);
-  if (l->resources)
-    {
-      json_write_key(w, "resources");
-      json_write_object_begin(w);
-      emit_resources_members(w, l->resources);
-      json_write_object_end(w);
-    }
+  oci_fields_emit(w, oci_linux_resources_field, l);
   put_string(w, "cgroupsPath", l->cgroups_path);
   emit_namespaces(w, l->namespaces, l->namespaces_len);
   emit_devices(w, l->devices, l->devices_len);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "oci-config.h"
+#include "config-fields.h"
 
 static void
 strv_free(char **v, size_t len)
@@ -121,56 +122,10 @@ hooks_free(struct oci_hooks *h)
   free(h);
 }
 
-static void
-block_io_free(struct oci_block_io *b)
-{
-  if (b == NULL)
-    return;
-  free(b->weight_device);
-  free(b->throttle_read_bps_device);
-  free(b->throttle_write_bps_device);
-  free(b->throttle_read_iops_device);
-  free(b->throttle_write_iops_device);
-  free(b);
-}
-
 void
 oci_resources_free(struct oci_resources *r)
 {
-  if (r == NULL)
-    return;
-  if (r->devices)
-    for (size_t i = 0; i < r->devices_len; i++)
-      {
-        free(r->devices[i].type);
-        free(r->devices[i].access);
-      }
-  free(r->devices);
-  free(r->memory);
-  if (r->cpu)
-    {
-      free(r->cpu->cpus);
-      free(r->cpu->mems);
-      free(r->cpu);
-    }
-  block_io_free(r->block_io);
-  if (r->hugepage_limits)
-    for (size_t i = 0; i < r->hugepage_limits_len; i++)
-      free(r->hugepage_limits[i].page_size);
-  free(r->hugepage_limits);
-  if (r->network)
-    {
-      if (r->network->priorities)
-        for (size_t i = 0; i < r->network->priorities_len; i++)
-          free(r->network->priorities[i].name);
-      free(r->network->priorities);
-      free(r->network);
-    }
-  if (r->rdma)
-    for (size_t i = 0; i < r->rdma_len; i++)
-      free(r->rdma[i].device);
-  free(r->rdma);
-  kv_free(r->unified, r->unified_len);
+  oci_fields_free(oci_resources_fields, r);
   free(r);
 }
 

@@ -13,23 +13,17 @@
 #include <sys/stat.h>
 
 #include "oci-config.h"
+#include "config-fields.h"
 #include "json.h"
 #include "util.h"
 
-struct path
-{
-  const struct path *up;
-  const char *key; /* NULL for an array element */
-  size_t index;
-};
-
-#define SUB(parent, k) (&(const struct path){ .up = (parent), .key = (k) })
-#define AT(parent, i) (&(const struct path){ .up = (parent), .index = (i) })
+#define SUB(parent, k) (&(const struct oci_field_path){ .up = (parent), .key = (k) })
+#define AT(parent, i) (&(const struct oci_field_path){ .up = (parent), .index = (i) })
 
 typedef struct json_value json;
 
 static void
-path_print(FILE *f, const struct path *p)
+path_print(FILE *f, const struct oci_field_path *p)
 {
   if (p == NULL)
     return;
@@ -40,11 +34,11 @@ path_print(FILE *f, const struct path *p)
     fprintf(f, "%s%s", p->up ? "." : "", p->key);
 }
 
-static int field_error(const struct path *p, struct oci_error **err, const char *fmt, ...)
+static int field_error(const struct oci_field_path *p, struct oci_error **err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
-field_error(const struct path *p, struct oci_error **err, const char *fmt, ...)
+field_error(const struct oci_field_path *p, struct oci_error **err, const char *fmt, ...)
 {
   cleanup_free char *where = NULL;
   cleanup_free char *what = NULL;
@@ -92,7 +86,7 @@ ok(struct oci_error **err)
 /* ---- scalars ---- */
 
 static int
-conv_string(json *v, const struct path *p, char **out, struct oci_error **err)
+conv_string(json *v, const struct oci_field_path *p, char **out, struct oci_error **err)
 {
   if (v->type != JSON_STRING)
     return field_error(p, err, "expected string");
@@ -102,7 +96,7 @@ conv_string(json *v, const struct path *p, char **out, struct oci_error **err)
 }
 
 static int
-conv_bool(json *v, const struct path *p, bool *out, struct oci_error **err)
+conv_bool(json *v, const struct oci_field_path *p, bool *out, struct oci_error **err)
 {
   if (v->type != JSON_BOOL)
     return field_error(p, err, "expected boolean");
@@ -111,7 +105,7 @@ conv_bool(json *v, const struct path *p, bool *out, struct oci_error **err)
 }
 
 static int
-conv_unsigned(json *v, const struct path *p, uint64_t max, const char *type, uint64_t *out,
+conv_unsigned(json *v, const struct oci_field_path *p, uint64_t max, const char *type, uint64_t *out,
               struct oci_error **err)
 {
   uint64_t n;
@@ -131,7 +125,7 @@ conv_unsigned(json *v, const struct path *p, uint64_t max, const char *type, uin
 }
 
 static int
-conv_signed(json *v, const struct path *p, int64_t min, int64_t max, const char *type, int64_t *out,
+conv_signed(json *v, const struct oci_field_path *p, int64_t min, int64_t max, const char *type, int64_t *out,
             struct oci_error **err)
 {
   int64_t n;
@@ -151,13 +145,13 @@ conv_signed(json *v, const struct path *p, int64_t min, int64_t max, const char 
 }
 
 static int
-conv_u64(json *v, const struct path *p, uint64_t *out, struct oci_error **err)
+conv_u64(json *v, const struct oci_field_path *p, uint64_t *out, struct oci_error **err)
 {
   return conv_unsigned(v, p, UINT64_MAX, "uint64", out, err);
 }
 
 static int
-conv_u32(json *v, const struct path *p, uint32_t *out, struct oci_error **err)
+conv_u32(json *v, const struct oci_field_path *p, uint32_t *out, struct oci_error **err)
 {
   uint64_t n;
 
@@ -168,7 +162,7 @@ conv_u32(json *v, const struct path *p, uint32_t *out, struct oci_error **err)
 }
 
 static int
-conv_u16(json *v, const struct path *p, uint16_t *out, struct oci_error **err)
+conv_u16(json *v, const struct oci_field_path *p, uint16_t *out, struct oci_error **err)
 {
   uint64_t n;
 
@@ -179,13 +173,13 @@ conv_u16(json *v, const struct path *p, uint16_t *out, struct oci_error **err)
 }
 
 static int
-conv_i64(json *v, const struct path *p, int64_t *out, struct oci_error **err)
+conv_i64(json *v, const struct oci_field_path *p, int64_t *out, struct oci_error **err)
 {
   return conv_signed(v, p, INT64_MIN, INT64_MAX, "int64", out, err);
 }
 
 static int
-conv_i32(json *v, const struct path *p, int32_t *out, struct oci_error **err)
+conv_i32(json *v, const struct oci_field_path *p, int32_t *out, struct oci_error **err)
 {
   int64_t n;
 
@@ -198,14 +192,15 @@ conv_i32(json *v, const struct path *p, int32_t *out, struct oci_error **err)
 /* Getters for object members: absent/null leaves *out untouched. */
 
 #define DEFINE_GET(name, type, conv)                                                                         \
-  __attribute__((unused)) static int name(const json *obj, const struct path *p, const char *key, type *out, \
-                                          struct oci_error **err)                                            \
+  __attribute__((unused)) static int name(const json *obj, const struct oci_field_path *p, const char *key,  \
+                                          type *out, struct oci_error **err)                                 \
   {                                                                                                          \
     json *v = member(obj, key, err);                                                                         \
     return v ? conv(v, SUB(p, key), out, err) : 0;                                                           \
   }                                                                                                          \
-  __attribute__((unused)) static int name##_opt(const json *obj, const struct path *p, const char *key,      \
-                                                bool *has, type *out, struct oci_error **err)                \
+  __attribute__((unused)) static int name##_opt(const json *obj, const struct oci_field_path *p,             \
+                                                const char *key, bool *has, type *out,                       \
+                                                struct oci_error **err)                                      \
   {                                                                                                          \
     json *v = member(obj, key, err);                                                                         \
     if (v == NULL)                                                                                           \
@@ -222,7 +217,8 @@ DEFINE_GET(get_i64, int64_t, conv_i64)
 DEFINE_GET(get_i32, int32_t, conv_i32)
 
 static int
-get_string(const json *obj, const struct path *p, const char *key, char **out, struct oci_error **err)
+get_string(const json *obj, const struct oci_field_path *p, const char *key, char **out,
+           struct oci_error **err)
 {
   json *v = member(obj, key, err);
   return v ? conv_string(v, SUB(p, key), out, err) : 0;
@@ -232,7 +228,8 @@ get_string(const json *obj, const struct path *p, const char *key, char **out, s
 
 /* The member as an array (NULL when absent) or an error. */
 static int
-get_array_member(const json *obj, const struct path *p, const char *key, json **out, struct oci_error **err)
+get_array_member(const json *obj, const struct oci_field_path *p, const char *key, json **out,
+                 struct oci_error **err)
 {
   json *v = member(obj, key, err);
 
@@ -248,7 +245,7 @@ get_array_member(const json *obj, const struct path *p, const char *key, json **
 /* String arrays are also NULL-terminated, so args and env go to execve as
  * they are. */
 static int
-get_string_array(const json *obj, const struct path *p, const char *key, char ***out, size_t *len,
+get_string_array(const json *obj, const struct oci_field_path *p, const char *key, char ***out, size_t *len,
                  struct oci_error **err)
 {
   json *a;
@@ -268,7 +265,7 @@ get_string_array(const json *obj, const struct path *p, const char *key, char **
 }
 
 static int
-get_u32_array(const json *obj, const struct path *p, const char *key, uint32_t **out, size_t *len,
+get_u32_array(const json *obj, const struct oci_field_path *p, const char *key, uint32_t **out, size_t *len,
               struct oci_error **err)
 {
   json *a;
@@ -285,13 +282,13 @@ get_u32_array(const json *obj, const struct path *p, const char *key, uint32_t *
   return ok(err);
 }
 
-typedef int (*parse_fn)(json *obj, const struct path *p, void *out, struct oci_error **err);
+typedef int (*parse_fn)(json *obj, const struct oci_field_path *p, void *out, struct oci_error **err);
 
 /* An array of objects.  The array is attached to *out before its elements
  * are filled, so whatever a failure leaves behind is freed by the owner. */
 static int
-get_object_array(const json *obj, const struct path *p, const char *key, size_t size, parse_fn fn, void *out,
-                 size_t *len, struct oci_error **err)
+get_object_array(const json *obj, const struct oci_field_path *p, const char *key, size_t size, parse_fn fn,
+                 void *out, size_t *len, struct oci_error **err)
 {
   json *a;
   char *elems;
@@ -306,7 +303,7 @@ get_object_array(const json *obj, const struct path *p, const char *key, size_t 
   *len = a->u.array.len;
   for (size_t i = 0; i < a->u.array.len; i++)
     {
-      const struct path *ep = AT(SUB(p, key), i);
+      const struct oci_field_path *ep = AT(SUB(p, key), i);
       json *e = a->u.array.items[i];
 
       if (e->type != JSON_OBJECT)
@@ -320,8 +317,8 @@ get_object_array(const json *obj, const struct path *p, const char *key, size_t 
 /* An optional object member, allocated and attached to *out before it is
  * filled (see get_object_array). */
 static int
-get_object(const json *obj, const struct path *p, const char *key, size_t size, parse_fn fn, void *out,
-           struct oci_error **err)
+get_object(const json *obj, const struct oci_field_path *p, const char *key, size_t size, parse_fn fn,
+           void *out, struct oci_error **err)
 {
   json *v = member(obj, key, err);
   void *s;
@@ -337,7 +334,8 @@ get_object(const json *obj, const struct path *p, const char *key, size_t size, 
 
 /* A member that must be an object when present; NULL when absent. */
 static int
-get_plain_object(const json *obj, const struct path *p, const char *key, json **out, struct oci_error **err)
+get_plain_object(const json *obj, const struct oci_field_path *p, const char *key, json **out,
+                 struct oci_error **err)
 {
   json *v = member(obj, key, err);
 
@@ -351,7 +349,7 @@ get_plain_object(const json *obj, const struct path *p, const char *key, json **
 }
 
 static int
-get_kv_map(const json *obj, const struct path *p, const char *key, struct oci_kv **out, size_t *len,
+get_kv_map(const json *obj, const struct oci_field_path *p, const char *key, struct oci_kv **out, size_t *len,
            struct oci_error **err)
 {
   json *m;
@@ -377,7 +375,7 @@ get_kv_map(const json *obj, const struct path *p, const char *key, struct oci_kv
 /* ---- the spec's objects, in config.md order ---- */
 
 static int
-parse_id_mapping(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_id_mapping(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_id_mapping *m = out;
 
@@ -388,7 +386,7 @@ parse_id_mapping(json *o, const struct path *p, void *out, struct oci_error **er
 }
 
 static int
-parse_root(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_root(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_root *r = out;
 
@@ -398,7 +396,7 @@ parse_root(json *o, const struct path *p, void *out, struct oci_error **err)
 }
 
 static int
-parse_mount(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_mount(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_mount *m = out;
 
@@ -414,7 +412,7 @@ parse_mount(json *o, const struct path *p, void *out, struct oci_error **err)
 }
 
 static int
-parse_rlimit(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_rlimit(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_rlimit *r = out;
 
@@ -425,7 +423,7 @@ parse_rlimit(json *o, const struct path *p, void *out, struct oci_error **err)
 }
 
 static int
-parse_capabilities(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_capabilities(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_capabilities *c = out;
 
@@ -438,7 +436,7 @@ parse_capabilities(json *o, const struct path *p, void *out, struct oci_error **
 }
 
 static int
-parse_user(json *o, const struct path *p, struct oci_user *u, struct oci_error **err)
+parse_user(json *o, const struct oci_field_path *p, struct oci_user *u, struct oci_error **err)
 {
   get_u32(o, p, "uid", &u->uid, err);
   get_u32(o, p, "gid", &u->gid, err);
@@ -449,7 +447,7 @@ parse_user(json *o, const struct path *p, struct oci_user *u, struct oci_error *
 }
 
 static int
-parse_scheduler(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_scheduler(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_scheduler *s = out;
 
@@ -464,7 +462,7 @@ parse_scheduler(json *o, const struct path *p, void *out, struct oci_error **err
 }
 
 static int
-parse_io_priority(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_io_priority(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_io_priority *io = out;
 
@@ -474,7 +472,7 @@ parse_io_priority(json *o, const struct path *p, void *out, struct oci_error **e
 }
 
 static int
-parse_cpu_affinity(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_cpu_affinity(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_cpu_affinity *a = out;
 
@@ -484,7 +482,7 @@ parse_cpu_affinity(json *o, const struct path *p, void *out, struct oci_error **
 }
 
 static int
-parse_process_fields(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_process_fields(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_process *pr = out;
   json *box, *user;
@@ -520,7 +518,7 @@ parse_process_fields(json *o, const struct path *p, void *out, struct oci_error 
 }
 
 static int
-parse_hook(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_hook(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_hook *h = out;
 
@@ -532,14 +530,14 @@ parse_hook(json *o, const struct path *p, void *out, struct oci_error **err)
 }
 
 static int
-get_hooks(const json *o, const struct path *p, const char *key, struct oci_hook **out, size_t *len,
+get_hooks(const json *o, const struct oci_field_path *p, const char *key, struct oci_hook **out, size_t *len,
           struct oci_error **err)
 {
   return get_object_array(o, p, key, sizeof(struct oci_hook), parse_hook, out, len, err);
 }
 
 static int
-parse_hooks(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_hooks(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_hooks *h = out;
 
@@ -555,7 +553,7 @@ parse_hooks(json *o, const struct path *p, void *out, struct oci_error **err)
 /* ---- linux ---- */
 
 static int
-parse_namespace(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_namespace(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_namespace *ns = out;
 
@@ -565,7 +563,7 @@ parse_namespace(json *o, const struct path *p, void *out, struct oci_error **err
 }
 
 static int
-parse_time_offset(const json *offsets, const struct path *p, const char *clock, bool *has,
+parse_time_offset(const json *offsets, const struct oci_field_path *p, const char *clock, bool *has,
                   struct oci_time_offset *t, struct oci_error **err)
 {
   json *o;
@@ -580,7 +578,7 @@ parse_time_offset(const json *offsets, const struct path *p, const char *clock, 
 }
 
 static int
-parse_device(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_device(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_device *d = out;
 
@@ -595,189 +593,7 @@ parse_device(json *o, const struct path *p, void *out, struct oci_error **err)
 }
 
 static int
-parse_device_cgroup(json *o, const struct path *p, void *out, struct oci_error **err)
-{
-  struct oci_device_cgroup *d = out;
-
-  get_bool(o, p, "allow", &d->allow, err);
-  get_string(o, p, "type", &d->type, err);
-  get_i64_opt(o, p, "major", &d->has_major, &d->major, err);
-  get_i64_opt(o, p, "minor", &d->has_minor, &d->minor, err);
-  get_string(o, p, "access", &d->access, err);
-  return ok(err);
-}
-
-static int
-parse_memory(json *o, const struct path *p, void *out, struct oci_error **err)
-{
-  struct oci_memory *m = out;
-
-  get_i64_opt(o, p, "limit", &m->has_limit, &m->limit, err);
-  get_i64_opt(o, p, "reservation", &m->has_reservation, &m->reservation, err);
-  get_i64_opt(o, p, "swap", &m->has_swap, &m->swap, err);
-  get_i64_opt(o, p, "kernel", &m->has_kernel, &m->kernel, err);
-  get_i64_opt(o, p, "kernelTCP", &m->has_kernel_tcp, &m->kernel_tcp, err);
-  get_u64_opt(o, p, "swappiness", &m->has_swappiness, &m->swappiness, err);
-  get_bool_opt(o, p, "disableOOMKiller", &m->has_disable_oom_killer, &m->disable_oom_killer, err);
-  get_bool_opt(o, p, "useHierarchy", &m->has_use_hierarchy, &m->use_hierarchy, err);
-  get_bool_opt(o, p, "checkBeforeUpdate", &m->has_check_before_update, &m->check_before_update, err);
-  return ok(err);
-}
-
-static int
-parse_cpu(json *o, const struct path *p, void *out, struct oci_error **err)
-{
-  struct oci_cpu *c = out;
-
-  get_u64_opt(o, p, "shares", &c->has_shares, &c->shares, err);
-  get_i64_opt(o, p, "quota", &c->has_quota, &c->quota, err);
-  get_u64_opt(o, p, "burst", &c->has_burst, &c->burst, err);
-  get_u64_opt(o, p, "period", &c->has_period, &c->period, err);
-  get_i64_opt(o, p, "realtimeRuntime", &c->has_realtime_runtime, &c->realtime_runtime, err);
-  get_u64_opt(o, p, "realtimePeriod", &c->has_realtime_period, &c->realtime_period, err);
-  get_string(o, p, "cpus", &c->cpus, err);
-  get_string(o, p, "mems", &c->mems, err);
-  get_i64_opt(o, p, "idle", &c->has_idle, &c->idle, err);
-  return ok(err);
-}
-
-static int
-parse_weight_device(json *o, const struct path *p, void *out, struct oci_error **err)
-{
-  struct oci_weight_device *w = out;
-
-  get_i64(o, p, "major", &w->major, err);
-  get_i64(o, p, "minor", &w->minor, err);
-  get_u16_opt(o, p, "weight", &w->has_weight, &w->weight, err);
-  get_u16_opt(o, p, "leafWeight", &w->has_leaf_weight, &w->leaf_weight, err);
-  return ok(err);
-}
-
-static int
-parse_throttle_device(json *o, const struct path *p, void *out, struct oci_error **err)
-{
-  struct oci_throttle_device *t = out;
-
-  get_i64(o, p, "major", &t->major, err);
-  get_i64(o, p, "minor", &t->minor, err);
-  get_u64(o, p, "rate", &t->rate, err);
-  return ok(err);
-}
-
-static int
-get_throttle(const json *o, const struct path *p, const char *key, struct oci_throttle_device **out,
-             size_t *len, struct oci_error **err)
-{
-  return get_object_array(o, p, key, sizeof(struct oci_throttle_device), parse_throttle_device, out, len,
-                          err);
-}
-
-static int
-parse_block_io(json *o, const struct path *p, void *out, struct oci_error **err)
-{
-  struct oci_block_io *b = out;
-
-  get_u16_opt(o, p, "weight", &b->has_weight, &b->weight, err);
-  get_u16_opt(o, p, "leafWeight", &b->has_leaf_weight, &b->leaf_weight, err);
-  get_object_array(o, p, "weightDevice", sizeof(struct oci_weight_device), parse_weight_device,
-                   &b->weight_device, &b->weight_device_len, err);
-  get_throttle(o, p, "throttleReadBpsDevice", &b->throttle_read_bps_device, &b->throttle_read_bps_device_len,
-               err);
-  get_throttle(o, p, "throttleWriteBpsDevice", &b->throttle_write_bps_device,
-               &b->throttle_write_bps_device_len, err);
-  get_throttle(o, p, "throttleReadIOPSDevice", &b->throttle_read_iops_device,
-               &b->throttle_read_iops_device_len, err);
-  get_throttle(o, p, "throttleWriteIOPSDevice", &b->throttle_write_iops_device,
-               &b->throttle_write_iops_device_len, err);
-  return ok(err);
-}
-
-static int
-parse_hugepage_limit(json *o, const struct path *p, void *out, struct oci_error **err)
-{
-  struct oci_hugepage_limit *h = out;
-
-  get_string(o, p, "pageSize", &h->page_size, err);
-  get_u64(o, p, "limit", &h->limit, err);
-  return ok(err);
-}
-
-static int
-parse_net_priority(json *o, const struct path *p, void *out, struct oci_error **err)
-{
-  struct oci_net_priority *n = out;
-
-  get_string(o, p, "name", &n->name, err);
-  get_u32(o, p, "priority", &n->priority, err);
-  return ok(err);
-}
-
-static int
-parse_network(json *o, const struct path *p, void *out, struct oci_error **err)
-{
-  struct oci_network *n = out;
-
-  get_u32_opt(o, p, "classID", &n->has_class_id, &n->class_id, err);
-  get_object_array(o, p, "priorities", sizeof(struct oci_net_priority), parse_net_priority, &n->priorities,
-                   &n->priorities_len, err);
-  return ok(err);
-}
-
-/* "rdma": {"<device>": {"hcaHandles": N, "hcaObjects": N}} */
-static int
-get_rdma(const json *o, const struct path *p, struct oci_rdma **out, size_t *len, struct oci_error **err)
-{
-  const struct path *mp = SUB(p, "rdma");
-  json *m;
-
-  if (get_plain_object(o, p, "rdma", &m, err) < 0)
-    return -1;
-  if (m == NULL || m->u.object.len == 0)
-    return 0;
-
-  *out = xcalloc(m->u.object.len, sizeof(struct oci_rdma));
-  *len = m->u.object.len;
-  for (size_t i = 0; i < m->u.object.len; i++)
-    {
-      const struct path *ep = SUB(mp, m->u.object.keys[i]);
-      struct oci_rdma *r = &(*out)[i];
-      json *e = m->u.object.values[i];
-
-      if (e->type != JSON_OBJECT)
-        return field_error(ep, err, "expected object");
-      r->device = steal_pointer(&m->u.object.keys[i]);
-      get_u32_opt(e, ep, "hcaHandles", &r->has_hca_handles, &r->hca_handles, err);
-      get_u32_opt(e, ep, "hcaObjects", &r->has_hca_objects, &r->hca_objects, err);
-      if (*err)
-        return -1;
-    }
-  return 0;
-}
-
-static int
-parse_resources_fields(json *o, const struct path *p, void *out, struct oci_error **err)
-{
-  struct oci_resources *r = out;
-  json *pids;
-
-  get_object_array(o, p, "devices", sizeof(struct oci_device_cgroup), parse_device_cgroup, &r->devices,
-                   &r->devices_len, err);
-  get_object(o, p, "memory", sizeof(struct oci_memory), parse_memory, &r->memory, err);
-  get_object(o, p, "cpu", sizeof(struct oci_cpu), parse_cpu, &r->cpu, err);
-  get_plain_object(o, p, "pids", &pids, err);
-  if (pids)
-    get_i64_opt(pids, SUB(p, "pids"), "limit", &r->has_pids_limit, &r->pids_limit, err);
-  get_object(o, p, "blockIO", sizeof(struct oci_block_io), parse_block_io, &r->block_io, err);
-  get_object_array(o, p, "hugepageLimits", sizeof(struct oci_hugepage_limit), parse_hugepage_limit,
-                   &r->hugepage_limits, &r->hugepage_limits_len, err);
-  get_object(o, p, "network", sizeof(struct oci_network), parse_network, &r->network, err);
-  get_rdma(o, p, &r->rdma, &r->rdma_len, err);
-  get_kv_map(o, p, "unified", &r->unified, &r->unified_len, err);
-  return ok(err);
-}
-
-static int
-parse_intel_rdt(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_intel_rdt(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_intel_rdt *r = out;
 
@@ -790,7 +606,7 @@ parse_intel_rdt(json *o, const struct path *p, void *out, struct oci_error **err
 }
 
 static int
-parse_seccomp_arg(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_seccomp_arg(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_seccomp_arg *a = out;
 
@@ -802,7 +618,7 @@ parse_seccomp_arg(json *o, const struct path *p, void *out, struct oci_error **e
 }
 
 static int
-parse_seccomp_syscall(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_seccomp_syscall(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_seccomp_syscall *s = out;
 
@@ -815,7 +631,7 @@ parse_seccomp_syscall(json *o, const struct path *p, void *out, struct oci_error
 }
 
 static int
-parse_seccomp(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_seccomp(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_seccomp *s = out;
 
@@ -831,7 +647,7 @@ parse_seccomp(json *o, const struct path *p, void *out, struct oci_error **err)
 }
 
 static int
-parse_personality(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_personality(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_personality *pe = out;
 
@@ -842,10 +658,10 @@ parse_personality(json *o, const struct path *p, void *out, struct oci_error **e
 
 /* "netDevices": {"<host name>": {"name": "<name in the container>"}} */
 static int
-get_net_devices(const json *o, const struct path *p, struct oci_net_device **out, size_t *len,
+get_net_devices(const json *o, const struct oci_field_path *p, struct oci_net_device **out, size_t *len,
                 struct oci_error **err)
 {
-  const struct path *mp = SUB(p, "netDevices");
+  const struct oci_field_path *mp = SUB(p, "netDevices");
   json *m;
 
   if (get_plain_object(o, p, "netDevices", &m, err) < 0)
@@ -857,7 +673,7 @@ get_net_devices(const json *o, const struct path *p, struct oci_net_device **out
   *len = m->u.object.len;
   for (size_t i = 0; i < m->u.object.len; i++)
     {
-      const struct path *ep = SUB(mp, m->u.object.keys[i]);
+      const struct oci_field_path *ep = SUB(mp, m->u.object.keys[i]);
       struct oci_net_device *d = &(*out)[i];
       json *e = m->u.object.values[i];
 
@@ -871,7 +687,7 @@ get_net_devices(const json *o, const struct path *p, struct oci_net_device **out
 }
 
 static int
-parse_memory_policy(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_memory_policy(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_memory_policy *m = out;
 
@@ -882,7 +698,7 @@ parse_memory_policy(json *o, const struct path *p, void *out, struct oci_error *
 }
 
 static int
-parse_linux(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_linux(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_linux *l = out;
   json *offsets;
@@ -904,7 +720,8 @@ parse_linux(json *o, const struct path *p, void *out, struct oci_error **err)
   get_object_array(o, p, "devices", sizeof(struct oci_device), parse_device, &l->devices, &l->devices_len,
                    err);
   get_string(o, p, "cgroupsPath", &l->cgroups_path, err);
-  get_object(o, p, "resources", sizeof(struct oci_resources), parse_resources_fields, &l->resources, err);
+  if (*err == NULL)
+    oci_fields_parse(oci_linux_resources_field, o, p, l, err);
   get_object(o, p, "intelRdt", sizeof(struct oci_intel_rdt), parse_intel_rdt, &l->intel_rdt, err);
   get_kv_map(o, p, "sysctl", &l->sysctl, &l->sysctl_len, err);
   get_object(o, p, "seccomp", sizeof(struct oci_seccomp), parse_seccomp, &l->seccomp, err);
@@ -920,7 +737,7 @@ parse_linux(json *o, const struct path *p, void *out, struct oci_error **err)
 }
 
 static int
-parse_config_fields(json *o, const struct path *p, void *out, struct oci_error **err)
+parse_config_fields(json *o, const struct oci_field_path *p, void *out, struct oci_error **err)
 {
   struct oci_config *c = out;
 
@@ -996,15 +813,7 @@ int
 oci_resources_parse(const char *name, const char *text, size_t len, struct oci_resources **out,
                     struct oci_error **err)
 {
-  struct oci_resources *r = NULL;
-
-  if (parse_document(name, text, len, sizeof *r, parse_resources_fields, &r, err) < 0)
-    {
-      oci_resources_free(r);
-      return -1;
-    }
-  *out = r;
-  return 0;
+  return oci_fields_parse_document(name, text, len, oci_resources_fields, sizeof **out, (void **)out, err);
 }
 
 /* The whole file, NUL terminated; works for pipes and /proc files too. */
