@@ -5,8 +5,8 @@
 
 #include "fields.h"
 
-extern const struct oci_field oci_resources_fields[];
-/* linux.resources alone, while the rest of linux is written by hand */
-extern const struct oci_field oci_linux_resources_field[];
+extern const struct oci_field oci_config_fields[];
+extern const struct oci_field oci_process_fields[];   /* `exec --process` */
+extern const struct oci_field oci_resources_fields[]; /* `update --resources` */
 
 #endif
