@@ -1,5 +1,6 @@
 /* Every field of the runtime config (config.md, config-linux.md), described
- * once: parsing, emitting and freeing follow from these tables (fields.c).
+ * once: parsing, emitting, freeing and the range checks of validation
+ * follow from these tables (fields.c).
  * Rows are in the order runtime-spec's Go types print them, which is the
  * order `runc spec` writes and so the order we emit. */
 #include <stdlib.h>
@@ -12,7 +13,7 @@
 static const struct oci_field id_mapping_fields[] = {
   OCI_SCALAR("containerID", struct oci_id_mapping, container_id),
   OCI_SCALAR("hostID", struct oci_id_mapping, host_id),
-  OCI_SCALAR("size", struct oci_id_mapping, size),
+  OCI_SCALAR("size", struct oci_id_mapping, size, OCI_RANGE_WHY(1, UINT32_MAX, "must be greater than zero")),
   OCI_FIELDS_END,
 };
 
@@ -74,7 +75,7 @@ static const struct oci_field rlimit_fields[] = {
 
 static const struct oci_field scheduler_fields[] = {
   OCI_SCALAR("policy", struct oci_scheduler, policy),
-  OCI_OPTIONAL("nice", struct oci_scheduler, nice),
+  OCI_OPTIONAL("nice", struct oci_scheduler, nice, OCI_RANGE(-20, 19)),
   OCI_OPTIONAL("priority", struct oci_scheduler, priority),
   OCI_STRV("flags", struct oci_scheduler, flags),
   OCI_OPTIONAL("runtime", struct oci_scheduler, runtime),
@@ -85,7 +86,7 @@ static const struct oci_field scheduler_fields[] = {
 
 static const struct oci_field io_priority_fields[] = {
   OCI_SCALAR("class", struct oci_io_priority, class_),
-  OCI_SCALAR("priority", struct oci_io_priority, priority),
+  OCI_SCALAR("priority", struct oci_io_priority, priority, OCI_RANGE(0, 7)),
   OCI_FIELDS_END,
 };
 
@@ -107,7 +108,7 @@ const struct oci_field oci_process_fields[] = {
   OCI_ARRAY("rlimits", struct oci_process, rlimits, OCI_ELEM_STRUCT(rlimit_fields)),
   OCI_FLAG("noNewPrivileges", struct oci_process, no_new_privileges),
   OCI_SCALAR("apparmorProfile", struct oci_process, apparmor_profile),
-  OCI_OPTIONAL("oomScoreAdj", struct oci_process, oom_score_adj),
+  OCI_OPTIONAL("oomScoreAdj", struct oci_process, oom_score_adj, OCI_RANGE(-1000, 1000)),
   OCI_OBJECT("scheduler", struct oci_process, scheduler, scheduler_fields),
   OCI_SCALAR("selinuxLabel", struct oci_process, selinux_label),
   OCI_OBJECT("ioPriority", struct oci_process, io_priority, io_priority_fields),
@@ -121,7 +122,7 @@ static const struct oci_field hook_fields[] = {
   OCI_SCALAR("path", struct oci_hook, path),
   OCI_STRV("args", struct oci_hook, args),
   OCI_STRV("env", struct oci_hook, env),
-  OCI_OPTIONAL("timeout", struct oci_hook, timeout),
+  OCI_OPTIONAL("timeout", struct oci_hook, timeout, OCI_RANGE_WHY(1, INT32_MAX, "must be greater than zero")),
   OCI_FIELDS_END,
 };
 
@@ -270,7 +271,7 @@ static const struct oci_field device_fields[] = {
 };
 
 static const struct oci_field seccomp_arg_fields[] = {
-  OCI_SCALAR("index", struct oci_seccomp_arg, index),
+  OCI_SCALAR("index", struct oci_seccomp_arg, index, OCI_RANGE(0, 5)),
   OCI_SCALAR("value", struct oci_seccomp_arg, value),
   OCI_OPTIONAL("valueTwo", struct oci_seccomp_arg, value_two),
   OCI_SCALAR("op", struct oci_seccomp_arg, op),
@@ -313,7 +314,8 @@ static const struct oci_field personality_fields[] = {
 
 static const struct oci_field time_offset_fields[] = {
   OCI_SCALAR("secs", struct oci_time_offset, secs),
-  OCI_SCALAR("nanosecs", struct oci_time_offset, nanosecs),
+  OCI_SCALAR("nanosecs", struct oci_time_offset, nanosecs,
+             OCI_RANGE_WHY(0, 999999999, "must be less than 1000000000")),
   OCI_FIELDS_END,
 };
 

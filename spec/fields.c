@@ -4,6 +4,7 @@
  * uint64 and int64 is exact and a value beyond the member's type reads
  * "<path>: 18446744073709551616 out of range for uint64". */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -388,6 +389,85 @@ oci_fields_emit(struct json_writer *w, const struct oci_field *fields, const voi
       json_write_key(w, f->name);
       emit_value(w, f, base);
     }
+}
+
+/* ---- check ---- */
+
+static int check_value(const struct oci_field *f, const void *base, const path *p, struct oci_error **err);
+
+static int
+check_range(const struct oci_field *f, const void *at, const path *p, struct oci_error **err)
+{
+  const struct oci_field_range *r = f->range;
+  bool in;
+
+  if (f->kind == OCI_FIELD_INT)
+    {
+      int64_t v = load_int(f, at);
+
+      in = v >= r->min && v <= r->max;
+      if (!in && r->why == NULL)
+        return field_error(p, err, "%" PRId64 " is not in [%" PRId64 ", %" PRId64 "]", v, r->min, r->max);
+    }
+  else
+    {
+      uint64_t v = load_uint(f, at);
+
+      /* the bounds of a uint64 field fit an int64 (none needs more) */
+      in = (r->min < 0 || v >= (uint64_t)r->min) && r->max >= 0 && v <= (uint64_t)r->max;
+      if (!in && r->why == NULL)
+        return field_error(p, err, "%" PRIu64 " is not in [%" PRId64 ", %" PRId64 "]", v, r->min, r->max);
+    }
+  return in ? 0 : field_error(p, err, "%s", r->why);
+}
+
+static int
+check_value(const struct oci_field *f, const void *base, const path *p, struct oci_error **err)
+{
+  const void *at = CMEMBER(base, f->offset, char);
+  const char *elems;
+
+  switch (f->kind)
+    {
+    case OCI_FIELD_STRING:
+    case OCI_FIELD_BOOL:
+      return 0;
+    case OCI_FIELD_INT:
+    case OCI_FIELD_UINT:
+      return f->range ? check_range(f, at, p, err) : 0;
+    case OCI_FIELD_OBJECT:
+      return oci_fields_check(f->fields, *(void *const *)at, p, err);
+    case OCI_FIELD_STRUCT:
+      return oci_fields_check(f->fields, at, p, err);
+    case OCI_FIELD_ARRAY:
+    case OCI_FIELD_MAP:
+      elems = *(char *const *)at;
+      for (size_t i = 0; i < *CMEMBER(base, f->len_offset, size_t); i++)
+        {
+          const char *e = elems + i * f->size;
+          const char *key = f->kind == OCI_FIELD_MAP ? *CMEMBER(e, f->key_offset, char *) : NULL;
+
+          if (check_value(f->elem, e, key ? SUB(p, key) : AT(p, i), err) < 0)
+            return -1;
+        }
+      return 0;
+    }
+  abort();
+}
+
+int
+oci_fields_check(const struct oci_field *fields, const void *base, const path *p, struct oci_error **err)
+{
+  if (base == NULL)
+    return 0;
+  for (const struct oci_field *f = fields; f->name != NULL; f++)
+    {
+      if ((f->flags & OCI_FIELD_HAS) && !*CMEMBER(base, f->has_offset, bool))
+        continue;
+      if (check_value(f, base, SUB(p, f->name), err) < 0)
+        return -1;
+    }
+  return 0;
 }
 
 /* ---- free ---- */

@@ -46,6 +46,16 @@ enum
   OCI_FIELD_EMIT_BY_HAND = 1 << 2,
 };
 
+/* The values a field may take beyond what its C type allows, checked by
+ * oci_fields_check (validation, not parsing: `update --resources` and the
+ * like take any value of the type). */
+struct oci_field_range
+{
+  int64_t min;
+  int64_t max;
+  const char *why; /* the message, e.g. "must be greater than zero"; NULL: "V is not in [min, max]" */
+};
+
 struct oci_field
 {
   const char *name; /* JSON member name; NULL ends a table */
@@ -56,8 +66,9 @@ struct oci_field
   size_t size;       /* INT/UINT: of the member; OBJECT: of the struct; ARRAY/MAP: of one element */
   size_t len_offset; /* ARRAY/MAP */
   size_t key_offset; /* MAP: of the `char *` key in one element */
-  const struct oci_field *fields; /* OBJECT/STRUCT: the members, in emit order */
-  const struct oci_field *elem;   /* ARRAY/MAP: one element, offset relative to it */
+  const struct oci_field *fields;      /* OBJECT/STRUCT: the members, in emit order */
+  const struct oci_field *elem;        /* ARRAY/MAP: one element, offset relative to it */
+  const struct oci_field_range *range; /* INT/UINT: NULL when the type says it all */
 };
 
 /* ---- building tables ----
@@ -77,12 +88,18 @@ struct oci_field
       uint32_t: OCI_FIELD_UINT,                                                                              \
       uint64_t: OCI_FIELD_UINT)
 
-/* A string, boolean or integer member, always emitted (strings: unless NULL). */
-#define OCI_SCALAR(json, type, member)                                                                       \
+/* A string, boolean or integer member, always emitted (strings: unless NULL).
+ * An integer may be followed by OCI_RANGE(...). */
+#define OCI_SCALAR(json, type, member, ...)                                                                  \
   {                                                                                                          \
     .name = (json), .kind = OCI_FIELD_SCALAR_KIND_(OCI_FIELD_MEMBER_(type, member)),                         \
-    .offset = offsetof(type, member), .size = sizeof(OCI_FIELD_MEMBER_(type, member)),                       \
+    .offset = offsetof(type, member), .size = sizeof(OCI_FIELD_MEMBER_(type, member)), __VA_ARGS__           \
   }
+
+#define OCI_RANGE(lo, hi)                                                                                    \
+  .range = &(const struct oci_field_range) { .min = (lo), .max = (hi) }
+#define OCI_RANGE_WHY(lo, hi, text)                                                                          \
+  .range = &(const struct oci_field_range) { .min = (lo), .max = (hi), .why = (text) }
 
 /* A boolean emitted only when true. */
 #define OCI_FLAG(json, type, member)                                                                         \
@@ -91,12 +108,12 @@ struct oci_field
     .size = sizeof(bool),                                                                                    \
   }
 
-/* An optional boolean or integer with its `has_<member>` flag. */
-#define OCI_OPTIONAL(json, type, member)                                                                     \
+/* An optional boolean or integer with its `has_<member>` flag (and maybe OCI_RANGE). */
+#define OCI_OPTIONAL(json, type, member, ...)                                                                \
   {                                                                                                          \
     .name = (json), .kind = OCI_FIELD_SCALAR_KIND_(OCI_FIELD_MEMBER_(type, member)), .flags = OCI_FIELD_HAS, \
     .offset = offsetof(type, member), .has_offset = offsetof(type, has_##member),                            \
-    .size = sizeof(OCI_FIELD_MEMBER_(type, member)),                                                         \
+    .size = sizeof(OCI_FIELD_MEMBER_(type, member)), __VA_ARGS__                                             \
   }
 
 /* A pointer to a struct described by `table`. */
@@ -194,6 +211,11 @@ int oci_fields_parse(const struct oci_field *fields, struct json_value *obj, con
  * opened): absent optionals, NULL strings and objects and empty arrays and
  * maps are left out, so that parse(emit(x)) == x. */
 void oci_fields_emit(struct json_writer *w, const struct oci_field *fields, const void *base);
+
+/* Check the ranges of the members of `base` and below (at path `p`) in
+ * table order: "<path>: 8 is not in [0, 7]". */
+int oci_fields_check(const struct oci_field *fields, const void *base, const struct oci_field_path *p,
+                     struct oci_error **err);
 
 /* Free what the members of `base` own (not `base` itself).  Accepts
  * half-filled structs. */

@@ -66,13 +66,13 @@ struct t_doc
 
 static const struct oci_field inner_fields[] = {
   OCI_SCALAR("s", struct t_inner, s),
-  OCI_OPTIONAL("n", struct t_inner, n),
+  OCI_OPTIONAL("n", struct t_inner, n, OCI_RANGE(-1, 7)),
   OCI_FIELDS_END,
 };
 
 static const struct oci_field box_fields[] = {
   OCI_SCALAR("height", struct t_doc, box_height),
-  OCI_SCALAR("width", struct t_doc, box_width),
+  OCI_SCALAR("width", struct t_doc, box_width, OCI_RANGE_WHY(1, 1000, "must be between 1 and 1000")),
   OCI_FIELDS_END,
 };
 
@@ -82,7 +82,7 @@ static const struct oci_field wrap_fields[] = {
 };
 
 static const struct oci_field named_fields[] = {
-  OCI_OPTIONAL("weight", struct t_named, weight),
+  OCI_OPTIONAL("weight", struct t_named, weight, OCI_RANGE(0, 100)),
   OCI_STRV("tags", struct t_named, tags),
   OCI_FIELDS_END,
 };
@@ -310,6 +310,43 @@ test_ranges(void)
 }
 
 static void
+check_range(const char *text, const char *want)
+{
+  struct t_doc *d = NULL;
+  cleanup_free char *msg = NULL;
+  struct oci_error *err = NULL;
+
+  if (parse(text, &d, &msg) < 0)
+    {
+      ok(0, "%s (did not parse: %s)", want ? want : "in range", msg);
+      return;
+    }
+  if (oci_fields_check(doc_fields, d, NULL, &err) < 0)
+    msg = oci_error_string(err);
+  oci_error_free(err);
+  ok(want ? msg && strcmp(msg, want) == 0 : msg == NULL, "%s", want ? want : text);
+  if (want ? msg == NULL || strcmp(msg, want) != 0 : msg != NULL)
+    printf("#   got: %s\n", msg ? msg : "(in range)");
+  doc_free(d);
+}
+
+static void
+test_check(void)
+{
+  check_range(FULL, NULL);
+  /* box_width is 0, but box is not set */
+  check_range("{}", NULL);
+  check_range("{\"obj\":{\"n\":8}}", "obj.n: 8 is not in [-1, 7]");
+  check_range("{\"st\":{\"n\":-2147483648}}", "st.n: -2147483648 is not in [-1, 7]");
+  check_range("{\"list\":[{},{\"n\":7},{\"n\":-2}]}", "list[2].n: -2 is not in [-1, 7]");
+  check_range("{\"box\":{\"width\":0}}", "box.width: must be between 1 and 1000");
+  check_range("{\"named\":{\"eth0\":{},\"eth1\":{\"weight\":101}}}",
+              "named.eth1.weight: 101 is not in [0, 100]");
+  /* table order: obj before list */
+  check_range("{\"list\":[{\"n\":9}],\"obj\":{\"n\":9}}", "obj.n: 9 is not in [-1, 7]");
+}
+
+static void
 test_free(void)
 {
   oci_fields_free(doc_fields, NULL);
@@ -329,6 +366,7 @@ main(void)
   test_duplicates();
   test_type_errors();
   test_ranges();
+  test_check();
   test_free();
   return tap_done();
 }
