@@ -1,5 +1,8 @@
 /* The checks the types cannot express.  Each message names the field
- * ("config.json: process.cwd: must be an absolute path"); where runc 1.1
+ * ("config.json: process.cwd: must be an absolute path").  The range of a
+ * single integer field is part of its description in config-fields.c;
+ * what stays here are required fields, names out of a set, and the checks
+ * of fields together.  Where runc 1.1
  * accepts something the spec frowns upon (relative mount destinations) we
  * accept it too, so that bundles that work with runc work here. */
 #include <inttypes.h>
@@ -8,6 +11,7 @@
 #include <string.h>
 
 #include "oci-config.h"
+#include "config-fields.h"
 #include "util.h"
 
 struct check
@@ -46,6 +50,20 @@ static bool
 absolute(const char *p)
 {
   return p != NULL && p[0] == '/';
+}
+
+/* The ranges of single fields, which their descriptions in config-fields.c
+ * carry ("process.oomScoreAdj: 1001 is not in [-1000, 1000]"). */
+static int
+check_ranges(const struct check *c, const struct oci_field *fields, const void *base)
+{
+  struct oci_error *local = NULL;
+
+  if (oci_fields_check(fields, base, NULL, &local) == 0)
+    return 0;
+  fail(c, "%s", local->msg);
+  oci_error_free(local);
+  return -1;
 }
 
 /* ---- ociVersion ---- */
@@ -103,8 +121,6 @@ check_scheduler(const struct check *c, const char *prefix, const struct oci_sche
     return 0;
   if (!one_of(s->policy, policies))
     return fail(c, "%sscheduler.policy: unknown policy \"%s\"", prefix, s->policy ? s->policy : "");
-  if (s->has_nice && (s->nice < -20 || s->nice > 19))
-    return fail(c, "%sscheduler.nice: %d is not in [-20, 19]", prefix, s->nice);
   return 0;
 }
 
@@ -117,8 +133,6 @@ check_io_priority(const struct check *c, const char *prefix, const struct oci_io
     return 0;
   if (!one_of(io->class_, classes))
     return fail(c, "%sioPriority.class: unknown class \"%s\"", prefix, io->class_ ? io->class_ : "");
-  if (io->priority < 0 || io->priority > 7)
-    return fail(c, "%sioPriority.priority: %d is not in [0, 7]", prefix, io->priority);
   return 0;
 }
 
@@ -133,21 +147,10 @@ check_process(const struct check *c, const char *prefix, const struct oci_proces
   if (check_rlimits(c, prefix, p) < 0 || check_scheduler(c, prefix, p->scheduler) < 0
       || check_io_priority(c, prefix, p->io_priority) < 0)
     return -1;
-  if (p->has_oom_score_adj && (p->oom_score_adj < -1000 || p->oom_score_adj > 1000))
-    return fail(c, "%soomScoreAdj: %d is not in [-1000, 1000]", prefix, p->oom_score_adj);
   return 0;
 }
 
 /* ---- mounts, hooks ---- */
-
-static int
-check_id_mappings(const struct check *c, const char *what, const struct oci_id_mapping *m, size_t len)
-{
-  for (size_t i = 0; i < len; i++)
-    if (m[i].size == 0)
-      return fail(c, "%s[%zu].size: must be greater than zero", what, i);
-  return 0;
-}
 
 static int
 check_mounts(const struct check *c, const struct oci_config *cfg)
@@ -155,8 +158,6 @@ check_mounts(const struct check *c, const struct oci_config *cfg)
   for (size_t i = 0; i < cfg->mounts_len; i++)
     {
       const struct oci_mount *m = &cfg->mounts[i];
-      cleanup_free char *uid = xasprintf("mounts[%zu].uidMappings", i);
-      cleanup_free char *gid = xasprintf("mounts[%zu].gidMappings", i);
 
       /* runc 1.1 only warns about relative destinations and treats them
        * as relative to the container's root; so do we. */
@@ -164,9 +165,6 @@ check_mounts(const struct check *c, const struct oci_config *cfg)
         return fail(c, "mounts[%zu].destination: required", i);
       if ((m->uid_mappings_len == 0) != (m->gid_mappings_len == 0))
         return fail(c, "mounts[%zu]: uidMappings and gidMappings must be given together", i);
-      if (check_id_mappings(c, uid, m->uid_mappings, m->uid_mappings_len) < 0
-          || check_id_mappings(c, gid, m->gid_mappings, m->gid_mappings_len) < 0)
-        return -1;
     }
   return 0;
 }
@@ -178,8 +176,6 @@ check_hook_list(const struct check *c, const char *key, const struct oci_hook *h
     {
       if (!absolute(h[i].path))
         return fail(c, "hooks.%s[%zu].path: must be an absolute path", key, i);
-      if (h[i].has_timeout && h[i].timeout <= 0)
-        return fail(c, "hooks.%s[%zu].timeout: must be greater than zero", key, i);
     }
   return 0;
 }
@@ -251,9 +247,6 @@ check_user_namespace(const struct check *c, const struct oci_linux *l)
       if (l->gid_mappings_len == 0)
         return fail(c, "linux.gidMappings: required when a user namespace is created");
     }
-  if (check_id_mappings(c, "linux.uidMappings", l->uid_mappings, l->uid_mappings_len) < 0
-      || check_id_mappings(c, "linux.gidMappings", l->gid_mappings, l->gid_mappings_len) < 0)
-    return -1;
   return 0;
 }
 
@@ -268,10 +261,6 @@ check_time_offsets(const struct check *c, const struct oci_linux *l)
     return fail(c, "linux.timeOffsets: requires a time namespace in linux.namespaces");
   if (time_ns->path)
     return fail(c, "linux.timeOffsets: cannot be set when joining an existing time namespace");
-  if (l->has_time_offset_monotonic && l->time_offset_monotonic.nanosecs >= 1000000000)
-    return fail(c, "linux.timeOffsets.monotonic.nanosecs: must be less than 1000000000");
-  if (l->has_time_offset_boottime && l->time_offset_boottime.nanosecs >= 1000000000)
-    return fail(c, "linux.timeOffsets.boottime.nanosecs: must be less than 1000000000");
   return 0;
 }
 
@@ -375,14 +364,9 @@ check_seccomp(const struct check *c, const struct oci_seccomp *s)
                     sc->action ? sc->action : "");
       notify = notify || strcmp(sc->action, "SCMP_ACT_NOTIFY") == 0;
       for (size_t j = 0; j < sc->args_len; j++)
-        {
-          if (!one_of(sc->args[j].op, ops))
-            return fail(c, "linux.seccomp.syscalls[%zu].args[%zu].op: unknown operator \"%s\"", i, j,
-                        sc->args[j].op ? sc->args[j].op : "");
-          if (sc->args[j].index > 5)
-            return fail(c, "linux.seccomp.syscalls[%zu].args[%zu].index: %u is not in [0, 5]", i, j,
-                        sc->args[j].index);
-        }
+        if (!one_of(sc->args[j].op, ops))
+          return fail(c, "linux.seccomp.syscalls[%zu].args[%zu].op: unknown operator \"%s\"", i, j,
+                      sc->args[j].op ? sc->args[j].op : "");
     }
   if (notify && s->listener_path == NULL)
     return fail(c, "linux.seccomp.listenerPath: required with SCMP_ACT_NOTIFY");
@@ -433,6 +417,9 @@ oci_config_validate(const char *name, const struct oci_config *cfg, struct oci_e
     return fail(&c, "root.path: required");
   if (cfg->process == NULL)
     return fail(&c, "process: required");
+  /* each field on its own first, then the fields together */
+  if (check_ranges(&c, oci_config_fields, cfg) < 0)
+    return -1;
   if (check_process(&c, "process.", cfg->process) < 0 || check_mounts(&c, cfg) < 0
       || check_hooks(&c, cfg->hooks) < 0 || check_linux(&c, cfg) < 0)
     return -1;
@@ -444,5 +431,7 @@ oci_process_validate(const char *name, const struct oci_process *p, struct oci_e
 {
   const struct check c = { .name = name, .err = err };
 
+  if (check_ranges(&c, oci_process_fields, p) < 0)
+    return -1;
   return check_process(&c, "", p);
 }

@@ -464,6 +464,12 @@ test_validation(void)
       "config.json: process.ioPriority.priority: 8 is not in [0, 7]");
   check_invalid("process", "{\"args\":[\"sh\"],\"cwd\":\"/\",\"oomScoreAdj\":1001}",
                 "config.json: process.oomScoreAdj: 1001 is not in [-1000, 1000]");
+  /* each field's own range (config-fields.c) is checked before the fields together */
+  check_invalid("process", "{\"args\":[],\"cwd\":\"/\",\"oomScoreAdj\":1001}",
+                "config.json: process.oomScoreAdj: 1001 is not in [-1000, 1000]");
+  check_invalid("process",
+                "{\"args\":[\"sh\"],\"cwd\":\"/\",\"scheduler\":{\"policy\":\"SCHED_OTHER\",\"nice\":20}}",
+                "config.json: process.scheduler.nice: 20 is not in [-20, 19]");
   check_invalid("mounts", "[{\"destination\":\"tmp\",\"type\":\"tmpfs\"}]", "(valid)");
   check_invalid("mounts", "[{\"type\":\"tmpfs\"}]", "config.json: mounts[0].destination: required");
   check_invalid("hooks", "{\"poststart\":[{\"path\":\"hook\"}]}",
