@@ -14,6 +14,9 @@ struct rt_context
   bool systemd_cgroup;   /* --systemd-cgroup */
   bool cgroups_disabled; /* --cgroup-manager disabled: no cgroup at all */
   int log_fd;            /* open --log file, -1 when none */
+  int log_sock;          /* in a child of create or exec: its records go to
+                            the parent over this sync socket (the parent
+                            writes them where they belong), -1 otherwise */
   const char *argv0;     /* for messages only */
 };
 

@@ -204,7 +204,7 @@ main(int argc, char **argv)
 {
   cleanup_error struct oci_error *err = NULL;
   cleanup_free char *root = NULL;
-  struct rt_context ctx = { .log_fd = -1, .argv0 = argv[0] };
+  struct rt_context ctx = { .log_fd = -1, .log_sock = -1, .argv0 = argv[0] };
   const struct command *cmd;
   int r;
 
