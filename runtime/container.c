@@ -379,6 +379,10 @@ job_create_hooks(struct create_job *job, struct oci_error **err)
 {
   struct oci_state st = job_hook_state(job, "creating");
 
+  rt_debug(job->ctx,
+           "hooks: running %zu prestart and %zu createRuntime hooks (the init waits before pivot_root)",
+           rt_hooks_count(job->cfg->hooks, RT_HOOK_PRESTART),
+           rt_hooks_count(job->cfg->hooks, RT_HOOK_CREATE_RUNTIME));
   if (rt_hooks_run(job->cfg->hooks, RT_HOOK_PRESTART, &st, job->bundle, NULL, err) < 0
       || rt_hooks_run(job->cfg->hooks, RT_HOOK_CREATE_RUNTIME, &st, job->bundle, NULL, err) < 0)
     return -1;
@@ -859,6 +863,7 @@ static int
 destroy_container(const struct rt_context *ctx, const char *id, int dirfd, const struct rt_state *st,
                   struct oci_error **err)
 {
+  rt_debug(ctx, "delete: removing the cgroup and the state of `%s`", id);
   if (st->cgroup_path)
     {
       cleanup_cgroup struct rt_cgroup *cg = NULL;
@@ -970,6 +975,9 @@ run_foreground(const struct rt_context *ctx, const char *id, const struct rt_cre
   r = rt_container_start(ctx, id, err);
   if (r == 0)
     r = rt_foreground_wait(&w, sigfd, master, err);
+  if (r == 0)
+    rt_debug(ctx, "run: the container process (pid %d) ended with exit code %d", (int)w.pid,
+             rt_foreground_exit_code(&w));
   if (r < 0 && !w.exited)
     {
       kill(w.pid, SIGKILL);

@@ -133,6 +133,8 @@ before_pivot(void *data, struct oci_error **err)
       || rt_sync_expect(a->sync_fd, RT_SYNC_GO, &msg, err) < 0)
     return -1;
   a->host_pid = (pid_t)msg.value;
+  rt_debug(&a->log, "hooks: running %zu createContainer hooks in the container's namespaces",
+           rt_hooks_count(h, RT_HOOK_CREATE_CONTAINER));
   st = hook_state(a, "creating");
   return rt_hooks_run(h, RT_HOOK_CREATE_CONTAINER, &st, a->rootfs, a->cfg->process->env, err);
 }
