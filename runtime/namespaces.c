@@ -207,6 +207,24 @@ format_map(const struct oci_id_mapping *m, size_t n)
   return buf;
 }
 
+/* The lines of a map file joined by ", ", for a one-line message. */
+static char *
+map_one_line(const char *map)
+{
+  size_t len = strlen(map);
+  char *out = xmalloc(len * 2 + 1), *p = out;
+
+  for (const char *s = map; *s; s++)
+    {
+      if (*s != '\n')
+        *p++ = *s;
+      else if (s[1])
+        p += sprintf(p, ", ");
+    }
+  *p = '\0';
+  return out;
+}
+
 int
 rt_ns_write_id_maps(const struct rt_context *log, pid_t pid, const struct oci_linux *lnx,
                     struct oci_error **err)
@@ -220,10 +238,10 @@ rt_ns_write_id_maps(const struct rt_context *log, pid_t pid, const struct oci_li
   gid_map = format_map(lnx->gid_mappings, lnx->gid_mappings_len);
   if (log->debug)
     {
-      char u[512] = "", g[512] = "";
-      rt_log_append_quoted(u, sizeof u, uid_map);
-      rt_log_append_quoted(g, sizeof g, gid_map);
-      rt_debug(log, "namespaces: writing uid_map %s and gid_map %s of pid %d", u, g, (int)pid);
+      /* One line: "0 1000 1, 1 100000 65536". */
+      cleanup_free char *u = map_one_line(uid_map);
+      cleanup_free char *g = map_one_line(gid_map);
+      rt_debug(log, "namespaces: writing uid_map [%s] and gid_map [%s] of pid %d", u, g, (int)pid);
     }
   if (lnx->uid_mappings_len && write_proc_file(pid, "uid_map", uid_map, err) < 0)
     return oci_error_wrap(err, "writing linux.uidMappings");

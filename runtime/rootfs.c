@@ -260,9 +260,10 @@ rt_rootfs_prepare(const struct oci_config *cfg, const struct rt_rootfs_opts *opt
   if (mount_all(rootfd, cfg, opts, err) < 0)
     return -1;
   if (devices)
-    rt_debug(opts->log, "/dev: %s the default devices and the %zu of linux.devices",
-             opts->in_userns ? "bind-mounting from the host" : "creating (mknod)",
-             cfg->linux_ ? cfg->linux_->devices_len : 0);
+    rt_debug(opts->log, "/dev: the default devices and the %zu of linux.devices, %s",
+             cfg->linux_ ? cfg->linux_->devices_len : 0,
+             opts->in_userns ? "bind-mounted from the host (no mknod in a user namespace)"
+                             : "made with mknod");
   if (devices && rt_devices_setup(rootfd, cfg, opts->in_userns, err) < 0)
     return oci_error_wrap(err, "setting up /dev");
   if (opts->before_pivot && opts->before_pivot(opts->before_pivot_data, err) < 0)

@@ -165,7 +165,7 @@ EOF
 	grep -q '^"ready: exec /[a-z/]*echo with args \[\\"echo\\" \\"from-exec\\"\]"' <<<"$msgs" || fail "no exec line: $msgs"
 }
 
-@test "--debug with seccomp: the filter is described before it is loaded, and it is the last step" {
+@test "--debug with seccomp: the filter is described before it is loaded" {
 	ocirt_only "ocirt's debug records"
 	local seccomp
 	seccomp=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["linux"]["seccomp"]))' \
@@ -198,4 +198,29 @@ EOF
 	msgs=$(logfmt_msgs "$TEST_TMP/stderr") || fail "stderr is not logfmt: $stderr"
 	grep -q '^"rootfs: --no-pivot: moving .* onto / and chroot into it' <<<"$msgs" || fail "no chroot line: $msgs"
 	! grep -q 'pivot_root into' <<<"$msgs" || fail "pivot_root with --no-pivot: $msgs"
+}
+
+@test "--debug: a namespace joined by path is named with its path, the others as created" {
+	ocirt_only "ocirt's debug records"
+	requires_cmd ip
+	make_netns
+	add_namespace network "$NETNS_PATH"
+	run --separate-stderr ocirt_raw --root "$STATE_ROOT" --debug run --bundle "$BUNDLE" "$ID"
+	assert_success
+	printf '%s\n' "$stderr" >"$TEST_TMP/stderr"
+	local msgs
+	msgs=$(logfmt_msgs "$TEST_TMP/stderr") || fail "stderr is not logfmt: $stderr"
+	grep -qF "\"namespaces: joining the network namespace $NETNS_PATH\"" <<<"$msgs" || fail "no join line: $msgs"
+	grep -q '^"namespaces: creating (unshare) pid .*mount"' <<<"$msgs" || fail "no unshare line: $msgs"
+}
+
+@test "--debug: each cgroup limit is logged with its file and value" {
+	ocirt_only "ocirt's debug records"
+	update_config 'c["linux"].setdefault("resources", {})["pids"] = {"limit": 321}'
+	run --separate-stderr ocirt_raw --root "$STATE_ROOT" --debug run --bundle "$BUNDLE" "$ID"
+	assert_success
+	printf '%s\n' "$stderr" >"$TEST_TMP/stderr"
+	local msgs
+	msgs=$(logfmt_msgs "$TEST_TMP/stderr") || fail "stderr is not logfmt: $stderr"
+	grep -q '^"cgroup: writing \\"321\\" to /.*/pids.max"' <<<"$msgs" || fail "no pids.max line: $msgs"
 }
