@@ -247,6 +247,8 @@ job_load_config(struct create_job *job, struct oci_error **err)
   config_path = xasprintf("%s/config.json", job->bundle);
   if (oci_config_parse_file(config_path, &job->cfg, err) < 0)
     return -1;
+  rt_debug(job->ctx, "config: read %s (ociVersion %s)", config_path,
+           job->cfg->oci_version ? job->cfg->oci_version : "unset");
   if (oci_config_validate("config.json", job->cfg, err) < 0 || rt_config_check_support(job->cfg, err) < 0)
     return -1;
   if (job->cfg->process == NULL)
@@ -334,7 +336,9 @@ job_spawn(struct create_job *job, struct oci_error **err)
     .log_fd = job->ctx->log_fd,
     .log_json = job->ctx->log_json,
     .parent_fds = { job->dirfd, job->sync[0], -1, -1 },
+    .log = *job->ctx,
   };
+  args.log.log_sock = job->sync[1];
   /* A fork, not a re-exec: the init runs the code below with the parsed
    * config already in memory. */
   pid = syscall(SYS_clone, job->ns.clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
@@ -342,6 +346,8 @@ job_spawn(struct create_job *job, struct oci_error **err)
     return oci_error_errno(err, "cloning the container init");
   if (pid == 0)
     rt_init_main(&args);
+  if (job->ctx->debug)
+    rt_ns_debug_clone(job->ctx, &job->ns, pid);
   job->stage1 = job->init = pid;
   close(job->sync[1]);
   job->sync[1] = -1;
@@ -374,6 +380,10 @@ job_create_hooks(struct create_job *job, struct oci_error **err)
 {
   struct oci_state st = job_hook_state(job, "creating");
 
+  rt_debug(job->ctx,
+           "hooks: running %zu prestart and %zu createRuntime hooks (the init waits before pivot_root)",
+           rt_hooks_count(job->cfg->hooks, RT_HOOK_PRESTART),
+           rt_hooks_count(job->cfg->hooks, RT_HOOK_CREATE_RUNTIME));
   if (rt_hooks_run(job->cfg->hooks, RT_HOOK_PRESTART, &st, job->bundle, NULL, err) < 0
       || rt_hooks_run(job->cfg->hooks, RT_HOOK_CREATE_RUNTIME, &st, job->bundle, NULL, err) < 0)
     return -1;
@@ -415,7 +425,7 @@ job_init_died(struct create_job *job, struct oci_error **err)
 static int
 job_recv(struct create_job *job, struct rt_sync_msg *msg, struct oci_error **err)
 {
-  if (rt_sync_recv(job->sync[0], msg, err) == 0)
+  if (rt_sync_recv_logging(job->ctx, job->sync[0], msg, err) == 0)
     return 0;
   return msg->type == RT_SYNC_EOF ? job_init_died(job, err) : -1;
 }
@@ -436,7 +446,7 @@ job_drive(struct create_job *job, struct oci_error **err)
   const struct oci_linux *lnx = job->cfg->linux_;
   struct rt_sync_msg msg;
 
-  if ((job->ns.clone_flags & CLONE_NEWUSER) && rt_ns_write_id_maps(job->stage1, lnx, err) < 0)
+  if ((job->ns.clone_flags & CLONE_NEWUSER) && rt_ns_write_id_maps(job->ctx, job->stage1, lnx, err) < 0)
     return -1;
   if (job->cg)
     {
@@ -455,7 +465,7 @@ job_drive(struct create_job *job, struct oci_error **err)
       switch (msg.type)
         {
         case RT_SYNC_USERNS:
-          if (rt_ns_write_id_maps(job->stage1, lnx, err) < 0 || job_go(job, 0, err) < 0)
+          if (rt_ns_write_id_maps(job->ctx, job->stage1, lnx, err) < 0 || job_go(job, 0, err) < 0)
             return -1;
           break;
         case RT_SYNC_PID:
@@ -541,6 +551,12 @@ job_make_cgroup(struct create_job *job, struct oci_error **err)
    * from here on leaves a state dir that names its cgroup. */
   if (rt_cgroup_plan(job->cfg, job->id, job->ctx->systemd_cgroup, &cg, err) < 0)
     return -1;
+  rt_cgroup_set_log(cg, job->ctx);
+  if (job->ctx->debug)
+    {
+      cleanup_free char *shown = rt_cgroup_display_path(cg);
+      rt_debug(job->ctx, "cgroup: %s", shown);
+    }
   if (write_cgroup_record(job->dirfd, rt_cgroup_path(cg), err) < 0)
     return -1;
   if (rt_cgroup_make(cg, job->cfg, err) == 0)
@@ -696,6 +712,8 @@ rt_container_start(const struct rt_context *ctx, const char *id, struct oci_erro
       {
         cleanup_config struct oci_config *saved = NULL;
 
+        rt_debug(ctx, "start: opening exec.fifo of `%s`: its init (pid %d) then execs the process", id,
+                 (int)st->pid);
         if (release_exec_fifo(dirfd, st, err) < 0)
           return -1;
         load_saved_hooks(ctx, dirfd, &saved);
@@ -893,6 +911,7 @@ static int
 destroy_container(const struct rt_context *ctx, const char *id, int dirfd, const struct rt_state *st,
                   struct oci_error **err)
 {
+  rt_debug(ctx, "delete: removing the cgroup and the state of `%s`", id);
   if (st->cgroup_path)
     {
       cleanup_cgroup struct rt_cgroup *cg = NULL;
@@ -1004,6 +1023,9 @@ run_foreground(const struct rt_context *ctx, const char *id, const struct rt_cre
   r = rt_container_start(ctx, id, err);
   if (r == 0)
     r = rt_foreground_wait(&w, sigfd, master, err);
+  if (r == 0)
+    rt_debug(ctx, "run: the container process (pid %d) ended with exit code %d", (int)w.pid,
+             rt_foreground_exit_code(&w));
   if (r < 0 && !w.exited)
     {
       kill(w.pid, SIGKILL);

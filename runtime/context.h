@@ -15,6 +15,9 @@ struct rt_context
   bool cgroups_disabled; /* --cgroup-manager disabled: no cgroup at all */
   int log_fd;            /* open --log file, -1 when none */
   int failure_status;    /* exit status when the command fails; 0: 1 */
+  int log_sock;          /* in a child of create or exec: its records go to
+                            the parent over this sync socket (the parent
+                            writes them where they belong), -1 otherwise */
   const char *argv0;     /* for messages only */
 };
 

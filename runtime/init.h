@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "oci-config.h"
+#include "context.h"
 #include "namespaces.h"
 
 struct rt_init_args
@@ -24,8 +25,10 @@ struct rt_init_args
   int fifo_fd;      /* O_PATH descriptor of exec.fifo, opened by the parent */
   int log_fd;       /* --log file for errors after the parent is gone, or -1 */
   bool log_json;
-  int parent_fds[4]; /* the parent's descriptors we must not keep (the state
-                        lock!), -1 terminated or unused */
+  struct rt_context log; /* the parent's, with log_sock = sync_fd: --debug
+                            records go to the parent until "ready" */
+  int parent_fds[4];     /* the parent's descriptors we must not keep (the state
+                            lock!), -1 terminated or unused */
 };
 
 /* Longest "E<message>" the init writes to exec.fifo (< PIPE_BUF). */

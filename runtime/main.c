@@ -42,8 +42,9 @@ static const char global_help[]
       "  --root DIR              state directory (default /run/ocirt, $XDG_RUNTIME_DIR/ocirt\n"
       "                          for non-root)\n"
       "  --log FILE              write diagnostics to FILE\n"
-      "  --log-format text|json  format of --log records (default text)\n"
-      "  --debug                 also log debug records\n"
+      "  --log-format text|json  format of log records: logfmt (default) or JSON lines\n"
+      "  --debug                 log each step (config, namespaces, mounts ...) to\n"
+      "                          the --log FILE, or else to stderr\n"
       "  --systemd-cgroup        cgroupsPath is slice:prefix:name\n"
       "  --cgroup-manager M      cgroupfs, systemd or disabled\n"
       "  --rootless[=x]          accepted for compatibility; ocirt decides\n"
@@ -195,7 +196,7 @@ log_command_line(const struct rt_context *ctx, int argc, char **argv)
   p = line = xmalloc(len);
   for (int i = 0; i < argc; i++)
     p += sprintf(p, i ? " %s" : "%s", argv[i]);
-  rt_log(ctx, RT_LOG_DEBUG, "%s", line);
+  rt_log(ctx, RT_LOG_DEBUG, "command line: %s", line);
   free(line);
 }
 
@@ -204,7 +205,7 @@ main(int argc, char **argv)
 {
   cleanup_error struct oci_error *err = NULL;
   cleanup_free char *root = NULL;
-  struct rt_context ctx = { .log_fd = -1, .argv0 = argv[0] };
+  struct rt_context ctx = { .log_fd = -1, .log_sock = -1, .argv0 = argv[0] };
   const struct command *cmd;
   int r;
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "oci-config.h"
+#include "log.h"
 #include "mounts.h"
 #include "mounts-internal.h"
 #include "util.h"
@@ -1064,6 +1065,54 @@ rt_mountinfo_read(struct rt_mountinfo **out, size_t *n, struct oci_error **err)
   return 0;
 }
 
+/* "ro,nosuid,bind,rec" for a learner reading --debug output. */
+static void
+describe_flags(unsigned long flags, char *buf, size_t size)
+{
+  static const struct
+  {
+    unsigned long flag;
+    const char *name;
+  } names[] = {
+    { MS_RDONLY, "ro" },
+    { MS_NOSUID, "nosuid" },
+    { MS_NODEV, "nodev" },
+    { MS_NOEXEC, "noexec" },
+    { MS_SYNCHRONOUS, "sync" },
+    { MS_DIRSYNC, "dirsync" },
+    { MS_NOATIME, "noatime" },
+    { MS_NODIRATIME, "nodiratime" },
+    { MS_RELATIME, "relatime" },
+    { MS_STRICTATIME, "strictatime" },
+    { MS_MANDLOCK, "mand" },
+    { MS_BIND, "bind" },
+    { MS_REC, "rec" },
+    { MS_SHARED, "shared" },
+    { MS_SLAVE, "slave" },
+    { MS_PRIVATE, "private" },
+    { MS_UNBINDABLE, "unbindable" },
+  };
+  size_t len = 0;
+
+  buf[0] = '\0';
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(names) && len < size; i++)
+    if (flags & names[i].flag)
+      len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? "," : "", names[i].name);
+  if (len == 0)
+    snprintf(buf, size, "none");
+}
+
+static void
+debug_mount(const struct rt_context *log, const struct oci_mount *m, const struct rt_mount_options *o)
+{
+  char flags[256], options[1024] = "";
+
+  describe_flags(o->flags, flags, sizeof flags);
+  rt_log_append_strv(options, sizeof options, m->options, m->options_len);
+  rt_debug(log, "mount: %s on %s type %s flags %s data %s (options %s)", m->source ? m->source : "none",
+           m->destination, m->type ? m->type : "none", flags, o->data ? o->data : "none", options);
+}
+
 int
 rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, struct oci_error **err)
 {
@@ -1084,6 +1133,8 @@ rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, struct o
    * type "bind" alone does too (crun). */
   if (type != NULL && strcmp(type, "bind") == 0)
     o.flags |= MS_BIND;
+  if (ctx->log && ctx->log->debug)
+    debug_mount(ctx->log, m, &o);
   if (o.flags & MS_BIND)
     {
       if (m->source == NULL)

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "oci-config.h"
+#include "context.h"
 #include "error.h"
 
 /* The parsed `options` of one mount, with runc's meaning for every name. */
@@ -54,9 +55,10 @@ int rt_root_mkfile(int rootfd, const char *path, mode_t mode, struct oci_error *
 
 struct rt_mount_ctx
 {
-  int rootfd;     /* O_PATH fd of the container root (before pivot_root) */
-  bool in_userns; /* sysfs may have to fall back to a bind of /sys */
-  bool cgroupns;  /* the container has a cgroup namespace */
+  const struct rt_context *log; /* --debug: one record per mount */
+  int rootfd;                   /* O_PATH fd of the container root (before pivot_root) */
+  bool in_userns;               /* sysfs may have to fall back to a bind of /sys */
+  bool cgroupns;                /* the container has a cgroup namespace */
 };
 
 /* Mount one entry of config.mounts inside the root (before pivot_root). */

@@ -15,13 +15,15 @@
 #include <stdbool.h>
 
 #include "oci-config.h"
+#include "context.h"
 #include "error.h"
 
 struct rt_rootfs_opts
 {
-  const char *rootfs; /* absolute host path of root.path */
-  bool no_pivot;      /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
-  bool in_userns;     /* mknod is not allowed: bind-mount host device nodes */
+  const struct rt_context *log; /* --debug records of each mount and step */
+  const char *rootfs;           /* absolute host path of root.path */
+  bool no_pivot;                /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
+  bool in_userns;               /* mknod is not allowed: bind-mount host device nodes */
   /* Called once the mounts and /dev are ready, right before pivot_root
    * (the createRuntime and createContainer hooks); may be NULL. */
   int (*before_pivot)(void *data, struct oci_error **err);
