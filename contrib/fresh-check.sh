@@ -79,7 +79,6 @@ base_tarball() {
 
 tarball=$(base_tarball)
 root=$(mktemp -d /var/tmp/ocirt-fresh.XXXXXX)
-chmod 755 "$root" # apt's downloads run as the unprivileged _apt
 cleanup() {
 	if $keep; then
 		say "kept $root"
@@ -91,6 +90,9 @@ trap cleanup EXIT
 
 say "unpacking the base system into $root"
 tar -C "$root" -xf "$tarball"
+# "/" as on a real system (tar gave it the mode of mktemp's directory):
+# apt's _apt user, test users and mapped container roots traverse it.
+chmod 755 "$root"
 git clone -q "$top" "$root/root/ocirt"
 [ -z "$(git -C "$top" status --porcelain --untracked-files=no)" ] ||
 	say "note: uncommitted changes in $top are not part of the check"
