@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "oci-config.h"
+#include "spec/config-fields.h"
+#include "spec/fields.h"
 #include "spec/util.h"
 #include "cgroups.h"
 #include "container.h"
@@ -516,10 +518,20 @@ job_commit(struct create_job *job, struct oci_error **err)
   return 0;
 }
 
+/* Whether linux.resources sets any limit.  Device rules do not count: a
+ * rootless runtime cannot apply them, and runc ignores them there. */
 static bool
-has_resources(const struct oci_config *cfg)
+has_limits(const struct oci_config *cfg)
 {
-  return cfg->linux_ && cfg->linux_->resources;
+  const struct oci_resources *r = cfg->linux_ ? cfg->linux_->resources : NULL;
+  struct oci_resources limits;
+
+  if (r == NULL)
+    return false;
+  limits = *r;
+  limits.devices = NULL;
+  limits.devices_len = 0;
+  return !oci_fields_all_empty(oci_resources_fields, &limits);
 }
 
 /* <root>/<id>/cgroup: the cgroup path of a container whose create has not
@@ -540,8 +552,9 @@ write_cgroup_record(int dirfd, const char *path, struct oci_error **err)
   return 0;
 }
 
-/* Like runc, an unprivileged user without delegated cgroups runs the
- * container without one, unless the config asks for resource limits. */
+/* Like runc, a rootless runtime (an unprivileged user, or uid 0 in a user
+ * namespace) without delegated cgroups runs the container without one,
+ * unless the config asks for resource limits. */
 static int
 job_make_cgroup(struct create_job *job, struct oci_error **err)
 {
@@ -565,7 +578,8 @@ job_make_cgroup(struct create_job *job, struct oci_error **err)
       return 0;
     }
   (void)unlinkat(job->dirfd, RT_CGROUP_RECORD, 0);
-  if (geteuid() == 0 || has_resources(job->cfg) || ((*err)->status != EACCES && (*err)->status != EPERM))
+  if (!job->ctx->rootless || has_limits(job->cfg)
+      || ((*err)->status != EACCES && (*err)->status != EPERM && (*err)->status != EROFS))
     return -1;
   rt_log(job->ctx, RT_LOG_WARNING, "running `%s` without a cgroup: %s", job->id, (*err)->msg);
   oci_error_free(*err);

@@ -291,3 +291,16 @@ rt_ns_loopback_up(struct oci_error **err)
     return oci_error_errno(err, "bringing up `lo`");
   return 0;
 }
+
+bool
+rt_ns_in_user_namespace(void)
+{
+  cleanup_fclose FILE *f = fopen("/proc/self/uid_map", "re");
+  unsigned long inside, outside, count;
+
+  if (f == NULL)
+    return false;
+  if (fscanf(f, "%lu %lu %lu", &inside, &outside, &count) != 3)
+    return true;
+  return !(inside == 0 && outside == 0 && count == 4294967295UL);
+}

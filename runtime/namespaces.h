@@ -57,6 +57,10 @@ int rt_ns_join_all(const struct rt_context *log, struct rt_ns_plan *plan, struct
 /* In the init, inside a new network namespace: `lo` up, as runc does. */
 int rt_ns_loopback_up(struct oci_error **err);
 
+/* Whether we run in a user namespace other than the initial one (whose
+ * uid_map maps all of 0..4294967294 onto itself). */
+bool rt_ns_in_user_namespace(void);
+
 /* In the parent: write /proc/PID/{uid_map,setgroups,gid_map}. */
 int rt_ns_write_id_maps(const struct rt_context *log, pid_t pid, const struct oci_linux *lnx,
                         struct oci_error **err);

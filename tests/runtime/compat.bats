@@ -350,3 +350,44 @@ exec_in_sub() {
 		assert_status 255
 	done
 }
+
+# as_userns_root RUNTIME ARGS...: RUNTIME as uid 0 of a user namespace that
+# maps it onto an unprivileged host uid, the way rootless podman runs a
+# runtime, with XDG_RUNTIME_DIR set; sets $status and $output.
+as_userns_root() {
+	local rt=$1
+	shift
+	status=0
+	output=$(timeout -k 5 "$OCIRT_CMD_TIMEOUT" setpriv --reuid 1000 --regid 1000 --clear-groups \
+		unshare --user --map-root-user env "$MARK" XDG_RUNTIME_DIR="$TEST_TMP/xdg" USER=someone \
+		"$rt" "$@" 2>&1 </dev/null) || status=$?
+	echo "$rt $* (status=$status): $output" >&2
+}
+
+@test "compat: uid 0 in a user namespace keeps state in \$XDG_RUNTIME_DIR and runs without a cgroup it may not make, unless limits are set (runc, ocirt)" {
+	requires_cmd setpriv unshare
+	mkdir -p "$TEST_TMP/xdg"
+	chown 1000:1000 "$TEST_TMP/xdg"
+	make_bundle default
+	# The namespace maps one uid and one gid: no gid=5 for devpts.
+	update_config 'c["linux"]["resources"] = {}
+c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "user"]
+for m in c["mounts"]:
+	m["options"] = [o for o in m.get("options", []) if o != "gid=5"]'
+	set_cmd 'echo "uid $(id -u)"; grep -c . /proc/self/cgroup >/dev/null && echo ran'
+	local rt
+	for rt in "$REF_RUNTIME" "$OCIRT"; do
+		as_userns_root "$rt" run --bundle "$BUNDLE" "$ID"
+		assert_success
+		assert_output $'uid 0\nran'
+		[ -d "$TEST_TMP/xdg/$(basename "$rt")" ] || fail "$rt kept no state in \$XDG_RUNTIME_DIR: $(ls "$TEST_TMP/xdg")"
+	done
+	# A limit needs a cgroup: that is an error, with both.
+	update_config 'c["linux"]["resources"] = {"pids": {"limit": 100}}'
+	for rt in "$REF_RUNTIME" "$OCIRT"; do
+		as_userns_root "$rt" run --bundle "$BUNDLE" "$ID"
+		assert_failure
+	done
+	is_runc || assert_output_contains "cgroup"
+	assert_no_leaks
+}
