@@ -240,6 +240,31 @@ apply_root_propagation(const struct rt_context *log, const struct oci_config *cf
   return 0;
 }
 
+/* A missing process.cwd is made, owned by the container's root and 0755,
+ * as runc makes it: Kubernetes' workingDir and docker's -w rely on that.
+ * Anything else in the way is left to the chdir, whose error names it. */
+static int
+make_cwd(const struct oci_config *cfg, struct oci_error **err)
+{
+  const char *cwd = cfg->process ? cfg->process->cwd : NULL;
+  cleanup_close int root = -1;
+  cleanup_close int fd = -1;
+
+  if (cwd == NULL || cwd[0] == '\0')
+    return 0;
+  root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    return oci_error_errno(err, "opening `/`");
+  fd = rt_root_mkdir_p(root, cwd, 0755, false, err);
+  if (fd >= 0)
+    return 0;
+  if ((*err)->status != ENOTDIR && (*err)->status != EEXIST)
+    return oci_error_wrap(err, "creating process.cwd `%s`", cwd);
+  oci_error_free(*err);
+  *err = NULL;
+  return 0;
+}
+
 int
 rt_rootfs_prepare(const struct oci_config *cfg, const struct rt_rootfs_opts *opts, struct oci_error **err)
 {
@@ -276,8 +301,8 @@ rt_rootfs_prepare(const struct oci_config *cfg, const struct rt_rootfs_opts *opt
     return oci_error_wrap(err, "entering the rootfs");
   if (apply_root_propagation(opts->log, cfg, false, err) < 0)
     return -1;
-  /* A missing process.cwd is not created (runc would): it is bad input,
-   * and chdir in rt_process_prepare() fails the create with its path. */
+  if (make_cwd(cfg, err) < 0)
+    return -1;
   if (devices && reopen_dev_null(err) < 0)
     return -1;
   return 0;
