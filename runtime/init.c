@@ -175,6 +175,9 @@ init_container(struct rt_init_args *a, struct rt_exec *exec, struct oci_error **
     return -1;
   if (set_names(&a->log, cfg, err) < 0)
     return -1;
+  a->fd_dir = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (a->fd_dir < 0)
+    return oci_error_errno(err, "opening /proc/self/fd");
   if (rt_rootfs_prepare(cfg, &ropts, err) < 0)
     return -1;
   if (cfg->process->terminal && send_terminal(a, err) < 0)
@@ -305,18 +308,18 @@ fail_after_ready(struct rt_init_args *a, struct oci_error *e)
 }
 
 /* Block until `start` opens exec.fifo for reading, then run the
- * startContainer hooks.  The fd was opened by
- * path before pivot_root; reopening it through /proc/self/fd needs no path
- * inside the container. */
+ * startContainer hooks.  The fifo's O_PATH fd was opened by the parent;
+ * it is reopened for writing through the fd directory we opened before
+ * pivot_root, which needs no path inside the container, not even /proc. */
 static int
 wait_for_start(struct rt_init_args *a, struct oci_error **err)
 {
-  char path[64];
+  char name[16];
   cleanup_close int fd = -1;
 
-  snprintf(path, sizeof path, "/proc/self/fd/%d", a->fifo_fd);
+  snprintf(name, sizeof name, "%d", a->fifo_fd);
   do
-    fd = open(path, O_WRONLY | O_CLOEXEC);
+    fd = openat(a->fd_dir, name, O_WRONLY | O_CLOEXEC);
   while (fd < 0 && errno == EINTR);
   if (fd < 0)
     return oci_error_errno(err, "opening exec.fifo");
@@ -337,7 +340,8 @@ wait_for_start(struct rt_init_args *a, struct oci_error **err)
   if (oci_write_all(fd, "0", 1) < 0)
     return oci_error_errno(err, "writing exec.fifo");
   close(a->fifo_fd);
-  a->fifo_fd = -1;
+  close(a->fd_dir);
+  a->fifo_fd = a->fd_dir = -1;
   return 0;
 }
 
@@ -349,6 +353,7 @@ rt_init_main(struct rt_init_args *a)
   struct rt_sync_msg msg;
   sigset_t none;
 
+  a->fd_dir = -1;
   /* First: until execve nobody in the container may open /proc/PID/exe
    * (the ocirt binary) or our descriptors (CVE-2019-5736).  An unprivileged
    * parent still has to write our uid_map: then we wait until it has, which

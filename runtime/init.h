@@ -23,6 +23,9 @@ struct rt_init_args
   int preserve_fds; /* fds 3 .. 3+preserve_fds-1 reach the container */
   int sync_fd;      /* our end of the sync socket */
   int fifo_fd;      /* O_PATH descriptor of exec.fifo, opened by the parent */
+  int fd_dir;       /* our /proc/self/fd, opened before pivot_root to reopen
+                       fifo_fd by (the container may have no /proc); set by
+                       rt_init_main */
   int log_fd;       /* --log file for errors after the parent is gone, or -1 */
   bool log_json;
   struct rt_context log; /* the parent's, with log_sock = sync_fd: --debug

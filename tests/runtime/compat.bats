@@ -391,3 +391,20 @@ for m in c["mounts"]:
 	is_runc || assert_output_contains "cgroup"
 	assert_no_leaks
 }
+
+@test "compat: a container without /proc runs, create and start alike (ocirt; runc 1.1.5 fails it)" {
+	make_bundle default
+	update_config 'c["mounts"] = [m for m in c["mounts"] if m["destination"] != "/proc"]'
+	set_cmd 'echo started; ls /proc | wc -l'
+	ocirt run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output $'started\n0'
+	ocirt create --bundle "$BUNDLE" "$ID"
+	assert_success
+	ocirt start "$ID"
+	assert_success
+	wait_for_status "$ID" stopped
+	ocirt delete "$ID"
+	assert_success
+	assert_no_leaks
+}
