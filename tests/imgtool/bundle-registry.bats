@@ -81,6 +81,21 @@ requests() {
 	[ "$(cat "$WORK/amd/rootfs/etc/arch")" = amd64 ]
 }
 
+@test "bundle --platform never changes what the name means for the host; each platform is cached" {
+	[ "$(uname -m)" = x86_64 ] || skip "host default test written for amd64"
+	run -0 imgtool -q bundle --platform linux/arm64 "$REGISTRY/test/multi:latest" "$WORK/a"
+	[ "$(cat "$WORK/a/rootfs/etc/arch")" = arm64 ]
+	run -0 imgtool -q bundle "$REGISTRY/test/multi:latest" "$WORK/b"
+	[ "$(cat "$WORK/b/rootfs/etc/arch")" = amd64 ]
+	local before
+	before=$(requests)
+	run -0 imgtool -q bundle --platform linux/arm64 "$REGISTRY/test/multi:latest" "$WORK/c"
+	[ "$(cat "$WORK/c/rootfs/etc/arch")" = arm64 ]
+	run -0 imgtool -q bundle "$REGISTRY/test/multi:latest" "$WORK/d"
+	[ "$(cat "$WORK/d/rootfs/etc/arch")" = amd64 ]
+	[ "$(requests)" -eq "$before" ]
+}
+
 @test "bundle of a tag the registry does not have fails and leaves nothing" {
 	run imgtool -q bundle "$REGISTRY/test/hello:nope" "$WORK/b"
 	[ "$status" -eq 1 ]

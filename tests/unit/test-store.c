@@ -152,6 +152,14 @@ put_image(struct img_store *s, const char *cfg, const char *const *layers, size_
   return md;
 }
 
+static int
+set_ref(struct img_store *s, const char *repo, const char *tag, const char *digest, uint64_t size,
+        struct oci_error **err)
+{
+  const struct img_store_target t = { .media_type = OCI_MT_MANIFEST, .digest = digest, .size = size };
+  return img_store_set_ref(s, repo, tag, &t, err);
+}
+
 static void
 test_refs_and_gc(struct img_store *s)
 {
@@ -165,30 +173,29 @@ test_refs_and_gc(struct img_store *s)
   cleanup_free char *mb = put_image(s, "{\"b\":1}", lb, 2);
   cleanup_free char *missing = digest_of("not stored");
 
-  ok(img_store_set_ref(s, "docker.io/library/a", "latest", OCI_MT_MANIFEST, missing, 10, &err) < 0
-         && err->status == ENOENT,
+  ok(set_ref(s, "docker.io/library/a", "latest", missing, 10, &err) < 0 && err->status == ENOENT,
      "a ref to a missing blob is refused");
   free(errstr(&err));
-  ok(img_store_set_ref(s, "docker.io/library/a", "latest", OCI_MT_MANIFEST, mb, 1, &err) == 0
-         && img_store_set_ref(s, "docker.io/library/a", "latest", OCI_MT_MANIFEST, ma, 2, &err) == 0,
+  ok(set_ref(s, "docker.io/library/a", "latest", mb, 1, &err) == 0
+         && set_ref(s, "docker.io/library/a", "latest", ma, 2, &err) == 0,
      "set, then re-point a ref");
-  ok(img_store_set_ref(s, "localhost:5000/b", "v1", OCI_MT_MANIFEST, mb, 3, &err) == 0
-         && img_store_set_ref(s, "localhost:5000/b", "v2", OCI_MT_MANIFEST, mb, 3, &err) == 0,
+  ok(set_ref(s, "localhost:5000/b", "v1", mb, 3, &err) == 0
+         && set_ref(s, "localhost:5000/b", "v2", mb, 3, &err) == 0,
      "two tags of b");
-  ok(img_store_get_ref(s, "docker.io/library/a", "latest", &r, &err) == 0 && strcmp(r->digest, ma) == 0
+  ok(img_store_get_ref(s, "docker.io/library/a", "latest", NULL, &r, &err) == 0 && strcmp(r->digest, ma) == 0
          && strcmp(r->repository, "docker.io/library/a") == 0 && strcmp(r->tag, "latest") == 0 && r->pulled,
      "get_ref: re-pointed, split, timestamped");
   img_store_ref_free(r);
-  ok(img_store_get_ref(s, "localhost:5000/b", mb, &r, &err) == 0 && strcmp(r->digest, mb) == 0,
+  ok(img_store_get_ref(s, "localhost:5000/b", mb, NULL, &r, &err) == 0 && strcmp(r->digest, mb) == 0,
      "get by digest finds a tag pointing there");
   img_store_ref_free(r);
-  ok(img_store_get_ref(s, "docker.io/library/zzz", "latest", &r, &err) < 0 && err->status == ENOENT,
+  ok(img_store_get_ref(s, "docker.io/library/zzz", "latest", NULL, &r, &err) < 0 && err->status == ENOENT,
      "missing ref: ENOENT");
   free(errstr(&err));
   ok(img_store_list_refs(s, &refs, &n, &err) == 0 && n == 3, "three refs listed (%zu)", n);
   img_store_refs_free(refs, n);
 
-  ok(img_store_remove_ref(s, "localhost:5000/b", mb, &err) == 0, "rm by digest");
+  ok(img_store_remove_ref(s, "localhost:5000/b", mb, NULL, &err) == 0, "rm by digest");
   ok(img_store_list_refs(s, &refs, &n, &err) == 0 && n == 1, "both tags of b gone");
   img_store_refs_free(refs, n);
 
@@ -209,8 +216,8 @@ test_refs_and_gc(struct img_store *s)
   ok(!file_exists("store/ingest/sha256-", pd + 7), "stale partial collected");
   ok(removed >= 4, "removed %zu files", removed);
 
-  ok(img_store_remove_ref(s, "docker.io/library/a", "latest", &err) == 0
-         && img_store_remove_ref(s, "docker.io/library/a", "latest", &err) < 0 && err->status == ENOENT,
+  ok(img_store_remove_ref(s, "docker.io/library/a", "latest", NULL, &err) == 0
+         && img_store_remove_ref(s, "docker.io/library/a", "latest", NULL, &err) < 0 && err->status == ENOENT,
      "rm twice: ENOENT the second time");
   free(errstr(&err));
 }
