@@ -387,7 +387,7 @@ fill_store() {
 	[[ "$output" == *"example.com/test/arm "*"v1 "*"linux/arm64 "* ]]
 	[[ "$output" == *"example.com/test/root "*"v1 "*"linux/amd64 "* ]]
 	run -1 imgtool inspect example.com/test/arm:v1
-	[[ "$output" == *"image \`example.com/test/arm:v1\` for linux/amd64 not found"*"it is there for linux/arm64; choose with --platform"* ]]
+	[[ "$output" == *"image \`example.com/test/arm:v1\` for linux/amd64 not found"*"it is there for linux/arm64 (choose with --platform)"* ]]
 	run -0 --separate-stderr imgtool inspect --platform linux/arm64 example.com/test/arm:v1
 	[ "$(jq -r .architecture <<<"$output")" = arm64 ]
 

@@ -222,6 +222,90 @@ test_refs_and_gc(struct img_store *s)
   free(errstr(&err));
 }
 
+static int
+set_platform_ref(struct img_store *s, const char *repo, const char *tag, const char *digest,
+                 const char *ref_digest, const char *arch, struct oci_error **err)
+{
+  struct img_platform p = { .os = (char *)"linux", .architecture = (char *)arch };
+  const struct img_store_target t = {
+    .media_type = OCI_MT_MANIFEST, .digest = digest, .size = 1, .ref_digest = ref_digest, .platform = &p
+  };
+  return img_store_set_ref(s, repo, tag, &t, err);
+}
+
+static bool
+got(struct img_store *s, const char *repo, const char *tag, const char *arch, const char *digest)
+{
+  struct oci_error *err = NULL;
+  struct img_store_ref *r = NULL;
+  struct img_platform want = { .os = (char *)"linux", .architecture = (char *)arch };
+  bool yes = img_store_get_ref(s, repo, tag, &want, &r, &err) == 0 && strcmp(r->digest, digest) == 0;
+  img_store_ref_free(r);
+  free(errstr(&err));
+  return yes;
+}
+
+static size_t
+count_refs(struct img_store *s)
+{
+  struct oci_error *err = NULL;
+  struct img_store_ref *refs = NULL;
+  size_t n = 0;
+  if (img_store_list_refs(s, &refs, &n, &err) < 0)
+    abort();
+  img_store_refs_free(refs, n);
+  return n;
+}
+
+/* One entry per name and platform; digest names an entry already covers. */
+static void
+test_platforms(struct img_store *s)
+{
+  struct oci_error *err = NULL;
+  struct img_store_ref *r = NULL;
+  const char *const la[] = { "amd64 layer" };
+  const char *const lb[] = { "arm64 layer" };
+  cleanup_free char *amd = put_image(s, "{\"amd64\":1}", la, 1);
+  cleanup_free char *arm = put_image(s, "{\"arm64\":1}", lb, 1);
+  cleanup_free char *idx = digest_of("an index, not stored");
+  struct img_platform s390x = { .os = (char *)"linux", .architecture = (char *)"s390x" };
+  struct img_platform arm64 = { .os = (char *)"linux", .architecture = (char *)"arm64" };
+  size_t before = count_refs(s);
+
+  ok(set_platform_ref(s, "r/x", "1", amd, idx, "amd64", &err) == 0
+         && set_platform_ref(s, "r/x", "1", arm, idx, "arm64", &err) == 0 && count_refs(s) == before + 2,
+     "a second platform of a name is a second entry");
+  ok(got(s, "r/x", "1", "amd64", amd) && got(s, "r/x", "1", "arm64", arm), "each platform finds its own");
+  ok(got(s, "r/x", idx, "arm64", arm) && got(s, "r/x", amd, "amd64", amd),
+     "the index digest and the manifest's find the entry");
+  ok(img_store_get_ref(s, "r/x", "1", &s390x, &r, &err) < 0 && err->status == ENOENT
+         && strstr(err->msg, "for linux/s390x not found") && strstr(err->msg, "linux/amd64, linux/arm64"),
+     "another platform: ENOENT naming those stored (%s)", err ? err->msg : "");
+  free(errstr(&err));
+  ok(img_store_get_ref(s, "r/x", "1", NULL, &r, &err) == 0 && strcmp(r->ref_digest, idx) == 0
+         && strcmp(r->platform.architecture, "amd64") == 0,
+     "the entry carries the ref digest and its platform");
+  img_store_ref_free(r);
+  ok(set_platform_ref(s, "r/x", idx, amd, idx, "amd64", &err) == 0
+         && set_platform_ref(s, "r/x", amd, amd, amd, "amd64", &err) == 0 && count_refs(s) == before + 2,
+     "digest names of an image a tag names are not added");
+
+  ok(set_platform_ref(s, "r/y", idx, arm, idx, "arm64", &err) == 0 && count_refs(s) == before + 3
+         && set_platform_ref(s, "r/y", "2", arm, idx, "arm64", &err) == 0 && count_refs(s) == before + 3
+         && got(s, "r/y", idx, "arm64", arm),
+     "a tag takes over the digest name it covers");
+
+  ok(img_store_remove_ref(s, "r/x", "1", &arm64, &err) == 0 && got(s, "r/x", "1", "amd64", amd)
+         && !got(s, "r/x", "1", "arm64", arm),
+     "rm --platform removes that platform only");
+  ok(img_store_remove_ref(s, "r/x", "1", &arm64, &err) < 0 && err->status == ENOENT, "and only once");
+  free(errstr(&err));
+  ok(set_platform_ref(s, "r/x", "1", arm, idx, "arm64", &err) == 0
+         && img_store_remove_ref(s, "r/x", "1", NULL, &err) == 0 && count_refs(s) == before + 1,
+     "rm without a platform removes them all");
+  ok(img_store_remove_ref(s, "r/y", "2", NULL, &err) == 0, "cleanup");
+}
+
 /* Two processes writing one blob: the second waits, then finds it done. */
 static void
 test_shared_writer(const char *dir)
@@ -281,6 +365,7 @@ main(void)
   ok(file_exists("store/oci-layout", ""), "oci-layout written");
   test_blobs(s);
   test_refs_and_gc(s);
+  test_platforms(s);
   img_store_free(s);
   ok(img_store_open(dir, IMG_STORE_READONLY, &ro, &err) == 0, "the store opens as an `oci:` layout");
   img_store_free(ro);
