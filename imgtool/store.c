@@ -838,6 +838,31 @@ entry_answers(const struct oci_descriptor *d, const char *name, const char *repo
          && of_repository(n, repository);
 }
 
+/* An entry for another platform than WANT still answers for WANT when its
+ * source would have given it for WANT too: an image for a compatible
+ * platform (386 on amd64, arm/v7 on arm64) that its index picks for WANT,
+ * or that was a single manifest.  An explicit `--platform linux/386` of an
+ * index that also offers amd64 thus never answers for amd64. */
+static bool
+chosen_for(struct img_store *s, const struct oci_descriptor *d, const struct img_platform *p,
+           const struct img_platform *want)
+{
+  cleanup_error struct oci_error *e = NULL;
+  cleanup_free char *buf = NULL;
+  cleanup_image_index struct oci_image_index *x = NULL;
+  const char *top = entry_ref_digest(d);
+  size_t len, chosen = 0;
+
+  if (p->os == NULL || img_platform_rank(want, p->os, p->architecture, p->variant) < 0)
+    return false;
+  if (strcmp(top, d->digest) == 0)
+    return true;
+  if (img_store_read_blob(s, top, OCI_MANIFEST_MAX_SIZE, &buf, &len, &e) < 0
+      || oci_image_index_parse(top, buf, len, &x, &e) < 0 || img_platform_select(x, want, &chosen, &e) < 0)
+    return false;
+  return strcmp(x->manifests[chosen].digest, d->digest) == 0;
+}
+
 /* ENOENT naming the platforms NAME is stored for, if any. */
 static int
 not_found(struct img_store *s, const struct oci_image_index *x, const char *name, const char *repository,
@@ -883,17 +908,18 @@ img_store_get_ref(struct img_store *s, const char *repository, const char *tag_o
     }
   name = compose_ref_name(repository, tag_or_digest);
   /* The name itself first, then (a digest) any image of the repository
-   * that answers to it. */
-  for (int pass = 0; pass < 2; pass++)
-    for (size_t i = 0; i < x->manifests_len; i++)
+   * that answers to it; the platform asked for, then a compatible one. */
+  for (int pass = 0; pass < 4; pass++)
+    for (size_t i = 0; i < x->manifests_len && (pass < 2 || want); i++)
       {
         const struct oci_descriptor *d = &x->manifests[i];
         const char *n = entry_name(d);
         bool named = n && strcmp(n, name) == 0;
-        if (pass == 0 ? !named : !entry_answers(d, name, repository, tag_or_digest))
+        if (pass % 2 == 0 ? !named : !entry_answers(d, name, repository, tag_or_digest))
           continue;
         struct img_store_ref *r = ref_from_descriptor(s, d);
-        if (want == NULL || platforms_match(&r->platform, want))
+        if (want == NULL
+            || (pass < 2 ? platforms_match(&r->platform, want) : chosen_for(s, d, &r->platform, want)))
           {
             *out = r;
             return 0;
@@ -1103,6 +1129,16 @@ img_store_gc(struct img_store *s, size_t *removed, uint64_t *freed, struct oci_e
     {
       for (size_t i = 0; i < x->manifests_len; i++)
         mark(s, &live, x->manifests[i].digest, x->manifests[i].media_type, 0);
+      /* Then each name's index alone, not its other platforms' images: it
+       * tells which of them the name means for a compatible platform.  Not
+       * before: mark() skips what is already live. */
+      for (size_t i = 0; i < x->manifests_len; i++)
+        {
+          const struct oci_descriptor *d = &x->manifests[i];
+          const char *top = oci_kv_get(d->annotations, d->annotations_len, REF_DIGEST_ANNOTATION);
+          if (top && img_digest_valid(top))
+            set_add(&live, top);
+        }
       r = sweep_dir(s->blobs_fd, "blobs/sha256", &live, true, removed, freed, err);
       if (r == 0)
         r = sweep_dir(s->ingest_fd, "ingest", &live, false, removed, freed, err);

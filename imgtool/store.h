@@ -166,10 +166,13 @@ struct img_store_target
  * digest name that an entry already covers is not added. */
 int img_store_set_ref(struct img_store *s, const char *repository, const char *tag_or_digest,
                       const struct img_store_target *t, struct oci_error **err);
-/* The entry of that name for platform WANT (NULL: any).  A digest also
- * finds an entry of the repository that points at that manifest or was
- * served under that digest.  -1 with status ENOENT when there is none; the
- * message then names the platforms the name is stored for. */
+/* The entry of that name for platform WANT (NULL: any), else one for a
+ * compatible platform (386 on amd64) that its source would have given for
+ * WANT too: a single manifest, or the one its index (kept by gc for that)
+ * picks for WANT.  A digest also finds an entry of the repository that
+ * points at that manifest or was served under that digest.  -1 with status
+ * ENOENT when there is none; the message then names the platforms the name
+ * is stored for. */
 int img_store_get_ref(struct img_store *s, const char *repository, const char *tag_or_digest,
                       const struct img_platform *want, struct img_store_ref **out, struct oci_error **err);
 int img_store_list_refs(struct img_store *s, struct img_store_ref **refs, size_t *len,

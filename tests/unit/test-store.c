@@ -306,6 +306,51 @@ test_platforms(struct img_store *s)
   ok(img_store_remove_ref(s, "r/y", "2", NULL, &err) == 0, "cleanup");
 }
 
+static char *
+put_index(struct img_store *s, const char *arch1, const char *m1, const char *arch2, const char *m2)
+{
+  struct oci_error *err = NULL;
+  cleanup_free char *second = arch2 ? xasprintf(",{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":1,"
+                                                "\"platform\":{\"os\":\"linux\",\"architecture\":\"%s\"}}",
+                                                OCI_MT_MANIFEST, m2, arch2)
+                                    : xstrdup("");
+  cleanup_free char *x = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":[{\"mediaType\":"
+                                   "\"%s\",\"digest\":\"%s\",\"size\":1,\"platform\":{\"os\":\"linux\","
+                                   "\"architecture\":\"%s\"}}%s]}",
+                                   OCI_MT_INDEX, OCI_MT_MANIFEST, m1, arch1, second);
+  char *d = digest_of(x);
+  if (img_store_put_blob(s, d, x, strlen(x), &err) < 0)
+    abort();
+  return d;
+}
+
+/* 386 runs on amd64: a 386 entry answers for amd64 when its source would
+ * have given it for amd64 too, never when it was chosen over amd64. */
+static void
+test_compatible_platform(struct img_store *s)
+{
+  struct oci_error *err = NULL;
+  const char *const la[] = { "amd64 layer" };
+  const char *const lb[] = { "386 layer" };
+  cleanup_free char *amd = put_image(s, "{\"amd64\":2}", la, 1);
+  cleanup_free char *i386 = put_image(s, "{\"386\":2}", lb, 1);
+  cleanup_free char *both = put_index(s, "amd64", amd, "386", i386);
+  cleanup_free char *only = put_index(s, "386", i386, NULL, NULL);
+
+  ok(set_platform_ref(s, "c/both", "1", i386, both, "386", &err) == 0
+         && !got(s, "c/both", "1", "amd64", i386),
+     "a 386 image taken from an index that offers amd64 does not answer for amd64");
+  ok(set_platform_ref(s, "c/only", "1", i386, only, "386", &err) == 0 && got(s, "c/only", "1", "amd64", i386),
+     "one from an index that offers only 386 does");
+  ok(set_platform_ref(s, "c/single", "1", i386, i386, "386", &err) == 0
+         && got(s, "c/single", "1", "amd64", i386) && !got(s, "c/single", "1", "arm64", i386),
+     "a single manifest does, for a compatible platform only");
+  ok(img_store_remove_ref(s, "c/both", "1", NULL, &err) == 0
+         && img_store_remove_ref(s, "c/only", "1", NULL, &err) == 0
+         && img_store_remove_ref(s, "c/single", "1", NULL, &err) == 0,
+     "cleanup");
+}
+
 /* Two processes writing one blob: the second waits, then finds it done. */
 static void
 test_shared_writer(const char *dir)
@@ -366,6 +411,7 @@ main(void)
   test_blobs(s);
   test_refs_and_gc(s);
   test_platforms(s);
+  test_compatible_platform(s);
   img_store_free(s);
   ok(img_store_open(dir, IMG_STORE_READONLY, &ro, &err) == 0, "the store opens as an `oci:` layout");
   img_store_free(ro);
