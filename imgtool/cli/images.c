@@ -34,6 +34,20 @@ describe_size(struct img_store *store, const struct img_store_ref *r, char *buf,
   img_cli_human_size(total, buf, len);
 }
 
+/* A digest name of an image a tag of its repository names (stores written
+ * before set_ref dropped those) is that row already. */
+static bool
+covered_by_tag(const struct img_store_ref *refs, size_t n, size_t i)
+{
+  if (refs[i].tag || refs[i].repository == NULL)
+    return false;
+  for (size_t k = 0; k < n; k++)
+    if (refs[k].tag && refs[k].repository && strcmp(refs[k].repository, refs[i].repository) == 0
+        && strcmp(refs[k].digest, refs[i].digest) == 0)
+      return true;
+  return false;
+}
+
 /* A name stored for several platforms is one name. */
 static bool
 listed_before(const struct img_store_ref *refs, size_t i)
@@ -68,6 +82,8 @@ img_cli_images(struct img_cli *cli, int argc, char **argv, struct oci_error **er
     {
       const struct img_store_ref *r = &refs[i];
       char size[32], when[32];
+      if (covered_by_tag(refs, n, i))
+        continue;
       if (cli->quiet)
         {
           if (!listed_before(refs, i))

@@ -406,6 +406,31 @@ fill_store() {
 	[ "$(config_get "$WORK/b" 'c["process"]["args"]')" = "['/bin/busybox', 'echo', 'root-image']" ]
 }
 
+@test "images: a digest name of an image a tag names is no second row" {
+	# as earlier versions wrote a pull by digest after a pull of the tag
+	fill_store
+	"$PYTHON" - "$STORE/index.json" <<-'EOF'
+		import json, sys
+		x = json.load(open(sys.argv[1]))
+		m = dict(x["manifests"][0]); m["annotations"] = dict(m["annotations"])
+		name = m["annotations"]["org.opencontainers.image.ref.name"]
+		m["annotations"]["org.opencontainers.image.ref.name"] = name.rsplit(":", 1)[0] + "@" + m["digest"]
+		x["manifests"].append(m); json.dump(x, open(sys.argv[1], "w"))
+	EOF
+	run -0 imgtool images
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "$output" != *"<none>"* ]]
+	run -0 imgtool images -q
+	[ "$output" = "$(printf 'example.com/test/good:v1\nexample.com/test/root:v1')" ]
+	# it is still a name: rm by digest takes both
+	local d
+	d=$(jq -r '.manifests[0].digest' "$STORE/index.json")
+	run -0 imgtool rm "example.com/test/good@$d"
+	run -0 imgtool images -q
+	[ "$output" = "example.com/test/root:v1" ]
+	[ "$(jq '.manifests | length' "$STORE/index.json")" -eq 1 ]
+}
+
 @test "rm and gc drop an image's blobs and keep the others'" {
 	fill_store
 	local before
