@@ -149,6 +149,27 @@ img_platform_string(const struct img_platform *p)
                    p->os_version ? p->os_version : "");
 }
 
+void
+img_platform_set(struct img_platform *out, const char *os, const char *arch, const char *variant)
+{
+  img_platform_clear(out);
+  out->os = os ? xstrdup(os) : NULL;
+  out->architecture = arch ? xstrdup(arch) : NULL;
+  out->variant = variant ? xstrdup(variant) : NULL;
+  img_platform_normalise(out);
+}
+
+bool
+img_platform_equal(const struct img_platform *a, const struct img_platform *b)
+{
+  cleanup_platform struct img_platform na = { 0 };
+  cleanup_platform struct img_platform nb = { 0 };
+
+  img_platform_set(&na, a->os, a->architecture, a->variant);
+  img_platform_set(&nb, b->os, b->architecture, b->variant);
+  return eq(na.os, nb.os) && eq(na.architecture, nb.architecture) && eq(na.variant, nb.variant);
+}
+
 static int
 variant_number(const char *v)
 {

@@ -30,7 +30,9 @@ struct pull
   struct img_progress *progress;
   int lock; /* the store's per-image lock */
   /* what pull_resolve found */
-  char *digest; /* of the image manifest */
+  char *top;                    /* what the registry serves for the ref (an index, or the manifest) */
+  struct img_platform platform; /* of the image: its index entry's, else its config's */
+  char *digest;                 /* of the image manifest */
   char *media_type;
   size_t manifest_len;
   struct oci_image_manifest *manifest;
@@ -82,6 +84,7 @@ resolve_image_manifest(struct pull *p, const char *top_digest, char **digest, ch
       cleanup_free char *b = NULL;
       cleanup_free char *mt = NULL;
       cleanup_image_index struct oci_image_index *index = NULL;
+      const struct oci_platform *pl;
       size_t l = 0, chosen = 0;
 
       if (load_manifest(p, cur, &b, &l, &mt, err) < 0)
@@ -104,6 +107,8 @@ resolve_image_manifest(struct pull *p, const char *top_digest, char **digest, ch
       if (img_platform_select(index, &p->want, &chosen, err) < 0)
         return oci_error_wrap(err, "index %s", cur);
       *from_index = true;
+      pl = index->manifests[chosen].platform; /* select skips entries without one */
+      img_platform_set(&p->platform, pl->os, pl->architecture, pl->variant);
       free(cur);
       cur = xstrdup(index->manifests[chosen].digest);
     }
@@ -320,23 +325,22 @@ static int
 pull_resolve(struct pull *p, struct oci_error **err)
 {
   const struct img_reference *ref = p->ref;
-  cleanup_free char *top = NULL;
   cleanup_free char *buf = NULL;
   cleanup_image_config struct oci_image_config *config = NULL;
   struct oci_image_manifest *m;
   bool from_index = false;
 
   if (ref->digest)
-    top = xstrdup(ref->digest);
+    p->top = xstrdup(ref->digest);
   else
     {
       struct img_manifest_ref head = { 0 };
       if (img_registry_resolve(p->reg, p->repo, ref->tag, &head, err) < 0)
         return -1;
-      top = steal_pointer(&head.digest);
+      p->top = steal_pointer(&head.digest);
       img_manifest_ref_clear(&head);
     }
-  if (resolve_image_manifest(p, top, &p->digest, &buf, &p->manifest_len, &p->media_type, &from_index, err)
+  if (resolve_image_manifest(p, p->top, &p->digest, &buf, &p->manifest_len, &p->media_type, &from_index, err)
       < 0)
     return -1;
   if (oci_image_manifest_parse(p->digest, buf, p->manifest_len, &p->manifest, err) < 0)
@@ -350,6 +354,8 @@ pull_resolve(struct pull *p, struct oci_error **err)
     return -1;
   if (!from_index && check_config_platform(p, config, err) < 0)
     return -1;
+  if (p->platform.os == NULL)
+    img_platform_set(&p->platform, config->os, config->architecture, config->variant);
   if (config->diff_ids_len != m->layers_len)
     return oci_error_set(err, EINVAL, "image %s: %zu layers but %zu diff_ids in the config", p->digest,
                          m->layers_len, config->diff_ids_len);
@@ -363,9 +369,15 @@ pull_set_ref(struct pull *p, struct oci_error **err)
   cleanup_free char *name = img_reference_name(p->ref);
   const char *tag = p->ref->digest ? p->ref->digest : p->ref->tag;
 
-  if (img_store_set_ref(p->store, name, tag, p->media_type, p->digest, p->manifest_len, err) < 0)
+  const struct img_store_target t = { .media_type = p->media_type,
+                                      .digest = p->digest,
+                                      .size = p->manifest_len,
+                                      .ref_digest = p->top,
+                                      .platform = &p->platform };
+
+  if (img_store_set_ref(p->store, name, tag, &t, err) < 0)
     return -1;
-  img_progress_note(p->progress, "Digest: %s", p->digest);
+  img_progress_note(p->progress, "Digest: %s", p->top);
   return 0;
 }
 
@@ -378,6 +390,8 @@ pull_clear(struct pull *p)
   img_progress_free(p->progress);
   img_platform_clear(&p->want);
   oci_image_manifest_free(p->manifest);
+  free(p->top);
+  img_platform_clear(&p->platform);
   free(p->digest);
   free(p->media_type);
   free(p->refstr);
@@ -416,7 +430,7 @@ pull_open(struct pull *p, struct img_store *store, const struct img_reference *r
 
 int
 img_pull(struct img_store *store, const struct img_reference *ref, const struct img_pull_opts *opts,
-         char **manifest_digest, struct oci_error **err)
+         struct img_pulled *out, struct oci_error **err)
 {
   __attribute__((cleanup(pull_clear))) struct pull p = { .lock = -1 };
 
@@ -424,8 +438,19 @@ img_pull(struct img_store *store, const struct img_reference *ref, const struct 
     return -1;
   if (pull_resolve(&p, err) < 0 || fetch_layers(&p, p.manifest, err) < 0 || pull_set_ref(&p, err) < 0)
     return oci_error_wrap(err, "pulling %s", p.refstr);
-  *manifest_digest = steal_pointer(&p.digest);
+  out->digest = steal_pointer(&p.top);
+  out->manifest_digest = steal_pointer(&p.digest);
+  out->platform = img_platform_string(&p.platform);
   return 0;
+}
+
+void
+img_pulled_clear(struct img_pulled *r)
+{
+  free(r->digest);
+  free(r->manifest_digest);
+  free(r->platform);
+  memset(r, 0, sizeof *r);
 }
 
 /* ---- pulling while unpacking ----

@@ -146,8 +146,8 @@ img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **er
       && img_cli_open_store(cli, &store, err) < 0)
     return -1;
   r = img_cli_find_image(cli, store, argv[first], false, platform, &im, err);
-  /* Not in the store, or another platform asked for: pull while unpacking. */
-  if (store && im.ref && (r < 0 ? (*err)->status == ENOENT : platform != NULL))
+  /* Not in the store for that platform: pull while unpacking. */
+  if (store && im.ref && r < 0 && (*err)->status == ENOENT)
     {
       struct img_pull_opts po;
       oci_error_free(*err);

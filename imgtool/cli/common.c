@@ -107,12 +107,18 @@ img_cli_pull_opts(const struct img_cli *cli, const char *platform, struct img_pu
   out->progress_tty = !cli->quiet && isatty(STDERR_FILENO);
 }
 
+/* The store keeps one image per name and platform: take PLATFORM's, the
+ * host's when NULL. */
 static int
-find_in_store(struct img_store *store, const struct img_reference *ref, struct img_store_ref **out,
-              struct oci_error **err)
+find_in_store(struct img_store *store, const struct img_reference *ref, const char *platform,
+              struct img_store_ref **out, struct oci_error **err)
 {
   cleanup_free char *name = img_reference_name(ref);
-  return img_store_get_ref(store, name, ref->digest ? ref->digest : ref->tag, out, err);
+  cleanup_platform struct img_platform want = { 0 };
+
+  if ((platform ? img_platform_parse(platform, &want, err) : img_platform_host(&want, err)) < 0)
+    return -1;
+  return img_store_get_ref(store, name, ref->digest ? ref->digest : ref->tag, &want, out, err);
 }
 
 int
@@ -132,26 +138,24 @@ img_cli_find_image(const struct img_cli *cli, struct img_store *store, const cha
     }
 
   out->store = store;
-  /* The store keeps one platform's manifest per name: an explicit
-   * --platform asks the registry again (blobs already here are reused). */
-  if (!(pull && platform))
-    {
-      cleanup_error struct oci_error *miss = NULL;
-      if (find_in_store(store, out->ref, &out->found, &miss) == 0)
-        return 0;
-      if (!pull || miss->status != ENOENT)
-        {
-          *err = steal_pointer(&miss);
-          return -1;
-        }
-    }
+  {
+    cleanup_error struct oci_error *miss = NULL;
+    if (find_in_store(store, out->ref, platform, &out->found, &miss) == 0)
+      return 0;
+    if (!pull || miss->status != ENOENT)
+      {
+        *err = steal_pointer(&miss);
+        return -1;
+      }
+  }
 
   struct img_pull_opts po;
-  cleanup_free char *digest = NULL;
+  __attribute__((cleanup(img_pulled_clear))) struct img_pulled pulled = { 0 };
   img_cli_pull_opts(cli, platform, &po);
-  if (img_pull(store, out->ref, &po, &digest, err) < 0)
+  if (img_pull(store, out->ref, &po, &pulled, err) < 0)
     return -1;
-  return find_in_store(store, out->ref, &out->found, err);
+  /* The image pulled may be for a compatible platform (386 on amd64). */
+  return find_in_store(store, out->ref, pulled.platform, &out->found, err);
 }
 
 void

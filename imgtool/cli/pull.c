@@ -86,6 +86,17 @@ local_name(const struct img_reference *src, const struct img_store_ref *found, c
   return 0;
 }
 
+/* NAME: DIGEST, the digest the source serves for the name; a
+ * multi-platform image's platform manifest beside it. */
+static void
+print_pulled(const char *name, const char *digest, const char *manifest_digest, const char *platform)
+{
+  if (strcmp(digest, manifest_digest) == 0)
+    printf("%s: %s\n", name, digest);
+  else
+    printf("%s: %s (%s manifest %s)\n", name, digest, platform, manifest_digest);
+}
+
 static int
 pull_local(struct img_cli *cli, const struct img_reference *src, const char *platform, const char *as,
            struct oci_error **err)
@@ -105,10 +116,17 @@ pull_local(struct img_cli *cli, const struct img_reference *src, const char *pla
   if (img_cli_open_store(cli, &store, err) < 0)
     return -1;
   repo = img_reference_name(name);
-  if (img_local_copy(l->layout, img, store, repo, tag, err) < 0)
+  if (img_local_copy(l->layout, img, found->digest, store, repo, tag, err) < 0)
     return oci_error_wrap(err, "copying into the store as %s:%s", repo, tag);
   if (!cli->quiet)
-    printf("%s:%s: %s\n", repo, tag, img->manifest_digest);
+    {
+      cleanup_free char *stored = xasprintf("%s:%s", repo, tag);
+      struct img_platform have = { .os = img->config->os,
+                                   .architecture = img->config->architecture,
+                                   .variant = img->config->variant };
+      cleanup_free char *have_s = img_platform_string(&have);
+      print_pulled(stored, found->digest, img->manifest_digest, have_s);
+    }
   return 0;
 }
 
@@ -130,7 +148,7 @@ img_cli_pull(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
                                         { 0 } };
   cleanup_store struct img_store *store = NULL;
   cleanup_img_reference struct img_reference *ref = NULL;
-  cleanup_free char *digest = NULL;
+  __attribute__((cleanup(img_pulled_clear))) struct img_pulled pulled = { 0 };
   const char *platform = NULL;
   const char *as = NULL;
   const struct img_cli_options o = { .cmd = "pull",
@@ -157,12 +175,12 @@ img_cli_pull(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
   if (img_cli_open_store(cli, &store, err) < 0)
     return -1;
   img_cli_pull_opts(cli, platform, &po);
-  if (img_pull(store, ref, &po, &digest, err) < 0)
+  if (img_pull(store, ref, &po, &pulled, err) < 0)
     return -1;
   if (!cli->quiet)
     {
       cleanup_free char *s = img_reference_string(ref);
-      printf("%s: %s\n", s, digest);
+      print_pulled(s, pulled.digest, pulled.manifest_digest, pulled.platform);
     }
   return 0;
 }

@@ -5,16 +5,22 @@
 #include "spec/util.h"
 #include "cli.h"
 
-static const char help[] = "Usage: imgtool rm IMAGE...\n"
+static const char help[] = "Usage: imgtool rm [--platform OS/ARCH[/VARIANT]] IMAGE...\n"
                            "\n"
-                           "Remove image names from the store.  `NAME@sha256:...` removes every tag of\n"
+                           "Remove image names from the store, for every platform they are stored\n"
+                           "for, or only for --platform's.  `NAME@sha256:...` removes every tag of\n"
                            "NAME that points there.  Blobs stay until `imgtool gc`.\n";
 
 int
 img_cli_rm(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
 {
-  static const struct img_cli_options o = { .cmd = "rm", .help = help };
+  static const struct option opts[]
+      = { IMG_CLI_COMMON_OPTIONS, { "platform", required_argument, NULL, 'p' }, { 0 } };
   cleanup_store struct img_store *store = NULL;
+  cleanup_platform struct img_platform only = { 0 };
+  const char *platform = NULL;
+  const struct img_cli_options o
+      = { .cmd = "rm", .help = help, .shortopts = "qvhp:", .longopts = opts, .platform = &platform };
   int first;
 
   first = img_cli_parse_options(cli, &o, argc, argv, err);
@@ -22,6 +28,8 @@ img_cli_rm(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
     return first;
   if (first >= argc)
     return img_cli_usage_error(err, "rm", "expected at least one IMAGE");
+  if (platform && img_platform_parse(platform, &only, err) < 0)
+    return -1;
   if (img_cli_open_store(cli, &store, err) < 0)
     return -1;
   for (int i = first; i < argc; i++)
@@ -32,7 +40,9 @@ img_cli_rm(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
       if (ref->transport != IMG_REF_REGISTRY)
         return oci_error_set(err, 0, "`%s`: rm works on the store, not on local sources", argv[i]);
       cleanup_free char *name = img_reference_name(ref);
-      if (img_store_remove_ref(store, name, ref->digest ? ref->digest : ref->tag, err) < 0)
+      if (img_store_remove_ref(store, name, ref->digest ? ref->digest : ref->tag, platform ? &only : NULL,
+                               err)
+          < 0)
         return -1;
       if (!cli->quiet)
         {
