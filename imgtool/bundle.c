@@ -103,7 +103,7 @@ unpack_layers(struct img_store *s, const struct img_image *img, int rootfd, cons
       uint64_t size;
 
       if (o->cancelled && o->cancelled(o->cancel_data))
-        return oci_error_set(err, EINTR, "interrupted");
+        return oci_error_fail(err, EINTR, "interrupted");
       if (!layer_media_type_ok(d->media_type))
         return oci_error_set(err, 0, "layer %s: not supported: media type `%s`", d->digest, d->media_type);
       if (o->source == NULL && img_store_open_blob(s, d->digest, &fd, &size, err) < 0)
@@ -219,7 +219,7 @@ img_bundle_create(struct img_store *s, const struct img_image *img, const char *
   for (size_t n = strlen(target); n > 1 && target[n - 1] == '/'; n--)
     target[n - 1] = '\0';
   if (lstat(target, &st) == 0)
-    return oci_error_set(err, EEXIST, "bundle `%s` already exists", target);
+    return oci_error_fail(err, EEXIST, "bundle `%s` already exists", target);
   if (errno != ENOENT)
     return oci_error_errno(err, "bundle `%s`", target);
 
@@ -234,7 +234,7 @@ img_bundle_create(struct img_store *s, const struct img_image *img, const char *
    * 180 MB would cost more than the unpack).  RENAME_NOREPLACE: a DIR
    * that appeared meanwhile is never replaced. */
   if (r == 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_NOREPLACE) < 0)
-    r = errno == EEXIST ? oci_error_set(err, EEXIST, "bundle `%s` already exists", target)
+    r = errno == EEXIST ? oci_error_fail(err, EEXIST, "bundle `%s` already exists", target)
                         : oci_error_errno(err, "rename `%s` to `%s`", tmp, target);
   if (r < 0)
     {

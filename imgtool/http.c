@@ -92,7 +92,7 @@ img_http_new(const struct img_http_opts *opts, struct img_http **out, struct oci
   if (h->multi == NULL)
     {
       free(h);
-      return oci_error_set(err, ENOMEM, "curl_multi_init failed");
+      return oci_error_fail(err, ENOMEM, "curl_multi_init failed");
     }
   h->ca_file = xstrdup(opts->ca_file);
   while (opts->insecure && opts->insecure[n])
@@ -226,7 +226,7 @@ buffer_append(struct transfer *t, const char *buf, size_t len, size_t cap, bool 
       if (truncate_silently)
         len = cap - resp->body_len;
       else
-        return oci_error_set(t->err, EFBIG, "%s: response larger than %zu bytes", t->req->url, cap);
+        return oci_error_fail(t->err, EFBIG, "%s: response larger than %zu bytes", t->req->url, cap);
     }
   resp->body = xrealloc(resp->body, resp->body_len + len + 1);
   memcpy(resp->body + resp->body_len, buf, len);
@@ -263,8 +263,8 @@ check_stream_start(struct transfer *t, long status, struct oci_error **err)
     {
       range = img_http_header(t->resp, "content-range");
       if (range == NULL || sscanf(range, "bytes %llu-", &start) != 1 || start != req->offset)
-        return oci_error_set(err, EPROTO, "%s: asked for bytes from %llu, got range `%s`", req->url,
-                             (unsigned long long)req->offset, range ? range : "(none)");
+        return oci_error_fail(err, EPROTO, "%s: asked for bytes from %llu, got range `%s`", req->url,
+                              (unsigned long long)req->offset, range ? range : "(none)");
     }
   return 0;
 }
@@ -305,8 +305,8 @@ write_cb(char *buf, size_t size, size_t nmemb, void *data)
     }
   if (req->expected_size >= 0 && req->offset + len > (uint64_t)req->expected_size)
     {
-      oci_error_set(t->err, EFBIG, "%s: more than the expected %lld bytes", req->url,
-                    (long long)req->expected_size);
+      oci_error_fail(t->err, EFBIG, "%s: more than the expected %lld bytes", req->url,
+                     (long long)req->expected_size);
       return WRITE_ERROR;
     }
   if (req->sink(req->sink_data, buf, len, t->err) < 0)
@@ -394,7 +394,7 @@ transfer_start(struct transfer *t)
 
   e = t->easy = curl_easy_init();
   if (e == NULL)
-    return oci_error_set(t->err, ENOMEM, "curl_easy_init failed");
+    return oci_error_fail(t->err, ENOMEM, "curl_easy_init failed");
   curl_easy_setopt(e, CURLOPT_URL, req->url);
   curl_easy_setopt(e, CURLOPT_PRIVATE, t);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -581,8 +581,8 @@ transfer_finish(struct transfer *t, CURLcode code)
         }
       if (code == CURLE_FILESIZE_EXCEEDED)
         {
-          oci_error_set(t->err, EFBIG, "%s %s: response larger than %zu bytes", method, t->req->url,
-                        (size_t)(t->req->max_body ? t->req->max_body : DEFAULT_MAX_BODY));
+          oci_error_fail(t->err, EFBIG, "%s %s: response larger than %zu bytes", method, t->req->url,
+                         (size_t)(t->req->max_body ? t->req->max_body : DEFAULT_MAX_BODY));
           t->done = t->failed = true;
           return;
         }

@@ -95,10 +95,10 @@ resolve_image_manifest(struct pull *p, const char *top_digest, char **digest, ch
           return 0;
         }
       if (!oci_media_type_is_index(mt))
-        return oci_error_set(err, ENOTSUP, "%s: not supported: media type `%s`", cur, mt);
+        return oci_error_fail(err, ENOTSUP, "%s: not supported: media type `%s`", cur, mt);
       if (depth >= MAX_INDEX_DEPTH)
-        return oci_error_set(err, ENOTSUP, "%s: not supported: indexes nested more than %d deep", cur,
-                             MAX_INDEX_DEPTH);
+        return oci_error_fail(err, ENOTSUP, "%s: not supported: indexes nested more than %d deep", cur,
+                              MAX_INDEX_DEPTH);
       if (oci_image_index_parse(cur, b, l, &index, err) < 0)
         return -1;
       if (img_platform_select(index, &p->want, &chosen, err) < 0)
@@ -117,8 +117,8 @@ fetch_config(struct pull *p, const struct oci_descriptor *d, struct oci_image_co
   size_t len = 0;
 
   if (d->size > (int64_t)OCI_CONFIG_MAX_SIZE)
-    return oci_error_set(err, EFBIG, "config %s: %lld bytes, more than the %u MiB limit", d->digest,
-                         (long long)d->size, OCI_CONFIG_MAX_SIZE >> 20);
+    return oci_error_fail(err, EFBIG, "config %s: %lld bytes, more than the %u MiB limit", d->digest,
+                          (long long)d->size, OCI_CONFIG_MAX_SIZE >> 20);
   if (img_store_has_blob(p->store, d->digest))
     {
       if (img_store_read_blob(p->store, d->digest, OCI_CONFIG_MAX_SIZE, &buf, &len, err) < 0)
@@ -129,8 +129,8 @@ fetch_config(struct pull *p, const struct oci_descriptor *d, struct oci_image_co
       if (img_registry_get_blob(p->reg, p->repo, d->digest, OCI_CONFIG_MAX_SIZE, &buf, &len, err) < 0)
         return oci_error_wrap(err, "config");
       if (d->size >= 0 && (uint64_t)d->size != len)
-        return oci_error_set(err, EBADMSG, "config %s: %zu bytes, the manifest says %lld", d->digest, len,
-                             (long long)d->size);
+        return oci_error_fail(err, EBADMSG, "config %s: %zu bytes, the manifest says %lld", d->digest, len,
+                              (long long)d->size);
       if (img_store_put_blob(p->store, d->digest, buf, len, err) < 0)
         return -1;
     }
@@ -146,7 +146,7 @@ check_config_platform(struct pull *p, const struct oci_image_config *c, struct o
   if (img_platform_rank(&p->want, c->os, c->architecture, c->variant) >= 0)
     return 0;
   want = img_platform_string(&p->want);
-  return oci_error_set(
+  return oci_error_fail(
       err, ENOENT, "the image is for %s/%s%s%s, not %s%s", c->os ? c->os : "?",
       c->architecture ? c->architecture : "?", c->variant ? "/" : "", c->variant ? c->variant : "", want,
       p->explicit_platform ? "" : " (choose it explicitly with --platform to take it anyway)");
@@ -343,16 +343,16 @@ pull_resolve(struct pull *p, struct oci_error **err)
     return -1;
   m = p->manifest;
   if (!oci_media_type_is_config(m->config.media_type))
-    return oci_error_set(err, ENOTSUP,
-                         "manifest %s: not supported: config media type `%s` (not a container image)",
-                         p->digest, m->config.media_type);
+    return oci_error_fail(err, ENOTSUP,
+                          "manifest %s: not supported: config media type `%s` (not a container image)",
+                          p->digest, m->config.media_type);
   if (fetch_config(p, &m->config, &config, err) < 0)
     return -1;
   if (!from_index && check_config_platform(p, config, err) < 0)
     return -1;
   if (config->diff_ids_len != m->layers_len)
-    return oci_error_set(err, EINVAL, "image %s: %zu layers but %zu diff_ids in the config", p->digest,
-                         m->layers_len, config->diff_ids_len);
+    return oci_error_fail(err, EINVAL, "image %s: %zu layers but %zu diff_ids in the config", p->digest,
+                          m->layers_len, config->diff_ids_len);
   return 0;
 }
 
@@ -397,7 +397,7 @@ pull_open(struct pull *p, struct img_store *store, const struct img_reference *r
   p->repo = p->ref->repository;
   p->refstr = img_reference_string(ref);
   if (ref->transport != IMG_REF_REGISTRY)
-    return oci_error_set(err, EINVAL, "%s: not a registry reference", p->refstr);
+    return oci_error_fail(err, EINVAL, "%s: not a registry reference", p->refstr);
   if (opts->platform)
     {
       if (img_platform_parse(opts->platform, &p->want, err) < 0)
@@ -481,7 +481,7 @@ stream_sink(void *data, const void *buf, size_t len, struct oci_error **err)
   struct img_pull_stream *s = j->s;
 
   if (atomic_load(&s->cancel))
-    return oci_error_set(err, ECANCELED, "cancelled");
+    return oci_error_fail(err, ECANCELED, "cancelled");
   if (img_blob_writer_write(j->writer, buf, len, err) < 0)
     return -1;
   pthread_mutex_lock(&s->mu);
@@ -631,9 +631,9 @@ stream_read(void *data, const void **buf, struct oci_error **err)
       if (r->pos >= avail) /* the download is over, short */
         {
           if (j->err)
-            return oci_error_set(err, j->err->status, "%s", j->err->msg);
-          return oci_error_set(err, EIO, "download stopped after %" PRIu64 " of %" PRIu64 " bytes", avail,
-                               r->size);
+            return oci_error_copy(err, j->err);
+          return oci_error_fail(err, EIO, "download stopped after %" PRIu64 " of %" PRIu64 " bytes", avail,
+                                r->size);
         }
     }
   do
@@ -642,8 +642,8 @@ stream_read(void *data, const void **buf, struct oci_error **err)
   if (n < 0)
     return oci_error_errno(err, "read");
   if (n == 0)
-    return oci_error_set(err, EIO, "unexpected end of file at %" PRIu64 " of %" PRIu64 " bytes", r->pos,
-                         r->size);
+    return oci_error_fail(err, EIO, "unexpected end of file at %" PRIu64 " of %" PRIu64 " bytes", r->pos,
+                          r->size);
   r->pos += n;
   *buf = r->buf;
   return n;
@@ -660,7 +660,7 @@ stream_fetch_rest(struct img_pull_stream *s, struct oci_error **err)
   stream_join(s);
   for (size_t k = 0; k < s->n_jobs; k++)
     if (s->jobs[k].err)
-      return oci_error_set(err, s->jobs[k].err->status, "%s", s->jobs[k].err->msg);
+      return oci_error_copy(err, s->jobs[k].err);
   for (size_t i = 0; i < m->layers_len; i++)
     if (!img_store_has_blob(s->p.store, m->layers[i].digest))
       return fetch_layers(&s->p, m, err);
@@ -680,8 +680,8 @@ open_committed(struct img_pull_stream *s, const struct oci_descriptor *d, int *f
   if (img_store_open_blob(s->p.store, d->digest, &f, &size, err) < 0)
     return -1;
   if (size != (uint64_t)d->size)
-    return oci_error_set(err, EBADMSG, "layer %s: %" PRIu64 " bytes, the manifest says %" PRId64, d->digest,
-                         size, d->size);
+    return oci_error_fail(err, EBADMSG, "layer %s: %" PRIu64 " bytes, the manifest says %" PRId64, d->digest,
+                          size, d->size);
   *fd = steal_fd(&f);
   return 0;
 }

@@ -464,7 +464,7 @@ img_blob_writer_open_reader(const struct img_blob_writer *w, struct oci_error **
     return oci_error_errno(err, "stat `ingest/%s`", w->partial);
   /* We hold the lock, so nobody renamed it; this is paranoia. */
   if (a.st_ino != b.st_ino || a.st_dev != b.st_dev)
-    return oci_error_set(err, ESTALE, "`ingest/%s` was replaced", w->partial);
+    return oci_error_fail(err, ESTALE, "`ingest/%s` was replaced", w->partial);
   return steal_fd(&fd);
 }
 
@@ -645,7 +645,7 @@ img_store_set_ref(struct img_store *s, const char *repository, const char *tag_o
   if (check_digest(digest, err) < 0)
     return -1;
   if (!img_store_has_blob(s, digest))
-    return oci_error_set(err, ENOENT, "ref `%s`: blob %s is not in the store", name, digest);
+    return oci_error_fail(err, ENOENT, "ref `%s`: blob %s is not in the store", name, digest);
   cleanup_close int lock = lock_index(s, err);
   if (lock < 0 || load_index(s, &x, err) < 0)
     return -1;
@@ -709,8 +709,8 @@ img_store_get_ref(struct img_store *s, const char *repository, const char *tag_o
   if (repository == NULL && tag_or_digest == NULL)
     {
       if (x->manifests_len != 1)
-        return oci_error_set(err, x->manifests_len ? EINVAL : ENOENT,
-                             "`%s` holds %zu images: name one with `:TAG`", s->dir, x->manifests_len);
+        return oci_error_fail(err, x->manifests_len ? EINVAL : ENOENT,
+                              "`%s` holds %zu images: name one with `:TAG`", s->dir, x->manifests_len);
       *out = ref_from_descriptor(&x->manifests[0]);
       return 0;
     }
@@ -737,7 +737,7 @@ img_store_get_ref(struct img_store *s, const char *repository, const char *tag_o
             }
           img_store_ref_free(r);
         }
-  return oci_error_set(err, ENOENT, "image `%s` not found in `%s`", name, s->dir);
+  return oci_error_fail(err, ENOENT, "image `%s` not found in `%s`", name, s->dir);
 }
 
 int
@@ -795,7 +795,7 @@ img_store_remove_ref(struct img_store *s, const char *repository, const char *ta
     }
   x->manifests_len = kept;
   if (!found)
-    return oci_error_set(err, ENOENT, "image `%s` not found in `%s`", name, s->dir);
+    return oci_error_fail(err, ENOENT, "image `%s` not found in `%s`", name, s->dir);
   return save_index(s, x, err);
 }
 

@@ -46,7 +46,7 @@ read_line(int fd, const char *what, char **out, struct oci_error **err)
       len++;
     }
   if (len == SECRET_MAX)
-    return oci_error_set(err, EFBIG, "%s: longer than %u bytes", what, SECRET_MAX);
+    return oci_error_fail(err, EFBIG, "%s: longer than %u bytes", what, SECRET_MAX);
   if (len > 0 && buf[len - 1] == '\r')
     len--;
   buf[len] = '\0';
@@ -169,9 +169,9 @@ img_cli_login(struct img_cli *cli, int argc, char **argv, struct oci_error **err
   if (password == NULL && prompt("Password", true, &password, err) < 0)
     return -1;
   if (user[0] == '\0' || strchr(user, ':'))
-    return oci_error_set(err, EINVAL, "invalid user name `%s`", user);
+    return oci_error_fail(err, EINVAL, "invalid user name `%s`", user);
   if (password[0] == '\0')
-    return oci_error_set(err, EINVAL, "empty password");
+    return oci_error_fail(err, EINVAL, "empty password");
 
   pair = xasprintf("%s:%s", user, password);
   struct img_registry_opts ro = {

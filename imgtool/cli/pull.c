@@ -80,7 +80,7 @@ local_name(const struct img_reference *src, const struct img_store_ref *found, c
     {
       img_reference_free(*out);
       *out = NULL;
-      return oci_error_set(err, EINVAL, "`%s`: a store name is NAME[:TAG]", text);
+      return oci_error_fail(err, EINVAL, "`%s`: a store name is NAME[:TAG]", text);
     }
   *tag = xstrdup((*out)->tag);
   return 0;
