@@ -24,6 +24,10 @@ Faults:
   --huge-manifest         tags resolve to a 5 MiB manifest
   --schema1               tags resolve to a schema 1 manifest
   --redirect-blobs        blobs answer 307 to http://localhost:<port>/direct/<digest>
+  --repos A,B             only these repositories exist; the others answer as
+                          unknown names do: 404 NAME_UNKNOWN, or with --token a
+                          401 insufficient_scope (as Docker Hub answers)
+  --slow-blobs BPS        blob bodies trickle out at about BPS bytes a second
 """
 import argparse
 import hashlib
@@ -32,6 +36,7 @@ import os
 import re
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 INDEX_MT = "application/vnd.oci.image.index.v1+json"
@@ -97,8 +102,17 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body) if content_length is None else content_length))
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        if self.command == "HEAD":
+            return
+        rate = self.server.state.args.slow_blobs
+        if rate and kind in ("blob", "direct"):
+            step = max(1, rate // 20)
+            for i in range(0, len(body), step):
+                self.wfile.write(body[i:i + step])
+                self.wfile.flush()
+                time.sleep(0.05)
+            return
+        self.wfile.write(body)
 
     def error(self, kind, status, code, message, headers=None):
         body = json.dumps({"errors": [{"code": code, "message": message, "detail": None}]}).encode()
@@ -137,6 +151,13 @@ class Handler(BaseHTTPRequestHandler):
         kind = "manifest" if what == "manifests" else "blob"
         if a.token and not self.authorised(kind, repo):
             return
+        if a.repos is not None and repo not in a.repos.split(","):
+            if a.token:
+                port = self.server.server_address[1]
+                return self.error(kind, 401, "UNAUTHORIZED", "authentication required", {
+                    "WWW-Authenticate": 'Bearer realm="http://127.0.0.1:%d/token",service="fault",'
+                    'scope="repository:%s:pull",error="insufficient_scope"' % (port, repo)})
+            return self.error(kind, 404, "NAME_UNKNOWN", "repository name not known to registry")
         with st.lock:
             fail = st.failed < a.fail_first
             st.failed += 1 if fail else 0
@@ -260,6 +281,8 @@ def main():
     ap.add_argument("--huge-manifest", action="store_true")
     ap.add_argument("--schema1", action="store_true")
     ap.add_argument("--redirect-blobs", action="store_true")
+    ap.add_argument("--repos")
+    ap.add_argument("--slow-blobs", type=int, default=0)
     args = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True

@@ -1,0 +1,115 @@
+#!/usr/bin/env bats
+# What a new user meets first: error messages, exit statuses, what pull, rm
+# and bundle print, interrupts.  Images come from make-images.py, served over
+# plain HTTP by the hostile registry (tests/lib/fault-registry.py), which can
+# also pretend repositories do not exist and trickle blobs out slowly.
+
+bats_require_minimum_version 1.5.0
+
+load ../lib/registry
+
+TESTS_DIR=$(dirname "$(readlink -f "$BATS_TEST_FILENAME")")
+: "${IMGTOOL:=${TOP_BUILDDIR:-$TESTS_DIR/../..}/imgtool/imgtool}"
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+
+setup_file() {
+	[ -x "$IMGTOOL" ] || skip "imgtool not built: $IMGTOOL"
+	[ -x "$BUSYBOX" ] || skip "needs busybox-static"
+	command -v jq >/dev/null || skip "needs jq"
+	export LAYOUT=$BATS_FILE_TMPDIR/layout
+	mkdir -p "$BATS_FILE_TMPDIR/outside"
+	"$PYTHON3" "$TESTS_DIR/make-images.py" "$LAYOUT" "$BUSYBOX" "$BATS_FILE_TMPDIR/outside" >/dev/null
+	unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+	# Credentials must come only from what a test passes.
+	export DOCKER_CONFIG=$BATS_FILE_TMPDIR/no-docker-config REGISTRY_AUTH_FILE=$BATS_FILE_TMPDIR/no-auth.json
+}
+
+setup() {
+	STORE=$BATS_TEST_TMPDIR/store
+}
+
+teardown() {
+	fault_stop
+}
+
+imgtool() {
+	"$IMGTOOL" --store "$STORE" "$@"
+}
+
+# The manifest digest of a tag in the test layout.
+layout_digest() {
+	jq -r --arg t "$1" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t) | .digest' \
+		"$LAYOUT/index.json"
+}
+
+# No strerror text in OUTPUT: these failures are not system calls'.
+refute_strerror() {
+	local s
+	for s in "No such file or directory" "Invalid argument" "Permission denied" "File exists" \
+		"Operation not supported" "Protocol error" "Bad message" "File too large"; do
+		[[ "$output" != *"$s"* ]] || {
+			echo "strerror \"$s\" in: $output"
+			return 1
+		}
+	done
+}
+
+# ---------------------------------------------------------------- messages
+
+@test "errors that are not system calls' carry no strerror" {
+	run imgtool pull --platform linux/s390x "oci:$LAYOUT:multi"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"choose one with --platform" ]]
+	refute_strerror
+
+	mkdir "$BATS_TEST_TMPDIR/b"
+	run imgtool bundle "oci:$LAYOUT:root" "$BATS_TEST_TMPDIR/b"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"bundle \`$BATS_TEST_TMPDIR/b\` already exists" ]]
+	refute_strerror
+
+	run imgtool inspect "oci:$LAYOUT:nope"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"image \`nope\` not found in"* ]]
+	refute_strerror
+
+	run imgtool pull "user/NotLowercase"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"must be lowercase" ]]
+	refute_strerror
+
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT"
+	run imgtool pull "$FAULT/test/x:nope"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"manifest unknown (no such tag)" ]]
+	refute_strerror
+}
+
+@test "a failed system call still says why" {
+	touch "$BATS_TEST_TMPDIR/file"
+	run "$IMGTOOL" --store "$BATS_TEST_TMPDIR/file/store" images
+	[ "$status" -eq 1 ]
+	[[ "$output" == *": Not a directory" ]]
+}
+
+@test "an unknown repository (404 NAME_UNKNOWN) may not exist or may need a login" {
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT" --repos test/x
+	run -1 imgtool pull "$FAULT/test/nope:good"
+	[[ "$output" == *"repository $FAULT/test/nope does not exist, or it is private and needs a login (\`imgtool login $FAULT\`"* ]]
+	refute_strerror
+	# by digest too: no HEAD first
+	run -1 imgtool pull "$FAULT/test/nope@$(layout_digest good)"
+	[[ "$output" == *"repository $FAULT/test/nope does not exist, or it is private and needs a login"* ]]
+	# an unknown tag of a known repository is only that
+	run -1 imgtool pull "$FAULT/test/x:nope"
+	[[ "$output" == *"manifest unknown (no such tag)" ]]
+	[[ "$output" != *"repository"* ]]
+}
+
+@test "an unknown repository (401 insufficient_scope, as Docker Hub) may not exist or may need a login" {
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT" --repos test/x --token
+	run -1 imgtool pull "$FAULT/test/nope:good"
+	[[ "$output" == *"repository $FAULT/test/nope does not exist, or it is private and needs a login (\`imgtool login $FAULT\`"* ]]
+	refute_strerror
+	run -0 imgtool pull "$FAULT/test/x:good"
+}
