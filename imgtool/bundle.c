@@ -209,19 +209,46 @@ build(struct img_store *s, const struct img_image *img, const char *tmp, const s
   return write_config(img, bundlefd, rootfd, o, err);
 }
 
-int
-img_bundle_create(struct img_store *s, const struct img_image *img, const char *dir,
-                  const struct img_bundle_opts *o, struct oci_error **err)
+static char *
+bundle_target(const char *dir)
 {
-  struct stat st;
-  cleanup_free char *target = xstrdup(dir);
+  char *target = xstrdup(dir);
 
   for (size_t n = strlen(target); n > 1 && target[n - 1] == '/'; n--)
     target[n - 1] = '\0';
+  return target;
+}
+
+int
+img_bundle_check_dir(const char *dir, struct oci_error **err)
+{
+  cleanup_free char *target = bundle_target(dir);
+  cleanup_free char *parent = NULL;
+  cleanup_close int fd = -1;
+  struct stat st;
+  char *slash;
+
   if (lstat(target, &st) == 0)
     return oci_error_fail(err, EEXIST, "bundle `%s` already exists", target);
   if (errno != ENOENT)
     return oci_error_errno(err, "bundle `%s`", target);
+  slash = strrchr(target, '/');
+  parent = slash == NULL ? xstrdup(".") : slash == target ? xstrdup("/") : xstrndup(target, slash - target);
+  fd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  /* The bundle is built in a sibling DIR.tmp-XXXXXX: mkdtemp() needs both. */
+  if (fd < 0 || faccessat(fd, ".", W_OK | X_OK, 0) < 0)
+    return oci_error_errno(err, "bundle `%s`: cannot create it in `%s`", target, parent);
+  return 0;
+}
+
+int
+img_bundle_create(struct img_store *s, const struct img_image *img, const char *dir,
+                  const struct img_bundle_opts *o, struct oci_error **err)
+{
+  cleanup_free char *target = bundle_target(dir);
+
+  if (img_bundle_check_dir(target, err) < 0)
+    return -1;
 
   cleanup_free char *tmp = xasprintf("%s.tmp-XXXXXX", target);
   if (mkdtemp(tmp) == NULL)

@@ -14,8 +14,8 @@ static const char help[]
     = "Usage: imgtool bundle [--platform OS/ARCH[/VARIANT]] [--rootless] [-t] IMAGE DIR\n"
       "\n"
       "Unpack IMAGE into a new OCI bundle DIR (DIR/rootfs and DIR/config.json),\n"
-      "pulling it first when it is not in the store.  DIR must not exist; on any\n"
-      "failure nothing is left behind.\n"
+      "pulling it first when it is not in the store.  DIR must not exist (checked\n"
+      "before pulling); on any failure nothing is left behind.\n"
       "\n"
       "  --platform P   the platform to take from a multi-platform image\n"
       "  --rootless     run in a user namespace mapping the caller to root\n"
@@ -85,6 +85,8 @@ img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **er
   if (argc - first != 2)
     return img_cli_usage_error(err, "bundle", "expected IMAGE and DIR");
   bo.verbose = cli->verbose;
+  if (img_bundle_check_dir(argv[first + 1], err) < 0)
+    return -1;
 
   /* Local sources never touch the store. */
   if (strncmp(argv[first], "oci:", 4) != 0 && strncmp(argv[first], "oci-archive:", 12) != 0

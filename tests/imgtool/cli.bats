@@ -113,3 +113,29 @@ refute_strerror() {
 	refute_strerror
 	run -0 imgtool pull "$FAULT/test/x:good"
 }
+
+# ---------------------------------------------------------------- bundle DIR
+
+@test "bundle checks DIR before pulling anything: exists, parent missing, not writable" {
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT"
+	mkdir "$BATS_TEST_TMPDIR/exists"
+	run -1 imgtool bundle "$FAULT/test/x:root" "$BATS_TEST_TMPDIR/exists"
+	[[ "$output" == "imgtool: bundle \`$BATS_TEST_TMPDIR/exists\` already exists" ]]
+	run -1 imgtool bundle "$FAULT/test/x:root" "$BATS_TEST_TMPDIR/missing/b"
+	[[ "$output" == "imgtool: bundle \`$BATS_TEST_TMPDIR/missing/b\`: cannot create it in \`$BATS_TEST_TMPDIR/missing\`: No such file or directory" ]]
+	if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+		local ro
+		ro=$(mktemp -d /tmp/imgtool-cli.XXXXXX)
+		chmod 755 "$ro"
+		run -1 setpriv --reuid=65534 --regid=65534 --clear-groups "$IMGTOOL" --store "$ro/store" \
+			bundle "$FAULT/test/x:root" "$ro/b"
+		rm -rf "$ro"
+		[[ "$output" == "imgtool: bundle \`$ro/b\`: cannot create it in \`$ro\`: Permission denied" ]]
+	fi
+	# nothing was asked of the registry, nothing was stored
+	[ "$(fault_count 'select(.kind != "other")')" -eq 0 ]
+	[ ! -e "$STORE/blobs" ] || [ -z "$(find "$STORE/blobs" -type f)" ]
+	# and a good DIR works
+	run -0 imgtool -q bundle "$FAULT/test/x:root" "$BATS_TEST_TMPDIR/b"
+	[ -f "$BATS_TEST_TMPDIR/b/config.json" ]
+}
