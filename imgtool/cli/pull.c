@@ -20,7 +20,8 @@ static const char help[] = "Usage: imgtool pull [--platform OS/ARCH[/VARIANT]] [
                            "localhost/<DIR's base name>:<TAG> (default latest), or under --name.\n"
                            "\n"
                            "  --platform P   the platform to take from a multi-platform image\n"
-                           "  --name NAME    the store name for a local source\n";
+                           "  --name NAME    the store name for a local source\n"
+                           "  -q, --quiet    print the image's digest and nothing else\n";
 
 /* Make BASE (a directory or archive name) a repository path component:
  * lowercase alphanumerics joined by '-'. */
@@ -107,7 +108,9 @@ pull_local(struct img_cli *cli, const struct img_reference *src, const char *pla
   repo = img_reference_name(name);
   if (img_local_copy(l->layout, img, store, repo, tag, err) < 0)
     return oci_error_wrap(err, "copying into the store as %s:%s", repo, tag);
-  if (!cli->quiet)
+  if (cli->quiet)
+    printf("%s\n", img->manifest_digest);
+  else
     printf("%s:%s: %s\n", repo, tag, img->manifest_digest);
   return 0;
 }
@@ -159,7 +162,10 @@ img_cli_pull(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
   img_cli_pull_opts(cli, platform, &po);
   if (img_pull(store, ref, &po, &digest, err) < 0)
     return -1;
-  if (!cli->quiet)
+  /* -q: the digest alone, for scripts (`d=$(imgtool -q pull x)`). */
+  if (cli->quiet)
+    printf("%s\n", digest);
+  else
     {
       cleanup_free char *s = img_reference_string(ref);
       printf("%s: %s\n", s, digest);

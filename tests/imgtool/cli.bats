@@ -139,3 +139,22 @@ refute_strerror() {
 	run -0 imgtool -q bundle "$FAULT/test/x:root" "$BATS_TEST_TMPDIR/b"
 	[ -f "$BATS_TEST_TMPDIR/b/config.json" ]
 }
+
+# ---------------------------------------------------------------- output
+
+@test "pull -q prints the digest and nothing else, for registry and local images" {
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT"
+	want=$(layout_digest good)
+	run -0 --separate-stderr imgtool -q pull "$FAULT/test/x:good"
+	[ "$output" = "$want" ]
+	[ -z "$stderr" ]
+	run -0 --separate-stderr imgtool pull -q "$FAULT/test/x:good"
+	[ "$output" = "$want" ]
+	[ -z "$stderr" ]
+	run -0 --separate-stderr imgtool pull --quiet "oci:$LAYOUT:good"
+	[ "$output" = "$want" ]
+	[ -z "$stderr" ]
+	# without -q: the name too
+	run -0 --separate-stderr imgtool pull "$FAULT/test/x:good"
+	[ "$output" = "$FAULT/test/x:good: $want" ]
+}
