@@ -759,13 +759,13 @@ img_store_list_refs(struct img_store *s, struct img_store_ref **refs, size_t *le
 }
 
 int
-img_store_remove_ref(struct img_store *s, const char *repository, const char *tag_or_digest,
+img_store_remove_ref(struct img_store *s, const char *repository, const char *tag_or_digest, char ***removed,
                      struct oci_error **err)
 {
   cleanup_image_index struct oci_image_index *x = NULL;
   cleanup_free char *name = compose_ref_name(repository, tag_or_digest);
-  size_t kept = 0;
-  bool found = false;
+  cleanup_strv char **names = xcalloc(1, sizeof *names);
+  size_t kept = 0, found = 0;
 
   cleanup_close int lock = lock_index(s, err);
   if (lock < 0 || load_index(s, &x, err) < 0)
@@ -787,7 +787,9 @@ img_store_remove_ref(struct img_store *s, const char *repository, const char *ta
         }
       if (match)
         {
-          found = true;
+          names = xrealloc(names, (found + 2) * sizeof *names);
+          names[found++] = xstrdup(n);
+          names[found] = NULL;
           oci_descriptor_clear(d);
           continue;
         }
@@ -796,7 +798,11 @@ img_store_remove_ref(struct img_store *s, const char *repository, const char *ta
   x->manifests_len = kept;
   if (!found)
     return oci_error_fail(err, ENOENT, "image `%s` not found in `%s`", name, s->dir);
-  return save_index(s, x, err);
+  if (save_index(s, x, err) < 0)
+    return -1;
+  if (removed)
+    *removed = steal_pointer(&names);
+  return 0;
 }
 
 void

@@ -143,9 +143,11 @@ int img_store_get_ref(struct img_store *s, const char *repository, const char *t
                       struct img_store_ref **out, struct oci_error **err);
 int img_store_list_refs(struct img_store *s, struct img_store_ref **refs, size_t *len,
                         struct oci_error **err);
-/* -1 with status ENOENT when there is no such ref. */
+/* -1 with status ENOENT when there is no such ref.  *removed (unless NULL)
+ * gets the names removed, NULL-terminated: `repo@sha256:…` may be several
+ * tags. */
 int img_store_remove_ref(struct img_store *s, const char *repository, const char *tag_or_digest,
-                         struct oci_error **err);
+                         char ***removed, struct oci_error **err);
 void img_store_ref_free(struct img_store_ref *r);
 void img_store_refs_free(struct img_store_ref *refs, size_t len);
 

@@ -158,3 +158,21 @@ refute_strerror() {
 	run -0 --separate-stderr imgtool pull "$FAULT/test/x:good"
 	[ "$output" = "$FAULT/test/x:good: $want" ]
 }
+
+@test "rm prints every name it untagged" {
+	want=$(layout_digest good)
+	run -0 imgtool -q pull --name localhost/a:one "oci:$LAYOUT:good"
+	run -0 imgtool -q pull --name localhost/a:two "oci:$LAYOUT:good"
+	run -0 imgtool -q pull --name localhost/b:one "oci:$LAYOUT:good"
+	run -0 imgtool -q pull --name localhost/a:other "oci:$LAYOUT:root"
+	# by digest: both tags of a (not b's, not a's other image)
+	run -0 --separate-stderr imgtool rm "localhost/a@$want"
+	[ "$output" = "$(printf 'Untagged: localhost/a:one\nUntagged: localhost/a:two')" ]
+	run -0 imgtool images -q
+	[ "$output" = "$(printf 'localhost/b:one\nlocalhost/a:other')" ]
+	# by tag, several at once
+	run -0 imgtool rm localhost/b:one localhost/a:other
+	[ "$output" = "$(printf 'Untagged: localhost/b:one\nUntagged: localhost/a:other')" ]
+	run -0 imgtool images -q
+	[ -z "$output" ]
+}

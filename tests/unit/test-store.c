@@ -188,7 +188,7 @@ test_refs_and_gc(struct img_store *s)
   ok(img_store_list_refs(s, &refs, &n, &err) == 0 && n == 3, "three refs listed (%zu)", n);
   img_store_refs_free(refs, n);
 
-  ok(img_store_remove_ref(s, "localhost:5000/b", mb, &err) == 0, "rm by digest");
+  ok(img_store_remove_ref(s, "localhost:5000/b", mb, NULL, &err) == 0, "rm by digest");
   ok(img_store_list_refs(s, &refs, &n, &err) == 0 && n == 1, "both tags of b gone");
   img_store_refs_free(refs, n);
 
@@ -209,8 +209,8 @@ test_refs_and_gc(struct img_store *s)
   ok(!file_exists("store/ingest/sha256-", pd + 7), "stale partial collected");
   ok(removed >= 4, "removed %zu files", removed);
 
-  ok(img_store_remove_ref(s, "docker.io/library/a", "latest", &err) == 0
-         && img_store_remove_ref(s, "docker.io/library/a", "latest", &err) < 0 && err->status == ENOENT,
+  ok(img_store_remove_ref(s, "docker.io/library/a", "latest", NULL, &err) == 0
+         && img_store_remove_ref(s, "docker.io/library/a", "latest", NULL, &err) < 0 && err->status == ENOENT,
      "rm twice: ENOENT the second time");
   free(errstr(&err));
 }
