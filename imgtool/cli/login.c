@@ -156,6 +156,10 @@ img_cli_login(struct img_cli *cli, int argc, char **argv, struct oci_error **err
     return img_cli_usage_error(err, "login", "--password and --password-stdin are mutually exclusive");
   if (from_stdin && user == NULL)
     return img_cli_usage_error(err, "login", "--password-stdin needs --username");
+  if (user && (user[0] == '\0' || strchr(user, ':')))
+    return img_cli_usage_error(err, "login", "--username: invalid user name `%s`", user);
+  if (password && password[0] == '\0')
+    return img_cli_usage_error(err, "login", "--password: empty password");
   registry = img_auth_normalise_server(first < argc ? argv[first] : IMG_DEFAULT_DOMAIN);
   if (registry[0] == '\0')
     return img_cli_usage_error(err, "login", "empty REGISTRY");

@@ -115,6 +115,20 @@ pull_local(struct img_cli *cli, const struct img_reference *src, const char *pla
   return 0;
 }
 
+/* --name is NAME[:TAG], checked before anything is read. */
+static int
+check_name(const char *as, struct oci_error **err)
+{
+  cleanup_img_reference struct img_reference *r = NULL;
+  cleanup_error struct oci_error *bad = NULL;
+
+  if (img_reference_parse(as, &r, &bad) < 0)
+    return img_cli_usage_error(err, "pull", "--name: %s", bad->msg);
+  if (r->transport != IMG_REF_REGISTRY || r->digest)
+    return img_cli_usage_error(err, "pull", "--name `%s`: a store name is NAME[:TAG]", as);
+  return 0;
+}
+
 static bool
 name_option(void *data, int c, const char *arg)
 {
@@ -151,6 +165,8 @@ img_cli_pull(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
     return first;
   if (argc - first != 1)
     return img_cli_usage_error(err, "pull", "expected one IMAGE");
+  if (as && check_name(as, err) < 0)
+    return IMG_CLI_USAGE;
   if (img_reference_parse(argv[first], &ref, err) < 0)
     return -1;
   if (ref->transport != IMG_REF_REGISTRY)

@@ -176,3 +176,63 @@ refute_strerror() {
 	run -0 imgtool images -q
 	[ -z "$output" ]
 }
+
+# ---------------------------------------------------------------- exit statuses
+
+# usage_error ARGS...: exit 2 and one line that points at --help.
+usage_error() {
+	run --separate-stderr imgtool "$@"
+	[ "$status" -eq 2 ] || {
+		echo "imgtool $*: exit $status, not 2: $stderr"
+		return 1
+	}
+	[ -z "$output" ]
+	[ "${#lines[@]}" -eq 0 ]
+	[[ "$stderr" == "imgtool: "*"(see \`imgtool "*"--help\`)" ]] || {
+		echo "imgtool $*: $stderr"
+		return 1
+	}
+	[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+}
+
+@test "usage errors exit 2 from every command, with one line" {
+	local c
+	for c in pull bundle images inspect rm gc login logout; do
+		usage_error "$c" --no-such-option
+		usage_error "$c" -Z
+	done
+	# missing and extra operands
+	usage_error pull
+	usage_error pull a b
+	usage_error bundle a
+	usage_error bundle a b c
+	usage_error images a
+	usage_error inspect
+	usage_error inspect a b
+	usage_error rm
+	usage_error gc a
+	usage_error login a b
+	usage_error logout a b
+	# options without their value, bad values
+	usage_error pull --platform
+	usage_error pull -p
+	usage_error pull --platform linux "oci:$LAYOUT:good"
+	usage_error pull --platform=a/b/c/d "oci:$LAYOUT:good"
+	usage_error bundle --platform linux "oci:$LAYOUT:good" "$BATS_TEST_TMPDIR/b"
+	usage_error inspect --platform nonsense "oci:$LAYOUT:good"
+	usage_error pull --name 'Bad@name' "oci:$LAYOUT:good"
+	usage_error pull --name localhost/x:1 example.com/test/x:good # --name is for local sources
+	usage_error login -u 'a:b' -p secret example.com
+	usage_error login -u alice -p '' example.com
+	usage_error login --password-stdin example.com
+	# global options, and the command itself
+	usage_error --no-such-option images
+	usage_error --store
+	usage_error frobnicate
+	[ ! -e "$BATS_TEST_TMPDIR/b" ]
+}
+
+@test "a failure that is not a usage error exits 1" {
+	run -1 imgtool inspect "oci:$LAYOUT:nope"
+	run -1 imgtool rm localhost/nothing:1
+}
