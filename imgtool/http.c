@@ -15,6 +15,7 @@
 #define MAX_BACKOFF_MS 10000
 #define DEFAULT_MAX_RETRY_AFTER 60
 #define DEFAULT_PARALLEL 3
+#define CANCEL_POLL_MS 100
 #define DEFAULT_MAX_BODY (1u << 20)
 #define ERROR_BODY_MAX (64u << 10)
 #define MAX_HEADERS 200
@@ -32,6 +33,8 @@ struct img_http
   unsigned max_parallel;
   img_http_log_fn log;
   void *log_data;
+  bool (*cancelled)(void *data);
+  void *cancel_data;
 };
 
 /* One request across its attempts. */
@@ -106,6 +109,8 @@ img_http_new(const struct img_http_opts *opts, struct img_http **out, struct oci
   h->max_parallel = opts->max_parallel ? opts->max_parallel : DEFAULT_PARALLEL;
   h->log = opts->log;
   h->log_data = opts->log_data;
+  h->cancelled = opts->cancelled;
+  h->cancel_data = opts->cancel_data;
   *out = h;
   return 0;
 }
@@ -615,6 +620,19 @@ transfer_finish(struct transfer *t, CURLcode code)
   t->done = true;
 }
 
+/* The caller was interrupted: end what is still running or waiting. */
+static void
+cancel_transfers(struct transfer *ts, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (!ts[i].done)
+      {
+        transfer_release_easy(&ts[i]);
+        ts[i].done = ts[i].failed = true;
+        oci_error_fail(ts[i].err, EINTR, "%s: interrupted", ts[i].req->url);
+      }
+}
+
 static int
 run_transfers(struct img_http *http, struct transfer *ts, size_t n)
 {
@@ -622,6 +640,11 @@ run_transfers(struct img_http *http, struct transfer *ts, size_t n)
 
   while (remaining > 0)
     {
+      if (http->cancelled && http->cancelled(http->cancel_data))
+        {
+          cancel_transfers(ts, n);
+          return 0;
+        }
       uint64_t now = now_ms(), wake = UINT64_MAX;
       unsigned active = 0;
       int running, msgs, timeout;
@@ -671,10 +694,10 @@ run_transfers(struct img_http *http, struct transfer *ts, size_t n)
         }
       if (remaining == 0)
         break;
-      timeout = 1000;
+      timeout = http->cancelled ? CANCEL_POLL_MS : 1000;
       now = now_ms();
       if (wake != UINT64_MAX)
-        timeout = wake <= now ? 0 : (wake - now < 1000 ? (int)(wake - now) : 1000);
+        timeout = wake <= now ? 0 : (wake - now < (uint64_t)timeout ? (int)(wake - now) : timeout);
       if (active == 0 && wake != UINT64_MAX && timeout > 0)
         {
           struct timespec ts_sleep = { timeout / 1000, (long)(timeout % 1000) * 1000000 };

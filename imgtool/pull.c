@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -460,8 +461,10 @@ struct img_pull_stream
   bool running;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  bool downloaded;    /* the thread is done (under mu) */
-  atomic_bool cancel; /* the unpacking failed: stop downloading */
+  bool downloaded;               /* the thread is done (under mu) */
+  atomic_bool cancel;            /* the unpacking failed: stop downloading */
+  bool (*cancelled)(void *data); /* the caller was interrupted (opts.registry) */
+  void *cancel_data;
   struct img_layer_source source;
 };
 
@@ -608,6 +611,12 @@ stream_plan(struct img_pull_stream *s, struct oci_error **err)
   return 0;
 }
 
+static bool
+stream_cancelled(struct img_pull_stream *s)
+{
+  return s->cancelled && s->cancelled(s->cancel_data);
+}
+
 static ssize_t
 stream_read(void *data, const void **buf, struct oci_error **err)
 {
@@ -623,11 +632,25 @@ stream_read(void *data, const void **buf, struct oci_error **err)
     avail = r->size;
   else
     {
+      bool cancelled = false;
       pthread_mutex_lock(&s->mu);
-      while (r->pos >= j->available && !s->downloaded)
-        pthread_cond_wait(&s->cv, &s->mu);
+      while (r->pos >= j->available && !s->downloaded && !(cancelled = stream_cancelled(s)))
+        {
+          /* An interrupt sends no broadcast: look again now and then. */
+          struct timespec until;
+          clock_gettime(CLOCK_REALTIME, &until);
+          until.tv_nsec += 100 * 1000000L;
+          if (until.tv_nsec >= 1000000000L)
+            {
+              until.tv_sec++;
+              until.tv_nsec -= 1000000000L;
+            }
+          pthread_cond_timedwait(&s->cv, &s->mu, &until);
+        }
       avail = j->available;
       pthread_mutex_unlock(&s->mu);
+      if (cancelled)
+        return oci_error_fail(err, EINTR, "interrupted");
       if (r->pos >= avail) /* the download is over, short */
         {
           if (j->err)
@@ -745,6 +768,8 @@ img_pull_stream_start(struct img_store *store, const struct img_reference *ref,
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->cv, NULL);
   atomic_init(&s->cancel, false);
+  s->cancelled = opts->registry.cancelled;
+  s->cancel_data = opts->registry.cancel_data;
   s->source = (struct img_layer_source){
     .open = stream_open, .close = stream_close, .finish = stream_finish, .data = s
   };

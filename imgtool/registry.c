@@ -53,6 +53,8 @@ img_registry_open(const char *registry, const struct img_registry_opts *opts, st
     .max_parallel = opts->max_parallel,
     .log = opts->log,
     .log_data = opts->log_data,
+    .cancelled = opts->cancelled,
+    .cancel_data = opts->cancel_data,
   };
   struct img_auth_opts aopts = {
     .creds = opts->creds,

@@ -236,3 +236,83 @@ usage_error() {
 	run -1 imgtool inspect "oci:$LAYOUT:nope"
 	run -1 imgtool rm localhost/nothing:1
 }
+
+# ---------------------------------------------------------------- interrupts
+
+# Bash starts background commands with SIGINT ignored: restore it, as a
+# terminal's Ctrl-C would find it.
+start_with_sigint() {
+	"$PYTHON3" -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$IMGTOOL" --store "$STORE" "$@" >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	PID=$!
+}
+
+# Until $PID is imgtool (no longer the wrapper that restores SIGINT).
+wait_for_exec() {
+	local i
+	for i in $(seq 1 200); do
+		[[ "$(readlink "/proc/$PID/exe")" == */imgtool ]] && return 0
+		sleep 0.01
+	done
+	return 1
+}
+
+# Bytes of partial downloads in ingest/.
+ingest_bytes() {
+	find "$STORE/ingest" -type f -printf '%s\n' 2>/dev/null | awk '{ n += $1 } END { print n + 0 }'
+}
+
+# Until this run's download has written bytes into ingest/ (beyond $1).
+wait_for_partial() {
+	local i before=${1:-0}
+	for i in $(seq 1 200); do
+		[ "$(ingest_bytes)" -gt $((before + 1000)) ] && return 0
+		sleep 0.05
+	done
+	echo "no partial download appeared: $(cat "$BATS_TEST_TMPDIR/out")"
+	return 1
+}
+
+# interrupt: SIGINT to $PID; it must exit 130 within 3 s.
+interrupt() {
+	local rc=0 t0=$SECONDS
+	kill -INT "$PID"
+	wait "$PID" || rc=$?
+	[ "$rc" -eq 130 ] || {
+		echo "exit $rc, not 130: $(cat "$BATS_TEST_TMPDIR/out")"
+		return 1
+	}
+	[ $((SECONDS - t0)) -le 3 ]
+}
+
+@test "SIGINT during a bundle's download exits 130 at once and leaves no bundle, every time" {
+	# 1 MB at 100 kB/s: about 10 s if the interrupt were not heard
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT" --slow-blobs 100000
+	local b=$BATS_TEST_TMPDIR/b i
+	for i in 1 2 3; do
+		before=$(ingest_bytes)
+		start_with_sigint bundle "$FAULT/test/x:root" "$b"
+		# the first time as soon as imgtool runs, probably before any byte
+		if [ "$i" -eq 1 ]; then wait_for_exec; else wait_for_partial "$before"; fi
+		interrupt
+		[ ! -e "$b" ]
+		[ -z "$(compgen -G "$b.tmp-*")" ]
+		[[ "$(cat "$BATS_TEST_TMPDIR/out")" != *"Digest:"* ]] # the image was not completed
+	done
+	# the partial download stays for the next run, which finishes the bundle
+	fault_stop
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT"
+	run -0 imgtool -q bundle "$FAULT/test/x:root" "$b"
+	[ -x "$b/rootfs/bin/busybox" ]
+	[ "$(fault_count 'select(.kind=="blob" and .range != null and .status==206)')" -eq 1 ]
+}
+
+@test "SIGINT during a pull's download exits 130 at once" {
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT" --slow-blobs 100000
+	start_with_sigint pull "$FAULT/test/x:root"
+	wait_for_partial
+	interrupt
+	run -0 imgtool images -q
+	[ -z "$output" ]
+}
