@@ -176,6 +176,7 @@ layer_restart(void *data, struct oci_error **err)
 {
   struct layer_job *j = data;
 
+  img_progress_restart(j->progress, j->row);
   return img_blob_writer_restart(j->writer, err);
 }
 
@@ -505,6 +506,7 @@ stream_restart(void *data, struct oci_error **err)
   pthread_mutex_lock(&j->s->mu);
   j->available = 0;
   pthread_mutex_unlock(&j->s->mu);
+  img_progress_restart(j->s->p.progress, j->row);
   return img_blob_writer_restart(j->writer, err);
 }
 

@@ -316,3 +316,31 @@ interrupt() {
 	run -0 imgtool images -q
 	[ -z "$output" ]
 }
+
+@test "a resumed pull's final progress line counts only the bytes this run downloaded" {
+	local layer size resumed fetched
+	layer=$(jq -r '.layers[0].digest' "$LAYOUT/blobs/sha256/$(layout_digest root | cut -d: -f2)")
+	size=$(stat -c %s "$LAYOUT/blobs/sha256/${layer#sha256:}")
+	[ "$size" -gt 500000 ]
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT" --slow-blobs 200000
+	start_with_sigint pull "$FAULT/test/x:root"
+	wait_for_exec
+	wait_for_partial 100000
+	interrupt
+	resumed=$(ingest_bytes)
+	fault_stop
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT"
+	run -0 --separate-stderr imgtool pull "$FAULT/test/x:root"
+	local id=${layer#sha256:}
+	id=${id:0:12}
+	[[ "$stderr" == *"$id: resuming at $resumed bytes"* ]]
+	line=$(grep "^$id: done " <<<"$stderr")
+	# "<id>: done 812.3kB in 0.1s (…/s), resumed after 216.0kB"
+	[[ "$line" =~ ^$id:\ done\ ([0-9.]+)kB\ in\ .*,\ resumed\ after\ ([0-9.]+)kB$ ]] || {
+		echo "final line: $line"
+		return 1
+	}
+	fetched=${BASH_REMATCH[1]}
+	# what this run fetched and what it resumed add up to the blob (to 100 bytes: rounding)
+	awk -v f="$fetched" -v r="$resumed" -v s="$size" 'BEGIN { d = f * 1000 + r - s; exit !(d < 100 && d > -100) }'
+}
