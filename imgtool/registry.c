@@ -388,22 +388,23 @@ schema1_error(const char *what, struct oci_error **err)
       what);
 }
 
-/* A HEAD's 404 has no body to tell an unknown tag from an unknown
- * repository: ask again with GET, whose body names the error. */
+/* A manifest's 404: an unknown repository, or only an unknown manifest in
+ * it?  distribution answers MANIFEST_UNKNOWN either way (and a HEAD has no
+ * body at all); its tag list says NAME_UNKNOWN for a repository it does not
+ * have.  Any other answer (or none) leaves it an unknown manifest. */
 static int
-tag_unknown(struct img_registry *reg, const char *repo, const char *path, const char *scope, const char *what,
-            struct oci_error **err)
+manifest_unknown(struct img_registry *reg, const char *repo, const char *scope, const char *what,
+                 const char *missing, struct oci_error **err)
 {
-  cleanup_http_response struct img_http_response get = { 0 };
-  struct img_http_request req = { .accept = IMG_MANIFEST_ACCEPT, .max_body = OCI_MANIFEST_MAX_SIZE };
+  cleanup_http_response struct img_http_response tags = { 0 };
+  cleanup_error struct oci_error *ignored = NULL;
+  cleanup_free char *path = xasprintf("%s/tags/list?n=1", repo);
+  struct img_http_request req = { .max_body = 64 << 10 };
 
-  if (registry_send(reg, path, scope, &req, &get, err) < 0)
-    return oci_error_wrap(err, "%s", what);
-  if (get.status == 404 && !repository_unknown(&get))
-    return oci_error_fail(err, ENOENT, "%s: manifest unknown (no such tag)", what);
-  if (get.status == 200)
-    return oci_error_fail(err, EPROTO, "%s: HEAD answered 404, GET 200", what);
-  return response_error(reg, &get, repo, what, err);
+  if (registry_send(reg, path, scope, &req, &tags, &ignored) == 0 && tags.status != 200
+      && repository_unknown(&tags))
+    return response_error(reg, &tags, repo, what, err);
+  return oci_error_fail(err, ENOENT, "%s: manifest unknown (%s)", what, missing);
 }
 
 int
@@ -425,7 +426,7 @@ img_registry_resolve(struct img_registry *reg, const char *repo, const char *tag
   if (resp.status != 200)
     {
       if (resp.status == 404)
-        return tag_unknown(reg, repo, path, scope, what, err);
+        return manifest_unknown(reg, repo, scope, what, "no such tag", err);
       return response_error(reg, &resp, repo, what, err);
     }
   out->media_type = media_type_of(img_http_header(&resp, "content-type"));
@@ -535,6 +536,8 @@ img_registry_get_manifest(struct img_registry *reg, const char *repo, const char
       return oci_error_wrap(err, "fetching %s", what);
     }
   log_ratelimit(reg, &resp);
+  if (resp.status == 404 && !repository_unknown(&resp))
+    return manifest_unknown(reg, repo, scope, what, "no such digest", err);
   if (resp.status != 200)
     return response_error(reg, &resp, repo, what, err);
 

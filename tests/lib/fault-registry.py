@@ -4,7 +4,7 @@
 Serves the images of an OCI image layout over plain HTTP on 127.0.0.1 with
 the distribution API's pull side (manifests by tag or digest, blobs), and
 misbehaves on request.  Every request is logged to --log as one JSON line:
-{"method", "path", "kind": manifest|blob|token|direct|other, "auth": bool,
+{"method", "path", "kind": manifest|blob|tags|token|direct|other, "auth": bool,
  "range": header or null, "host": Host header, "status"}.
 
 Faults:
@@ -145,10 +145,14 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/v2/" or path == "/v2":
             return self.send("other", 200, b"{}", {"Content-Type": "application/json"})
         m = re.fullmatch(r"/v2/(.+)/(manifests|blobs)/([^/]+)", path)
-        if not m:
+        t = re.fullmatch(r"/v2/(.+)/tags/list", path)
+        if m:
+            repo, what, ref = m.groups()
+            kind = "manifest" if what == "manifests" else "blob"
+        elif t:
+            repo, kind, ref = t.group(1), "tags", None
+        else:
             return self.error("other", 404, "NAME_UNKNOWN", "no such path")
-        repo, what, ref = m.groups()
-        kind = "manifest" if what == "manifests" else "blob"
         if a.token and not self.authorised(kind, repo):
             return
         if a.repos is not None and repo not in a.repos.split(","):
@@ -163,6 +167,8 @@ class Handler(BaseHTTPRequestHandler):
             st.failed += 1 if fail else 0
         if fail:
             return self.error(kind, 500, "UNKNOWN", "injected failure")
+        if kind == "tags":
+            return self.serve_tags(repo)
         if kind == "manifest":
             return self.serve_manifest(repo, ref)
         if a.redirect_blobs:
@@ -189,6 +195,13 @@ class Handler(BaseHTTPRequestHandler):
                        {"WWW-Authenticate": challenge + ',error="invalid_token"'})
             return False
         return True
+
+    def serve_tags(self, repo):
+        with open(os.path.join(self.server.state.args.layout, "index.json")) as f:
+            index = json.load(f)
+        tags = [(m.get("annotations") or {}).get("org.opencontainers.image.ref.name") for m in index.get("manifests", [])]
+        body = json.dumps({"name": repo, "tags": [t for t in tags if t]}).encode()
+        self.send("tags", 200, body, {"Content-Type": "application/json"})
 
     def serve_manifest(self, repo, ref):
         st = self.server.state
