@@ -85,6 +85,14 @@ refute_strerror() {
 	refute_strerror
 }
 
+@test "a refused token's 401 names the status once, with no strerror" {
+	# every token is refused: the registry answers 401 again after the token
+	fault_start "$BATS_TEST_TMPDIR" "$LAYOUT" --token --token-uses 0
+	run -1 imgtool pull "$FAULT/test/x:good"
+	[[ "$output" == *": HTTP 401; if the repository is private, log in with \`imgtool login $FAULT\` or use --creds" ]]
+	refute_strerror
+}
+
 @test "a failed system call still says why" {
 	touch "$BATS_TEST_TMPDIR/file"
 	run "$IMGTOOL" --store "$BATS_TEST_TMPDIR/file/store" images
