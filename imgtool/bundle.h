@@ -55,6 +55,11 @@ struct img_bundle_opts
 #define IMG_BUNDLE_RESERVE_MAX (1ull << 30)
 #define IMG_BUNDLE_UNLIMITED UINT64_MAX
 
+/* DIR can become a bundle: it does not exist, and its parent is a directory
+ * we may create entries in.  img_bundle_create() checks again; callers check
+ * first so that a wrong DIR fails before anything is downloaded. */
+int img_bundle_check_dir(const char *dir, struct oci_error **err);
+
 int img_bundle_create(struct img_store *s, const struct img_image *img, const char *dir,
                       const struct img_bundle_opts *o, struct oci_error **err);
 

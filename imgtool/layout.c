@@ -211,8 +211,8 @@ copy_blob(struct img_store *src, struct img_store *dst, const struct oci_descrip
   if (img_store_open_blob(src, d->digest, &fd, &size, err) < 0)
     return -1;
   if (d->size >= 0 && size != (uint64_t)d->size)
-    return oci_error_set(err, EBADMSG, "blob %s: %" PRIu64 " bytes, the descriptor says %" PRId64, d->digest,
-                         size, d->size);
+    return oci_error_fail(err, EBADMSG, "blob %s: %" PRIu64 " bytes, the descriptor says %" PRId64, d->digest,
+                          size, d->size);
   if (img_blob_writer_begin(dst, d->digest, d->size, &w, err) < 0)
     return -1;
   if (w == NULL)

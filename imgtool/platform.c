@@ -96,14 +96,14 @@ img_platform_parse(const char *s, struct img_platform *out, struct oci_error **e
       if (n == 3)
         {
           img_platform_clear(out);
-          return oci_error_set(err, EINVAL, "invalid platform `%s`: expected os/arch[/variant]", s);
+          return oci_error_fail(err, EINVAL, "invalid platform `%s`: expected os/arch[/variant]", s);
         }
       parts[n++] = tok;
     }
   if (n < 2)
     {
       img_platform_clear(out);
-      return oci_error_set(err, EINVAL, "invalid platform `%s`: expected os/arch[/variant]", s);
+      return oci_error_fail(err, EINVAL, "invalid platform `%s`: expected os/arch[/variant]", s);
     }
   out->os = xstrdup(parts[0]);
   out->architecture = xstrdup(parts[1]);
@@ -269,7 +269,7 @@ img_platform_select(const struct oci_image_index *index, const struct img_platfo
       offered = n;
     }
   wanted = img_platform_string(want);
-  return oci_error_set(err, ENOENT,
-                       "no image for platform %s (the index offers: %s); choose one with --platform", wanted,
-                       offered[0] ? offered : "nothing runnable");
+  return oci_error_fail(err, ENOENT,
+                        "no image for platform %s (the index offers: %s); choose one with --platform", wanted,
+                        offered[0] ? offered : "nothing runnable");
 }

@@ -465,7 +465,7 @@ img_blob_writer_open_reader(const struct img_blob_writer *w, struct oci_error **
     return oci_error_errno(err, "stat `ingest/%s`", w->partial);
   /* We hold the lock, so nobody renamed it; this is paranoia. */
   if (a.st_ino != b.st_ino || a.st_dev != b.st_dev)
-    return oci_error_set(err, ESTALE, "`ingest/%s` was replaced", w->partial);
+    return oci_error_fail(err, ESTALE, "`ingest/%s` was replaced", w->partial);
   return steal_fd(&fd);
 }
 
@@ -750,7 +750,7 @@ img_store_set_ref(struct img_store *s, const char *repository, const char *tag_o
   if (check_digest(t->digest, err) < 0 || (t->ref_digest && check_digest(t->ref_digest, err) < 0))
     return -1;
   if (!img_store_has_blob(s, t->digest))
-    return oci_error_set(err, ENOENT, "ref `%s`: blob %s is not in the store", name, t->digest);
+    return oci_error_fail(err, ENOENT, "ref `%s`: blob %s is not in the store", name, t->digest);
   cleanup_close int lock = lock_index(s, err);
   if (lock < 0 || load_index(s, &x, err) < 0)
     return -1;
@@ -882,10 +882,10 @@ not_found(struct img_store *s, const struct oci_image_index *x, const char *name
         have = next;
       }
   if (have[0])
-    return oci_error_set(err, ENOENT,
+    return oci_error_fail(err, ENOENT,
                          "image `%s` for %s not found in `%s`: it is there for %s (choose with --platform)",
                          name, w, s->dir, have);
-  return oci_error_set(err, ENOENT, "image `%s` not found in `%s`", name, s->dir);
+  return oci_error_fail(err, ENOENT, "image `%s` not found in `%s`", name, s->dir);
 }
 
 int
@@ -901,8 +901,8 @@ img_store_get_ref(struct img_store *s, const char *repository, const char *tag_o
   if (repository == NULL && tag_or_digest == NULL)
     {
       if (x->manifests_len != 1)
-        return oci_error_set(err, x->manifests_len ? EINVAL : ENOENT,
-                             "`%s` holds %zu images: name one with `:TAG`", s->dir, x->manifests_len);
+        return oci_error_fail(err, x->manifests_len ? EINVAL : ENOENT,
+                              "`%s` holds %zu images: name one with `:TAG`", s->dir, x->manifests_len);
       *out = ref_from_descriptor(s, &x->manifests[0]);
       return 0;
     }
@@ -947,13 +947,23 @@ img_store_list_refs(struct img_store *s, struct img_store_ref **refs, size_t *le
   return 0;
 }
 
+static bool
+names_have(char *const *names, const char *n)
+{
+  for (; *names; names++)
+    if (strcmp(*names, n) == 0)
+      return true;
+  return false;
+}
+
 int
 img_store_remove_ref(struct img_store *s, const char *repository, const char *tag_or_digest,
-                     const struct img_platform *only, struct oci_error **err)
+                     const struct img_platform *only, char ***removed, struct oci_error **err)
 {
   cleanup_image_index struct oci_image_index *x = NULL;
   cleanup_free char *name = compose_ref_name(repository, tag_or_digest);
-  size_t kept = 0;
+  cleanup_strv char **names = xcalloc(1, sizeof *names);
+  size_t kept = 0, nnames = 0;
   bool found = false;
 
   cleanup_close int lock = lock_index(s, err);
@@ -962,8 +972,9 @@ img_store_remove_ref(struct img_store *s, const char *repository, const char *ta
   for (size_t i = 0; i < x->manifests_len; i++)
     {
       struct oci_descriptor *d = &x->manifests[i];
+      const char *n = entry_name(d);
       /* `rm repo@sha256:…` drops every name of repo for that image. */
-      bool match = entry_name(d) && entry_answers(d, name, repository, tag_or_digest);
+      bool match = n && entry_answers(d, name, repository, tag_or_digest);
       if (match && only)
         {
           cleanup_platform struct img_platform p = { 0 };
@@ -973,6 +984,13 @@ img_store_remove_ref(struct img_store *s, const char *repository, const char *ta
       if (match)
         {
           found = true;
+          /* A name stored for two platforms is one name removed. */
+          if (!names_have(names, n))
+            {
+              names = xrealloc(names, (nnames + 2) * sizeof *names);
+              names[nnames++] = xstrdup(n);
+              names[nnames] = NULL;
+            }
           oci_descriptor_clear(d);
           continue;
         }
@@ -981,7 +999,11 @@ img_store_remove_ref(struct img_store *s, const char *repository, const char *ta
   x->manifests_len = kept;
   if (!found)
     return not_found(s, x, name, repository, tag_or_digest, only, err);
-  return save_index(s, x, err);
+  if (save_index(s, x, err) < 0)
+    return -1;
+  if (removed)
+    *removed = steal_pointer(&names);
+  return 0;
 }
 
 void

@@ -178,9 +178,10 @@ int img_store_get_ref(struct img_store *s, const char *repository, const char *t
 int img_store_list_refs(struct img_store *s, struct img_store_ref **refs, size_t *len,
                         struct oci_error **err);
 /* Every platform of the name, or only ONLY's.  -1 with status ENOENT when
- * nothing matched. */
+ * nothing matched.  *removed (unless NULL) gets the names removed, each
+ * once, NULL-terminated: `repo@sha256:...` may be several tags. */
 int img_store_remove_ref(struct img_store *s, const char *repository, const char *tag_or_digest,
-                         const struct img_platform *only, struct oci_error **err);
+                         const struct img_platform *only, char ***removed, struct oci_error **err);
 void img_store_ref_free(struct img_store_ref *r);
 void img_store_refs_free(struct img_store_ref *refs, size_t len);
 

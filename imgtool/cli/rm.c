@@ -9,7 +9,8 @@ static const char help[] = "Usage: imgtool rm [--platform OS/ARCH[/VARIANT]] IMA
                            "\n"
                            "Remove image names from the store, for every platform they are stored\n"
                            "for, or only for --platform's.  `NAME@sha256:...` removes every tag of\n"
-                           "NAME that points there.  Blobs stay until `imgtool gc`.\n";
+                           "NAME that points there.  Prints each name removed.  Blobs stay until\n"
+                           "`imgtool gc`.\n";
 
 int
 img_cli_rm(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
@@ -40,15 +41,13 @@ img_cli_rm(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
       if (ref->transport != IMG_REF_REGISTRY)
         return oci_error_set(err, 0, "`%s`: rm works on the store, not on local sources", argv[i]);
       cleanup_free char *name = img_reference_name(ref);
+      cleanup_strv char **removed = NULL;
       if (img_store_remove_ref(store, name, ref->digest ? ref->digest : ref->tag, platform ? &only : NULL,
-                               err)
+                               &removed, err)
           < 0)
         return -1;
-      if (!cli->quiet)
-        {
-          cleanup_free char *s = img_reference_string(ref);
-          printf("Untagged: %s\n", s);
-        }
+      for (char **n = removed; !cli->quiet && *n; n++)
+        printf("Untagged: %s\n", *n);
     }
   return 0;
 }

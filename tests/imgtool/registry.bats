@@ -156,6 +156,14 @@ layout_layers() {
 	[[ "$output" == *"manifest unknown"* ]]
 }
 
+@test "pull: an unknown repository may not exist or may need a login, and says which" {
+	run -1 imgtool --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/nope:1"
+	[[ "$output" == *"repository $REGISTRY/test/nope does not exist, or it is private and needs a login (\`imgtool login $REGISTRY\`, or --creds)" ]]
+	[[ "$output" != *"No such file or directory"* ]]
+	run -1 imgtool --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/busybox:nope"
+	[[ "$output" == *"manifest unknown (no such tag)" ]]
+}
+
 @test "pull: platform selection from an index skips the attestation entry" {
 	amd=$(layout_desc "$LAYOUT" amd64 | jq -r .digest)
 	arm=$(layout_desc "$LAYOUT" arm64 | jq -r .digest)

@@ -195,7 +195,7 @@ test_refs_and_gc(struct img_store *s)
   ok(img_store_list_refs(s, &refs, &n, &err) == 0 && n == 3, "three refs listed (%zu)", n);
   img_store_refs_free(refs, n);
 
-  ok(img_store_remove_ref(s, "localhost:5000/b", mb, NULL, &err) == 0, "rm by digest");
+  ok(img_store_remove_ref(s, "localhost:5000/b", mb, NULL, NULL, &err) == 0, "rm by digest");
   ok(img_store_list_refs(s, &refs, &n, &err) == 0 && n == 1, "both tags of b gone");
   img_store_refs_free(refs, n);
 
@@ -216,8 +216,8 @@ test_refs_and_gc(struct img_store *s)
   ok(!file_exists("store/ingest/sha256-", pd + 7), "stale partial collected");
   ok(removed >= 4, "removed %zu files", removed);
 
-  ok(img_store_remove_ref(s, "docker.io/library/a", "latest", NULL, &err) == 0
-         && img_store_remove_ref(s, "docker.io/library/a", "latest", NULL, &err) < 0 && err->status == ENOENT,
+  ok(img_store_remove_ref(s, "docker.io/library/a", "latest", NULL, NULL, &err) == 0
+         && img_store_remove_ref(s, "docker.io/library/a", "latest", NULL, NULL, &err) < 0 && err->status == ENOENT,
      "rm twice: ENOENT the second time");
   free(errstr(&err));
 }
@@ -295,15 +295,15 @@ test_platforms(struct img_store *s)
          && got(s, "r/y", idx, "arm64", arm),
      "a tag takes over the digest name it covers");
 
-  ok(img_store_remove_ref(s, "r/x", "1", &arm64, &err) == 0 && got(s, "r/x", "1", "amd64", amd)
+  ok(img_store_remove_ref(s, "r/x", "1", &arm64, NULL, &err) == 0 && got(s, "r/x", "1", "amd64", amd)
          && !got(s, "r/x", "1", "arm64", arm),
      "rm --platform removes that platform only");
-  ok(img_store_remove_ref(s, "r/x", "1", &arm64, &err) < 0 && err->status == ENOENT, "and only once");
+  ok(img_store_remove_ref(s, "r/x", "1", &arm64, NULL, &err) < 0 && err->status == ENOENT, "and only once");
   free(errstr(&err));
   ok(set_platform_ref(s, "r/x", "1", arm, idx, "arm64", &err) == 0
-         && img_store_remove_ref(s, "r/x", "1", NULL, &err) == 0 && count_refs(s) == before + 1,
+         && img_store_remove_ref(s, "r/x", "1", NULL, NULL, &err) == 0 && count_refs(s) == before + 1,
      "rm without a platform removes them all");
-  ok(img_store_remove_ref(s, "r/y", "2", NULL, &err) == 0, "cleanup");
+  ok(img_store_remove_ref(s, "r/y", "2", NULL, NULL, &err) == 0, "cleanup");
 }
 
 static char *
@@ -345,9 +345,9 @@ test_compatible_platform(struct img_store *s)
   ok(set_platform_ref(s, "c/single", "1", i386, i386, "386", &err) == 0
          && got(s, "c/single", "1", "amd64", i386) && !got(s, "c/single", "1", "arm64", i386),
      "a single manifest does, for a compatible platform only");
-  ok(img_store_remove_ref(s, "c/both", "1", NULL, &err) == 0
-         && img_store_remove_ref(s, "c/only", "1", NULL, &err) == 0
-         && img_store_remove_ref(s, "c/single", "1", NULL, &err) == 0,
+  ok(img_store_remove_ref(s, "c/both", "1", NULL, NULL, &err) == 0
+         && img_store_remove_ref(s, "c/only", "1", NULL, NULL, &err) == 0
+         && img_store_remove_ref(s, "c/single", "1", NULL, NULL, &err) == 0,
      "cleanup");
 }
 
