@@ -278,6 +278,8 @@ layout_layers() {
 	[[ "${lines[1]}" == *linux/amd64* ]]
 	run -0 imgtool -q --ca-file "$REGISTRY_CA" pull --platform linux/arm64 "$name"
 	run -0 imgtool rm "$name"
+	# One name for two platforms is one name untagged.
+	[ "$output" = "Untagged: $name" ]
 	run -0 imgtool images -q
 	[ "$output" = "" ]
 }
