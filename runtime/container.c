@@ -12,6 +12,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include "init.h"
 #include "log.h"
 #include "manage.h"
+#include "mounts.h"
 #include "namespaces.h"
 #include "process.h"
 #include "seccomp.h"
@@ -116,6 +118,7 @@ struct create_job
   char *rootfs;
   int dirfd;
   int fifo_fd;
+  int *bind_fds; /* with a new user namespace: see open_bind_sources() */
   struct rt_cgroup *cg;
   struct rt_ns_plan ns;
   int sync[2];
@@ -139,6 +142,42 @@ job_init(struct create_job *job, const struct rt_context *ctx, const char *id,
 }
 
 static void
+close_bind_sources(struct create_job *job)
+{
+  for (size_t i = 0; job->bind_fds && i < job->cfg->mounts_len; i++)
+    if (job->bind_fds[i] >= 0)
+      close(job->bind_fds[i]);
+  free(job->bind_fds);
+  job->bind_fds = NULL;
+}
+
+/* In a new user namespace the init's root may not reach a bind source
+ * (a directory only the host's root may enter): we clone each source's
+ * mount tree here, on the host side, and the init attaches the copy, as
+ * runc mounts such sources.  A mount of another namespace could not be
+ * bound there, a detached copy can.  What we cannot open either is left to
+ * the init's error. */
+static void
+open_bind_sources(struct create_job *job)
+{
+  job->bind_fds = xcalloc(job->cfg->mounts_len ? job->cfg->mounts_len : 1, sizeof *job->bind_fds);
+  for (size_t i = 0; i < job->cfg->mounts_len; i++)
+    {
+      const struct oci_mount *m = &job->cfg->mounts[i];
+      struct rt_mount_options o;
+      cleanup_error struct oci_error *ignored = NULL;
+
+      job->bind_fds[i] = -1;
+      if (m->source == NULL || !rt_mount_is_bind(m)
+          || rt_mount_options_parse(m->options, m->options_len, &o, &ignored) < 0)
+        continue;
+      job->bind_fds[i] = open_tree(AT_FDCWD, m->source,
+                                   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((o.flags & MS_REC) ? AT_RECURSIVE : 0));
+      rt_mount_options_clear(&o);
+    }
+}
+
+static void
 job_clear(struct create_job *job)
 {
   oci_config_free(job->cfg);
@@ -151,6 +190,7 @@ job_clear(struct create_job *job)
       close(job->sync[i]);
   if (job->fifo_fd >= 0)
     close(job->fifo_fd);
+  close_bind_sources(job);
   if (job->dirfd >= 0)
     close(job->dirfd);
   if (job->master >= 0)
@@ -322,6 +362,8 @@ job_spawn(struct create_job *job, struct oci_error **err)
     return -1;
   if (rt_sync_pair(job->sync, err) < 0)
     return -1;
+  if (job->ns.new_user)
+    open_bind_sources(job);
 
   args = (struct rt_init_args){
     .cfg = job->cfg,
@@ -335,6 +377,7 @@ job_spawn(struct create_job *job, struct oci_error **err)
     .preserve_fds = job->opts->preserve_fds + listen_fds(),
     .sync_fd = job->sync[1],
     .fifo_fd = job->fifo_fd,
+    .mount_source_fds = job->bind_fds,
     .log_fd = job->ctx->log_fd,
     .log_json = job->ctx->log_json,
     .parent_fds = { job->dirfd, job->sync[0], -1, -1 },
@@ -351,6 +394,7 @@ job_spawn(struct create_job *job, struct oci_error **err)
   if (job->ctx->debug)
     rt_ns_debug_clone(job->ctx, &job->ns, pid);
   job->stage1 = job->init = pid;
+  close_bind_sources(job);
   close(job->sync[1]);
   job->sync[1] = -1;
   rt_ns_plan_clear(&job->ns);

@@ -149,6 +149,7 @@ init_container(struct rt_init_args *a, struct rt_exec *exec, struct oci_error **
     .rootfs = a->rootfs,
     .no_pivot = a->no_pivot,
     .in_userns = a->ns->has_user_ns,
+    .mount_source_fds = a->mount_source_fds,
     .before_pivot = before_pivot,
     .before_pivot_data = a,
   };

@@ -23,6 +23,7 @@ struct rt_init_args
   int preserve_fds; /* fds 3 .. 3+preserve_fds-1 reach the container */
   int sync_fd;      /* our end of the sync socket */
   int fifo_fd;      /* O_PATH descriptor of exec.fifo, opened by the parent */
+  const int *mount_source_fds; /* bind sources the parent opened (rt_mount_one), or NULL */
   int fd_dir;       /* our /proc/self/fd, opened before pivot_root to reopen
                        fifo_fd by (the container may have no /proc); set by
                        rt_init_main */

@@ -916,11 +916,23 @@ int
 rt_mount_bind(const struct rt_mount_ctx *ctx, const char *source, const char *dest,
               const struct rt_mount_options *o, struct oci_error **err)
 {
+  return rt_mount_bind_fd(ctx, source, -1, dest, o, err);
+}
+
+int
+rt_mount_bind_fd(const struct rt_mount_ctx *ctx, const char *source, int source_fd, const char *dest,
+                 const struct rt_mount_options *o, struct oci_error **err)
+{
   cleanup_close int fd = -1;
   cleanup_close int top = -1;
   struct stat st;
 
-  if (stat(source, &st) < 0)
+  if (source_fd >= 0)
+    {
+      if (fstat(source_fd, &st) < 0)
+        return oci_error_errno(err, "bind source `%s`", source);
+    }
+  else if (stat(source, &st) < 0)
     return oci_error_errno(err, "bind source `%s`", source);
   if (S_ISDIR(st.st_mode))
     fd = rt_root_mkdir_p(ctx->rootfd, dest, 0755, false, err);
@@ -930,7 +942,12 @@ rt_mount_bind(const struct rt_mount_ctx *ctx, const char *source, const char *de
     return -1;
   if (check_proc_dest(fd, dest, "bind", source, err) < 0)
     return -1;
-  if (mount_on_fd(source, fd, NULL, MS_BIND | (o->flags & MS_REC), NULL) < 0)
+  if (source_fd >= 0)
+    {
+      if (move_mount(source_fd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        return oci_error_errno(err, "bind mount (attaching the tree opened on the host side)");
+    }
+  else if (mount_on_fd(source, fd, NULL, MS_BIND | (o->flags & MS_REC), NULL) < 0)
     return oci_error_errno(err, "bind mount");
   top = reopen_dest(ctx, dest, err);
   if (top < 0)
@@ -1113,8 +1130,19 @@ debug_mount(const struct rt_context *log, const struct oci_mount *m, const struc
            m->destination, m->type ? m->type : "none", flags, o->data ? o->data : "none", options);
 }
 
+bool
+rt_mount_is_bind(const struct oci_mount *m)
+{
+  if (m->type && strcmp(m->type, "bind") == 0)
+    return true;
+  for (size_t i = 0; i < m->options_len; i++)
+    if (strcmp(m->options[i], "bind") == 0 || strcmp(m->options[i], "rbind") == 0)
+      return true;
+  return false;
+}
+
 int
-rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, struct oci_error **err)
+rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, int source_fd, struct oci_error **err)
 {
   struct rt_mount_options o;
   const char *type = m->type;
@@ -1140,7 +1168,7 @@ rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, struct o
       if (m->source == NULL)
         r = oci_error_set(err, 0, "bind mount without a source");
       else
-        r = rt_mount_bind(ctx, m->source, m->destination, &o, err);
+        r = rt_mount_bind_fd(ctx, m->source, source_fd, m->destination, &o, err);
     }
   else if (type == NULL || type[0] == '\0')
     r = oci_error_set(err, 0, "mount type not specified");

@@ -120,7 +120,7 @@ mount_all(int rootfd, const struct oci_config *cfg, const struct rt_rootfs_opts 
       const struct oci_mount *m = &cfg->mounts[i];
       const char *what = m->source ? m->source : m->type ? m->type : "";
 
-      if (rt_mount_one(&ctx, m, err) < 0)
+      if (rt_mount_one(&ctx, m, opts->mount_source_fds ? opts->mount_source_fds[i] : -1, err) < 0)
         return oci_error_wrap(err, "mounting `%s` on `%s`", what, m->destination ? m->destination : "");
     }
   return 0;

@@ -24,6 +24,7 @@ struct rt_rootfs_opts
   const char *rootfs;           /* absolute host path of root.path */
   bool no_pivot;                /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
   bool in_userns;               /* mknod is not allowed: bind-mount host device nodes */
+  const int *mount_source_fds;  /* per config.mounts entry: see rt_mount_one(); NULL: none */
   /* Called once the mounts and /dev are ready, right before pivot_root
    * (the createRuntime and createContainer hooks); may be NULL. */
   int (*before_pivot)(void *data, struct oci_error **err);

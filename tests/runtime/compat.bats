@@ -408,3 +408,22 @@ for m in c["mounts"]:
 	assert_success
 	assert_no_leaks
 }
+
+@test "compat: with a user namespace, a bind source only the host's root can reach is mounted (runc, ocirt)" {
+	# The source sits in a directory the container's root (uid 100000 on
+	# the host) may not enter: the runtime must open it on the host side.
+	mkdir -p "$TEST_TMP/private/data"
+	echo secret-ok >"$TEST_TMP/private/data/file"
+	chmod 700 "$TEST_TMP/private"
+	local rt
+	for rt in ref ocirt; do
+		make_bundle userns "$TEST_TMP/$rt"
+		mkdir "$TEST_TMP/$rt/rootfs/data"
+		update_config 'c["mounts"].append({"destination": "/data", "type": "bind", "source": sys.argv[3], "options": ["rbind", "ro"]})' "$TEST_TMP/private/data"
+		set_cmd 'cat /data/file; touch /data/new 2>/dev/null || echo read-only'
+		"$rt" run --bundle "$TEST_TMP/$rt" "$ID-$rt"
+		assert_success
+		assert_output $'secret-ok\nread-only'
+	done
+	assert_no_leaks
+}
