@@ -275,6 +275,26 @@ has_namespace(const struct oci_config *cfg, const char *type)
   return false;
 }
 
+/* Without a mount namespace anything mounted would be mounted on the host
+ * and stay there (runc does mount it); what needs mounts is refused. */
+static int
+check_shared_mount_ns(const struct oci_config *cfg, struct oci_error **err)
+{
+  const struct oci_linux *l = cfg->linux_;
+  const char *why = "a mount namespace (linux.namespaces has none: it would be made on the host)";
+
+  if (cfg->mounts_len)
+    return oci_error_set(err, 0, "config.json: mounts: need %s", why);
+  if (l && (l->masked_paths_len || l->readonly_paths_len))
+    return oci_error_set(err, 0, "config.json: linux.%s: need %s",
+                         l->masked_paths_len ? "maskedPaths" : "readonlyPaths", why);
+  if (cfg->root && cfg->root->readonly)
+    return oci_error_set(err, 0, "config.json: root.readonly: needs %s", why);
+  if (l && l->rootfs_propagation && l->rootfs_propagation[0])
+    return oci_error_set(err, 0, "config.json: linux.rootfsPropagation: needs %s", why);
+  return 0;
+}
+
 static int
 job_load_config(struct create_job *job, struct oci_error **err)
 {
@@ -309,8 +329,8 @@ job_load_config(struct create_job *job, struct oci_error **err)
   if (!S_ISDIR(st.st_mode))
     return oci_error_set(err, 0, "rootfs `%s` is not a directory", job->rootfs);
 
-  if (!has_namespace(job->cfg, "mount"))
-    return oci_error_set(err, 0, "not supported: a container without a mount namespace");
+  if (!has_namespace(job->cfg, "mount") && check_shared_mount_ns(job->cfg, err) < 0)
+    return -1;
   if ((job->cfg->hostname && job->cfg->hostname[0]) && !has_namespace(job->cfg, "uts"))
     return oci_error_set(err, 0, "unable to set hostname without a private UTS namespace");
   if (job->cfg->process->terminal && job->opts->console_socket == NULL && !job->keep_master)

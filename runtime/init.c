@@ -179,11 +179,13 @@ init_container(struct rt_init_args *a, struct rt_exec *exec, struct oci_error **
   a->fd_dir = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (a->fd_dir < 0)
     return oci_error_errno(err, "opening /proc/self/fd");
-  if (rt_rootfs_prepare(cfg, &ropts, err) < 0)
-    return -1;
-  if (cfg->process->terminal && send_terminal(a, err) < 0)
-    return -1;
-  if (rt_rootfs_finalize(cfg, &ropts, err) < 0)
+  if (!a->ns->has_mount_ns)
+    {
+      if (rt_rootfs_enter_shared(cfg, &ropts, err) < 0 || (cfg->process->terminal && send_terminal(a, err) < 0))
+        return -1;
+    }
+  else if (rt_rootfs_prepare(cfg, &ropts, err) < 0 || (cfg->process->terminal && send_terminal(a, err) < 0)
+           || rt_rootfs_finalize(cfg, &ropts, err) < 0)
     return -1;
   if (cfg->linux_ && cfg->linux_->personality)
     rt_debug(&a->log, "personality: %s",

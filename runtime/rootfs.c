@@ -266,6 +266,19 @@ make_cwd(const struct oci_config *cfg, struct oci_error **err)
 }
 
 int
+rt_rootfs_enter_shared(const struct oci_config *cfg, const struct rt_rootfs_opts *opts, struct oci_error **err)
+{
+  if (opts->before_pivot && opts->before_pivot(opts->before_pivot_data, err) < 0)
+    return -1;
+  rt_debug(opts->log, "rootfs: no mount namespace: chroot into %s, nothing mounted", opts->rootfs);
+  if (chroot(opts->rootfs) < 0)
+    return oci_error_errno(err, "chroot into `%s`", opts->rootfs);
+  if (chdir("/") < 0)
+    return oci_error_errno(err, "chdir /");
+  return rt_sysctl_apply(cfg, err);
+}
+
+int
 rt_rootfs_prepare(const struct oci_config *cfg, const struct rt_rootfs_opts *opts, struct oci_error **err)
 {
   cleanup_free char *rootfs = NULL;

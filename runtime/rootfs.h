@@ -33,6 +33,13 @@ struct rt_rootfs_opts
 
 int rt_rootfs_prepare(const struct oci_config *cfg, const struct rt_rootfs_opts *opts,
                       struct oci_error **err);
+/* A container in the runtime's mount namespace (linux.namespaces has no
+ * "mount"): nothing is mounted; the hooks run, then a chroot into the
+ * rootfs and the sysctls.  create refuses mounts, masked and read-only
+ * paths and a read-only root for such a container: they would be made in
+ * the host's namespace. */
+int rt_rootfs_enter_shared(const struct oci_config *cfg, const struct rt_rootfs_opts *opts,
+                           struct oci_error **err);
 int rt_rootfs_finalize(const struct oci_config *cfg, const struct rt_rootfs_opts *opts,
                        struct oci_error **err);
 
