@@ -428,25 +428,29 @@ for m in c["mounts"]:
 	assert_no_leaks
 }
 
-@test "compat: a container in the host's mount namespace runs (runc, ocirt); mounts are refused for it (ocirt)" {
-	local rt host_mnt
+@test "compat: a container in the host's mount namespace runs; mounts are refused for it (ocirt)" {
+	# Not run under runc: runc 1.1.5 bind-mounts the root onto itself in
+	# the host's mount namespace for such a container and leaves it there
+	# (and mounts config.mounts on the host too).
+	is_runc && skip "runc 1.1.5 leaves mounts in the host's namespace here"
+	local host_mnt
 	host_mnt=$(readlink /proc/self/ns/mnt)
-	for rt in ref ocirt; do
-		make_bundle default "$TEST_TMP/$rt"
-		# The host's own root: with no mount namespace nothing can be mounted.
-		update_config 'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "mount"]
+	make_bundle default
+	# The host's own root: with no mount namespace nothing can be mounted.
+	update_config 'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "mount"]
 c["mounts"] = []
 c["root"] = {"path": "/"}
 for k in ("maskedPaths", "readonlyPaths"):
 	c["linux"].pop(k, None)'
-		set_args /bin/sh -c 'readlink /proc/self/ns/mnt; test -d "$1" && echo sees-host' sh "$TEST_TMP"
-		"$rt" run --bundle "$TEST_TMP/$rt" "$ID-$rt"
-		assert_success
-		assert_output "$host_mnt"$'\nsees-host'
-	done
-	# runc would mount this tmpfs on the host and leave it there.
+	set_args /bin/sh -c 'readlink /proc/self/ns/mnt; test -d "$1" && echo sees-host' sh "$TEST_TMP"
+	local before
+	before=$(wc -l </proc/self/mountinfo)
+	ocirt run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output "$host_mnt"$'\nsees-host'
+	[ "$(wc -l </proc/self/mountinfo)" -eq "$before" ] || fail "the host's mount table changed"
 	update_config 'c["mounts"] = [{"destination": sys.argv[3], "type": "tmpfs", "source": "tmpfs"}]' "$TEST_TMP/never"
-	ocirt run --bundle "$TEST_TMP/ocirt" "$ID"
+	ocirt run --bundle "$BUNDLE" "$ID"
 	assert_failure
 	is_runc || assert_output_contains "mounts: need a mount namespace"
 	[ ! -e "$TEST_TMP/never" ] || fail "the mount point was made on the host"
