@@ -13,6 +13,7 @@ podman_setup_file() {
 	mkdir -p "$PODMAN_DIR/tmp"
 	e2e_busybox_layout "$PODMAN_DIR/image"
 	PODMAN_IMAGE=oci:$PODMAN_DIR/image:busybox
+	export PODMAN_DIR
 	cat >"$PODMAN_DIR/containers.conf" <<CONF
 [engine]
 # Error reports as JSON lines: what podman parses from runc and crun.
@@ -23,6 +24,13 @@ events_logger = "file"
 ocirt = ["$OCIRT"]
 runc = ["$REF_RUNTIME"]
 CONF
+	# Into the store once, under a plain name: an oci: reference would be
+	# copied again (with progress on stderr) by every run.
+	pod ocirt pull --quiet "$PODMAN_IMAGE"
+	[ "$status" -eq 0 ] || return 1
+	pod ocirt tag "$output" localhost/ocirt-e2e-busybox:latest
+	[ "$status" -eq 0 ] || return 1
+	PODMAN_IMAGE=localhost/ocirt-e2e-busybox:latest
 	export PODMAN_DIR PODMAN_IMAGE
 }
 
