@@ -4,6 +4,7 @@
 # of its own (tests/lib/podman.bash).
 
 load ../lib/helpers
+load ../lib/e2e
 load ../lib/podman
 
 setup_file() {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # podman driving the runtime under test, with a store, run root and
 # configuration of its own (nothing of the machine's podman is touched),
-# for tests/e2e/podman*.bats.  Load after helpers.bash.
+# for tests/e2e/podman*.bats.  Load after helpers.bash and e2e.bash.
 
 # podman_setup_file: once per file, in setup_file(): a busybox image built
 # with umoci as an OCI layout, and podman's directories.
@@ -32,26 +32,6 @@ CONF
 	[ "$status" -eq 0 ] || return 1
 	PODMAN_IMAGE=localhost/ocirt-e2e-busybox:latest
 	export PODMAN_DIR PODMAN_IMAGE
-}
-
-# e2e_busybox_layout DIR: an OCI image layout DIR:busybox with a static
-# busybox and its applets, /bin/sh as the command.
-e2e_busybox_layout() {
-	local dir=$1 tmp
-	tmp=$(mktemp -d "$BATS_FILE_TMPDIR/layout.XXXXXX")
-	umoci init --layout "$dir" >/dev/null
-	umoci new --image "$dir:busybox" >/dev/null
-	umoci unpack --image "$dir:busybox" "$tmp/unpacked" >/dev/null
-	mkdir -p "$tmp/unpacked/rootfs/bin" "$tmp/unpacked/rootfs/tmp"
-	cp "$BUSYBOX" "$tmp/unpacked/rootfs/bin/busybox"
-	local applet
-	for applet in $("$BUSYBOX" --list); do
-		[ "$applet" = busybox ] || ln -s busybox "$tmp/unpacked/rootfs/bin/$applet"
-	done
-	umoci repack --image "$dir:busybox" "$tmp/unpacked" >/dev/null
-	umoci config --image "$dir:busybox" --os linux --architecture amd64 \
-		--config.cmd /bin/sh --config.env PATH=/bin >/dev/null
-	rm -rf "$tmp"
 }
 
 # pod RUNTIME ARGS...: podman with RUNTIME (ocirt or runc) and this file's
