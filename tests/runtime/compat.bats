@@ -19,6 +19,15 @@ rt_pid() {
 	json_field pid <<<"$output"
 }
 
+# same_as_runc SCENARIO: run SCENARIO (a function of `ref` or `ocirt`) with
+# each runtime; fails unless both print the same.  Sets $got to ocirt's.
+same_as_runc() {
+	local want
+	want=$("$1" ref)
+	got=$("$1" ocirt)
+	[ "$got" = "$want" ] || fail $'ocirt:\n'"$got"$'\nrunc:\n'"$want"
+}
+
 # wait_gone PID...: true once none of them is alive (5 s at most).
 wait_gone() {
 	local i p alive
@@ -149,10 +158,8 @@ env_seen() {
 }
 
 @test "compat: a name given twice in process.env or again by exec --env takes its last value (runc, ocirt)" {
-	local want got
-	want=$(env_seen ref)
-	got=$(env_seen ocirt)
-	[ "$got" = "$want" ] || fail $'ocirt:\n'"$got"$'\nrunc:\n'"$want"
+	local got
+	same_as_runc env_seen
 	[[ "$got" == *$'\nFOO=second\n'* ]] || fail "init does not see FOO=second: $got"
 	[[ "$got" == *$'\nFOO=third\n'* && "$got" == *$'\nPATH=/x\n'* ]] || fail "exec's values lost: $got"
 	[ "$(grep -c '^PATH=' <<<"$got")" -eq 2 ] || fail "PATH defined twice in a process: $got"
@@ -315,10 +322,8 @@ exec_in_sub() {
 }
 
 @test "compat: exec --cgroup runs the process in an existing sub-cgroup of the container's (runc, ocirt)" {
-	local want got
-	want=$(exec_in_sub ref)
-	got=$(exec_in_sub ocirt)
-	[ "$got" = "$want" ] || fail $'ocirt:\n'"$got"$'\nrunc:\n'"$want"
+	local got
+	same_as_runc exec_in_sub
 	[[ "$got" == *"sub"* ]] || fail "no sub-cgroup seen: $got"
 	[[ "$got" == *"missing sub-cgroup: refused"* ]] || fail "a missing sub-cgroup was accepted: $got"
 	ocirt_only "wording"
