@@ -24,6 +24,7 @@
 #include "container.h"
 #include "foreground.h"
 #include "hooks.h"
+#include "idmap.h"
 #include "init.h"
 #include "log.h"
 #include "manage.h"
@@ -151,30 +152,49 @@ close_bind_sources(struct create_job *job)
   job->bind_fds = NULL;
 }
 
+static bool
+has_idmapped_mounts(const struct oci_config *cfg)
+{
+  for (size_t i = 0; i < cfg->mounts_len; i++)
+    if (rt_mount_is_idmapped(&cfg->mounts[i]))
+      return true;
+  return false;
+}
+
 /* In a new user namespace the init's root may not reach a bind source
- * (a directory only the host's root may enter): we clone each source's
- * mount tree here, on the host side, and the init attaches the copy, as
- * runc mounts such sources.  A mount of another namespace could not be
- * bound there, a detached copy can.  What we cannot open either is left to
- * the init's error. */
-static void
-open_bind_sources(struct create_job *job)
+ * (a directory only the host's root may enter), and an idmapped mount needs
+ * privileges there: we clone those sources' mount trees here, on the host
+ * side (idmapping them), and the init attaches the copies, as runc mounts
+ * such sources.  A mount of another namespace could not be bound there, a
+ * detached copy can.  A plain source we cannot open either is left to the
+ * init's error. */
+static int
+open_bind_sources(struct create_job *job, struct oci_error **err)
 {
   job->bind_fds = xcalloc(job->cfg->mounts_len ? job->cfg->mounts_len : 1, sizeof *job->bind_fds);
   for (size_t i = 0; i < job->cfg->mounts_len; i++)
+    job->bind_fds[i] = -1;
+  for (size_t i = 0; i < job->cfg->mounts_len; i++)
     {
       const struct oci_mount *m = &job->cfg->mounts[i];
+      bool idmapped = rt_mount_is_idmapped(m);
       struct rt_mount_options o;
-      cleanup_error struct oci_error *ignored = NULL;
 
-      job->bind_fds[i] = -1;
-      if (m->source == NULL || !rt_mount_is_bind(m)
-          || rt_mount_options_parse(m->options, m->options_len, &o, &ignored) < 0)
+      if (m->source == NULL || !rt_mount_is_bind(m) || (!job->ns.new_user && !idmapped))
         continue;
+      if (rt_mount_options_parse(m->options, m->options_len, &o, err) < 0)
+        return -1;
       job->bind_fds[i] = open_tree(AT_FDCWD, m->source,
                                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((o.flags & MS_REC) ? AT_RECURSIVE : 0));
       rt_mount_options_clear(&o);
+      if (!idmapped)
+        continue;
+      if (job->bind_fds[i] < 0)
+        return oci_error_errno(err, "mounts[%zu]: idmapped mount source `%s`", i, m->source);
+      if (rt_idmap_tree(job->bind_fds[i], m, job->cfg, err) < 0)
+        return oci_error_wrap(err, "mounts[%zu] (`%s`)", i, m->destination ? m->destination : "");
     }
+  return 0;
 }
 
 static void
@@ -382,8 +402,8 @@ job_spawn(struct create_job *job, struct oci_error **err)
     return -1;
   if (rt_sync_pair(job->sync, err) < 0)
     return -1;
-  if (job->ns.new_user)
-    open_bind_sources(job);
+  if ((job->ns.new_user || has_idmapped_mounts(job->cfg)) && open_bind_sources(job, err) < 0)
+    return -1;
 
   args = (struct rt_init_args){
     .cfg = job->cfg,

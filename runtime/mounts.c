@@ -24,6 +24,7 @@
 
 #include "oci-config.h"
 #include "log.h"
+#include "idmap.h"
 #include "mounts.h"
 #include "mounts-internal.h"
 #include "util.h"
@@ -238,11 +239,9 @@ rt_mount_options_parse(char *const *options, size_t n, struct rt_mount_options *
           out->tmpcopyup = true;
           continue;
         }
+      /* Done by the parent on the source's tree (idmap.c). */
       if (strcmp(opt, "idmap") == 0 || strcmp(opt, "ridmap") == 0)
-        {
-          rt_mount_options_clear(out);
-          return oci_error_set(err, 0, "not supported: idmapped mounts (option `%s`)", opt);
-        }
+        continue;
       append_data(&out->data, opt);
     }
   return 0;
@@ -1150,8 +1149,8 @@ rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, int sour
 
   if (m->destination == NULL || m->destination[0] != '/')
     return oci_error_set(err, 0, "destination must be an absolute path");
-  if (m->uid_mappings_len > 0 || m->gid_mappings_len > 0)
-    return oci_error_set(err, 0, "not supported: idmapped mounts (uidMappings/gidMappings)");
+  if (rt_mount_is_idmapped(m) && source_fd < 0)
+    return oci_error_set(err, 0, "not supported: idmapped mounts other than bind mounts");
   if (check_proc_path(m->destination, err) < 0)
     return -1;
   if (rt_mount_options_parse(m->options, m->options_len, &o, err) < 0)
