@@ -372,6 +372,8 @@ def main():
     args = ap.parse_args()
 
     load0 = loadavg()
+    # Clean up on Ctrl-C and SIGTERM, even when started with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     check(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "PR_SET_CHILD_SUBREAPER")
     ns = Namespaces()
@@ -388,4 +390,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit("bench: interrupted; containers and cgroups removed")
