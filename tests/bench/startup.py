@@ -356,7 +356,10 @@ def report(args, t, rss, runtimes, ns, desc, load0):
             r = cycle["ocirt", "realistic"] / cycle["ocirt", "plain"]
         print("%-10s realistic within 15%% of plain (%s): %.2fx  %s" % ("", m, r, mark(r <= 1.15)))
     print()
-    print("# load average at start: %s; at end: %s (%d CPUs)" % (load0, loadavg(), os.cpu_count()))
+    load1 = loadavg()
+    print("# load average at start: %s; at end: %s (%d CPUs)" % (load0, load1, os.cpu_count()))
+    if max(float(load0.split()[0]), float(load1.split()[0])) > os.cpu_count():
+        print("# the load was above the CPU count: other work shared the CPUs, the ratios are noisy")
 
 
 def main():
