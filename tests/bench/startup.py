@@ -283,7 +283,8 @@ def report(args, t, rss, runtimes, ns, desc, load0):
         print("# hybrid cgroup host: crun 1.8 refuses it, so crun's commands run in a private mount namespace")
         print("#   without the cgroup2 mount at %s (as tests/lib/crun does); ocirt and runc see the" % UNIFIED)
         print("#   host's view and also create a directory in it (10 hierarchies instead of crun's 9)")
-    print("# work files (state roots, bundles, pid files) under %s" % args.workdir)
+    fs = subprocess.run(["stat", "-f", "-c", "%T", args.workdir], capture_output=True, text=True).stdout.strip()
+    print("# work files (state roots, bundles, pid files) under %s (%s)" % (args.workdir, fs or "?"))
     for cfg in ("plain", "realistic"):
         print("# %-9s %s" % (cfg, desc[cfg]))
     print()

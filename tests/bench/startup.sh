@@ -7,6 +7,7 @@
 # ratios and issue 12's targets.  See startup.py.
 #
 #   tests/bench/startup.sh [-n ROUNDS] [path/to/ocirt]
+#   BENCH_TMPDIR=/tmp tests/bench/startup.sh ...   # work files on that filesystem
 #
 # Needs root, runc, crun, busybox-static, a C compiler and python3.
 set -eu
@@ -18,7 +19,16 @@ ocirt=${1:-$here/../../ocirt}
 ocirt=$(cd "$(dirname "$ocirt")" && pwd)/$(basename "$ocirt")
 runc=$(command -v runc) crun=$(command -v crun)
 
-work=$(mktemp -d /tmp/ocirt-bench.XXXXXX)
+# State roots and pid files live on tmpfs where clients put them (/run on a
+# real host; containerd's and podman's pid files too): /dev/shm, unless
+# BENCH_TMPDIR says otherwise (a disk-backed directory adds journal commits).
+tmpdir=${BENCH_TMPDIR:-/dev/shm}
+# (The rootfs is in there too: it must allow exec.)
+if [ -z "${BENCH_TMPDIR:-}" ] && { [ "$(stat -f -c %T "$tmpdir" 2>/dev/null)" != tmpfs ] ||
+	findmnt -no OPTIONS --target "$tmpdir" | grep -qw noexec; }; then
+	tmpdir=/tmp
+fi
+work=$(mktemp -d "$tmpdir/ocirt-bench.XXXXXX")
 cgroup=ocirt-bench-${work##*.}
 cleanup() {
 	# startup.py cleans up after itself, even on SIGINT/SIGTERM; this is
