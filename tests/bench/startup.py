@@ -230,11 +230,13 @@ def bench(args, runtimes, ns, bundles):
                 add(("floor", cfg, "run"), timed([args.floor, args.rootfs, "/bin/true"]))
             for rt in order:
                 ns.enter(rt.ns)
+                time.sleep(args.gap / 1000.0)
                 add((rt.name, cfg, "run"), timed(rt.cmd("run", "-b", bundles[rt.name, cfg], "r%d%s" % (i, cfg[0]))))
             for rt in order:
                 ns.enter(rt.ns)
                 b, cid = bundles[rt.name, cfg], "c%d%s" % (i, cfg[0])
                 pidfile = os.path.join(b, "init.pid")
+                time.sleep(args.gap / 1000.0)
                 add((rt.name, cfg, "create"), timed(rt.cmd("create", "-b", b, "--pid-file", pidfile, cid)))
                 pid = read_pid(pidfile)
                 add((rt.name, cfg, "start"), timed(rt.cmd("start", cid)))
@@ -279,6 +281,9 @@ def report(args, t, rss, runtimes, ns, desc, load0):
     for rt in runtimes:
         print("# %-6s %s: %s" % (rt.name, rt.path, version([rt.path])))
     print("# %d rounds, interleaved (the runtimes' order rotates every round); medians in ms" % args.n)
+    if args.gap:
+        print("# %.0f ms of idle before each timed run and create: the first cgroup migration after an idle" % args.gap)
+        print("#   spell waits for an RCU grace period (cgroup_threadgroup_rwsem), as on a node's sparse creates")
     if ns.hybrid:
         print("# hybrid cgroup host: crun 1.8 refuses it, so crun's commands run in a private mount namespace")
         print("#   without the cgroup2 mount at %s (as tests/lib/crun does); ocirt and runc see the" % UNIFIED)
@@ -372,6 +377,8 @@ def main():
     ap.add_argument("--maxrss", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("-n", type=int, default=100)
+    ap.add_argument("--gap", type=float, default=0.0,
+                    help="ms to sleep before each timed run and create (a node's sparse creates)")
     ap.add_argument("runtime", nargs="+", help="name=/path/to/binary")
     args = ap.parse_args()
 
