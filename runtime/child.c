@@ -51,10 +51,17 @@ rt_child_fork(int sync_fd, struct oci_error **err)
 void
 rt_child_begin(void)
 {
+  struct sigaction dfl = { .sa_handler = SIG_DFL };
   sigset_t none;
 
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
+  /* execve resets handled signals but keeps ignored ones: a caller with
+   * SIGPIPE ignored (conmon) or SIGHUP (nohup) must not pass that on.  The
+   * signals glibc reserves refuse it with EINVAL: nothing to reset there. */
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      sigaction(sig, &dfl, NULL);
 }
 
 int

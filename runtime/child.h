@@ -43,8 +43,9 @@ struct rt_child
  * new process. */
 pid_t rt_child_fork(int sync_fd, struct oci_error **err);
 
-/* Our caller may have blocked signals (the foreground relay does); the
- * process must not inherit that. */
+/* Our caller may have blocked signals (the foreground relay does) or
+ * ignored some (conmon ignores SIGPIPE): the process must inherit neither.
+ * Every disposition is reset here, before anything of the container runs. */
 void rt_child_begin(void);
 
 /* process.terminal: a pty from the container's /dev/ptmx becomes our

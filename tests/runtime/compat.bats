@@ -456,3 +456,46 @@ for k in ("maskedPaths", "readonlyPaths"):
 	[ ! -e "$TEST_TMP/never" ] || fail "the mount point was made on the host"
 	assert_no_leaks
 }
+
+# ignoring RT: a wrapper that starts runtime RT (ocirt or ref) with SIGPIPE
+# and SIGHUP ignored, as conmon and a containerd under nohup start it.
+ignoring() {
+	local real=$OCIRT wrap=$TEST_TMP/ignoring-$1
+	[ "$1" = ref ] && real=$REF_RUNTIME
+	cat >"$wrap" <<-END
+		#!/bin/sh
+		exec "$PYTHON" -c 'import signal, os, sys
+		signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+		signal.signal(signal.SIGHUP, signal.SIG_IGN)
+		os.execv(sys.argv[1], sys.argv[1:])' "$real" "\$@"
+	END
+	chmod +x "$wrap"
+	echo "$wrap"
+}
+
+# signals_seen RT: what the init and an exec'd process of a container of RT,
+# started with SIGPIPE and SIGHUP ignored, see of their signal dispositions;
+# `yes` must end by SIGPIPE when `head` has had enough.  An orphaned `yes`
+# that did not dies with the container.
+signals_seen() {
+	local rt=$1 id=$ID-$1
+	local OCIRT=$(ignoring ocirt) REF_RUNTIME=$(ignoring ref)
+	make_bundle default "$TEST_TMP/$rt"
+	set_args sleep 1000
+	"$rt" run -d --bundle "$TEST_TMP/$rt" "$id"
+	assert_success
+	"$rt" exec "$id" sh -c 'grep SigIgn /proc/1/status; grep SigIgn /proc/self/status
+		timeout 10 sh -c "yes | head -c 10485760 | wc -c"; echo "pipeline: $?"'
+	assert_success
+	echo "$output"
+	"$rt" delete --force "$id" >&2
+}
+
+@test "compat: signals the runtime's caller ignored are not ignored by the container's processes (runc, ocirt)" {
+	local want got
+	want=$(signals_seen ref)
+	got=$(signals_seen ocirt)
+	[ "$got" = "$want" ] || fail $'ocirt:\n'"$got"$'\nrunc:\n'"$want"
+	[ "$(grep -c '^SigIgn:[[:space:]]*0*$' <<<"$got")" -eq 2 ] || fail "ignored signals inherited: $got"
+	[[ "$got" == *$'\n10485760\npipeline: 0'* ]] || fail "yes did not end on SIGPIPE: $got"
+}
