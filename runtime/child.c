@@ -69,8 +69,10 @@ rt_child_terminal(const struct rt_child *c, struct oci_error **err)
 {
   cleanup_close int master = -1;
 
+  /* A session of its own either way, as under runc: the process is not in
+   * the foreground process group of our caller's terminal. */
   if (!c->proc->terminal)
-    return 0;
+    return setsid() < 0 ? oci_error_errno(err, "setsid") : 0;
   rt_debug(c->log, "terminal: opening a pty in the container; it becomes the process's stdio");
   if (rt_terminal_setup_in_container(c->proc, c->console, &master, err) < 0)
     return -1;

@@ -48,9 +48,9 @@ pid_t rt_child_fork(int sync_fd, struct oci_error **err);
  * Every disposition is reset here, before anything of the container runs. */
 void rt_child_begin(void);
 
-/* process.terminal: a pty from the container's /dev/ptmx becomes our
- * controlling terminal and stdio; its master goes to the parent.  Without
- * a terminal: nothing. */
+/* process.terminal: a pty from the container's /dev/ptmx becomes the
+ * controlling terminal of our new session and our stdio; its master goes
+ * to the parent.  Without a terminal: a new session all the same. */
 int rt_child_terminal(const struct rt_child *c, struct oci_error **err);
 
 /* Everything between "in the container's root" and "ready": seccomp (now,

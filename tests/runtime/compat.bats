@@ -499,3 +499,29 @@ signals_seen() {
 	[ "$(grep -c '^SigIgn:[[:space:]]*0*$' <<<"$got")" -eq 2 ] || fail "ignored signals inherited: $got"
 	[[ "$got" == *$'\n10485760\npipeline: 0'* ]] || fail "yes did not end on SIGPIPE: $got"
 }
+
+# session_seen RT: whether the init and a process run by exec (no terminal)
+# lead their own session and process group, as read from /proc/PID/stat.
+session_seen() {
+	local rt=$1 id=$ID-$1
+	make_bundle default "$TEST_TMP/$rt"
+	set_args sleep 1000
+	"$rt" run -d --bundle "$TEST_TMP/$rt" "$id"
+	assert_success
+	"$rt" exec "$id" sh -c 'leads() {
+			read -r pid comm state ppid pgrp session rest <"$2"
+			echo "$1: pgrp $([ "$pgrp" = "$pid" ] && echo own || echo "$pgrp"), session $([ "$session" = "$pid" ] && echo own || echo "$session")"
+		}
+		leads init /proc/1/stat; leads exec /proc/self/stat'
+	assert_success
+	echo "$output"
+	"$rt" delete --force "$id" >&2
+}
+
+@test "compat: without a terminal the init and an exec'd process each lead a new session (runc, ocirt)" {
+	local want got
+	want=$(session_seen ref)
+	got=$(session_seen ocirt)
+	[ "$got" = "$want" ] || fail $'ocirt:\n'"$got"$'\nrunc:\n'"$want"
+	[ "$got" = $'init: pgrp own, session own\nexec: pgrp own, session own' ] || fail "not session leaders: $got"
+}
