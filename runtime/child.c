@@ -91,27 +91,34 @@ debug_ready(const struct rt_child *c, const struct rt_exec *exec)
            args);
 }
 
+static int
+load_seccomp(void *data, struct oci_error **err)
+{
+  return rt_seccomp_load(data, err);
+}
+
 int
 rt_child_prepare(const struct rt_child *c, struct rt_exec *exec, struct oci_error **err)
 {
   const struct oci_seccomp *sc = seccomp_of(c);
   bool nnp = c->proc->no_new_privileges;
+  /* Without no_new_privs only CAP_SYS_ADMIN may load a filter: it goes on
+   * right before the user and capabilities change, after args[0] has been
+   * resolved, so that the profile need not allow what only ocirt does
+   * (faccessat2, close_range).  The user change, the "ready" and execve
+   * then run under it, as under runc. */
+  const struct rt_process_step before_user = { .fn = load_seccomp, .data = (void *)sc };
 
-  /* Without no_new_privs only CAP_SYS_ADMIN may load a filter: load it
-   * while we still have it; it then covers the rest of the set-up too,
-   * whose debug records then use only sendmsg, as the "ready" after them. */
   rt_seccomp_debug(c->log, sc,
                    !nnp                 ? "now"
                    : c->waits_for_start ? "at start, right before exec (after no_new_privs)"
                                         : "right before exec (after no_new_privs)");
-  if (!nnp && sc && rt_seccomp_load(sc, err) < 0)
-    return -1;
-  if (rt_process_prepare(c->log, c->proc, exec, err) < 0)
-    return -1;
-  /* Everything we opened is close-on-exec; also whatever our caller leaked
+  /* Everything we open is close-on-exec; also whatever our caller leaked
    * beyond the preserved range, so the container gets no host fds. */
   if (syscall(SYS_close_range, 3 + c->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     return oci_error_errno(err, "marking descriptors close-on-exec");
+  if (rt_process_prepare(c->log, c->proc, exec, !nnp && sc ? &before_user : NULL, err) < 0)
+    return -1;
   debug_ready(c, exec);
   return rt_sync_send(c->sync_fd, RT_SYNC_READY, 0, -1, err);
 }

@@ -525,3 +525,42 @@ session_seen() {
 	[ "$got" = "$want" ] || fail $'ocirt:\n'"$got"$'\nrunc:\n'"$want"
 	[ "$got" = $'init: pgrp own, session own\nexec: pgrp own, session own' ] || fail "not session leaders: $got"
 }
+
+# What runc 1.1.5 itself does after loading a filter without
+# noNewPrivileges (Go's runtime, the user and capabilities, exec.fifo, its
+# LookPath and the faccessat2 of its executable check, execve), what
+# busybox `true` does, and ocirt's counterparts of runc's calls (setresuid
+# for setuid, sendmsg for its write to the sync pipe).  Neither
+# close_range nor anything else that only ocirt would do under the filter.
+AFTER_FILTER='arch_prctl brk capget capset chdir clone close epoll_ctl epoll_pwait execve exit exit_group
+fchown fcntl fstat fstatfs futex getcwd getdents64 getegid geteuid getgid getgroups getpid getppid getrandom
+gettid getuid madvise mmap mprotect munmap nanosleep newfstatat openat prctl prlimit64 read readlink rseq
+rt_sigaction rt_sigprocmask rt_sigreturn sched_yield sendmsg set_robust_list set_tid_address setgid setgroups
+setresgid setresuid setuid sigaltstack tgkill umask write'
+
+# true_allowing RT SYSCALLS: run busybox `true` under RT with a filter that
+# allows only SYSCALLS (EPERM for the rest), without noNewPrivileges.
+true_allowing() {
+	local rt=$1 id=$ID-$1
+	make_bundle default "$TEST_TMP/$rt"
+	set_args true
+	update_config '
+c["process"]["noNewPrivileges"] = False
+c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+	"syscalls": [{"names": sys.argv[3].split(), "action": "SCMP_ACT_ALLOW"}]}' "$2"
+	"$rt" run --bundle "$TEST_TMP/$rt" "$id"
+}
+
+@test "compat: without noNewPrivileges the filter needs to allow no syscall that runc does not make after it (runc, ocirt)" {
+	[ "$(uname -m)" = x86_64 ] || skip "the syscall list is x86_64's"
+	true_allowing ref "$AFTER_FILTER faccessat2"
+	assert_success
+	true_allowing ocirt "$AFTER_FILTER faccessat2"
+	assert_success
+}
+
+@test "compat: without noNewPrivileges ocirt resolves args[0] before the filter: faccessat2 need not be allowed (ocirt; runc 1.1.5 needs it)" {
+	[ "$(uname -m)" = x86_64 ] || skip "the syscall list is x86_64's"
+	true_allowing ocirt "$AFTER_FILTER"
+	assert_success
+}
