@@ -476,7 +476,9 @@ ignoring() {
 # signals_seen RT: what the init and an exec'd process of a container of RT,
 # started with SIGPIPE and SIGHUP ignored, see of their signal dispositions;
 # `yes` must end by SIGPIPE when `head` has had enough.  An orphaned `yes`
-# that did not dies with the container.
+# that did not dies with the container.  Only signals 1-31: glibc keeps 32
+# and 33 for itself and lets no program change them (a test harness may
+# leave them ignored; runc leaves 32 as it found it).
 signals_seen() {
 	local rt=$1 id=$ID-$1
 	local OCIRT=$(ignoring ocirt) REF_RUNTIME=$(ignoring ref)
@@ -484,7 +486,10 @@ signals_seen() {
 	set_args sleep 1000
 	"$rt" run -d --bundle "$TEST_TMP/$rt" "$id"
 	assert_success
-	"$rt" exec "$id" sh -c 'grep SigIgn /proc/1/status; grep SigIgn /proc/self/status
+	"$rt" exec "$id" sh -c 'for f in /proc/1/status /proc/self/status; do
+			v=$(sed -n "s/^SigIgn:[[:space:]]*//p" $f)
+			echo "ignored of 1-31: $((0x$v & 0x7fffffff))"
+		done
 		timeout 10 sh -c "yes | head -c 10485760 | wc -c"; echo "pipeline: $?"'
 	assert_success
 	echo "$output"
@@ -496,7 +501,7 @@ signals_seen() {
 	want=$(signals_seen ref)
 	got=$(signals_seen ocirt)
 	[ "$got" = "$want" ] || fail $'ocirt:\n'"$got"$'\nrunc:\n'"$want"
-	[ "$(grep -c '^SigIgn:[[:space:]]*0*$' <<<"$got")" -eq 2 ] || fail "ignored signals inherited: $got"
+	[ "$(grep -c '^ignored of 1-31: 0$' <<<"$got")" -eq 2 ] || fail "ignored signals inherited: $got"
 	[[ "$got" == *$'\n10485760\npipeline: 0'* ]] || fail "yes did not end on SIGPIPE: $got"
 }
 
