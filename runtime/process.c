@@ -557,10 +557,6 @@ cleanup_execp(struct rt_exec **e)
     rt_exec_clear(*e);
 }
 
-/* Privileged steps (oom score, rlimits, scheduling) come before the user and
- * capability change; noNewPrivileges comes last.  chdir is tried as root
- * first (a cwd only root can enter) and retried as the user on EACCES, as
- * runc does. */
 static int
 resolve(const struct rt_context *log, const struct oci_process *proc, struct rt_exec *exec,
         struct oci_error **err)
@@ -574,6 +570,10 @@ resolve(const struct rt_context *log, const struct oci_process *proc, struct rt_
   return 0;
 }
 
+/* Privileged steps (oom score, rlimits, scheduling) come before the user and
+ * capability change; noNewPrivileges comes last.  chdir is tried as root
+ * first (a cwd only root can enter) and retried as the user on EACCES, as
+ * runc does. */
 int
 rt_process_prepare(const struct rt_context *log, const struct oci_process *proc, struct rt_exec *exec,
                    const struct rt_process_step *before_user, struct oci_error **err)
