@@ -12,11 +12,10 @@
 int rt_seccomp_validate(const struct oci_seccomp *sc, struct oci_error **err);
 
 /* Build and load the filter into the calling process.  NULL: nothing.
- * Ordering, as runc does it: with process.noNewPrivileges the init calls
- * this after rt_process_prepare() (which sets no_new_privs), as late as
- * possible before execve; without it, loading a filter needs CAP_SYS_ADMIN,
- * so the init must call this before rt_process_prepare() drops
- * capabilities -- the filter then also applies to the rest of the set-up. */
+ * The order is child.c's: with process.noNewPrivileges right before
+ * execve; without it, loading a filter needs CAP_SYS_ADMIN, so inside
+ * rt_process_prepare(), right before the user and capabilities change
+ * (and after everything runc does not do under the filter). */
 int rt_seccomp_load(const struct oci_seccomp *sc, struct oci_error **err);
 
 /* --debug: one record describing the filter about to be loaded (default
