@@ -20,6 +20,7 @@
 #include "oci-config.h"
 #include "context.h"
 #include "error.h"
+#include "mempolicy.h"
 #include "process.h"
 
 struct rt_child
@@ -29,6 +30,7 @@ struct rt_child
   const struct oci_process *proc; /* what runs */
   int sync_fd;                    /* our end of the sync socket */
   int preserve_fds;               /* fds 3 .. 3+preserve_fds-1 reach the process */
+  const struct rt_mempolicy *mempolicy; /* linux.memoryPolicy, parsed by the parent */
   bool console;                   /* the init: the pty slave is bound on /dev/console too */
   bool waits_for_start;           /* the init: execve only after `start` */
 };
@@ -53,7 +55,8 @@ void rt_child_begin(void);
  * to the parent.  Without a terminal: a new session all the same. */
 int rt_child_terminal(const struct rt_child *c, struct oci_error **err);
 
-/* Everything between "in the container's root" and "ready": seccomp (now,
+/* Everything between "in the container's root" and "ready": the memory
+ * policy, seccomp (now,
  * without noNewPrivileges: loading then needs CAP_SYS_ADMIN, which the
  * process settings may drop), rt_process_prepare(), close-on-exec on what
  * is not preserved, RT_SYNC_READY.  Fills *exec. */

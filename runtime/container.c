@@ -120,6 +120,7 @@ struct create_job
   int dirfd;
   int fifo_fd;
   int *bind_fds; /* with a new user namespace: see open_bind_sources() */
+  struct rt_mempolicy mempolicy;
   struct rt_cgroup *cg;
   struct rt_ns_plan ns;
   int sync[2];
@@ -333,6 +334,8 @@ job_load_config(struct create_job *job, struct oci_error **err)
            job->cfg->oci_version ? job->cfg->oci_version : "unset");
   if (oci_config_validate("config.json", job->cfg, err) < 0 || rt_config_check_support(job->cfg, err) < 0)
     return -1;
+  if (rt_mempolicy_parse(job->cfg->linux_ ? job->cfg->linux_->memory_policy : NULL, &job->mempolicy, err) < 0)
+    return oci_error_wrap(err, "config.json");
   if (job->cfg->process == NULL)
     return oci_error_set(err, 0, "config.json: process: required");
   if (job->cfg->root == NULL || job->cfg->root->path == NULL)
@@ -418,6 +421,7 @@ job_spawn(struct create_job *job, struct oci_error **err)
     .sync_fd = job->sync[1],
     .fifo_fd = job->fifo_fd,
     .mount_source_fds = job->bind_fds,
+    .mempolicy = &job->mempolicy,
     .log_fd = job->ctx->log_fd,
     .log_json = job->ctx->log_json,
     .parent_fds = { job->dirfd, job->sync[0], -1, -1 },

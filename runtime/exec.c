@@ -48,6 +48,7 @@ struct exec_job
   pid_t stage1, pid;
   int master;
   struct rt_context child_log; /* the children's: records over sync[1] */
+  struct rt_mempolicy mempolicy; /* the container's linux.memoryPolicy */
 };
 
 static void
@@ -209,6 +210,8 @@ job_prepare(struct exec_job *job, struct oci_error **err)
     return oci_error_set(err, 0, "not supported: --cgroup in container `%s`, which has no cgroup", job->id);
   if (rt_cgroup_check_subs(job->opts->cgroups, job->opts->cgroups_len, err) < 0)
     return -1;
+  if (rt_mempolicy_parse(job->cfg->linux_ ? job->cfg->linux_->memory_policy : NULL, &job->mempolicy, err) < 0)
+    return oci_error_wrap(err, "config.json");
   if (job->cfg->linux_ && rt_seccomp_validate(job->cfg->linux_->seccomp, err) < 0)
     return oci_error_wrap(err, "config.json");
   return open_init(job, err);
@@ -229,6 +232,7 @@ stage2(struct exec_job *job)
     .proc = job->proc,
     .sync_fd = job->sync[1],
     .preserve_fds = job->opts->preserve_fds,
+    .mempolicy = &job->mempolicy,
   };
 
   /* The mount namespace's root is the rootfs only after pivot_root; with

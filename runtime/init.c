@@ -311,6 +311,7 @@ rt_init_main(struct rt_init_args *a)
     .proc = a->cfg->process,
     .sync_fd = a->sync_fd,
     .preserve_fds = a->preserve_fds,
+    .mempolicy = a->mempolicy,
     .console = true,
     .waits_for_start = true,
   };
