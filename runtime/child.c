@@ -97,6 +97,12 @@ load_seccomp(void *data, struct oci_error **err)
   return rt_seccomp_load(data, err);
 }
 
+static bool
+has_filter(const struct rt_child *c)
+{
+  return c->seccomp && c->seccomp->insns;
+}
+
 int
 rt_child_prepare(const struct rt_child *c, struct rt_exec *exec, struct oci_error **err)
 {
@@ -107,7 +113,7 @@ rt_child_prepare(const struct rt_child *c, struct rt_exec *exec, struct oci_erro
    * resolved, so that the profile need not allow what only ocirt does
    * (faccessat2, close_range).  The user change, the "ready" and execve
    * then run under it, as under runc. */
-  const struct rt_process_step before_user = { .fn = load_seccomp, .data = (void *)sc };
+  const struct rt_process_step before_user = { .fn = load_seccomp, .data = (void *)c->seccomp };
 
   rt_seccomp_debug(c->log, sc,
                    !nnp                 ? "now"
@@ -119,7 +125,7 @@ rt_child_prepare(const struct rt_child *c, struct rt_exec *exec, struct oci_erro
     return oci_error_errno(err, "marking descriptors close-on-exec");
   if (c->mempolicy && rt_mempolicy_apply(c->mempolicy, err) < 0)
     return -1;
-  if (rt_process_prepare(c->log, c->proc, exec, !nnp && sc ? &before_user : NULL, err) < 0)
+  if (rt_process_prepare(c->log, c->proc, exec, !nnp && has_filter(c) ? &before_user : NULL, err) < 0)
     return -1;
   debug_ready(c, exec);
   return rt_sync_send(c->sync_fd, RT_SYNC_READY, 0, -1, err);
@@ -130,7 +136,7 @@ rt_child_exec(const struct rt_child *c, const struct rt_exec *exec, struct oci_e
 {
   /* With no_new_privs the filter goes on last, so that only execve itself
    * has to be allowed by the profile (runc's order). */
-  if (c->proc->no_new_privileges && rt_seccomp_load(seccomp_of(c), err) < 0)
+  if (c->proc->no_new_privileges && has_filter(c) && rt_seccomp_load(c->seccomp, err) < 0)
     return -1;
   return rt_process_exec(exec, err);
 }

@@ -22,6 +22,7 @@
 #include "error.h"
 #include "mempolicy.h"
 #include "process.h"
+#include "seccomp.h"
 
 struct rt_child
 {
@@ -31,6 +32,7 @@ struct rt_child
   int sync_fd;                    /* our end of the sync socket */
   int preserve_fds;               /* fds 3 .. 3+preserve_fds-1 reach the process */
   const struct rt_mempolicy *mempolicy; /* linux.memoryPolicy, parsed by the parent */
+  const struct rt_seccomp_filter *seccomp; /* linux.seccomp, compiled by the parent */
   bool console;                   /* the init: the pty slave is bound on /dev/console too */
   bool waits_for_start;           /* the init: execve only after `start` */
 };

@@ -49,12 +49,14 @@ struct exec_job
   int master;
   struct rt_context child_log; /* the children's: records over sync[1] */
   struct rt_mempolicy mempolicy; /* the container's linux.memoryPolicy */
+  struct rt_seccomp_filter seccomp; /* compiled once, here */
 };
 
 static void
 job_clear(struct exec_job *job)
 {
   oci_config_free(job->cfg);
+  rt_seccomp_filter_clear(&job->seccomp);
   rt_state_free(job->st);
   rt_cgroup_free(job->cg);
   int *fds[] = { &job->dirfd, &job->pidfd, &job->rootfd, &job->sync[0], &job->sync[1], &job->master };
@@ -212,7 +214,7 @@ job_prepare(struct exec_job *job, struct oci_error **err)
     return -1;
   if (rt_mempolicy_parse(job->cfg->linux_ ? job->cfg->linux_->memory_policy : NULL, &job->mempolicy, err) < 0)
     return oci_error_wrap(err, "config.json");
-  if (job->cfg->linux_ && rt_seccomp_validate(job->cfg->linux_->seccomp, err) < 0)
+  if (rt_seccomp_compile(job->cfg->linux_ ? job->cfg->linux_->seccomp : NULL, &job->seccomp, err) < 0)
     return oci_error_wrap(err, "config.json");
   return open_init(job, err);
 }
@@ -233,6 +235,7 @@ stage2(struct exec_job *job)
     .sync_fd = job->sync[1],
     .preserve_fds = job->opts->preserve_fds,
     .mempolicy = &job->mempolicy,
+    .seccomp = &job->seccomp,
   };
 
   /* The mount namespace's root is the rootfs only after pivot_root; with

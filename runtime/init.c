@@ -312,6 +312,7 @@ rt_init_main(struct rt_init_args *a)
     .sync_fd = a->sync_fd,
     .preserve_fds = a->preserve_fds,
     .mempolicy = a->mempolicy,
+    .seccomp = a->seccomp,
     .console = true,
     .waits_for_start = true,
   };

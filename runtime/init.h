@@ -7,6 +7,7 @@
 
 #include "oci-config.h"
 #include "mempolicy.h"
+#include "seccomp.h"
 #include "context.h"
 #include "namespaces.h"
 
@@ -26,6 +27,7 @@ struct rt_init_args
   int fifo_fd;      /* O_PATH descriptor of exec.fifo, opened by the parent */
   const int *mount_source_fds; /* bind sources the parent opened (rt_mount_one), or NULL */
   const struct rt_mempolicy *mempolicy; /* linux.memoryPolicy, parsed */
+  const struct rt_seccomp_filter *seccomp; /* linux.seccomp, compiled */
   int fd_dir;       /* our /proc/self/fd, opened before pivot_root to reopen
                        fifo_fd by (the container may have no /proc); set by
                        rt_init_main */
