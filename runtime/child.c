@@ -51,17 +51,20 @@ rt_child_fork(int sync_fd, struct oci_error **err)
 void
 rt_child_begin(void)
 {
-  struct sigaction dfl = { .sa_handler = SIG_DFL };
+  /* The kernel's struct sigaction with SIG_DFL (0), no flags, an empty
+   * mask: all zero whatever the architecture's field order. */
+  const unsigned long dfl[8] = { 0 };
   sigset_t none;
 
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   /* execve resets handled signals but keeps ignored ones: a caller with
    * SIGPIPE ignored (conmon) or SIGHUP (nohup) must not pass that on.  The
-   * signals glibc reserves refuse it with EINVAL: nothing to reset there. */
+   * raw syscall, because glibc refuses the signals it reserves (32 and 33),
+   * which a caller may have ignored too.  8: the kernel's sigset size. */
   for (int sig = 1; sig < NSIG; sig++)
     if (sig != SIGKILL && sig != SIGSTOP)
-      sigaction(sig, &dfl, NULL);
+      syscall(SYS_rt_sigaction, sig, dfl, NULL, 8);
 }
 
 int

@@ -256,8 +256,7 @@ EOF
 	local field
 	for field in 'c["process"]["apparmorProfile"] = "docker-default"' \
 		'c["process"]["selinuxLabel"] = "system_u:system_r:container_t:s0"' \
-		'c["linux"]["intelRdt"] = {"closID": "x"}' \
-		'c["linux"]["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": "0"}'; do
+		'c["linux"]["intelRdt"] = {"closID": "x"}'; do
 		make_bundle hello
 		update_config "$field"
 		create_fails
