@@ -1,0 +1,207 @@
+#!/bin/bash
+# Build, once, what tests/vm/run.sh boots: Debian 12's own kernel and a
+# Debian 12 root filesystem with systemd, packed as a gzipped cpio initramfs.
+# Both are cached outside the checkout and reused by every run; this script
+# does nothing when the cache is complete.
+#
+#   tests/vm/build-image.sh [--rebuild]
+#
+# The cache ($OCIRT_VM_CACHE, default /var/cache/ocirt-vm) holds:
+#   vmlinuz          the kernel, taken out of linux-image-<version>-amd64
+#   base.cpio.gz     the root filesystem, /init first (see make_init)
+#   image.stamp      what the two were built from; a different recipe rebuilds
+#
+# Environment: OCIRT_VM_CACHE, OCIRT_VM_MIRROR (default
+# http://deb.debian.org/debian), OCIRT_VM_KERNEL (an exact package name such
+# as linux-image-6.1.0-57-amd64; default: what linux-image-amd64 depends on),
+# OCIRT_VM_EXTRA_PACKAGES (more guest packages, for later suites:
+# containerd, podman, conmon, criu ...).
+#
+# Exit status 77 (with the reason on stderr) when the image cannot be had
+# here: qemu, cpio or debootstrap missing and not root (or no apt) to install
+# them, no image and not root to build one, or the mirror is unreachable.
+set -euo pipefail
+
+cache=${OCIRT_VM_CACHE:-/var/cache/ocirt-vm}
+mirror=${OCIRT_VM_MIRROR:-http://deb.debian.org/debian}
+# The combined keyring fails to verify bookworm's Release file on this kind of
+# host ("Invalid Release signature"); the per-release one works.
+keyring=/usr/share/keyrings/debian-archive-bookworm-automatic.gpg
+
+# What the guest needs: systemd as PID 1 (dbus for systemd's cgroup
+# delegation to transient units), the bats suites and their helpers, runc as
+# the control runtime, and the libraries ocirt links (ldd build/ocirt).
+# procps and psmisc: the suites read /proc through ps, kill and friends.
+guest_packages="systemd systemd-sysv dbus bats runc busybox-static python3 jq iproute2
+util-linux procps kmod libseccomp2 libcap2 libyajl2 ${OCIRT_VM_EXTRA_PACKAGES:-}"
+
+say() { echo "== vm-image: $*" >&2; }
+skip() {
+	echo "SKIP: vm-image: $*" >&2
+	exit 77
+}
+die() {
+	echo "vm-image: $*" >&2
+	exit 1
+}
+
+# host_tools: qemu, cpio and debootstrap, installed when missing.  dpkg-deb
+# and apt-get come with every Debian.
+host_tools() {
+	local missing=() tool pkg
+	for tool in qemu-system-x86_64:qemu-system-x86 cpio:cpio debootstrap:debootstrap; do
+		pkg=${tool#*:}
+		command -v "${tool%%:*}" >/dev/null || missing+=("$pkg")
+	done
+	[ "${#missing[@]}" -eq 0 ] && return 0
+	[ "$(id -u)" = 0 ] || skip "missing ${missing[*]} (run as root to install them)"
+	command -v apt-get >/dev/null || skip "missing ${missing[*]} and no apt-get"
+	say "installing ${missing[*]}"
+	# --no-install-recommends: qemu's recommends pull in a desktop's worth.
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+		>&2 || skip "apt-get install ${missing[*]} failed"
+}
+
+# kernel_package: the exact linux-image package to take the kernel from.
+kernel_package() {
+	if [ -n "${OCIRT_VM_KERNEL:-}" ]; then
+		echo "$OCIRT_VM_KERNEL"
+		return
+	fi
+	# A glob would download dozens of versions: name the one the
+	# metapackage currently points at.
+	apt-cache depends linux-image-amd64 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -1
+}
+
+# recipe: everything the cached files depend on; a change rebuilds them.
+recipe() {
+	echo "kernel=$1"
+	echo "mirror=$mirror"
+	echo "packages=$(echo $guest_packages)"
+	# The code that makes the image (comments aside): a changed /init or
+	# guest setup rebuilds too.
+	declare -f make_rootfs configure_guest make_init pack | sha256sum | cut -d' ' -f1
+}
+
+# fetch_kernel PACKAGE WORKDIR: WORKDIR/vmlinuz, without installing anything
+# on the host.
+fetch_kernel() {
+	local pkg=$1 work=$2
+	say "downloading $pkg"
+	(cd "$work" && apt-get download -q "$pkg" >"$work/apt-download.log" 2>&1) ||
+		skip "apt-get download $pkg failed (no mirror?): $(tail -1 "$work/apt-download.log")"
+	dpkg-deb -x "$work"/"$pkg"_*.deb "$work/kernel"
+	cp "$work/kernel/boot/vmlinuz-${pkg#linux-image-}" "$work/vmlinuz"
+}
+
+# make_rootfs DIR: a minimal bookworm with $guest_packages.
+make_rootfs() {
+	local dir=$1
+	say "debootstrap bookworm (a few minutes; log: $cache/debootstrap.log)"
+	debootstrap --keyring="$keyring" --variant=minbase \
+		--include="$(echo $guest_packages | tr ' ' ,)" \
+		bookworm "$dir" "$mirror" >"$cache/debootstrap.log" 2>&1 || {
+		tail -5 "$cache/debootstrap.log" >&2
+		if grep -qiE 'Failed getting release file|Couldn.t download|Temporary failure|Could not resolve' \
+			"$cache/debootstrap.log"; then
+			skip "debootstrap cannot reach $mirror (log: $cache/debootstrap.log)"
+		fi
+		die "debootstrap failed (log: $cache/debootstrap.log)"
+	}
+	# The image is unpacked into RAM at every boot: drop what no test reads.
+	rm -rf "$dir"/usr/share/{doc,man,info,locale} "$dir"/var/cache/apt/* "$dir"/var/lib/apt/lists/*
+}
+
+# configure_guest DIR: boot straight to the test unit, quietly.
+configure_guest() {
+	local dir=$1
+	echo ocirt-vm >"$dir/etc/hostname"
+	: >"$dir/etc/fstab"
+	# Without udev (minbase has none) systemd waits 90 s for dev-ttyS0.device
+	# before starting a getty on the serial console; nobody logs in anyway.
+	local unit
+	for unit in serial-getty@ttyS0.service serial-getty@ttyS1.service getty@tty1.service \
+		systemd-networkd-wait-online.service apt-daily.timer apt-daily-upgrade.timer; do
+		ln -sf /dev/null "$dir/etc/systemd/system/$unit"
+	done
+	# run.sh's per-run archive adds the test unit and enables it here.
+	mkdir -p "$dir/etc/systemd/system/multi-user.target.wants"
+	make_init >"$dir/init"
+	chmod 755 "$dir/init"
+}
+
+# make_init: the initramfs's first program.  The kernel refuses pivot_root
+# away from the initial rootfs (runc and ocirt both pivot_root into a
+# container's root), so copy the whole initramfs into a tmpfs and
+# switch_root there; switch_root frees the initramfs as it goes.
+make_init() {
+	cat <<'EOF'
+#!/bin/sh
+mount -t proc proc /proc
+mkdir -p /newroot
+mount -t tmpfs -o mode=755,size=90% tmpfs /newroot
+for e in /* /.[!.]*; do
+	case "$e" in
+	/newroot | /proc | /init | '/.[!.]*') ;;
+	*) cp -a "$e" /newroot/ ;;
+	esac
+done
+mkdir -p /newroot/proc
+umount /proc
+exec switch_root /newroot /lib/systemd/systemd
+EOF
+}
+
+# pack DIR OUT: DIR as a gzipped newc cpio, owned by root inside.
+pack() {
+	(cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet) |
+		gzip -1 >"$2"
+}
+
+main() {
+	local rebuild=false
+	case "${1:-}" in
+	--rebuild) rebuild=true ;;
+	"") ;;
+	*)
+		echo "usage: $0 [--rebuild]" >&2
+		exit 2
+		;;
+	esac
+	[ "$(uname -m)" = x86_64 ] || skip "the guest image is amd64; this host is $(uname -m)"
+
+	local kpkg
+	kpkg=$(kernel_package)
+	[ -n "$kpkg" ] || skip "apt-cache knows no linux-image-amd64 (no Debian package lists?)"
+	# Checked even with a complete cache: run.sh needs them too.
+	host_tools
+	local want
+	want=$(recipe "$kpkg")
+	if ! $rebuild && [ -s "$cache/vmlinuz" ] && [ -s "$cache/base.cpio.gz" ] &&
+		[ "$(cat "$cache/image.stamp" 2>/dev/null)" = "$want" ]; then
+		return 0
+	fi
+	[ "$(id -u)" = 0 ] || skip "no VM image in $cache and building one needs root (debootstrap)"
+	mkdir -p "$cache"
+
+	local work
+	work=$(mktemp -d "$cache/build.XXXXXX")
+	# debootstrap leaves /proc and friends mounted when it fails half-way.
+	trap "umount -R '$work/root/proc' '$work/root/sys' 2>/dev/null || true; rm -rf --one-file-system '$work'" EXIT
+	trap 'exit 130' INT TERM
+	chmod 755 "$work" # apt-get download runs as the unprivileged _apt
+	fetch_kernel "$kpkg" "$work"
+	make_rootfs "$work/root"
+	configure_guest "$work/root"
+	say "packing the root filesystem"
+	pack "$work/root" "$work/base.cpio.gz"
+	# Move into place last, stamp after: an interrupted build is redone.
+	rm -f "$cache/image.stamp"
+	mv "$work/vmlinuz" "$cache/vmlinuz"
+	mv "$work/base.cpio.gz" "$cache/base.cpio.gz"
+	echo "$want" >"$cache/image.stamp"
+	say "cached $kpkg and a $(du -h "$cache/base.cpio.gz" | cut -f1) root filesystem in $cache"
+}
+
+main "$@"

@@ -1,0 +1,118 @@
+#!/bin/bash
+# Runs inside the VM (tests/vm/run.sh puts it in /opt/ocirt-vm), as the
+# systemd unit ocirt-vm-test.service: the chosen bats suites against each
+# runtime, one suite at a time, every log sent to the host as soon as it is
+# complete.  The unit powers the VM off when this script ends.
+#
+# The results go to the second serial port (/dev/ttyS1), which kernel
+# messages never share, as blocks the host decodes:
+#   begin NAME / base64 lines / end NAME      one file (RUNTIME/SUITE.log, env.txt)
+#   done                                      every suite ran or was skipped
+set -uo pipefail
+
+vm=/opt/ocirt-vm
+# shellcheck source=/dev/null
+. "$vm/config" # SUITES RUNTIMES CONTROL BUDGET BATS_TEST_TIMEOUT
+results=/dev/ttyS1
+deadline=$(($(date +%s) + BUDGET))
+
+# No \n -> \r\n translation on the way out.
+stty -F "$results" raw -echo 2>/dev/null || true
+
+# send NAME FILE: one file to the host.
+send() {
+	{
+		echo "begin $1"
+		base64 "$2"
+		echo "end $1"
+	} >"$results"
+}
+
+# What the tests ran on, for the report: is this really a pure v2 host
+# with systemd as PID 1?
+describe_host() {
+	echo "kernel: $(uname -r)"
+	echo "pid 1: $(cat /proc/1/comm)"
+	echo "/sys/fs/cgroup: $(stat -fc %T /sys/fs/cgroup)"
+	echo "controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+	echo "subtree_control: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
+	echo "this unit's cgroup: $(cat /proc/self/cgroup)"
+	echo "systemd: $(systemctl --version | head -1)"
+	echo "system state: $(systemctl is-system-running 2>&1)"
+	echo "runc: $(runc --version | head -1)"
+	echo "bats: $(bats --version)"
+	echo "cpus: $(nproc), memory: $(free -m | awk '/^Mem:/ { print $2 " MB" }')"
+}
+
+# runtime_binary NAME: the runtime under test: the fresh ocirt, or Debian's.
+runtime_binary() {
+	case "$1" in
+	ocirt) echo "$vm/bin/ocirt" ;;
+	*) command -v "$1" ;;
+	esac
+}
+
+# run_suite RUNTIME SUITE: one bats file, bounded by what is left of the
+# budget, its TAP output sent as RUNTIME/SUITE.log.
+run_suite() {
+	local runtime=$1 suite=$2 log left
+	log=$(mktemp /tmp/ocirt-vm-log.XXXXXX)
+	left=$((deadline - $(date +%s)))
+	if [ "$left" -le 10 ]; then
+		echo "# not run: the VM's time budget ($BUDGET s) ran out" >"$log"
+	else
+		echo "=== $(date +%T) $runtime: $suite" >&2
+		local start=$SECONDS
+		local rc=0
+		(
+			cd "$vm/src" &&
+				OCIRT=$(runtime_binary "$runtime") TOP_SRCDIR="$vm/src" \
+					timeout -k 10 "$left" tests/lib/run-bats "tests/runtime/$suite"
+		) >"$log" 2>&1 || rc=$?
+		if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+			echo "# vm: stopped after ${left}s: the VM's time budget ($BUDGET s) ran out" >>"$log"
+		fi
+		echo "# vm: $runtime $suite took $((SECONDS - start)) s" >>"$log"
+		cat "$log" >&2
+	fi
+	# Passed when every planned test reported "ok".
+	LAST_OK=false
+	local plan
+	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log" | head -1)
+	if [ -n "$plan" ] && [ "$(grep -c '^ok ' "$log")" -eq "$plan" ]; then
+		LAST_OK=true
+	fi
+	send "$runtime/${suite%.bats}.log" "$log"
+	rm -f "$log"
+}
+
+main() {
+	local env runtime suite
+	env=$(mktemp /tmp/ocirt-vm-env.XXXXXX)
+	describe_host >"$env" 2>&1
+	cat "$env" >&2
+	send env.txt "$env"
+	rm -f "$env"
+	export BATS_TEST_TIMEOUT HOME=/root
+	# Every suite against the runtime under test first, so that its counts
+	# are complete even when time runs out.  The controls then run the
+	# suites that failed (every suite with CONTROL=always): they are there
+	# to tell ocirt's failures from tests that do not hold on this host, and
+	# under emulation every suite costs minutes.
+	local under controls failed=()
+	read -r under controls <<<"$RUNTIMES"
+	for suite in $SUITES; do
+		run_suite "$under" "$suite"
+		if [ "$CONTROL" = always ] || [ "$LAST_OK" != true ]; then
+			failed+=("$suite")
+		fi
+	done
+	for suite in "${failed[@]}"; do
+		for runtime in $controls; do
+			run_suite "$runtime" "$suite"
+		done
+	done
+	echo "done" >"$results"
+}
+
+main

@@ -1,0 +1,346 @@
+#!/bin/bash
+# Run ocirt's runtime bats suites on a real pure cgroup v2 host with systemd
+# as PID 1: a Debian 12 guest under qemu (this machine is a hybrid cgroup
+# host without systemd).  The same suites run against Debian's runc in the
+# same guest as a control, so a failure can be told apart from a test that
+# does not hold on cgroup v2 at all.
+#
+#   tests/vm/run.sh BUILD_DIR           (`make check-vm` does this)
+#   tests/vm/run.sh --report BUILD_DIR  the summary of the last run again
+#
+# BUILD_DIR holds the freshly built ocirt.  The kernel and base image come
+# from tests/vm/build-image.sh (built once, cached in /var/cache/ocirt-vm);
+# each run adds a small archive with ocirt, tests/lib, tests/runtime and
+# bundles/ from this checkout, boots, runs the suites as a systemd unit and
+# powers off.  The TAP logs land in BUILD_DIR/vm-logs/RUNTIME/SUITE.log.
+#
+# Environment:
+#   OCIRT_VM_SUITES    bats files of tests/runtime (default: those that touch cgroups)
+#   OCIRT_VM_RUNTIMES  default "ocirt runc"; the first one is the runtime under test,
+#                      the others are controls
+#   OCIRT_VM_CONTROL   "failed" (default): a control runs only the suites that
+#                      failed under test; "always": every suite
+#   OCIRT_VM_TIMEOUT   hard limit for the whole VM, seconds (default 1200)
+#   OCIRT_VM_MEMORY    guest memory, MB (default 2048)
+#   OCIRT_VM_CACHE     see build-image.sh
+#
+# The last line is "N passed, N failed, N skipped" for the runtime under test,
+# counted as contrib/test.sh counts.  Exit status: 0 when nothing failed, 1
+# otherwise (or when nothing ran), 77 when no VM can be had here (the reason
+# is printed).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+cache=${OCIRT_VM_CACHE:-/var/cache/ocirt-vm}
+# Measured under TCG on two cores, with ocirt: lifecycle 460 s, process 90 s,
+# commands 390 s; compat (220 s) and leaks (270 s) are left to
+# OCIRT_VM_SUITES to keep the pass near 15 minutes.
+suites=${OCIRT_VM_SUITES:-lifecycle.bats process.bats commands.bats}
+runtimes=${OCIRT_VM_RUNTIMES:-ocirt runc}
+control=${OCIRT_VM_CONTROL:-failed}
+vm_timeout=${OCIRT_VM_TIMEOUT:-1200}
+memory=${OCIRT_VM_MEMORY:-2048}
+
+say() { echo "== vm: $*" >&2; }
+skip() {
+	echo "SKIP: vm: $*" >&2
+	exit 77
+}
+die() {
+	echo "vm: $*" >&2
+	exit 1
+}
+
+# ---------------------------------------------------------------- cleanup
+
+tmp=
+qemu_pid=
+# Whatever happens (a timeout, Ctrl-C, an error), no qemu and no temp dir
+# outlive this script.
+cleanup() {
+	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
+		kill "$qemu_pid" 2>/dev/null || true
+		local i
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$qemu_pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$qemu_pid" 2>/dev/null || true
+		wait "$qemu_pid" 2>/dev/null || true
+	fi
+	[ -z "$tmp" ] || rm -rf --one-file-system "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- image
+
+# The per-run archive: the build under test, the suites, the unit that runs
+# them.  Unpacked after the base image, so it may add to /etc too.
+make_run_archive() {
+	local build=$1 out=$2 stage=$tmp/stage
+	local vm=$stage/opt/ocirt-vm
+	mkdir -p "$vm/bin" "$vm/src/tests" "$stage/etc/systemd/system/multi-user.target.wants"
+	cp "$build/ocirt" "$vm/bin/ocirt"
+	cp -r "$top/tests/lib" "$top/tests/runtime" "$vm/src/tests/"
+	cp -r "$top/bundles" "$vm/src/"
+	cp "$here/guest.sh" "$vm/guest.sh"
+	# The guest stops itself a minute before the host would pull the plug,
+	# so the last suite's log still makes it out.
+	cat >"$vm/config" <<-EOF
+		SUITES="$suites"
+		RUNTIMES="$runtimes"
+		CONTROL="$control"
+		BUDGET=$((vm_timeout - 90))
+		BATS_TEST_TIMEOUT=180
+	EOF
+	write_unit >"$stage/etc/systemd/system/ocirt-vm-test.service"
+	ln -s ../ocirt-vm-test.service "$stage/etc/systemd/system/multi-user.target.wants/"
+	# Directory entries overwrite the modes of the base image's /etc and
+	# /opt: they must be what Debian has there.
+	find "$stage" -type d -exec chmod 755 {} +
+	(cd "$stage" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
+		cpio --null -o -H newc -R 0:0 --quiet) | gzip -1 >"$out"
+}
+
+# The tests run as a service of the booted system, after everything else
+# has started, the way a test run from a login would see the host.
+write_unit() {
+	cat <<-EOF
+		[Unit]
+		Description=ocirt VM test pass
+		After=multi-user.target
+		SuccessAction=poweroff
+		FailureAction=poweroff
+
+		[Service]
+		Type=oneshot
+		ExecStart=/opt/ocirt-vm/guest.sh
+		StandardOutput=journal+console
+		StandardError=inherit
+		TimeoutStartSec=infinity
+		# systemd ignores SIGPIPE in services by default; a login shell does
+		# not, and a runtime passes an ignored signal on to the container.
+		IgnoreSIGPIPE=no
+		Environment=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+		[Install]
+		WantedBy=multi-user.target
+	EOF
+}
+
+# ---------------------------------------------------------------- qemu
+
+# boot INITRD: run the VM in the background; its pid in $qemu_pid.
+# TCG only: with -enable-kvm Debian's kernel hangs in early boot here.
+boot() {
+	local initrd=$1
+	qemu-system-x86_64 -accel tcg -smp 2 -m "$memory" \
+		-nographic -monitor none -no-reboot -nic none \
+		-serial "file:$tmp/console.log" -serial "file:$tmp/results.txt" \
+		-kernel "$cache/vmlinuz" -initrd "$initrd" \
+		-append "console=ttyS0 rdinit=/init panic=-1 quiet systemd.unified_cgroup_hierarchy=1" \
+		</dev/null >"$tmp/qemu.log" 2>&1 &
+	qemu_pid=$!
+}
+
+# wait_vm: until qemu exits or the hard timeout; prints each suite as its
+# log arrives.  Returns 1 on timeout.
+wait_vm() {
+	local start=$SECONDS seen=0 n
+	while kill -0 "$qemu_pid" 2>/dev/null; do
+		if ((SECONDS - start >= vm_timeout)); then
+			say "timeout: the VM ran for ${vm_timeout}s; stopping it"
+			return 1
+		fi
+		sleep 2
+		n=$(grep -c '^end ' "$tmp/results.txt" 2>/dev/null || true)
+		if ((n > seen)); then
+			grep '^end ' "$tmp/results.txt" | tail -n +$((seen + 1)) |
+				sed "s/^end /== vm: $((SECONDS - start))s: got /" >&2
+			seen=$n
+		fi
+	done
+	wait "$qemu_pid" || say "qemu exited with status $?: $(tail -3 "$tmp/qemu.log")"
+	qemu_pid=
+	say "the VM ran for $((SECONDS - start))s"
+}
+
+# ---------------------------------------------------------------- results
+
+# unpack_results DIR: the files the guest sent, decoded into DIR.  A block
+# cut short (the VM died mid-file) is dropped.
+unpack_results() {
+	local dir=$1 name=
+	local b64=$tmp/block.b64
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		case "$line" in
+		"begin "*)
+			name=${line#begin }
+			: >"$b64"
+			;;
+		"end "*)
+			if [ -n "$name" ] && [ "${line#end }" = "$name" ]; then
+				mkdir -p "$(dirname "$dir/$name")"
+				base64 -d <"$b64" >"$dir/$name"
+			fi
+			name=
+			;;
+		*) [ -z "$name" ] || echo "$line" >>"$b64" ;;
+		esac
+	done <"$tmp/results.txt"
+}
+
+# plan_met LOG: the TAP stream reached the end its plan announced.
+plan_met() {
+	local plan
+	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$1" | head -1)
+	[ -n "$plan" ] && [ "$(grep -cE '^(ok|not ok) ' "$1")" -eq "$plan" ]
+}
+
+# count_log LOG: "PASS FAIL SKIP" of one TAP log, as contrib/test.sh counts:
+# a stream that does not meet its plan counts as one more failure.
+count_log() {
+	local log=$1 p s n
+	p=$(grep -E '^ok ' "$log" | grep -vc '# skip' || true)
+	s=$(grep -cE '^ok .* # skip' "$log" || true)
+	n=$(grep -cE '^not ok ' "$log" || true)
+	plan_met "$log" || n=$((n + 1))
+	echo "$p $n $s"
+}
+
+# failed_tests LOG: the names of the tests that failed, one a line.
+failed_tests() {
+	sed -n 's/^not ok [0-9]* \(.*\)$/\1/p' "$1" 2>/dev/null | sed 's/ # .*$//' || true
+}
+
+# print_failures RUNTIME: each "not ok" with its diagnostics (as contrib/test.sh).
+print_failures() {
+	local runtime=$1 suite log
+	for suite in $suites; do
+		log=$out/$runtime/${suite%.bats}.log
+		if [ ! -f "$log" ]; then
+			[ "$runtime" != "$under" ] || echo "--- $runtime $suite: no log (the VM did not get this far)"
+			continue
+		fi
+		awk -v name="$runtime/$suite" '
+			/^not ok / { print "--- " name ": " $0; show = 1; k = 0; next }
+			/^(ok|not ok) / { show = 0 }
+			show && /^#/ && k < 60 { print "    " $0; k++ }
+		' "$log"
+		if ! plan_met "$log"; then
+			echo "--- $runtime/$suite: incomplete TAP stream"
+			tail -5 "$log" | sed 's/^/    /'
+		fi
+	done
+}
+
+# tally RUNTIME: sets PASS FAIL SKIP over all suites; a missing log is one
+# failure.
+tally() {
+	local runtime=$1 suite log p n s
+	PASS=0 FAIL=0 SKIP=0
+	for suite in $suites; do
+		log=$out/$runtime/${suite%.bats}.log
+		if [ -f "$log" ]; then
+			read -r p n s < <(count_log "$log")
+		elif [ "$runtime" = "$under" ]; then
+			p=0 n=1 s=0
+		else
+			continue # a control runs only where the runtime under test failed
+		fi
+		PASS=$((PASS + p)) FAIL=$((FAIL + n)) SKIP=$((SKIP + s))
+	done
+}
+
+# compare UNDER CONTROL: which failures are the runtime's own and which
+# the control shares (tests that do not hold on this host at all).
+compare() {
+	local under=$1 control=$2 suite
+	local a b
+	for suite in $suites; do
+		a=$(failed_tests "$out/$under/${suite%.bats}.log" | sort)
+		b=$(failed_tests "$out/$control/${suite%.bats}.log" | sort)
+		comm -23 <(echo "$a") <(echo "$b") | sed "/^$/d; s|^|only $under: $suite: |"
+		comm -12 <(echo "$a") <(echo "$b") | sed "/^$/d; s|^|both:       $suite: |"
+		comm -13 <(echo "$a") <(echo "$b") | sed "/^$/d; s|^|only $control: $suite: |"
+	done
+}
+
+report() {
+	local control rt
+	read -r under control _ <<<"$runtimes"
+	[ -f "$out/env.txt" ] && sed 's/^/    /' "$out/env.txt"
+	for rt in $runtimes; do
+		echo "== failures with $rt"
+		print_failures "$rt"
+	done
+	if [ -n "${control:-}" ]; then
+		echo "== $under against the control $control (failed tests)"
+		compare "$under" "$control"
+	fi
+	for rt in $runtimes; do
+		tally "$rt"
+		echo "$rt: $PASS passed, $FAIL failed, $SKIP skipped"
+	done
+	[ "$control" = always ] || echo "(controls ran only the suites that failed with $under)"
+	if [ "$finished" != true ]; then
+		echo "== the VM did not finish; its console ended with:"
+		# Without the terminal's colour and cursor escapes.
+		tail -30 "$out/console.log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\r$//; s/^/    /'
+	fi
+	tally "$under"
+	echo "$PASS passed, $FAIL failed, $SKIP skipped"
+	[ "$FAIL" -eq 0 ] && [ $((PASS + SKIP)) -gt 0 ]
+}
+
+# ---------------------------------------------------------------- main
+
+report_only=false
+if [ "${1:-}" = --report ]; then
+	report_only=true
+	shift
+fi
+build=${1:-}
+[ -n "$build" ] || {
+	echo "usage: $0 [--report] BUILD_DIR" >&2
+	exit 2
+}
+build=$(cd "$build" && pwd)
+for s in $suites; do
+	[ -f "$top/tests/runtime/$s" ] || die "OCIRT_VM_SUITES: no tests/runtime/$s"
+done
+out=$build/vm-logs
+if $report_only; then
+	# The summary of the last run again, from its logs.
+	finished=true
+	[ -f "$out/finished" ] || finished=false
+	report
+	exit
+fi
+[ -x "$build/ocirt" ] || die "$build/ocirt: not built (make first)"
+
+# Exits 77 itself when no image can be had; a no-op when it is cached.
+"$here/build-image.sh"
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
+command -v cpio >/dev/null || skip "cpio is not installed"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ocirt-vm.XXXXXX")
+rm -rf "$out"
+mkdir -p "$out"
+make_run_archive "$build" "$tmp/run.cpio.gz"
+# One -initrd: the kernel unpacks concatenated archives in order.
+cat "$cache/base.cpio.gz" "$tmp/run.cpio.gz" >"$tmp/initrd"
+: >"$tmp/results.txt"
+say "booting (suites: $suites; runtimes: $runtimes; hard limit ${vm_timeout}s)"
+finished=true
+boot "$tmp/initrd"
+wait_vm || finished=false
+cp "$tmp/console.log" "$out/console.log" 2>/dev/null || true
+unpack_results "$out"
+grep -qx 'done' <(tr -d '\r' <"$tmp/results.txt") || finished=false
+! $finished || : >"$out/finished"
+report
