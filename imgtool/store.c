@@ -883,8 +883,8 @@ not_found(struct img_store *s, const struct oci_image_index *x, const char *name
       }
   if (have[0])
     return oci_error_fail(err, ENOENT,
-                         "image `%s` for %s not found in `%s`: it is there for %s (choose with --platform)",
-                         name, w, s->dir, have);
+                          "image `%s` for %s not found in `%s`: it is there for %s (choose with --platform)",
+                          name, w, s->dir, have);
   return oci_error_fail(err, ENOENT, "image `%s` not found in `%s`", name, s->dir);
 }
 

@@ -26,15 +26,15 @@
 
 struct rt_child
 {
-  const struct rt_context *log;   /* --debug records go over sync_fd until ready */
-  const struct oci_config *cfg;   /* linux.seccomp */
-  const struct oci_process *proc; /* what runs */
-  int sync_fd;                    /* our end of the sync socket */
-  int preserve_fds;               /* fds 3 .. 3+preserve_fds-1 reach the process */
-  const struct rt_mempolicy *mempolicy; /* linux.memoryPolicy, parsed by the parent */
+  const struct rt_context *log;            /* --debug records go over sync_fd until ready */
+  const struct oci_config *cfg;            /* linux.seccomp */
+  const struct oci_process *proc;          /* what runs */
+  int sync_fd;                             /* our end of the sync socket */
+  int preserve_fds;                        /* fds 3 .. 3+preserve_fds-1 reach the process */
+  const struct rt_mempolicy *mempolicy;    /* linux.memoryPolicy, parsed by the parent */
   const struct rt_seccomp_filter *seccomp; /* linux.seccomp, compiled by the parent */
-  bool console;                   /* the init: the pty slave is bound on /dev/console too */
-  bool waits_for_start;           /* the init: execve only after `start` */
+  bool console;                            /* the init: the pty slave is bound on /dev/console too */
+  bool waits_for_start;                    /* the init: execve only after `start` */
 };
 
 /* Fork the process that is really in the pid namespace we created or

@@ -186,8 +186,8 @@ open_bind_sources(struct create_job *job, struct oci_error **err)
         continue;
       if (rt_mount_options_parse(m->options, m->options_len, &o, err) < 0)
         return -1;
-      job->bind_fds[i] = open_tree(AT_FDCWD, m->source,
-                                   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((o.flags & MS_REC) ? AT_RECURSIVE : 0));
+      job->bind_fds[i] = open_tree(
+          AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((o.flags & MS_REC) ? AT_RECURSIVE : 0));
       rt_mount_options_clear(&o);
       if (!idmapped)
         continue;

@@ -47,8 +47,8 @@ struct exec_job
   int sync[2];
   pid_t stage1, pid;
   int master;
-  struct rt_context child_log; /* the children's: records over sync[1] */
-  struct rt_mempolicy mempolicy; /* the container's linux.memoryPolicy */
+  struct rt_context child_log;      /* the children's: records over sync[1] */
+  struct rt_mempolicy mempolicy;    /* the container's linux.memoryPolicy */
   struct rt_seccomp_filter seccomp; /* compiled once, here */
 };
 
@@ -108,7 +108,8 @@ apply_overrides(struct oci_process *p, const struct rt_exec_opts *o)
       size_t n = p->user.additional_gids_len;
       p->user.additional_gids
           = xrealloc(p->user.additional_gids, (n + o->additional_gids_len) * sizeof *p->user.additional_gids);
-      memcpy(p->user.additional_gids + n, o->additional_gids, o->additional_gids_len * sizeof *o->additional_gids);
+      memcpy(p->user.additional_gids + n, o->additional_gids,
+             o->additional_gids_len * sizeof *o->additional_gids);
       p->user.additional_gids_len = n + o->additional_gids_len;
     }
   if (o->no_new_privs)
@@ -345,7 +346,8 @@ drive(struct exec_job *job, struct oci_error **err)
   struct rt_sync_msg msg;
   bool ready = false;
 
-  if (job->cg && rt_cgroup_enter_subs(job->cg, job->stage1, job->opts->cgroups, job->opts->cgroups_len, err) < 0)
+  if (job->cg
+      && rt_cgroup_enter_subs(job->cg, job->stage1, job->opts->cgroups, job->opts->cgroups_len, err) < 0)
     return -1;
   if (rt_sync_send(job->sync[0], RT_SYNC_GO, 0, -1, err) < 0)
     return -1;

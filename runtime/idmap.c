@@ -102,7 +102,8 @@ rt_idmap_tree(int tree, const struct oci_mount *m, const struct oci_config *cfg,
   if (userns_for(&maps, &userns, err) < 0)
     return -1;
   struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
-  if (mount_setattr(tree, "", AT_EMPTY_PATH | (has_option(m, "ridmap") ? AT_RECURSIVE : 0), &attr, sizeof attr)
+  if (mount_setattr(tree, "", AT_EMPTY_PATH | (has_option(m, "ridmap") ? AT_RECURSIVE : 0), &attr,
+                    sizeof attr)
       < 0)
     return oci_error_errno(err, "idmapping the mount (the filesystem may not support idmapped mounts)");
   return 0;

@@ -22,16 +22,16 @@ struct rt_init_args
   pid_t host_pid;      /* our pid as `state` shows it: set by the hooks sync */
   bool no_pivot;
   bool no_new_keyring;
-  int preserve_fds; /* fds 3 .. 3+preserve_fds-1 reach the container */
-  int sync_fd;      /* our end of the sync socket */
-  int fifo_fd;      /* O_PATH descriptor of exec.fifo, opened by the parent */
-  const int *mount_source_fds; /* bind sources the parent opened (rt_mount_one), or NULL */
-  const struct rt_mempolicy *mempolicy; /* linux.memoryPolicy, parsed */
+  int preserve_fds;                        /* fds 3 .. 3+preserve_fds-1 reach the container */
+  int sync_fd;                             /* our end of the sync socket */
+  int fifo_fd;                             /* O_PATH descriptor of exec.fifo, opened by the parent */
+  const int *mount_source_fds;             /* bind sources the parent opened (rt_mount_one), or NULL */
+  const struct rt_mempolicy *mempolicy;    /* linux.memoryPolicy, parsed */
   const struct rt_seccomp_filter *seccomp; /* linux.seccomp, compiled */
-  int fd_dir;       /* our /proc/self/fd, opened before pivot_root to reopen
-                       fifo_fd by (the container may have no /proc); set by
-                       rt_init_main */
-  int log_fd;       /* --log file for errors after the parent is gone, or -1 */
+  int fd_dir;                              /* our /proc/self/fd, opened before pivot_root to reopen
+                                              fifo_fd by (the container may have no /proc); set by
+                                              rt_init_main */
+  int log_fd;                              /* --log file for errors after the parent is gone, or -1 */
   bool log_json;
   struct rt_context log; /* the parent's, with log_sock = sync_fd: --debug
                             records go to the parent until "ready" */

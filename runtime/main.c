@@ -135,7 +135,8 @@ enum rootless
 static int
 rootless_value(int argc, char **argv, enum rootless *out, struct oci_error **err)
 {
-  static const char *const names[] = { [ROOTLESS_AUTO] = "auto", [ROOTLESS_TRUE] = "true", [ROOTLESS_FALSE] = "false" };
+  static const char *const names[]
+      = { [ROOTLESS_AUTO] = "auto", [ROOTLESS_TRUE] = "true", [ROOTLESS_FALSE] = "false" };
   const char *value = optarg;
 
   if (value == NULL && optind < argc)

@@ -130,7 +130,8 @@ rt_mempolicy_apply(const struct rt_mempolicy *mp, struct oci_error **err)
   if (mp->mode < 0)
     return 0;
   /* maxnode counts one past the highest bit, as the kernel reads it. */
-  if (syscall(SYS_set_mempolicy, mp->mode, mp->maxnode ? mp->nodes : NULL, mp->maxnode ? mp->maxnode + 1 : 0) < 0)
+  if (syscall(SYS_set_mempolicy, mp->mode, mp->maxnode ? mp->nodes : NULL, mp->maxnode ? mp->maxnode + 1 : 0)
+      < 0)
     return oci_error_errno(err, "setting linux.memoryPolicy");
   return 0;
 }

@@ -10,7 +10,7 @@
 /* The policy as set_mempolicy(2) takes it. */
 struct rt_mempolicy
 {
-  int mode; /* MPOL_* | MPOL_F_* */
+  int mode;                /* MPOL_* | MPOL_F_* */
   unsigned long nodes[16]; /* bitmask of up to 1024 nodes */
   unsigned long maxnode;   /* bits in `nodes` that count */
 };

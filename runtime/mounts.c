@@ -894,7 +894,8 @@ rt_mount_tmpfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const 
    * directory win even then). */
   if (existed && !data_has_option(data, "mode"))
     {
-      with_mode = data ? xasprintf("mode=%o,%s", st.st_mode & 07777, data) : xasprintf("mode=%o", st.st_mode & 07777);
+      with_mode = data ? xasprintf("mode=%o,%s", st.st_mode & 07777, data)
+                       : xasprintf("mode=%o", st.st_mode & 07777);
       data = with_mode;
     }
   if (mount_on_fd(m->source ? m->source : "tmpfs", fd, "tmpfs", flags, data) < 0)

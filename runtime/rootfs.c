@@ -266,7 +266,8 @@ make_cwd(const struct oci_config *cfg, struct oci_error **err)
 }
 
 int
-rt_rootfs_enter_shared(const struct oci_config *cfg, const struct rt_rootfs_opts *opts, struct oci_error **err)
+rt_rootfs_enter_shared(const struct oci_config *cfg, const struct rt_rootfs_opts *opts,
+                       struct oci_error **err)
 {
   if (opts->before_pivot && opts->before_pivot(opts->before_pivot_data, err) < 0)
     return -1;

@@ -217,7 +217,8 @@ test_refs_and_gc(struct img_store *s)
   ok(removed >= 4, "removed %zu files", removed);
 
   ok(img_store_remove_ref(s, "docker.io/library/a", "latest", NULL, NULL, &err) == 0
-         && img_store_remove_ref(s, "docker.io/library/a", "latest", NULL, NULL, &err) < 0 && err->status == ENOENT,
+         && img_store_remove_ref(s, "docker.io/library/a", "latest", NULL, NULL, &err) < 0
+         && err->status == ENOENT,
      "rm twice: ENOENT the second time");
   free(errstr(&err));
 }
