@@ -1,6 +1,7 @@
 #include <config.h>
 
 #include <stdio.h>
+#include <string.h>
 
 #include "spec/util.h"
 #include "cli.h"
@@ -8,7 +9,25 @@
 static const char help[] = "Usage: imgtool rm IMAGE...\n"
                            "\n"
                            "Remove image names from the store.  `NAME@sha256:...` removes every tag of\n"
-                           "NAME that points there.  Blobs stay until `imgtool gc`.\n";
+                           "NAME that points there.  Blobs stay until `imgtool gc`, and as long as an\n"
+                           "overlay bundle uses them (rm names such bundles).\n";
+
+/* The overlay bundles made from manifest `digest`: their blobs outlive
+ * the name (gc keeps them), which the user should hear. */
+static void
+name_bundles(struct img_store *store, const char *digest)
+{
+  cleanup_error struct oci_error *e = NULL;
+  struct img_store_bundle **v = NULL;
+  size_t len = 0;
+
+  if (img_store_list_bundles(store, &v, &len, &e) < 0)
+    return;
+  for (size_t i = 0; i < len; i++)
+    if (strcmp(v[i]->manifest, digest) == 0)
+      printf("Kept: its layers are used by overlay bundle %s\n", v[i]->path);
+  img_store_bundles_free(v, len);
+}
 
 int
 img_cli_rm(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
@@ -32,12 +51,18 @@ img_cli_rm(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
       if (ref->transport != IMG_REF_REGISTRY)
         return oci_error_set(err, 0, "`%s`: rm works on the store, not on local sources", argv[i]);
       cleanup_free char *name = img_reference_name(ref);
-      if (img_store_remove_ref(store, name, ref->digest ? ref->digest : ref->tag, err) < 0)
+      const char *tag = ref->digest ? ref->digest : ref->tag;
+      cleanup_store_ref struct img_store_ref *found = NULL;
+      cleanup_error struct oci_error *missing = NULL;
+      img_store_get_ref(store, name, tag, &found, &missing);
+      if (img_store_remove_ref(store, name, tag, err) < 0)
         return -1;
       if (!cli->quiet)
         {
           cleanup_free char *s = img_reference_string(ref);
           printf("Untagged: %s\n", s);
+          if (found)
+            name_bundles(store, found->digest);
         }
     }
   return 0;
