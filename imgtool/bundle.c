@@ -255,6 +255,7 @@ build_overlay(struct img_store *s, const struct img_image *img, const char *tmp,
   ov->rec.id = img_store_bundle_id(target);
   ov->rec.path = xstrdup(target);
   ov->rec.image = xstrdup(o->image_name ? o->image_name : "");
+  ov->rec.ref_digest = xstrdup(o->ref_digest ? o->ref_digest : img->manifest_digest);
   if (img_overlay_mount_image(s, img, tmp, o, &ov->rec, err) < 0)
     return -1;
   ov->mounted = true;
@@ -306,8 +307,8 @@ build(struct img_store *s, const struct img_image *img, const char *tmp, const c
 
 /* DIR as an absolute path (the record and the mount options need one):
  * its parent resolved, its own name kept. */
-static int
-absolute_target(const char *target, char **out, struct oci_error **err)
+int
+img_bundle_abs_path(const char *target, char **out, struct oci_error **err)
 {
   cleanup_free char *copy1 = xstrdup(target);
   cleanup_free char *copy2 = xstrdup(target);
@@ -339,7 +340,7 @@ img_bundle_create(struct img_store *s, const struct img_image *img, const char *
   if (o->overlay)
     {
       char *abs = NULL;
-      if (absolute_target(target, &abs, err) < 0)
+      if (img_bundle_abs_path(target, &abs, err) < 0)
         return -1;
       free(target);
       target = abs;
@@ -373,6 +374,7 @@ img_bundle_create(struct img_store *s, const struct img_image *img, const char *
   free(ov.rec.image);
   free(ov.rec.manifest);
   free(ov.rec.platform);
+  free(ov.rec.ref_digest);
   for (size_t i = 0; i < ov.rec.blobs_len; i++)
     free(ov.rec.blobs[i]);
   free(ov.rec.blobs);

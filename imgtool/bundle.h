@@ -45,6 +45,7 @@ struct img_bundle_opts
    * the image must be in the store (source NULL). */
   bool overlay;
   const char *image_name; /* for the overlay bundle's record */
+  const char *ref_digest; /* what image_name points at, when not the manifest */
 };
 
 /* The default limit of a layer, fixed when it starts: 100 times its
@@ -58,6 +59,10 @@ struct img_bundle_opts
 #define IMG_BUNDLE_DEFAULT_FLOOR (64ull << 20)
 #define IMG_BUNDLE_RESERVE_MAX (1ull << 30)
 #define IMG_BUNDLE_UNLIMITED UINT64_MAX
+
+/* DIR, which need not exist, as an absolute path: its parent resolved,
+ * its own name kept. */
+int img_bundle_abs_path(const char *dir, char **out, struct oci_error **err);
 
 /* Shared with overlay.c. */
 bool img_bundle_layer_media_type_ok(const char *mt);

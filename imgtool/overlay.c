@@ -561,3 +561,21 @@ img_bundle_remove(const char *dir, struct oci_error **err)
     return oci_error_wrap(err, "unbundle `%s`", dir);
   return 0;
 }
+
+int
+img_bundle_forget(struct img_store *s, const char *dir, struct oci_error **err)
+{
+  cleanup_free char *abs_dir = NULL;
+  cleanup_free char *id = NULL;
+  cleanup_store_bundle struct img_store_bundle *rec = NULL;
+  cleanup_error struct oci_error *none = NULL;
+
+  if (img_bundle_abs_path(dir, &abs_dir, &none) < 0)
+    return 0;
+  id = img_store_bundle_id(abs_dir);
+  if (img_store_get_bundle(s, id, &rec, &none) < 0)
+    return 0;
+  if (img_store_drop_bundle(s, id, err) < 0)
+    return -1;
+  return 1;
+}

@@ -61,4 +61,9 @@ int img_bundle_remount(const char *dir, const struct img_bundle_opts *o, struct 
  * and one with anything else mounted inside it. */
 int img_bundle_remove(const char *dir, struct oci_error **err);
 
+/* The directory of an overlay bundle is gone (removed without unbundle):
+ * drop the store's record of it, so that gc may free its layers.  Returns 1
+ * when there was a record, 0 when there was none. */
+int img_bundle_forget(struct img_store *s, const char *dir, struct oci_error **err);
+
 #endif

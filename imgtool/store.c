@@ -1102,6 +1102,7 @@ img_store_put_bundle(struct img_store *s, const struct img_store_bundle *b, stru
   json_write_member_string(w, "image", b->image);
   json_write_member_string(w, "manifest", b->manifest);
   json_write_member_string(w, "platform", b->platform);
+  json_write_member_string(w, "ref_digest", b->ref_digest);
   json_write_member_strv(w, "blobs", b->blobs, b->blobs_len);
   json_write_member_strv(w, "chains", b->chains, b->chains_len);
   json_write_object_end(w);
@@ -1159,6 +1160,8 @@ img_store_get_bundle(struct img_store *s, const char *id, struct img_store_bundl
   b->image = xstrdup(image ? image : "");
   const char *platform = json_object_get_string(v, "platform");
   b->platform = platform ? xstrdup(platform) : NULL;
+  const char *ref_digest = json_object_get_string(v, "ref_digest");
+  b->ref_digest = xstrdup(ref_digest ? ref_digest : manifest);
   *out = steal_pointer(&b);
   return 0;
 }
@@ -1172,6 +1175,12 @@ img_store_drop_bundle(struct img_store *s, const char *id, struct oci_error **er
   if (unlinkat(s->dirfd, name, 0) < 0 && errno != ENOENT)
     return oci_error_errno(err, "remove `%s/%s`", s->dir, name);
   return 0;
+}
+
+static int
+compare_bundle_paths(const void *a, const void *b)
+{
+  return strcmp((*(struct img_store_bundle *const *)a)->path, (*(struct img_store_bundle *const *)b)->path);
 }
 
 int
@@ -1208,6 +1217,7 @@ img_store_list_bundles(struct img_store *s, struct img_store_bundle ***out, size
       v = xrealloc(v, (n + 1) * sizeof *v);
       v[n++] = b;
     }
+  qsort(v, n, sizeof *v, compare_bundle_paths);
   *out = v;
   *len = n;
   return 0;
@@ -1231,6 +1241,7 @@ img_store_bundle_free(struct img_store_bundle *b)
   free(b->image);
   free(b->manifest);
   free(b->platform);
+  free(b->ref_digest);
   strv_free(b->blobs, b->blobs_len);
   strv_free(b->chains, b->chains_len);
   free(b);

@@ -166,11 +166,12 @@ int img_store_gc(struct img_store *s, size_t *removed, uint64_t *freed, struct o
 struct img_store_bundle
 {
   char *id;
-  char *path;     /* absolute */
-  char *image;    /* the name it was made from, for people */
-  char *manifest; /* the manifest's digest */
-  char *platform; /* os/arch[/variant] of the image, to load it again */
-  char **blobs;   /* the config and layers */
+  char *path;       /* absolute */
+  char *image;      /* the name it was made from, for people */
+  char *manifest;   /* the manifest's digest */
+  char *ref_digest; /* what the image's name pointed at (an index, or the manifest) */
+  char *platform;   /* os/arch[/variant] of the image, to load it again */
+  char **blobs;     /* the config and layers */
   size_t blobs_len;
   char **chains; /* the layer directories, bottom first */
   size_t chains_len;

@@ -197,7 +197,10 @@ img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **er
       im.store = store;
     }
   else if (r == 0)
-    r = img_image_load(im.store, im.found->digest, im.found->media_type, platform, &img, err);
+    {
+      bo.ref_digest = im.found->digest;
+      r = img_image_load(im.store, im.found->digest, im.found->media_type, platform, &img, err);
+    }
   if (r == 0)
     {
       sigemptyset(&watched);

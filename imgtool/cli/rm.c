@@ -24,7 +24,7 @@ name_bundles(struct img_store *store, const char *digest)
   if (img_store_list_bundles(store, &v, &len, &e) < 0)
     return;
   for (size_t i = 0; i < len; i++)
-    if (strcmp(v[i]->manifest, digest) == 0)
+    if (strcmp(v[i]->manifest, digest) == 0 || strcmp(v[i]->ref_digest, digest) == 0)
       printf("Kept: its layers are used by overlay bundle %s\n", v[i]->path);
   img_store_bundles_free(v, len);
 }

@@ -313,3 +313,30 @@ listing() {
 	[ -x "$WORK/o/rootfs/bin/busybox" ]
 	[ "$(ls -A "$STORE/layers")" = "$chain" ]
 }
+
+@test "a bundle removed without unbundle shows as gone; unbundle DIR then drops its record" {
+	pull root
+	run -0 imgtool bundle --overlay localhost/layout:root "$WORK/o"
+	umount "$WORK/o/rootfs"
+	rm -rf "$WORK/o"
+	run -0 imgtool bundles
+	[[ "${lines[1]}" == "$WORK/o "*"gone (the directory is not this bundle)" ]]
+	run -0 imgtool rm localhost/layout:root
+	run -0 imgtool gc
+	[[ "${lines[0]}" == "Kept 3 blobs used by overlay bundle $WORK/o (localhost/layout:root)" ]]
+	run -0 imgtool unbundle "$WORK/o"
+	[ "$output" = "Dropped the record of overlay bundle $WORK/o (its directory is gone)" ]
+	run -0 imgtool gc
+	[[ "${lines[0]}" == "Deleted 3 blobs, freed "* ]]
+	[ "${lines[1]}" = "Deleted 1 cached layers" ]
+	run -1 imgtool unbundle "$WORK/o"
+	[ "$output" = "imgtool: bundle \`$WORK/o\` does not exist" ]
+}
+
+@test "rm of a name that points at an index names the overlay bundle made from it" {
+	[ "$(uname -m)" = x86_64 ] || skip "the test index has amd64 and arm64"
+	pull multi
+	run -0 imgtool bundle --overlay localhost/layout:multi "$WORK/o"
+	run -0 imgtool rm localhost/layout:multi
+	[ "$output" = "$(printf 'Untagged: localhost/layout:multi\nKept: its layers are used by overlay bundle %s' "$WORK/o")" ]
+}
