@@ -455,6 +455,19 @@ unescape(char *s)
   *o = '\0';
 }
 
+/* Whether the mount `id` of /proc/self/mountinfo is what `point` reaches.
+ * A copy of the tree made by someone's `mount --rbind / /` lists the same
+ * path under a mount we cannot reach, and removing the tree cannot touch
+ * it.  When statx cannot say, assume it is reachable. */
+static bool
+reachable(const char *point, unsigned long long id)
+{
+  struct statx stx;
+  if (statx(AT_FDCWD, point, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) < 0)
+    return errno != ENOENT && errno != ENOTDIR;
+  return !(stx.stx_mask & STATX_MNT_ID) || stx.stx_mnt_id == id;
+}
+
 /* Removing a tree with a mount inside would remove what is mounted there
  * (a bind mount of a host directory). */
 static int
@@ -469,9 +482,12 @@ refuse_mounts_inside(const char *abs_dir, const char *except, struct oci_error *
   while (getline(&line, &cap, f) > 0)
     {
       char point[4097];
-      if (sscanf(line, "%*s %*s %*s %*s %4096s", point) != 1)
+      unsigned long long id;
+      if (sscanf(line, "%llu %*s %*s %*s %4096s", &id, point) != 2)
         continue;
       unescape(point);
+      if (!reachable(point, id))
+        continue;
       if (except && strcmp(point, except) == 0)
         continue;
       if (strncmp(point, abs_dir, len) == 0 && (point[len] == '\0' || point[len] == '/'))
