@@ -277,6 +277,15 @@ listing() {
 	[[ "$output" == *"is not an imgtool bundle (not a directory)" ]]
 	run -1 imgtool bundle --remount "$WORK/plain"
 	[[ "$output" == *"is not an imgtool bundle (it has no .imgtool-bundle)" ]]
+	run -1 imgtool bundle --remount "$WORK/plain" "$WORK/c"
+	[[ "$output" == *"--remount expects DIR alone (see \`imgtool bundle --help\`)" ]]
+	run -1 imgtool unbundle
+	[[ "$output" == *"expected at least one DIR (see \`imgtool unbundle --help\`)" ]]
+	for c in unbundle bundles; do
+		run -0 "$IMGTOOL" "$c" --help
+		[[ "$output" == "Usage: imgtool $c"* ]]
+	done
+	[ "$(ls -A "$WORK")" = "$(printf 'plain\nstore')" ]
 }
 
 @test "unbundle refuses a bundle with something else mounted inside, and removes nothing" {
