@@ -56,13 +56,35 @@ layer_cached(int lfd, const char *chain)
   return fstatat(lfd, chain, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
 
-static void
-close_fds(int *fds, size_t n)
+/* The directories of the layers below layer i, top first. */
+struct lowers
 {
-  for (size_t i = 0; i < n; i++)
-    if (fds[i] >= 0)
-      close(fds[i]);
-  free(fds);
+  int *fds;
+  size_t len;
+};
+
+static void
+lowers_clear(struct lowers *l)
+{
+  for (size_t k = 0; k < l->len; k++)
+    if (l->fds[k] >= 0)
+      close(l->fds[k]);
+  free(l->fds);
+}
+#define cleanup_lowers __attribute__((cleanup(lowers_clear)))
+
+static int
+open_lowers(int lfd, char **chains, size_t i, struct lowers *l, struct oci_error **err)
+{
+  l->fds = xcalloc(i + 1, sizeof *l->fds);
+  for (size_t k = 0; k < i; k++)
+    {
+      l->fds[k] = openat(lfd, chains[i - 1 - k], O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+      if (l->fds[k] < 0)
+        return oci_error_errno(err, "open `layers/%s`", chains[i - 1 - k]);
+      l->len = k + 1;
+    }
+  return 0;
 }
 
 /* Unpack layer i into tmpfd, its lower layers (already cached) beside it. */
@@ -73,35 +95,22 @@ unpack_layer(struct img_store *s, const struct img_image *img, size_t i, char **
   const struct oci_descriptor *d = &img->manifest->layers[i];
   const char *diff_id = img->config->diff_ids[i];
   struct img_layer_stats st = { 0 };
+  cleanup_lowers struct lowers lowers = { 0 };
   cleanup_close int fd = -1;
   cleanup_free char *why = NULL;
   uint64_t size, limit;
-  int *lowers = xcalloc(i + 1, sizeof *lowers);
-  int r = -1;
 
-  for (size_t k = 0; k < i; k++)
-    lowers[k] = -1;
-  for (size_t k = 0; k < i; k++)
-    if ((lowers[k] = openat(lfd, chains[i - 1 - k], O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-      {
-        oci_error_errno(err, "open `layers/%s`", chains[i - 1 - k]);
-        goto out;
-      }
+  if (open_lowers(lfd, chains, i, &lowers, err) < 0)
+    return -1;
   if (!img_bundle_layer_media_type_ok(d->media_type))
-    {
-      oci_error_set(err, 0, "layer %s: not supported: media type `%s`", d->digest, d->media_type);
-      goto out;
-    }
+    return oci_error_set(err, 0, "layer %s: not supported: media type `%s`", d->digest, d->media_type);
   if (img_store_open_blob(s, d->digest, &fd, &size, err) < 0)
-    goto out;
+    return -1;
   if (size != (uint64_t)d->size)
-    {
-      oci_error_set(err, 0, "layer %s: %" PRIu64 " bytes, the manifest says %" PRId64, d->digest, size,
-                    d->size);
-      goto out;
-    }
+    return oci_error_set(err, 0, "layer %s: %" PRIu64 " bytes, the manifest says %" PRId64, d->digest, size,
+                         d->size);
   if (img_bundle_layer_limit(o, tmpfd, d->size, &limit, &why, err) < 0)
-    goto out;
+    return -1;
   bool checked = img_store_diff_id_checked(s, d->digest, diff_id);
   struct img_layer_opts lo = {
     .name = d->digest,
@@ -115,15 +124,14 @@ unpack_layer(struct img_store *s, const struct img_image *img, size_t i, char **
     .max_unpacked = limit,
     .max_unpacked_why = why,
     .overlay = true,
-    .lowers = lowers,
-    .lowers_len = i,
+    .lowers = lowers.fds,
+    .lowers_len = lowers.len,
   };
-  r = img_layer_apply_fd(tmpfd, fd, &lo, &st, err);
-  if (r == 0 && !checked)
+  if (img_layer_apply_fd(tmpfd, fd, &lo, &st, err) < 0)
+    return -1;
+  if (!checked)
     img_store_note_diff_id(s, d->digest, diff_id);
-out:
-  close_fds(lowers, i);
-  return r;
+  return 0;
 }
 
 /* Layer i in the cache: there already, or unpacked now under the layer's
