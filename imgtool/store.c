@@ -1217,7 +1217,8 @@ img_store_list_bundles(struct img_store *s, struct img_store_bundle ***out, size
       v = xrealloc(v, (n + 1) * sizeof *v);
       v[n++] = b;
     }
-  qsort(v, n, sizeof *v, compare_bundle_paths);
+  if (n > 1)
+    qsort(v, n, sizeof *v, compare_bundle_paths);
   *out = v;
   *len = n;
   return 0;

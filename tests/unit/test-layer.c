@@ -867,6 +867,7 @@ test_overlay_form(void)
   struct img_layer_opts o = { .name = "lower", .privileged = true, .warn = collect_warning, .overlay = true };
   ok(apply_opts(lower, &lo, &o, &msg) == 0, "lower layer applies in overlay form%s%s", msg ? ": " : "",
      msg ? msg : "");
+  free(msg);
 
   layer_begin(&up, "none");
   add(&up, "a/.wh.gone", AE_IFREG, 0644, "", NULL);
@@ -888,6 +889,7 @@ test_overlay_form(void)
                                .lowers_len = 1 };
   ok(apply_opts(upper, &up, &o2, &msg) == 0, "upper layer applies over it%s%s", msg ? ": " : "",
      msg ? msg : "");
+  free(msg);
   ok(is_whiteout_at(upper, "a/gone") && !exists(upper, "a/keep") && !exists(upper, "a/.wh.gone"),
      "a whiteout is a 0/0 character device, nothing else of the lower dir");
   ok(exists(lower, "a/gone"), "the lower layer is untouched");
@@ -916,6 +918,7 @@ test_overlay_form(void)
   ok(apply_opts(root3, &bad, &o3, &msg) < 0 && msg
          && strstr(msg, "hardlink target `a/gone` is not in the rootfs"),
      "a hardlink to a whited-out file is refused: %s", msg ? msg : "");
+  free(msg);
   close(root3);
   close(lower);
   close(upper);
