@@ -525,8 +525,12 @@ remove_bundle_dir(const char *abs_dir, struct oci_error **err)
           || strcmp(de->d_name, IMG_BUNDLE_MARKER) == 0)
         continue;
       cleanup_free char *p = xasprintf("%s/%s", abs_dir, de->d_name);
+      /* EBUSY with no mount we reach: a copy of the bundle's mount that
+       * another process's `mount --rbind` made still holds the directory. */
       if (img_remove_tree(p, err) < 0)
-        return -1;
+        return (*err)->status == EBUSY ? oci_error_wrap(err, "busy in a copy of the bundle's mount made by "
+                                                             "another process (see /proc/self/mountinfo)")
+                                       : -1;
     }
   return 0;
 }
