@@ -79,8 +79,29 @@ base_tarball() {
 
 tarball=$(base_tarball)
 root=$(mktemp -d /var/tmp/ocirt-fresh.XXXXXX)
-chmod 755 "$root" # apt's downloads run as the unprivileged _apt
+# The run gets a cgroup of its own in every hierarchy, as a login session
+# or a service has: the tests must not depend on running in the root one.
+session_cgroup=ocirt-fresh-$(basename "$root" | cut -d. -f2)
+session_cgroups=()
+make_session_cgroup() {
+	local h
+	for h in /sys/fs/cgroup /sys/fs/cgroup/*; do
+		[ -f "$h/cgroup.procs" ] || continue
+		mkdir "$h/$session_cgroup" || continue
+		session_cgroups+=("$h/$session_cgroup")
+		# A new v1 cpuset has no cpus or mems: nothing could join it.
+		if [ -f "$h/cpuset.cpus" ]; then
+			cat "$h/cpuset.cpus" >"$h/$session_cgroup/cpuset.cpus"
+			cat "$h/cpuset.mems" >"$h/$session_cgroup/cpuset.mems"
+		fi
+	done
+}
+
 cleanup() {
+	local c
+	for c in "${session_cgroups[@]}"; do
+		find "$c" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
 	if $keep; then
 		say "kept $root"
 	else
@@ -91,6 +112,9 @@ trap cleanup EXIT
 
 say "unpacking the base system into $root"
 tar -C "$root" -xf "$tarball"
+# "/" as on a real system (tar gave it the mode of mktemp's directory):
+# apt's _apt user, test users and mapped container roots traverse it.
+chmod 755 "$root"
 git clone -q "$top" "$root/root/ocirt"
 [ -z "$(git -C "$top" status --porcelain --untracked-files=no)" ] ||
 	say "note: uncommitted changes in $top are not part of the check"
@@ -119,9 +143,11 @@ chmod 755 "$root/root/fresh-check-inner.sh"
 # pivot_roots into it.  Not chroot: the kernel refuses user namespaces to a
 # chrooted process, and paths outside the root would show the host's.
 say "running the README's two commands in the clean system (this takes a while)"
+make_session_cgroup
 unshare --mount --pid --uts --fork --propagation private env -i \
-	ROOT="$root" PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin bash -c '
+	ROOT="$root" CGROUPS="${session_cgroups[*]}" PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin bash -c '
 	set -e
+	for c in $CGROUPS; do echo $$ >"$c/cgroup.procs" 2>/dev/null || true; done
 	hostname fresh-check
 	mount --bind "$ROOT" "$ROOT"
 	mount -t proc proc "$ROOT/proc"

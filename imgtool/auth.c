@@ -279,8 +279,8 @@ fetch_token(struct img_auth *auth, const char *registry, const struct img_challe
   int64_t v;
 
   if (cred && !realm_may_get_secrets(ch->realm))
-    return oci_error_set(err, EPERM, "refusing to send credentials for %s to `%s` over plain HTTP", registry,
-                         ch->realm);
+    return oci_error_fail(err, EPERM, "refusing to send credentials for %s to `%s` over plain HTTP", registry,
+                          ch->realm);
   req.max_body = TOKEN_RESPONSE_MAX;
   /* As docker does: the realm an insecure registry names is as insecure as
    * the registry itself (plain HTTP is still refused for credentials). */
@@ -319,18 +319,18 @@ fetch_token(struct img_auth *auth, const char *registry, const struct img_challe
     {
       cleanup_free char *detail = token_error_detail(&resp);
       if (cred)
-        return oci_error_set(
+        return oci_error_fail(
             err, EACCES, "authenticating to %s with credentials from %s: invalid username/password (%ld)%s",
             registry, cred->source, resp.status, detail);
-      return oci_error_set(err, EACCES,
-                           "authenticating to %s: token server refused an anonymous token (%ld)%s", registry,
-                           resp.status, detail);
+      return oci_error_fail(err, EACCES,
+                            "authenticating to %s: token server refused an anonymous token (%ld)%s", registry,
+                            resp.status, detail);
     }
   if (resp.status != 200)
     {
       cleanup_free char *detail = token_error_detail(&resp);
-      return oci_error_set(err, EPROTO, "fetching a token for %s from `%s`: HTTP %ld%s", registry, ch->realm,
-                           resp.status, detail);
+      return oci_error_fail(err, EPROTO, "fetching a token for %s from `%s`: HTTP %ld%s", registry, ch->realm,
+                            resp.status, detail);
     }
   if (json_parse("token response", resp.body, resp.body_len, &doc, err) < 0)
     return oci_error_wrap(err, "fetching a token for %s", registry);
@@ -338,7 +338,7 @@ fetch_token(struct img_auth *auth, const char *registry, const struct img_challe
   if (token == NULL || token[0] == '\0')
     token = json_object_get_string(doc, "access_token");
   if (token == NULL || token[0] == '\0')
-    return oci_error_set(err, EPROTO, "token response from `%s` holds no token", ch->realm);
+    return oci_error_fail(err, EPROTO, "token response from `%s` holds no token", ch->realm);
   exp = json_object_get(doc, "expires_in");
   if (exp && exp->type == JSON_NUMBER && json_number_int64(exp, &v) == 0 && v > 0)
     expires_in = v > 86400 * 365 ? 86400 * 365 : (long)v;
@@ -360,9 +360,9 @@ img_auth_answer(struct img_auth *auth, const char *registry, const struct img_ch
   if (strcmp(ch->scheme, "basic") == 0)
     {
       if (cred == NULL || cred->username == NULL)
-        return oci_error_set(err, EACCES,
-                             "%s requires a user name and password: use `imgtool login %s` or --creds",
-                             registry, registry);
+        return oci_error_fail(err, EACCES,
+                              "%s requires a user name and password: use `imgtool login %s` or --creds",
+                              registry, registry);
       cleanup_free char *pair = xasprintf("%s:%s", cred->username, cred->password);
       cleanup_free char *b64 = img_base64_encode(pair, strlen(pair));
       explicit_bzero(pair, strlen(pair));

@@ -153,7 +153,7 @@ unpack_layers(struct img_store *s, const struct img_image *img, int rootfd, cons
       uint64_t size;
 
       if (o->cancelled && o->cancelled(o->cancel_data))
-        return oci_error_set(err, EINTR, "interrupted");
+        return oci_error_fail(err, EINTR, "interrupted");
       if (!img_bundle_layer_media_type_ok(d->media_type))
         return oci_error_set(err, 0, "layer %s: not supported: media type `%s`", d->digest, d->media_type);
       if (o->source == NULL && img_store_open_blob(s, d->digest, &fd, &size, err) < 0)
@@ -318,8 +318,40 @@ img_bundle_abs_path(const char *target, char **out, struct oci_error **err)
   if (parent == NULL)
     return oci_error_errno(err, "bundle `%s`", target);
   if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0 || strcmp(base, "/") == 0)
-    return oci_error_set(err, EEXIST, "bundle `%s` already exists", target);
+    return oci_error_fail(err, EEXIST, "bundle `%s` already exists", target);
   *out = xasprintf("%s%s%s", parent, strcmp(parent, "/") == 0 ? "" : "/", base);
+  return 0;
+}
+
+static char *
+bundle_target(const char *dir)
+{
+  char *target = xstrdup(dir);
+
+  for (size_t n = strlen(target); n > 1 && target[n - 1] == '/'; n--)
+    target[n - 1] = '\0';
+  return target;
+}
+
+int
+img_bundle_check_dir(const char *dir, struct oci_error **err)
+{
+  cleanup_free char *target = bundle_target(dir);
+  cleanup_free char *parent = NULL;
+  cleanup_close int fd = -1;
+  struct stat st;
+  char *slash;
+
+  if (lstat(target, &st) == 0)
+    return oci_error_fail(err, EEXIST, "bundle `%s` already exists", target);
+  if (errno != ENOENT)
+    return oci_error_errno(err, "bundle `%s`", target);
+  slash = strrchr(target, '/');
+  parent = slash == NULL ? xstrdup(".") : slash == target ? xstrdup("/") : xstrndup(target, slash - target);
+  fd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  /* The bundle is built in a sibling DIR.tmp-XXXXXX: mkdtemp() needs both. */
+  if (fd < 0 || faccessat(fd, ".", W_OK | X_OK, 0) < 0)
+    return oci_error_errno(err, "bundle `%s`: cannot create it in `%s`", target, parent);
   return 0;
 }
 
@@ -327,16 +359,11 @@ int
 img_bundle_create(struct img_store *s, const struct img_image *img, const char *dir,
                   const struct img_bundle_opts *o, struct oci_error **err)
 {
-  struct stat st;
   struct overlay_state ov = { 0 };
-  cleanup_free char *target = xstrdup(dir);
+  cleanup_free char *target = bundle_target(dir);
 
-  for (size_t n = strlen(target); n > 1 && target[n - 1] == '/'; n--)
-    target[n - 1] = '\0';
-  if (lstat(target, &st) == 0)
-    return oci_error_set(err, EEXIST, "bundle `%s` already exists", target);
-  if (errno != ENOENT)
-    return oci_error_errno(err, "bundle `%s`", target);
+  if (img_bundle_check_dir(target, err) < 0)
+    return -1;
   if (o->overlay)
     {
       char *abs = NULL;
@@ -358,7 +385,7 @@ img_bundle_create(struct img_store *s, const struct img_image *img, const char *
    * that appeared meanwhile is never replaced.  An overlay mount inside
    * moves with its directory. */
   if (r == 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_NOREPLACE) < 0)
-    r = errno == EEXIST ? oci_error_set(err, EEXIST, "bundle `%s` already exists", target)
+    r = errno == EEXIST ? oci_error_fail(err, EEXIST, "bundle `%s` already exists", target)
                         : oci_error_errno(err, "rename `%s` to `%s`", tmp, target);
   if (r < 0)
     {

@@ -72,6 +72,11 @@ void img_bundle_layer_warning(void *data, const char *msg); /* data: the opts */
 void img_bundle_log(const struct img_bundle_opts *o, bool warning, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* DIR can become a bundle: it does not exist, and its parent is a directory
+ * we may create entries in.  img_bundle_create() checks again; callers check
+ * first so that a wrong DIR fails before anything is downloaded. */
+int img_bundle_check_dir(const char *dir, struct oci_error **err);
+
 int img_bundle_create(struct img_store *s, const struct img_image *img, const char *dir,
                       const struct img_bundle_opts *o, struct oci_error **err);
 

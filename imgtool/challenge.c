@@ -87,7 +87,7 @@ parse_params(const char *p, struct img_challenge *c, bool keep, struct oci_error
       q = skip_ws(p);
       if (name_len == 0)
         {
-          oci_error_set(err, EINVAL, "malformed WWW-Authenticate: unexpected `%c`", *p);
+          oci_error_fail(err, EINVAL, "malformed WWW-Authenticate: unexpected `%c`", *p);
           return NULL;
         }
       if (*q != '=')
@@ -95,7 +95,7 @@ parse_params(const char *p, struct img_challenge *c, bool keep, struct oci_error
       p = parse_value(skip_ws(q + 1), &value);
       if (p == NULL)
         {
-          oci_error_set(err, EINVAL, "malformed WWW-Authenticate: unterminated quoted value");
+          oci_error_fail(err, EINVAL, "malformed WWW-Authenticate: unterminated quoted value");
           return NULL;
         }
       if (keep)
@@ -148,7 +148,7 @@ img_challenge_parse(const char *header, struct img_challenge *out, struct oci_er
       if (p == s)
         {
           img_challenge_clear(&basic);
-          return oci_error_set(err, EINVAL, "malformed WWW-Authenticate `%s`", header);
+          return oci_error_fail(err, EINVAL, "malformed WWW-Authenticate `%s`", header);
         }
       scheme = xstrndup(s, p - s);
       for (char *x = scheme; *x; x++)
@@ -179,7 +179,7 @@ img_challenge_parse(const char *header, struct img_challenge *out, struct oci_er
       if (out->realm == NULL || out->realm[0] == '\0')
         {
           img_challenge_clear(out);
-          return oci_error_set(err, EINVAL, "Bearer challenge without a realm: `%s`", header);
+          return oci_error_fail(err, EINVAL, "Bearer challenge without a realm: `%s`", header);
         }
       return 0;
     }
@@ -189,6 +189,6 @@ img_challenge_parse(const char *header, struct img_challenge *out, struct oci_er
       return 0;
     }
   if (first_scheme)
-    return oci_error_set(err, ENOTSUP, "not supported: authentication scheme `%s`", first_scheme);
-  return oci_error_set(err, EINVAL, "empty WWW-Authenticate header");
+    return oci_error_fail(err, ENOTSUP, "not supported: authentication scheme `%s`", first_scheme);
+  return oci_error_fail(err, EINVAL, "empty WWW-Authenticate header");
 }

@@ -151,7 +151,7 @@ run_helper(const char *name, const char *action, const char *input, size_t input
 
   memset(res, 0, sizeof *res);
   if (!helper_name_valid(name))
-    return oci_error_set(err, EINVAL, "invalid credential helper name `%s`", name);
+    return oci_error_fail(err, EINVAL, "invalid credential helper name `%s`", name);
   prog = xasprintf("docker-credential-%s", name);
   if (pipe_ends(&in_r, &in_w, err) < 0 || pipe_ends(&out_r, &out_w, err) < 0
       || pipe_ends(&err_r, &err_w, err) < 0)

@@ -87,7 +87,7 @@ read_json_file(const char *path, struct json_value **out, struct oci_error **err
   if (fstat(fd, &st) < 0)
     return oci_error_errno(err, "stat `%s`", path);
   if (st.st_size > CONFIG_MAX_SIZE)
-    return oci_error_set(err, EFBIG, "`%s` is larger than %u bytes", path, CONFIG_MAX_SIZE);
+    return oci_error_fail(err, EFBIG, "`%s` is larger than %u bytes", path, CONFIG_MAX_SIZE);
   buf = xmalloc(st.st_size + 1);
   n = oci_read_all(fd, buf, st.st_size);
   if (n < 0)
@@ -98,7 +98,7 @@ read_json_file(const char *path, struct json_value **out, struct oci_error **err
     {
       json_value_free(*out);
       *out = NULL;
-      return oci_error_set(err, EINVAL, "%s: expected a JSON object", path);
+      return oci_error_fail(err, EINVAL, "%s: expected a JSON object", path);
     }
   return 1;
 }
@@ -139,8 +139,8 @@ creds_from_auths_entry(const struct json_value *entry, const char *source, struc
         {
           if (decoded)
             explicit_bzero(decoded, len);
-          return oci_error_set(err, EINVAL, "%s: malformed `auth` entry (expected base64 of user:password)",
-                               source);
+          return oci_error_fail(err, EINVAL, "%s: malformed `auth` entry (expected base64 of user:password)",
+                                source);
         }
       out->username = xstrndup(decoded, colon - decoded);
       out->password = xstrdup(colon + 1);
@@ -196,7 +196,7 @@ creds_from_flag(const char *creds, const char *source, struct img_credentials *o
   const char *colon = strchr(creds, ':');
 
   if (colon == NULL || colon == creds)
-    return oci_error_set(err, EINVAL, "%s: expected USER:PASSWORD", source);
+    return oci_error_fail(err, EINVAL, "%s: expected USER:PASSWORD", source);
   out->username = xstrndup(creds, colon - creds);
   out->password = xstrdup(colon + 1);
   out->source = xstrdup(source);
@@ -304,7 +304,7 @@ write_auths(struct json_writer *w, const struct json_value *old, const char *pat
   cleanup_free char *want = img_auth_normalise_server(registry);
 
   if (old && old->type != JSON_OBJECT)
-    return oci_error_set(err, EINVAL, "%s: `auths` is not an object", path);
+    return oci_error_fail(err, EINVAL, "%s: `auths` is not an object", path);
   json_write_object_begin(w);
   for (size_t i = 0; old && i < old->u.object.len; i++)
     {
@@ -392,7 +392,7 @@ load_docker_config(const struct img_auth_opts *opts, char **path_out, struct jso
   char *real;
 
   if (path == NULL)
-    return oci_error_set(err, ENOENT, "no home directory for the docker config file: set DOCKER_CONFIG");
+    return oci_error_fail(err, ENOENT, "no home directory for the docker config file: set DOCKER_CONFIG");
   real = realpath(path, NULL);
   if (real)
     {
@@ -470,7 +470,7 @@ img_credentials_save(const struct img_auth_opts *opts, const char *registry, con
 
   memset(where, 0, sizeof *where);
   if (username[0] == '\0' || strchr(username, ':'))
-    return oci_error_set(err, EINVAL, "invalid user name `%s`", username);
+    return oci_error_fail(err, EINVAL, "invalid user name `%s`", username);
   if (load_docker_config(opts, &where->path, &doc, err) < 0)
     return -1;
   if (doc)

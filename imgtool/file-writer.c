@@ -238,7 +238,7 @@ writer_thread(void *data)
 static int
 copy_failure(struct img_file_writer *w, struct oci_error **err)
 {
-  return oci_error_set(err, w->err->status, "%s", w->err->msg);
+  return oci_error_copy(err, w->err);
 }
 
 static int

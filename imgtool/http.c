@@ -15,6 +15,7 @@
 #define MAX_BACKOFF_MS 10000
 #define DEFAULT_MAX_RETRY_AFTER 60
 #define DEFAULT_PARALLEL 3
+#define CANCEL_POLL_MS 100
 #define DEFAULT_MAX_BODY (1u << 20)
 #define ERROR_BODY_MAX (64u << 10)
 #define MAX_HEADERS 200
@@ -32,6 +33,8 @@ struct img_http
   unsigned max_parallel;
   img_http_log_fn log;
   void *log_data;
+  bool (*cancelled)(void *data);
+  void *cancel_data;
 };
 
 /* One request across its attempts. */
@@ -92,7 +95,7 @@ img_http_new(const struct img_http_opts *opts, struct img_http **out, struct oci
   if (h->multi == NULL)
     {
       free(h);
-      return oci_error_set(err, ENOMEM, "curl_multi_init failed");
+      return oci_error_fail(err, ENOMEM, "curl_multi_init failed");
     }
   h->ca_file = xstrdup(opts->ca_file);
   while (opts->insecure && opts->insecure[n])
@@ -106,6 +109,8 @@ img_http_new(const struct img_http_opts *opts, struct img_http **out, struct oci
   h->max_parallel = opts->max_parallel ? opts->max_parallel : DEFAULT_PARALLEL;
   h->log = opts->log;
   h->log_data = opts->log_data;
+  h->cancelled = opts->cancelled;
+  h->cancel_data = opts->cancel_data;
   *out = h;
   return 0;
 }
@@ -226,7 +231,7 @@ buffer_append(struct transfer *t, const char *buf, size_t len, size_t cap, bool 
       if (truncate_silently)
         len = cap - resp->body_len;
       else
-        return oci_error_set(t->err, EFBIG, "%s: response larger than %zu bytes", t->req->url, cap);
+        return oci_error_fail(t->err, EFBIG, "%s: response larger than %zu bytes", t->req->url, cap);
     }
   resp->body = xrealloc(resp->body, resp->body_len + len + 1);
   memcpy(resp->body + resp->body_len, buf, len);
@@ -263,8 +268,8 @@ check_stream_start(struct transfer *t, long status, struct oci_error **err)
     {
       range = img_http_header(t->resp, "content-range");
       if (range == NULL || sscanf(range, "bytes %llu-", &start) != 1 || start != req->offset)
-        return oci_error_set(err, EPROTO, "%s: asked for bytes from %llu, got range `%s`", req->url,
-                             (unsigned long long)req->offset, range ? range : "(none)");
+        return oci_error_fail(err, EPROTO, "%s: asked for bytes from %llu, got range `%s`", req->url,
+                              (unsigned long long)req->offset, range ? range : "(none)");
     }
   return 0;
 }
@@ -305,8 +310,8 @@ write_cb(char *buf, size_t size, size_t nmemb, void *data)
     }
   if (req->expected_size >= 0 && req->offset + len > (uint64_t)req->expected_size)
     {
-      oci_error_set(t->err, EFBIG, "%s: more than the expected %lld bytes", req->url,
-                    (long long)req->expected_size);
+      oci_error_fail(t->err, EFBIG, "%s: more than the expected %lld bytes", req->url,
+                     (long long)req->expected_size);
       return WRITE_ERROR;
     }
   if (req->sink(req->sink_data, buf, len, t->err) < 0)
@@ -394,7 +399,7 @@ transfer_start(struct transfer *t)
 
   e = t->easy = curl_easy_init();
   if (e == NULL)
-    return oci_error_set(t->err, ENOMEM, "curl_easy_init failed");
+    return oci_error_fail(t->err, ENOMEM, "curl_easy_init failed");
   curl_easy_setopt(e, CURLOPT_URL, req->url);
   curl_easy_setopt(e, CURLOPT_PRIVATE, t);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -581,8 +586,8 @@ transfer_finish(struct transfer *t, CURLcode code)
         }
       if (code == CURLE_FILESIZE_EXCEEDED)
         {
-          oci_error_set(t->err, EFBIG, "%s %s: response larger than %zu bytes", method, t->req->url,
-                        (size_t)(t->req->max_body ? t->req->max_body : DEFAULT_MAX_BODY));
+          oci_error_fail(t->err, EFBIG, "%s %s: response larger than %zu bytes", method, t->req->url,
+                         (size_t)(t->req->max_body ? t->req->max_body : DEFAULT_MAX_BODY));
           t->done = t->failed = true;
           return;
         }
@@ -615,6 +620,19 @@ transfer_finish(struct transfer *t, CURLcode code)
   t->done = true;
 }
 
+/* The caller was interrupted: end what is still running or waiting. */
+static void
+cancel_transfers(struct transfer *ts, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (!ts[i].done)
+      {
+        transfer_release_easy(&ts[i]);
+        ts[i].done = ts[i].failed = true;
+        oci_error_fail(ts[i].err, EINTR, "%s: interrupted", ts[i].req->url);
+      }
+}
+
 static int
 run_transfers(struct img_http *http, struct transfer *ts, size_t n)
 {
@@ -622,6 +640,11 @@ run_transfers(struct img_http *http, struct transfer *ts, size_t n)
 
   while (remaining > 0)
     {
+      if (http->cancelled && http->cancelled(http->cancel_data))
+        {
+          cancel_transfers(ts, n);
+          return 0;
+        }
       uint64_t now = now_ms(), wake = UINT64_MAX;
       unsigned active = 0;
       int running, msgs, timeout;
@@ -671,10 +694,10 @@ run_transfers(struct img_http *http, struct transfer *ts, size_t n)
         }
       if (remaining == 0)
         break;
-      timeout = 1000;
+      timeout = http->cancelled ? CANCEL_POLL_MS : 1000;
       now = now_ms();
       if (wake != UINT64_MAX)
-        timeout = wake <= now ? 0 : (wake - now < 1000 ? (int)(wake - now) : 1000);
+        timeout = wake <= now ? 0 : (wake - now < (uint64_t)timeout ? (int)(wake - now) : timeout);
       if (active == 0 && wake != UINT64_MAX && timeout > 0)
         {
           struct timespec ts_sleep = { timeout / 1000, (long)(timeout % 1000) * 1000000 };

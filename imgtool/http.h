@@ -35,6 +35,10 @@ struct img_http_opts
   unsigned max_parallel;       /* transfers at once in img_http_send_many; 0 means 3 */
   img_http_log_fn log;
   void *log_data;
+  /* Polled at least every 100 ms while transfers run (NULL: never): true
+   * ends every unfinished one with an EINTR error, "interrupted". */
+  bool (*cancelled)(void *data);
+  void *cancel_data;
 };
 
 int img_http_new(const struct img_http_opts *opts, struct img_http **out, struct oci_error **err);

@@ -1414,7 +1414,7 @@ apply_all(struct applier *ap, struct archive *tar, struct oci_error **err)
       if (r < ARCHIVE_WARN)
         return -2; /* the caller explains */
       if (ap->o->cancelled && (++ap->entries & 255) == 0 && ap->o->cancelled(ap->o->cancel_data))
-        return oci_error_set(err, EINTR, "interrupted");
+        return oci_error_fail(err, EINTR, "interrupted");
       if (!budget_charge(ap->budget, IMG_LAYER_ENTRY_COST))
         return budget_failure(ap->budget, err);
       if (apply_entry(ap, tar, e, err) < 0)

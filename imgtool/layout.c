@@ -84,7 +84,7 @@ img_local_free(struct img_local *l)
 int
 img_local_find(struct img_local *l, const char *tag, struct img_store_ref **out, struct oci_error **err)
 {
-  return img_store_get_ref(l->layout, NULL, tag, out, err);
+  return img_store_get_ref(l->layout, NULL, tag, NULL, out, err);
 }
 
 void
@@ -211,8 +211,8 @@ copy_blob(struct img_store *src, struct img_store *dst, const struct oci_descrip
   if (img_store_open_blob(src, d->digest, &fd, &size, err) < 0)
     return -1;
   if (d->size >= 0 && size != (uint64_t)d->size)
-    return oci_error_set(err, EBADMSG, "blob %s: %" PRIu64 " bytes, the descriptor says %" PRId64, d->digest,
-                         size, d->size);
+    return oci_error_fail(err, EBADMSG, "blob %s: %" PRIu64 " bytes, the descriptor says %" PRId64, d->digest,
+                          size, d->size);
   if (img_blob_writer_begin(dst, d->digest, d->size, &w, err) < 0)
     return -1;
   if (w == NULL)
@@ -237,9 +237,10 @@ copy_blob(struct img_store *src, struct img_store *dst, const struct oci_descrip
 }
 
 int
-img_local_copy(struct img_store *src, const struct img_image *img, struct img_store *store, const char *name,
-               const char *tag, struct oci_error **err)
+img_local_copy(struct img_store *src, const struct img_image *img, const char *source_digest,
+               struct img_store *store, const char *name, const char *tag, struct oci_error **err)
 {
+  cleanup_platform struct img_platform platform = { 0 };
   const struct oci_image_manifest *m = img->manifest;
   struct oci_descriptor md = { .digest = img->manifest_digest, .size = -1 };
   cleanup_free char *refname = xasprintf("%s:%s", name, tag);
@@ -257,7 +258,12 @@ img_local_copy(struct img_store *src, const struct img_image *img, struct img_st
   for (size_t i = 0; i < m->layers_len; i++)
     if (copy_blob(src, store, &m->layers[i], err) < 0)
       return oci_error_wrap(err, "layer %zu of %zu", i + 1, m->layers_len);
+  img_platform_set(&platform, img->config->os, img->config->architecture, img->config->variant);
   /* umoci writes manifests without a mediaType: they are OCI manifests. */
-  return img_store_set_ref(store, name, tag, m->media_type ? m->media_type : OCI_MT_MANIFEST,
-                           img->manifest_digest, msize, err);
+  const struct img_store_target t = { .media_type = m->media_type ? m->media_type : OCI_MT_MANIFEST,
+                                      .digest = img->manifest_digest,
+                                      .size = msize,
+                                      .ref_digest = source_digest,
+                                      .platform = &platform };
+  return img_store_set_ref(store, name, tag, &t, err);
 }

@@ -46,9 +46,10 @@ void img_image_free(struct img_image *img);
 /* Copy IMG (loaded from SRC, a local source) into STORE: the manifest, the
  * config and every layer, each verified against its digest and size on the
  * way in (a layout is untrusted input), then point NAME:TAG at the manifest
- * (under the store's per-image lock, like a pull). */
-int img_local_copy(struct img_store *src, const struct img_image *img, struct img_store *store,
-                   const char *name, const char *tag, struct oci_error **err);
+ * for the image's platform (under the store's per-image lock, like a pull).
+ * SOURCE_DIGEST is what the source's tag names (an index, or the manifest). */
+int img_local_copy(struct img_store *src, const struct img_image *img, const char *source_digest,
+                   struct img_store *store, const char *name, const char *tag, struct oci_error **err);
 
 static inline void
 cleanup_localp(struct img_local **l)

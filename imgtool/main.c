@@ -60,7 +60,8 @@ main(int argc, char **argv)
   cleanup_error struct oci_error *err = NULL;
   int c;
 
-  while ((c = getopt_long(argc, argv, "+qvh", opts, NULL)) != -1)
+  opterr = 0; /* one line of our own, as the commands say it */
+  while ((c = getopt_long(argc, argv, "+:qvh", opts, NULL)) != -1)
     {
       if (img_cli_common_option(&cli, c, optarg))
         continue;
@@ -72,8 +73,14 @@ main(int argc, char **argv)
         case 1100:
           printf("imgtool version %s\ncommit: %s\n", PACKAGE_VERSION, OCIRT_COMMIT);
           return 0;
+        case ':':
+          fprintf(stderr, "imgtool: option `%s` needs a value (see `imgtool --help`)\n", argv[optind - 1]);
+          return 2;
         default:
-          fprintf(stderr, "imgtool: see `imgtool --help`\n");
+          if (optopt)
+            fprintf(stderr, "imgtool: unknown option `-%c` (see `imgtool --help`)\n", optopt);
+          else
+            fprintf(stderr, "imgtool: unknown option `%s` (see `imgtool --help`)\n", argv[optind - 1]);
           return 2;
         }
     }
@@ -93,6 +100,8 @@ main(int argc, char **argv)
           return r;
         cleanup_free char *msg = oci_error_string(err);
         fprintf(stderr, "imgtool: %s\n", msg);
+        if (r == IMG_CLI_USAGE)
+          return 2;
         return err && err->status == EINTR ? 130 : 1;
       }
   free(cli.insecure);

@@ -96,14 +96,14 @@ img_platform_parse(const char *s, struct img_platform *out, struct oci_error **e
       if (n == 3)
         {
           img_platform_clear(out);
-          return oci_error_set(err, EINVAL, "invalid platform `%s`: expected os/arch[/variant]", s);
+          return oci_error_fail(err, EINVAL, "invalid platform `%s`: expected os/arch[/variant]", s);
         }
       parts[n++] = tok;
     }
   if (n < 2)
     {
       img_platform_clear(out);
-      return oci_error_set(err, EINVAL, "invalid platform `%s`: expected os/arch[/variant]", s);
+      return oci_error_fail(err, EINVAL, "invalid platform `%s`: expected os/arch[/variant]", s);
     }
   out->os = xstrdup(parts[0]);
   out->architecture = xstrdup(parts[1]);
@@ -147,6 +147,27 @@ img_platform_string(const struct img_platform *p)
   return xasprintf("%s/%s%s%s%s%s", p->os ? p->os : "?", p->architecture ? p->architecture : "?",
                    p->variant ? "/" : "", p->variant ? p->variant : "", p->os_version ? ":" : "",
                    p->os_version ? p->os_version : "");
+}
+
+void
+img_platform_set(struct img_platform *out, const char *os, const char *arch, const char *variant)
+{
+  img_platform_clear(out);
+  out->os = os ? xstrdup(os) : NULL;
+  out->architecture = arch ? xstrdup(arch) : NULL;
+  out->variant = variant ? xstrdup(variant) : NULL;
+  img_platform_normalise(out);
+}
+
+bool
+img_platform_equal(const struct img_platform *a, const struct img_platform *b)
+{
+  cleanup_platform struct img_platform na = { 0 };
+  cleanup_platform struct img_platform nb = { 0 };
+
+  img_platform_set(&na, a->os, a->architecture, a->variant);
+  img_platform_set(&nb, b->os, b->architecture, b->variant);
+  return eq(na.os, nb.os) && eq(na.architecture, nb.architecture) && eq(na.variant, nb.variant);
 }
 
 static int
@@ -248,7 +269,7 @@ img_platform_select(const struct oci_image_index *index, const struct img_platfo
       offered = n;
     }
   wanted = img_platform_string(want);
-  return oci_error_set(err, ENOENT,
-                       "no image for platform %s (the index offers: %s); choose one with --platform", wanted,
-                       offered[0] ? offered : "nothing runnable");
+  return oci_error_fail(err, ENOENT,
+                        "no image for platform %s (the index offers: %s); choose one with --platform", wanted,
+                        offered[0] ? offered : "nothing runnable");
 }

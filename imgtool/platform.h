@@ -29,6 +29,13 @@ int img_platform_host(struct img_platform *out, struct oci_error **err);
 void img_platform_normalise(struct img_platform *p);
 
 char *img_platform_string(const struct img_platform *p);
+
+/* OUT = (os, arch, variant), normalised; os_version is not kept. */
+void img_platform_set(struct img_platform *out, const char *os, const char *arch, const char *variant);
+
+/* The same os, architecture and variant once normalised (os_version is not
+ * compared): the one image a name means for that platform. */
+bool img_platform_equal(const struct img_platform *a, const struct img_platform *b);
 void img_platform_clear(struct img_platform *p);
 
 /* How well an image for (os, arch, variant) suits WANT: 0 is an exact

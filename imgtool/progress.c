@@ -74,17 +74,22 @@ human(char *buf, size_t n, double v)
 static void
 format_row(const struct row *r, char *line, size_t n)
 {
-  char done[16], total[16], speed[16];
+  char done[16], total[16], speed[16], fetched[16], resumed[16];
   uint64_t end = r->end_ms ? r->end_ms : now_ms();
   double secs = (end - r->start_ms) / 1000.0;
 
   human(done, sizeof done, (double)r->done);
   human(total, sizeof total, r->total >= 0 ? (double)r->total : 0);
   human(speed, sizeof speed, (r->done - r->start_done) / (secs > 0.001 ? secs : 0.001));
+  /* The final line counts what this run fetched: bytes an interrupted run
+   * left in ingest/ were not downloaded now, and are named apart. */
+  human(fetched, sizeof fetched, (double)(r->done - r->start_done));
+  human(resumed, sizeof resumed, (double)r->start_done);
   if (r->state && strcmp(r->state, "already present") == 0)
     snprintf(line, n, "%s: already present", r->id);
   else if (r->state)
-    snprintf(line, n, "%s: %s %s in %.1fs (%s/s)", r->id, r->state, done, secs, speed);
+    snprintf(line, n, "%s: %s %s in %.1fs (%s/s)%s%s", r->id, r->state, fetched, secs, speed,
+             r->start_done ? ", resumed after " : "", r->start_done ? resumed : "");
   else if (r->total >= 0)
     snprintf(line, n, "%s: downloading %s / %s %3.0f%% %s/s", r->id, done, total,
              r->total > 0 ? 100.0 * r->done / r->total : 100.0, speed);
@@ -140,6 +145,14 @@ img_progress_update(struct img_progress *p, int row, uint64_t done)
     return;
   p->rows[row].done = done;
   redraw(p, false);
+}
+
+void
+img_progress_restart(struct img_progress *p, int row)
+{
+  if (p == NULL || row < 0 || row >= p->n_rows)
+    return;
+  p->rows[row].done = p->rows[row].start_done = 0;
 }
 
 void

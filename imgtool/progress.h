@@ -17,6 +17,9 @@ void img_progress_free(struct img_progress *p);
 /* A row for blob DIGEST of TOTAL bytes (-1 unknown), DONE already present. */
 int img_progress_add(struct img_progress *p, const char *digest, int64_t total, uint64_t done);
 void img_progress_update(struct img_progress *p, int row, uint64_t done);
+/* The server ignored the Range of a resumed download and sends it all
+ * again: this run fetches the whole blob. */
+void img_progress_restart(struct img_progress *p, int row);
 /* The row's final state: "done", "already present", "failed". */
 void img_progress_finish(struct img_progress *p, int row, const char *state);
 /* A line of its own ("Pulling …", "Digest: …"). */

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -30,7 +31,9 @@ struct pull
   struct img_progress *progress;
   int lock; /* the store's per-image lock */
   /* what pull_resolve found */
-  char *digest; /* of the image manifest */
+  char *top;                    /* what the registry serves for the ref (an index, or the manifest) */
+  struct img_platform platform; /* of the image: its index entry's, else its config's */
+  char *digest;                 /* of the image manifest */
   char *media_type;
   size_t manifest_len;
   struct oci_image_manifest *manifest;
@@ -82,6 +85,7 @@ resolve_image_manifest(struct pull *p, const char *top_digest, char **digest, ch
       cleanup_free char *b = NULL;
       cleanup_free char *mt = NULL;
       cleanup_image_index struct oci_image_index *index = NULL;
+      const struct oci_platform *pl;
       size_t l = 0, chosen = 0;
 
       if (load_manifest(p, cur, &b, &l, &mt, err) < 0)
@@ -95,15 +99,17 @@ resolve_image_manifest(struct pull *p, const char *top_digest, char **digest, ch
           return 0;
         }
       if (!oci_media_type_is_index(mt))
-        return oci_error_set(err, ENOTSUP, "%s: not supported: media type `%s`", cur, mt);
+        return oci_error_fail(err, ENOTSUP, "%s: not supported: media type `%s`", cur, mt);
       if (depth >= MAX_INDEX_DEPTH)
-        return oci_error_set(err, ENOTSUP, "%s: not supported: indexes nested more than %d deep", cur,
-                             MAX_INDEX_DEPTH);
+        return oci_error_fail(err, ENOTSUP, "%s: not supported: indexes nested more than %d deep", cur,
+                              MAX_INDEX_DEPTH);
       if (oci_image_index_parse(cur, b, l, &index, err) < 0)
         return -1;
       if (img_platform_select(index, &p->want, &chosen, err) < 0)
         return oci_error_wrap(err, "index %s", cur);
       *from_index = true;
+      pl = index->manifests[chosen].platform; /* select skips entries without one */
+      img_platform_set(&p->platform, pl->os, pl->architecture, pl->variant);
       free(cur);
       cur = xstrdup(index->manifests[chosen].digest);
     }
@@ -117,8 +123,8 @@ fetch_config(struct pull *p, const struct oci_descriptor *d, struct oci_image_co
   size_t len = 0;
 
   if (d->size > (int64_t)OCI_CONFIG_MAX_SIZE)
-    return oci_error_set(err, EFBIG, "config %s: %lld bytes, more than the %u MiB limit", d->digest,
-                         (long long)d->size, OCI_CONFIG_MAX_SIZE >> 20);
+    return oci_error_fail(err, EFBIG, "config %s: %lld bytes, more than the %u MiB limit", d->digest,
+                          (long long)d->size, OCI_CONFIG_MAX_SIZE >> 20);
   if (img_store_has_blob(p->store, d->digest))
     {
       if (img_store_read_blob(p->store, d->digest, OCI_CONFIG_MAX_SIZE, &buf, &len, err) < 0)
@@ -129,8 +135,8 @@ fetch_config(struct pull *p, const struct oci_descriptor *d, struct oci_image_co
       if (img_registry_get_blob(p->reg, p->repo, d->digest, OCI_CONFIG_MAX_SIZE, &buf, &len, err) < 0)
         return oci_error_wrap(err, "config");
       if (d->size >= 0 && (uint64_t)d->size != len)
-        return oci_error_set(err, EBADMSG, "config %s: %zu bytes, the manifest says %lld", d->digest, len,
-                             (long long)d->size);
+        return oci_error_fail(err, EBADMSG, "config %s: %zu bytes, the manifest says %lld", d->digest, len,
+                              (long long)d->size);
       if (img_store_put_blob(p->store, d->digest, buf, len, err) < 0)
         return -1;
     }
@@ -146,7 +152,7 @@ check_config_platform(struct pull *p, const struct oci_image_config *c, struct o
   if (img_platform_rank(&p->want, c->os, c->architecture, c->variant) >= 0)
     return 0;
   want = img_platform_string(&p->want);
-  return oci_error_set(
+  return oci_error_fail(
       err, ENOENT, "the image is for %s/%s%s%s, not %s%s", c->os ? c->os : "?",
       c->architecture ? c->architecture : "?", c->variant ? "/" : "", c->variant ? c->variant : "", want,
       p->explicit_platform ? "" : " (choose it explicitly with --platform to take it anyway)");
@@ -175,6 +181,7 @@ layer_restart(void *data, struct oci_error **err)
 {
   struct layer_job *j = data;
 
+  img_progress_restart(j->progress, j->row);
   return img_blob_writer_restart(j->writer, err);
 }
 
@@ -320,39 +327,40 @@ static int
 pull_resolve(struct pull *p, struct oci_error **err)
 {
   const struct img_reference *ref = p->ref;
-  cleanup_free char *top = NULL;
   cleanup_free char *buf = NULL;
   cleanup_image_config struct oci_image_config *config = NULL;
   struct oci_image_manifest *m;
   bool from_index = false;
 
   if (ref->digest)
-    top = xstrdup(ref->digest);
+    p->top = xstrdup(ref->digest);
   else
     {
       struct img_manifest_ref head = { 0 };
       if (img_registry_resolve(p->reg, p->repo, ref->tag, &head, err) < 0)
         return -1;
-      top = steal_pointer(&head.digest);
+      p->top = steal_pointer(&head.digest);
       img_manifest_ref_clear(&head);
     }
-  if (resolve_image_manifest(p, top, &p->digest, &buf, &p->manifest_len, &p->media_type, &from_index, err)
+  if (resolve_image_manifest(p, p->top, &p->digest, &buf, &p->manifest_len, &p->media_type, &from_index, err)
       < 0)
     return -1;
   if (oci_image_manifest_parse(p->digest, buf, p->manifest_len, &p->manifest, err) < 0)
     return -1;
   m = p->manifest;
   if (!oci_media_type_is_config(m->config.media_type))
-    return oci_error_set(err, ENOTSUP,
-                         "manifest %s: not supported: config media type `%s` (not a container image)",
-                         p->digest, m->config.media_type);
+    return oci_error_fail(err, ENOTSUP,
+                          "manifest %s: not supported: config media type `%s` (not a container image)",
+                          p->digest, m->config.media_type);
   if (fetch_config(p, &m->config, &config, err) < 0)
     return -1;
   if (!from_index && check_config_platform(p, config, err) < 0)
     return -1;
+  if (p->platform.os == NULL)
+    img_platform_set(&p->platform, config->os, config->architecture, config->variant);
   if (config->diff_ids_len != m->layers_len)
-    return oci_error_set(err, EINVAL, "image %s: %zu layers but %zu diff_ids in the config", p->digest,
-                         m->layers_len, config->diff_ids_len);
+    return oci_error_fail(err, EINVAL, "image %s: %zu layers but %zu diff_ids in the config", p->digest,
+                          m->layers_len, config->diff_ids_len);
   return 0;
 }
 
@@ -363,9 +371,15 @@ pull_set_ref(struct pull *p, struct oci_error **err)
   cleanup_free char *name = img_reference_name(p->ref);
   const char *tag = p->ref->digest ? p->ref->digest : p->ref->tag;
 
-  if (img_store_set_ref(p->store, name, tag, p->media_type, p->digest, p->manifest_len, err) < 0)
+  const struct img_store_target t = { .media_type = p->media_type,
+                                      .digest = p->digest,
+                                      .size = p->manifest_len,
+                                      .ref_digest = p->top,
+                                      .platform = &p->platform };
+
+  if (img_store_set_ref(p->store, name, tag, &t, err) < 0)
     return -1;
-  img_progress_note(p->progress, "Digest: %s", p->digest);
+  img_progress_note(p->progress, "Digest: %s", p->top);
   return 0;
 }
 
@@ -378,6 +392,8 @@ pull_clear(struct pull *p)
   img_progress_free(p->progress);
   img_platform_clear(&p->want);
   oci_image_manifest_free(p->manifest);
+  free(p->top);
+  img_platform_clear(&p->platform);
   free(p->digest);
   free(p->media_type);
   free(p->refstr);
@@ -397,7 +413,7 @@ pull_open(struct pull *p, struct img_store *store, const struct img_reference *r
   p->repo = p->ref->repository;
   p->refstr = img_reference_string(ref);
   if (ref->transport != IMG_REF_REGISTRY)
-    return oci_error_set(err, EINVAL, "%s: not a registry reference", p->refstr);
+    return oci_error_fail(err, EINVAL, "%s: not a registry reference", p->refstr);
   if (opts->platform)
     {
       if (img_platform_parse(opts->platform, &p->want, err) < 0)
@@ -416,7 +432,7 @@ pull_open(struct pull *p, struct img_store *store, const struct img_reference *r
 
 int
 img_pull(struct img_store *store, const struct img_reference *ref, const struct img_pull_opts *opts,
-         char **manifest_digest, struct oci_error **err)
+         struct img_pulled *out, struct oci_error **err)
 {
   __attribute__((cleanup(pull_clear))) struct pull p = { .lock = -1 };
 
@@ -424,8 +440,19 @@ img_pull(struct img_store *store, const struct img_reference *ref, const struct 
     return -1;
   if (pull_resolve(&p, err) < 0 || fetch_layers(&p, p.manifest, err) < 0 || pull_set_ref(&p, err) < 0)
     return oci_error_wrap(err, "pulling %s", p.refstr);
-  *manifest_digest = steal_pointer(&p.digest);
+  out->digest = steal_pointer(&p.top);
+  out->manifest_digest = steal_pointer(&p.digest);
+  out->platform = img_platform_string(&p.platform);
   return 0;
+}
+
+void
+img_pulled_clear(struct img_pulled *r)
+{
+  free(r->digest);
+  free(r->manifest_digest);
+  free(r->platform);
+  memset(r, 0, sizeof *r);
 }
 
 /* ---- pulling while unpacking ----
@@ -460,8 +487,10 @@ struct img_pull_stream
   bool running;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  bool downloaded;    /* the thread is done (under mu) */
-  atomic_bool cancel; /* the unpacking failed: stop downloading */
+  bool downloaded;               /* the thread is done (under mu) */
+  atomic_bool cancel;            /* the unpacking failed: stop downloading */
+  bool (*cancelled)(void *data); /* the caller was interrupted (opts.registry) */
+  void *cancel_data;
   struct img_layer_source source;
 };
 
@@ -481,7 +510,7 @@ stream_sink(void *data, const void *buf, size_t len, struct oci_error **err)
   struct img_pull_stream *s = j->s;
 
   if (atomic_load(&s->cancel))
-    return oci_error_set(err, ECANCELED, "cancelled");
+    return oci_error_fail(err, ECANCELED, "cancelled");
   if (img_blob_writer_write(j->writer, buf, len, err) < 0)
     return -1;
   pthread_mutex_lock(&s->mu);
@@ -502,6 +531,7 @@ stream_restart(void *data, struct oci_error **err)
   pthread_mutex_lock(&j->s->mu);
   j->available = 0;
   pthread_mutex_unlock(&j->s->mu);
+  img_progress_restart(j->s->p.progress, j->row);
   return img_blob_writer_restart(j->writer, err);
 }
 
@@ -608,6 +638,12 @@ stream_plan(struct img_pull_stream *s, struct oci_error **err)
   return 0;
 }
 
+static bool
+stream_cancelled(struct img_pull_stream *s)
+{
+  return s->cancelled && s->cancelled(s->cancel_data);
+}
+
 static ssize_t
 stream_read(void *data, const void **buf, struct oci_error **err)
 {
@@ -623,17 +659,31 @@ stream_read(void *data, const void **buf, struct oci_error **err)
     avail = r->size;
   else
     {
+      bool cancelled = false;
       pthread_mutex_lock(&s->mu);
-      while (r->pos >= j->available && !s->downloaded)
-        pthread_cond_wait(&s->cv, &s->mu);
+      while (r->pos >= j->available && !s->downloaded && !(cancelled = stream_cancelled(s)))
+        {
+          /* An interrupt sends no broadcast: look again now and then. */
+          struct timespec until;
+          clock_gettime(CLOCK_REALTIME, &until);
+          until.tv_nsec += 100 * 1000000L;
+          if (until.tv_nsec >= 1000000000L)
+            {
+              until.tv_sec++;
+              until.tv_nsec -= 1000000000L;
+            }
+          pthread_cond_timedwait(&s->cv, &s->mu, &until);
+        }
       avail = j->available;
       pthread_mutex_unlock(&s->mu);
+      if (cancelled)
+        return oci_error_fail(err, EINTR, "interrupted");
       if (r->pos >= avail) /* the download is over, short */
         {
           if (j->err)
-            return oci_error_set(err, j->err->status, "%s", j->err->msg);
-          return oci_error_set(err, EIO, "download stopped after %" PRIu64 " of %" PRIu64 " bytes", avail,
-                               r->size);
+            return oci_error_copy(err, j->err);
+          return oci_error_fail(err, EIO, "download stopped after %" PRIu64 " of %" PRIu64 " bytes", avail,
+                                r->size);
         }
     }
   do
@@ -642,8 +692,8 @@ stream_read(void *data, const void **buf, struct oci_error **err)
   if (n < 0)
     return oci_error_errno(err, "read");
   if (n == 0)
-    return oci_error_set(err, EIO, "unexpected end of file at %" PRIu64 " of %" PRIu64 " bytes", r->pos,
-                         r->size);
+    return oci_error_fail(err, EIO, "unexpected end of file at %" PRIu64 " of %" PRIu64 " bytes", r->pos,
+                          r->size);
   r->pos += n;
   *buf = r->buf;
   return n;
@@ -660,7 +710,7 @@ stream_fetch_rest(struct img_pull_stream *s, struct oci_error **err)
   stream_join(s);
   for (size_t k = 0; k < s->n_jobs; k++)
     if (s->jobs[k].err)
-      return oci_error_set(err, s->jobs[k].err->status, "%s", s->jobs[k].err->msg);
+      return oci_error_copy(err, s->jobs[k].err);
   for (size_t i = 0; i < m->layers_len; i++)
     if (!img_store_has_blob(s->p.store, m->layers[i].digest))
       return fetch_layers(&s->p, m, err);
@@ -680,8 +730,8 @@ open_committed(struct img_pull_stream *s, const struct oci_descriptor *d, int *f
   if (img_store_open_blob(s->p.store, d->digest, &f, &size, err) < 0)
     return -1;
   if (size != (uint64_t)d->size)
-    return oci_error_set(err, EBADMSG, "layer %s: %" PRIu64 " bytes, the manifest says %" PRId64, d->digest,
-                         size, d->size);
+    return oci_error_fail(err, EBADMSG, "layer %s: %" PRIu64 " bytes, the manifest says %" PRId64, d->digest,
+                          size, d->size);
   *fd = steal_fd(&f);
   return 0;
 }
@@ -745,6 +795,8 @@ img_pull_stream_start(struct img_store *store, const struct img_reference *ref,
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->cv, NULL);
   atomic_init(&s->cancel, false);
+  s->cancelled = opts->registry.cancelled;
+  s->cancel_data = opts->registry.cancel_data;
   s->source = (struct img_layer_source){
     .open = stream_open, .close = stream_close, .finish = stream_finish, .data = s
   };

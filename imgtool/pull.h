@@ -22,14 +22,23 @@ struct img_pull_opts
   bool progress_tty;    /* redraw in place */
 };
 
+/* What a pull pointed the name at. */
+struct img_pulled
+{
+  char *digest;          /* what the registry serves for the name: the index of a multi-platform image */
+  char *manifest_digest; /* the platform's image manifest (== digest for a single-manifest image) */
+  char *platform;        /* "os/arch[/variant]" of the image */
+};
+void img_pulled_clear(struct img_pulled *r);
+
 /* Pull REF (a registry reference) into STORE under the store's per-image
  * lock, so a concurrent pull of the same image waits and then finds its
- * blobs present.  The ref REF's name:tag (or name@digest) is pointed at the
- * platform's image manifest, whose digest is returned in *manifest_digest
- * (the index, when there is one, is kept in the store as a blob so that the
- * next pull can choose from it without downloading it again). */
+ * blobs present.  The ref REF's name:tag (or name@digest) is pointed, for
+ * the image's platform only, at the platform's image manifest (the index,
+ * when there is one, is kept in the store as a blob so that the next pull
+ * can choose from it without downloading it again). */
 int img_pull(struct img_store *store, const struct img_reference *ref, const struct img_pull_opts *opts,
-             char **manifest_digest, struct oci_error **err);
+             struct img_pulled *out, struct oci_error **err);
 
 /* ---- pulling while unpacking (a bundle of an image not in the store) ----
  *

@@ -218,12 +218,12 @@ parse_local(const char *str, const char *rest, enum img_ref_transport transport,
       path = xstrndup(rest, colon - rest);
       tag = xstrdup(colon + 1);
       if (!tag_valid(tag))
-        return oci_error_set(err, EINVAL, "invalid reference `%s`: invalid tag `%s`", str, tag);
+        return oci_error_fail(err, EINVAL, "invalid reference `%s`: invalid tag `%s`", str, tag);
     }
   else
     path = xstrdup(rest);
   if (path[0] == '\0')
-    return oci_error_set(err, EINVAL, "invalid reference `%s`: missing path", str);
+    return oci_error_fail(err, EINVAL, "invalid reference `%s`: missing path", str);
 
   r = xzalloc(sizeof *r);
   r->transport = transport;
@@ -246,7 +246,7 @@ img_reference_parse(const char *str, struct img_reference **ref, struct oci_erro
 
   *ref = NULL;
   if (str == NULL || str[0] == '\0')
-    return oci_error_set(err, EINVAL, "invalid reference: empty");
+    return oci_error_fail(err, EINVAL, "invalid reference: empty");
   if (strncmp(str, "oci:", 4) == 0)
     return parse_local(str, str + 4, IMG_REF_OCI_LAYOUT, ref, err);
   if (strncmp(str, "oci-archive:", 12) == 0)
@@ -259,15 +259,15 @@ img_reference_parse(const char *str, struct img_reference **ref, struct oci_erro
     {
       digest = xstrdup(at + 1);
       if (!reference_digest_valid(digest))
-        return oci_error_set(err, EINVAL, "invalid reference `%s`: invalid digest `%s`", str, digest);
+        return oci_error_fail(err, EINVAL, "invalid reference `%s`: invalid digest `%s`", str, digest);
       name = xstrndup(str, at - str);
     }
   else
     name = xstrdup(str);
 
   if (strlen(name) == 64 && is_hex_lower(name, 64))
-    return oci_error_set(err, EINVAL,
-                         "invalid reference `%s`: cannot specify 64-byte hexadecimal strings as a name", str);
+    return oci_error_fail(
+        err, EINVAL, "invalid reference `%s`: cannot specify 64-byte hexadecimal strings as a name", str);
 
   last_slash = strrchr(name, '/');
   colon = strrchr(last_slash ? last_slash : name, ':');
@@ -276,20 +276,20 @@ img_reference_parse(const char *str, struct img_reference **ref, struct oci_erro
       tag = xstrdup(colon + 1);
       name[colon - name] = '\0';
       if (!tag_valid(tag))
-        return oci_error_set(err, EINVAL, "invalid reference `%s`: invalid tag `%s`", str, tag);
+        return oci_error_fail(err, EINVAL, "invalid reference `%s`: invalid tag `%s`", str, tag);
     }
 
   split_domain(name, &domain, &repo);
   if (!domain_valid(domain))
-    return oci_error_set(err, EINVAL, "invalid reference `%s`: invalid registry `%s`", str, domain);
+    return oci_error_fail(err, EINVAL, "invalid reference `%s`: invalid registry `%s`", str, domain);
   if (has_upper(repo, strlen(repo)))
-    return oci_error_set(err, EINVAL, "invalid reference `%s`: repository name (%s) must be lowercase", str,
-                         repo);
+    return oci_error_fail(err, EINVAL, "invalid reference `%s`: repository name (%s) must be lowercase", str,
+                          repo);
   if (!repository_valid(repo))
-    return oci_error_set(err, EINVAL, "invalid reference `%s`: invalid repository name `%s`", str, repo);
+    return oci_error_fail(err, EINVAL, "invalid reference `%s`: invalid repository name `%s`", str, repo);
   if (strlen(domain) + 1 + strlen(repo) > NAME_TOTAL_LENGTH_MAX)
-    return oci_error_set(err, EINVAL, "invalid reference `%s`: repository name longer than %d characters",
-                         str, NAME_TOTAL_LENGTH_MAX);
+    return oci_error_fail(err, EINVAL, "invalid reference `%s`: repository name longer than %d characters",
+                          str, NAME_TOTAL_LENGTH_MAX);
 
   r = xzalloc(sizeof *r);
   r->transport = IMG_REF_REGISTRY;

@@ -53,6 +53,8 @@ img_registry_open(const char *registry, const struct img_registry_opts *opts, st
     .max_parallel = opts->max_parallel,
     .log = opts->log,
     .log_data = opts->log_data,
+    .cancelled = opts->cancelled,
+    .cancel_data = opts->cancel_data,
   };
   struct img_auth_opts aopts = {
     .creds = opts->creds,
@@ -198,9 +200,50 @@ ratelimit_text(const char *v)
   return w > 0 ? xasprintf("%ld per %ld s", n, w) : xasprintf("%ld", n);
 }
 
+/* The first error code of a distribution error body, or NULL. */
+static char *
+response_error_code(const struct img_http_response *resp)
+{
+  cleanup_json_value struct json_value *doc = NULL;
+  cleanup_error struct oci_error *ignored = NULL;
+  const struct json_value *errors, *e, *code;
+
+  if (resp->body_len > 0 && json_parse("error body", resp->body, resp->body_len, &doc, &ignored) == 0
+      && doc->type == JSON_OBJECT && (errors = json_object_get(doc, "errors")) && errors->type == JSON_ARRAY
+      && errors->u.array.len > 0 && (e = errors->u.array.items[0])->type == JSON_OBJECT
+      && (code = json_object_get(e, "code")) && code->type == JSON_STRING)
+    return xstrdup(code->u.string);
+  return NULL;
+}
+
+/* Whether RESP says the repository itself is unknown: 404 NAME_UNKNOWN, or
+ * (as Docker Hub answers for a name it does not have, to anyone) a 401 or
+ * 403 whose challenge says the token's scope is not enough. */
+static bool
+repository_unknown(const struct img_http_response *resp)
+{
+  cleanup_free char *code = response_error_code(resp);
+
+  if (resp->status == 404)
+    return code && strcmp(code, "NAME_UNKNOWN") == 0;
+  if (resp->status == 401 || resp->status == 403)
+    {
+      cleanup_challenge struct img_challenge ch = { 0 };
+      cleanup_error struct oci_error *ignored = NULL;
+      const char *www = img_http_header(resp, "www-authenticate");
+      if (code && (strcmp(code, "NAME_UNKNOWN") == 0))
+        return true;
+      return www && img_challenge_parse(www, &ch, &ignored) == 0 && ch.error
+             && strcmp(ch.error, "insufficient_scope") == 0;
+    }
+  return false;
+}
+
+/* REPO (NULL: not about one repository) is needed to name it when the
+ * registry says it does not know it. */
 static int
-response_error(struct img_registry *reg, const struct img_http_response *resp, const char *what,
-               struct oci_error **err)
+response_error(struct img_registry *reg, const struct img_http_response *resp, const char *repo,
+               const char *what, struct oci_error **err)
 {
   cleanup_free char *text = response_error_text(resp);
 
@@ -209,19 +252,31 @@ response_error(struct img_registry *reg, const struct img_http_response *resp, c
       cleanup_free char *limit = ratelimit_text(img_http_header(resp, "ratelimit-limit"));
       cleanup_free char *remaining = ratelimit_text(img_http_header(resp, "ratelimit-remaining"));
       const char *retry = img_http_header(resp, "retry-after");
-      return oci_error_set(
+      return oci_error_fail(
           err, EAGAIN,
           "%s: rate limit reached (429): %s%s%s%s%s%s%s; log in with `imgtool login %s` for a "
           "higher limit",
           what, text, limit ? "; limit " : "", limit ? limit : "", remaining ? ", remaining " : "",
           remaining ? remaining : "", retry ? "; retry after " : "", retry ? retry : "", reg->registry);
     }
+  /* A registry cannot tell a stranger whether a private repository exists,
+   * so "unknown" may also mean "not yours": say both. */
+  if (repo && repository_unknown(resp))
+    return oci_error_fail(err, resp->status == 404 ? ENOENT : EACCES,
+                          "%s: repository %s/%s does not exist, or it is private and needs a login "
+                          "(`imgtool login %s`, or --creds)",
+                          what, reg->registry, repo, reg->registry);
   if (resp->status == 401 || resp->status == 403)
-    return oci_error_set(
-        err, EACCES,
-        "%s: %s (%ld); if the repository is private, log in with `imgtool login %s` or use --creds", what,
-        text, resp->status, reg->registry);
-  return oci_error_set(err, status_errno(resp->status), "%s: %s", what, text);
+    {
+      char status[32] = "";
+      if (strncmp(text, "HTTP ", 5) != 0)
+        snprintf(status, sizeof status, " (HTTP %ld)", resp->status);
+      return oci_error_fail(
+          err, EACCES,
+          "%s: %s%s; if the repository is private, log in with `imgtool login %s` or use --creds", what, text,
+          status, reg->registry);
+    }
+  return oci_error_fail(err, status_errno(resp->status), "%s: %s", what, text);
 }
 
 static void
@@ -246,7 +301,7 @@ answer_challenge(struct img_registry *reg, const struct img_http_response *resp,
   const char *www = img_http_header(resp, "www-authenticate");
 
   if (www == NULL)
-    return oci_error_set(err, EACCES, "%s answered 401 without a WWW-Authenticate challenge", reg->registry);
+    return oci_error_fail(err, EACCES, "%s answered 401 without a WWW-Authenticate challenge", reg->registry);
   if (img_challenge_parse(www, &ch, err) < 0)
     return oci_error_wrap(err, "%s", reg->registry);
   reg_log(reg, "%s: %s challenge, realm %s%s%s", reg->registry, ch.scheme, ch.realm ? ch.realm : "(none)",
@@ -326,11 +381,30 @@ is_schema1(const char *mt)
 static int
 schema1_error(const char *what, struct oci_error **err)
 {
-  return oci_error_set(
+  return oci_error_fail(
       err, ENOTSUP,
       "%s: not supported: Docker image manifest schema 1 (deprecated since 2017); the image must be "
       "pushed again with a current client",
       what);
+}
+
+/* A manifest's 404: an unknown repository, or only an unknown manifest in
+ * it?  distribution answers MANIFEST_UNKNOWN either way (and a HEAD has no
+ * body at all); its tag list says NAME_UNKNOWN for a repository it does not
+ * have.  Any other answer (or none) leaves it an unknown manifest. */
+static int
+manifest_unknown(struct img_registry *reg, const char *repo, const char *scope, const char *what,
+                 const char *missing, struct oci_error **err)
+{
+  cleanup_http_response struct img_http_response tags = { 0 };
+  cleanup_error struct oci_error *ignored = NULL;
+  cleanup_free char *path = xasprintf("%s/tags/list?n=1", repo);
+  struct img_http_request req = { .max_body = 64 << 10 };
+
+  if (registry_send(reg, path, scope, &req, &tags, &ignored) == 0 && tags.status != 200
+      && repository_unknown(&tags))
+    return response_error(reg, &tags, repo, what, err);
+  return oci_error_fail(err, ENOENT, "%s: manifest unknown (%s)", what, missing);
 }
 
 int
@@ -352,8 +426,8 @@ img_registry_resolve(struct img_registry *reg, const char *repo, const char *tag
   if (resp.status != 200)
     {
       if (resp.status == 404)
-        return oci_error_set(err, ENOENT, "%s: manifest unknown (no such tag or repository)", what);
-      return response_error(reg, &resp, what, err);
+        return manifest_unknown(reg, repo, scope, what, "no such tag", err);
+      return response_error(reg, &resp, repo, what, err);
     }
   out->media_type = media_type_of(img_http_header(&resp, "content-type"));
   if (is_schema1(out->media_type))
@@ -384,7 +458,7 @@ img_registry_resolve(struct img_registry *reg, const char *repo, const char *tag
     if (get.status != 200)
       {
         img_manifest_ref_clear(out);
-        return response_error(reg, &get, what, err);
+        return response_error(reg, &get, repo, what, err);
       }
     img_sha256_digest(get.body, get.body_len, d);
     out->digest = xstrdup(d);
@@ -406,7 +480,7 @@ check_manifest_body(const char *what, const char *content_type, const char *buf,
   if (json_parse(what, buf, len, &doc, err) < 0)
     return -1;
   if (doc->type != JSON_OBJECT)
-    return oci_error_set(err, EINVAL, "%s: not a JSON object", what);
+    return oci_error_fail(err, EINVAL, "%s: not a JSON object", what);
   sv = json_object_get(doc, "schemaVersion");
   if (sv && sv->type == JSON_NUMBER && json_number_int64(sv, &version) == 0 && version == 1)
     return schema1_error(what, err);
@@ -416,9 +490,9 @@ check_manifest_body(const char *what, const char *content_type, const char *buf,
       if (is_schema1(mt->u.string))
         return schema1_error(what, err);
       if (content_type && strcmp(content_type, mt->u.string) != 0)
-        return oci_error_set(err, EPROTO,
-                             "%s: Content-Type `%s` does not match the manifest's mediaType `%s`", what,
-                             content_type, mt->u.string);
+        return oci_error_fail(err, EPROTO,
+                              "%s: Content-Type `%s` does not match the manifest's mediaType `%s`", what,
+                              content_type, mt->u.string);
       *media_type = xstrdup(mt->u.string);
       return 0;
     }
@@ -449,29 +523,31 @@ img_registry_get_manifest(struct img_registry *reg, const char *repo, const char
   char got[IMG_DIGEST_LEN];
 
   if (!img_digest_valid(digest))
-    return oci_error_set(err, EINVAL, "%s: unsupported digest", what);
+    return oci_error_fail(err, EINVAL, "%s: unsupported digest", what);
   if (registry_send(reg, path, scope, &req, &resp, err) < 0)
     {
       if ((*err)->status == EFBIG)
         {
           oci_error_free(*err);
           *err = NULL;
-          return oci_error_set(err, EFBIG, "%s: larger than the %u MiB limit for manifests", what,
-                               OCI_MANIFEST_MAX_SIZE >> 20);
+          return oci_error_fail(err, EFBIG, "%s: larger than the %u MiB limit for manifests", what,
+                                OCI_MANIFEST_MAX_SIZE >> 20);
         }
       return oci_error_wrap(err, "fetching %s", what);
     }
   log_ratelimit(reg, &resp);
+  if (resp.status == 404 && !repository_unknown(&resp))
+    return manifest_unknown(reg, repo, scope, what, "no such digest", err);
   if (resp.status != 200)
-    return response_error(reg, &resp, what, err);
+    return response_error(reg, &resp, repo, what, err);
 
   img_sha256_digest(resp.body, resp.body_len, got);
   if (strcmp(got, digest) != 0)
-    return oci_error_set(err, EBADMSG, "%s: digest mismatch: expected %s got %s", what, digest, got);
+    return oci_error_fail(err, EBADMSG, "%s: digest mismatch: expected %s got %s", what, digest, got);
   header_digest = img_http_header(&resp, "docker-content-digest");
   if (header_digest && strcmp(header_digest, got) != 0)
-    return oci_error_set(err, EBADMSG, "%s: Docker-Content-Digest %s does not match the content (%s)", what,
-                         header_digest, got);
+    return oci_error_fail(err, EBADMSG, "%s: Docker-Content-Digest %s does not match the content (%s)", what,
+                          header_digest, got);
   content_type = media_type_of(img_http_header(&resp, "content-type"));
   if (is_schema1(content_type))
     return schema1_error(what, err);
@@ -504,9 +580,9 @@ img_registry_check_login(struct img_registry *reg, struct oci_error **err)
   if (resp.status == 401 || resp.status == 403)
     {
       cleanup_free char *text = response_error_text(&resp);
-      return oci_error_set(err, EACCES, "%s: credentials refused: %s (%ld)", what, text, resp.status);
+      return oci_error_fail(err, EACCES, "%s: credentials refused: %s (%ld)", what, text, resp.status);
     }
-  return response_error(reg, &resp, what, err);
+  return response_error(reg, &resp, NULL, what, err);
 }
 
 /* Sink into a memory buffer with a cap, for configs. */
@@ -522,7 +598,7 @@ mem_sink_write(void *data, const void *buf, size_t len, struct oci_error **err)
   struct mem_sink *m = data;
 
   if (m->len + len > m->max)
-    return oci_error_set(err, EFBIG, "blob larger than %zu bytes", m->max);
+    return oci_error_fail(err, EFBIG, "blob larger than %zu bytes", m->max);
   m->buf = xrealloc(m->buf, m->len + len + 1);
   memcpy(m->buf + m->len, buf, len);
   m->len += len;
@@ -558,7 +634,8 @@ img_registry_get_blob(struct img_registry *reg, const char *repo, const char *di
   if (strcmp(got, digest) != 0)
     {
       free(m.buf);
-      return oci_error_set(err, EBADMSG, "blob %s: digest mismatch: expected %s got %s", digest, digest, got);
+      return oci_error_fail(err, EBADMSG, "blob %s: digest mismatch: expected %s got %s", digest, digest,
+                            got);
     }
   if (m.buf == NULL)
     m.buf = xstrdup("");
@@ -667,7 +744,7 @@ img_registry_fetch_blobs(struct img_registry *reg, const char *repo, struct img_
               continue;
             }
           cleanup_free char *what = xasprintf("blob %s", blobs[i].digest);
-          response_error(reg, resp, what, &errs[i]);
+          response_error(reg, resp, repo, what, &errs[i]);
           ret = -1;
         }
       n_todo = next;
@@ -681,7 +758,7 @@ img_registry_fetch_blobs(struct img_registry *reg, const char *repo, struct img_
           if (first && answer_challenge(reg, first, scope, &header, &errs[todo[0]]) < 0)
             {
               for (size_t k = 1; k < n_todo; k++)
-                oci_error_set(&errs[todo[k]], EACCES, "blob %s: not authorised", blobs[todo[k]].digest);
+                oci_error_fail(&errs[todo[k]], EACCES, "blob %s: not authorised", blobs[todo[k]].digest);
               return -1;
             }
         }
@@ -690,7 +767,7 @@ img_registry_fetch_blobs(struct img_registry *reg, const char *repo, struct img_
     if (errs[todo[k]] == NULL)
       {
         cleanup_free char *what = xasprintf("blob %s", blobs[todo[k]].digest);
-        response_error(reg, &b.resps[todo[k]], what, &errs[todo[k]]);
+        response_error(reg, &b.resps[todo[k]], repo, what, &errs[todo[k]]);
         ret = -1;
       }
   return ret;

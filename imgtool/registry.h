@@ -30,6 +30,8 @@ struct img_registry_opts
   unsigned backoff_ms;           /* 0: the http default */
   img_http_log_fn log;           /* -v diagnostics, or NULL */
   void *log_data;
+  bool (*cancelled)(void *data); /* see img_http_opts; NULL: never */
+  void *cancel_data;
 };
 
 struct img_registry;

@@ -23,6 +23,7 @@
 
 #define REF_NAME_ANNOTATION "org.opencontainers.image.ref.name"
 #define PULLED_ANNOTATION "io.imgtool.pulled"
+#define REF_DIGEST_ANNOTATION "io.imgtool.ref.digest"
 #define OCI_LAYOUT_TEXT "{\"imageLayoutVersion\":\"1.0.0\"}"
 
 struct img_store
@@ -467,7 +468,7 @@ img_blob_writer_open_reader(const struct img_blob_writer *w, struct oci_error **
     return oci_error_errno(err, "stat `ingest/%s`", w->partial);
   /* We hold the lock, so nobody renamed it; this is paranoia. */
   if (a.st_ino != b.st_ino || a.st_dev != b.st_dev)
-    return oci_error_set(err, ESTALE, "`ingest/%s` was replaced", w->partial);
+    return oci_error_fail(err, ESTALE, "`ingest/%s` was replaced", w->partial);
   return steal_fd(&fd);
 }
 
@@ -637,53 +638,177 @@ now_rfc3339(char *buf, size_t len)
   strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-int
-img_store_set_ref(struct img_store *s, const char *repository, const char *tag_or_digest,
-                  const char *media_type, const char *digest, uint64_t size, struct oci_error **err)
+/* The platform of the image DIGEST names: its config's; unknown (os NULL)
+ * for an index, which suits any platform, and for what cannot be read. */
+static void
+target_platform(struct img_store *s, const char *digest, const char *media_type, struct img_platform *out)
 {
-  cleanup_image_index struct oci_image_index *x = NULL;
-  cleanup_free char *name = compose_ref_name(repository, tag_or_digest);
-  char now[64];
+  cleanup_error struct oci_error *e = NULL;
+  cleanup_free char *mbuf = NULL;
+  cleanup_free char *cbuf = NULL;
+  cleanup_image_manifest struct oci_image_manifest *m = NULL;
+  cleanup_image_config struct oci_image_config *c = NULL;
+  size_t len;
 
-  if (check_digest(digest, err) < 0)
-    return -1;
-  if (!img_store_has_blob(s, digest))
-    return oci_error_set(err, ENOENT, "ref `%s`: blob %s is not in the store", name, digest);
-  cleanup_close int lock = lock_index(s, err);
-  if (lock < 0 || load_index(s, &x, err) < 0)
-    return -1;
+  memset(out, 0, sizeof *out);
+  if (media_type && oci_media_type_is_index(media_type))
+    return;
+  if (img_store_read_blob(s, digest, OCI_MANIFEST_MAX_SIZE, &mbuf, &len, &e) < 0
+      || oci_image_manifest_parse(digest, mbuf, len, &m, &e) < 0
+      || img_store_read_blob(s, m->config.digest, OCI_CONFIG_MAX_SIZE, &cbuf, &len, &e) < 0
+      || oci_image_config_parse(m->config.digest, cbuf, len, &c, &e) < 0)
+    return;
+  if (c->os && c->architecture)
+    img_platform_set(out, c->os, c->architecture, c->variant);
+}
 
-  struct oci_descriptor *d = NULL;
-  for (size_t i = 0; i < x->manifests_len && d == NULL; i++)
-    {
-      const char *n = entry_name(&x->manifests[i]);
-      if (n && strcmp(n, name) == 0)
-        d = &x->manifests[i];
-    }
-  if (d == NULL)
-    {
-      x->manifests = xrealloc(x->manifests, (x->manifests_len + 1) * sizeof *x->manifests);
-      d = &x->manifests[x->manifests_len++];
-      memset(d, 0, sizeof *d);
-    }
+/* An entry's platform: its `platform` field, else its target's (entries
+ * written before the field was recorded). */
+static void
+entry_platform(struct img_store *s, const struct oci_descriptor *d, struct img_platform *out)
+{
+  memset(out, 0, sizeof *out);
+  if (d->platform && d->platform->os && d->platform->architecture)
+    img_platform_set(out, d->platform->os, d->platform->architecture, d->platform->variant);
+  else
+    target_platform(s, d->digest, d->media_type, out);
+}
+
+/* An unknown platform (an index) suits every platform. */
+static bool
+platforms_match(const struct img_platform *a, const struct img_platform *b)
+{
+  return a->os == NULL || b->os == NULL || img_platform_equal(a, b);
+}
+
+static const char *
+entry_ref_digest(const struct oci_descriptor *d)
+{
+  const char *v = oci_kv_get(d->annotations, d->annotations_len, REF_DIGEST_ANNOTATION);
+  return v ? v : d->digest;
+}
+
+/* NAME (a ref.name, may be NULL) is of REPOSITORY; any name is when
+ * REPOSITORY is NULL (a layout of bare tags). */
+static bool
+of_repository(const char *name, const char *repository)
+{
+  struct img_store_ref r = { 0 };
+  bool same;
+
+  if (repository == NULL)
+    return true;
+  if (name == NULL)
+    return false;
+  split_ref_name(name, &r);
+  same = r.repository && strcmp(r.repository, repository) == 0;
+  free(r.repository);
+  free(r.tag);
+  return same;
+}
+
+static void
+fill_descriptor(struct oci_descriptor *d, const char *name, const struct img_store_target *t,
+                const struct img_platform *platform)
+{
   struct oci_kv *ann = d->annotations;
   size_t ann_len = d->annotations_len;
+  char now[64];
+
   d->annotations = NULL;
   d->annotations_len = 0;
   oci_descriptor_clear(d);
   d->annotations = ann;
   d->annotations_len = ann_len;
-  d->media_type = xstrdup(media_type);
-  d->digest = xstrdup(digest);
-  d->size = size;
+  d->media_type = xstrdup(t->media_type);
+  d->digest = xstrdup(t->digest);
+  d->size = t->size;
+  if (platform->os)
+    {
+      d->platform = xzalloc(sizeof *d->platform);
+      d->platform->os = xstrdup(platform->os);
+      d->platform->architecture = xstrdup(platform->architecture);
+      d->platform->variant = platform->variant ? xstrdup(platform->variant) : NULL;
+    }
   now_rfc3339(now, sizeof now);
   oci_kv_set(&d->annotations, &d->annotations_len, REF_NAME_ANNOTATION, name);
+  oci_kv_set(&d->annotations, &d->annotations_len, REF_DIGEST_ANNOTATION,
+             t->ref_digest ? t->ref_digest : t->digest);
   oci_kv_set(&d->annotations, &d->annotations_len, PULLED_ANNOTATION, now);
+}
+
+int
+img_store_set_ref(struct img_store *s, const char *repository, const char *tag_or_digest,
+                  const struct img_store_target *t, struct oci_error **err)
+{
+  cleanup_image_index struct oci_image_index *x = NULL;
+  cleanup_free char *name = compose_ref_name(repository, tag_or_digest);
+  cleanup_platform struct img_platform platform = { 0 };
+  cleanup_free bool *drop = NULL;
+  bool by_digest = repository && strchr(tag_or_digest, ':') != NULL;
+  bool covered = false;
+  ssize_t target = -1;
+  size_t kept = 0;
+
+  if (check_digest(t->digest, err) < 0 || (t->ref_digest && check_digest(t->ref_digest, err) < 0))
+    return -1;
+  if (!img_store_has_blob(s, t->digest))
+    return oci_error_fail(err, ENOENT, "ref `%s`: blob %s is not in the store", name, t->digest);
+  cleanup_close int lock = lock_index(s, err);
+  if (lock < 0 || load_index(s, &x, err) < 0)
+    return -1;
+  if (t->platform)
+    img_platform_set(&platform, t->platform->os, t->platform->architecture, t->platform->variant);
+  else
+    target_platform(s, t->digest, t->media_type, &platform);
+
+  drop = xcalloc(x->manifests_len + 2, sizeof *drop);
+  for (size_t i = 0; i < x->manifests_len; i++)
+    {
+      const struct oci_descriptor *d = &x->manifests[i];
+      const char *n = entry_name(d);
+      if (n == NULL)
+        continue;
+      if (strcmp(n, name) == 0)
+        {
+          cleanup_platform struct img_platform p = { 0 };
+          entry_platform(s, d, &p);
+          if (target < 0 && platforms_match(&p, &platform))
+            target = (ssize_t)i;
+          continue;
+        }
+      if (repository == NULL || strcmp(d->digest, t->digest) != 0 || !of_repository(n, repository))
+        continue;
+      /* Another name of the repository for this very manifest. */
+      if (by_digest)
+        covered = true;
+      else if (strchr(n, '@'))
+        drop[i] = true;
+    }
+  if (covered && target < 0)
+    return 0;
+  if (target < 0)
+    {
+      x->manifests = xrealloc(x->manifests, (x->manifests_len + 1) * sizeof *x->manifests);
+      target = (ssize_t)x->manifests_len++;
+      memset(&x->manifests[target], 0, sizeof *x->manifests);
+    }
+  fill_descriptor(&x->manifests[target], name, t, &platform);
+  for (size_t i = 0; i < x->manifests_len; i++)
+    {
+      if (drop[i])
+        {
+          oci_descriptor_clear(&x->manifests[i]);
+          continue;
+        }
+      x->manifests[kept++] = x->manifests[i];
+    }
+  x->manifests_len = kept;
   return save_index(s, x, err);
 }
 
 static struct img_store_ref *
-ref_from_descriptor(const struct oci_descriptor *d)
+ref_from_descriptor(struct img_store *s, const struct oci_descriptor *d)
 {
   struct img_store_ref *r = xzalloc(sizeof *r);
   const char *name = entry_name(d);
@@ -693,15 +818,82 @@ ref_from_descriptor(const struct oci_descriptor *d)
   if (name)
     split_ref_name(name, r);
   r->digest = xstrdup(d->digest);
+  r->ref_digest = xstrdup(entry_ref_digest(d));
   r->media_type = xstrdup(d->media_type);
   r->size = d->size;
   r->pulled = pulled ? xstrdup(pulled) : NULL;
+  entry_platform(s, d, &r->platform);
   return r;
+}
+
+/* Entry I answers to NAME (or, for a digest, to one of the repository's
+ * images) whatever its platform. */
+static bool
+entry_answers(const struct oci_descriptor *d, const char *name, const char *repository,
+              const char *tag_or_digest)
+{
+  const char *n = entry_name(d);
+
+  if (n && strcmp(n, name) == 0)
+    return true;
+  return img_digest_valid(tag_or_digest)
+         && (strcmp(d->digest, tag_or_digest) == 0 || strcmp(entry_ref_digest(d), tag_or_digest) == 0)
+         && of_repository(n, repository);
+}
+
+/* An entry for another platform than WANT still answers for WANT when its
+ * source would have given it for WANT too: an image for a compatible
+ * platform (386 on amd64, arm/v7 on arm64) that its index picks for WANT,
+ * or that was a single manifest.  An explicit `--platform linux/386` of an
+ * index that also offers amd64 thus never answers for amd64. */
+static bool
+chosen_for(struct img_store *s, const struct oci_descriptor *d, const struct img_platform *p,
+           const struct img_platform *want)
+{
+  cleanup_error struct oci_error *e = NULL;
+  cleanup_free char *buf = NULL;
+  cleanup_image_index struct oci_image_index *x = NULL;
+  const char *top = entry_ref_digest(d);
+  size_t len, chosen = 0;
+
+  if (p->os == NULL || img_platform_rank(want, p->os, p->architecture, p->variant) < 0)
+    return false;
+  if (strcmp(top, d->digest) == 0)
+    return true;
+  if (img_store_read_blob(s, top, OCI_MANIFEST_MAX_SIZE, &buf, &len, &e) < 0
+      || oci_image_index_parse(top, buf, len, &x, &e) < 0 || img_platform_select(x, want, &chosen, &e) < 0)
+    return false;
+  return strcmp(x->manifests[chosen].digest, d->digest) == 0;
+}
+
+/* ENOENT naming the platforms NAME is stored for, if any. */
+static int
+not_found(struct img_store *s, const struct oci_image_index *x, const char *name, const char *repository,
+          const char *tag_or_digest, const struct img_platform *want, struct oci_error **err)
+{
+  cleanup_free char *have = xstrdup("");
+  cleanup_free char *w = want ? img_platform_string(want) : NULL;
+
+  for (size_t i = 0; want && i < x->manifests_len; i++)
+    if (entry_answers(&x->manifests[i], name, repository, tag_or_digest))
+      {
+        cleanup_platform struct img_platform p = { 0 };
+        entry_platform(s, &x->manifests[i], &p);
+        cleanup_free char *ps = img_platform_string(&p);
+        char *next = xasprintf("%s%s%s", have, have[0] ? ", " : "", ps);
+        free(have);
+        have = next;
+      }
+  if (have[0])
+    return oci_error_fail(err, ENOENT,
+                          "image `%s` for %s not found in `%s`: it is there for %s (choose with --platform)",
+                          name, w, s->dir, have);
+  return oci_error_fail(err, ENOENT, "image `%s` not found in `%s`", name, s->dir);
 }
 
 int
 img_store_get_ref(struct img_store *s, const char *repository, const char *tag_or_digest,
-                  struct img_store_ref **out, struct oci_error **err)
+                  const struct img_platform *want, struct img_store_ref **out, struct oci_error **err)
 {
   cleanup_image_index struct oci_image_index *x = NULL;
   cleanup_free char *name = NULL;
@@ -712,35 +904,32 @@ img_store_get_ref(struct img_store *s, const char *repository, const char *tag_o
   if (repository == NULL && tag_or_digest == NULL)
     {
       if (x->manifests_len != 1)
-        return oci_error_set(err, x->manifests_len ? EINVAL : ENOENT,
-                             "`%s` holds %zu images: name one with `:TAG`", s->dir, x->manifests_len);
-      *out = ref_from_descriptor(&x->manifests[0]);
+        return oci_error_fail(err, x->manifests_len ? EINVAL : ENOENT,
+                              "`%s` holds %zu images: name one with `:TAG`", s->dir, x->manifests_len);
+      *out = ref_from_descriptor(s, &x->manifests[0]);
       return 0;
     }
   name = compose_ref_name(repository, tag_or_digest);
-  for (size_t i = 0; i < x->manifests_len; i++)
-    {
-      const char *n = entry_name(&x->manifests[i]);
-      if (n && strcmp(n, name) == 0)
-        {
-          *out = ref_from_descriptor(&x->manifests[i]);
-          return 0;
-        }
-    }
-  /* By digest: any ref of the repository that points there will do. */
-  if (img_digest_valid(tag_or_digest))
-    for (size_t i = 0; i < x->manifests_len; i++)
-      if (strcmp(x->manifests[i].digest, tag_or_digest) == 0)
-        {
-          struct img_store_ref *r = ref_from_descriptor(&x->manifests[i]);
-          if (repository == NULL || (r->repository && strcmp(r->repository, repository) == 0))
-            {
-              *out = r;
-              return 0;
-            }
-          img_store_ref_free(r);
-        }
-  return oci_error_set(err, ENOENT, "image `%s` not found in `%s`", name, s->dir);
+  /* The name itself first, then (a digest) any image of the repository
+   * that answers to it; the platform asked for, then a compatible one. */
+  for (int pass = 0; pass < 4; pass++)
+    for (size_t i = 0; i < x->manifests_len && (pass < 2 || want); i++)
+      {
+        const struct oci_descriptor *d = &x->manifests[i];
+        const char *n = entry_name(d);
+        bool named = n && strcmp(n, name) == 0;
+        if (pass % 2 == 0 ? !named : !entry_answers(d, name, repository, tag_or_digest))
+          continue;
+        struct img_store_ref *r = ref_from_descriptor(s, d);
+        if (want == NULL
+            || (pass < 2 ? platforms_match(&r->platform, want) : chosen_for(s, d, &r->platform, want)))
+          {
+            *out = r;
+            return 0;
+          }
+        img_store_ref_free(r);
+      }
+  return not_found(s, x, name, repository, tag_or_digest, want, err);
 }
 
 int
@@ -752,7 +941,7 @@ img_store_list_refs(struct img_store *s, struct img_store_ref **refs, size_t *le
   struct img_store_ref *r = xcalloc(x->manifests_len + 1, sizeof *r);
   for (size_t i = 0; i < x->manifests_len; i++)
     {
-      struct img_store_ref *one = ref_from_descriptor(&x->manifests[i]);
+      struct img_store_ref *one = ref_from_descriptor(s, &x->manifests[i]);
       r[i] = *one;
       free(one);
     }
@@ -761,36 +950,50 @@ img_store_list_refs(struct img_store *s, struct img_store_ref **refs, size_t *le
   return 0;
 }
 
+static bool
+names_have(char *const *names, const char *n)
+{
+  for (; *names; names++)
+    if (strcmp(*names, n) == 0)
+      return true;
+  return false;
+}
+
 int
 img_store_remove_ref(struct img_store *s, const char *repository, const char *tag_or_digest,
-                     struct oci_error **err)
+                     const struct img_platform *only, char ***removed, struct oci_error **err)
 {
   cleanup_image_index struct oci_image_index *x = NULL;
   cleanup_free char *name = compose_ref_name(repository, tag_or_digest);
-  size_t kept = 0;
+  cleanup_strv char **names = xcalloc(1, sizeof *names);
+  size_t kept = 0, nnames = 0;
   bool found = false;
 
   cleanup_close int lock = lock_index(s, err);
   if (lock < 0 || load_index(s, &x, err) < 0)
     return -1;
-  bool by_digest = img_digest_valid(tag_or_digest);
   for (size_t i = 0; i < x->manifests_len; i++)
     {
       struct oci_descriptor *d = &x->manifests[i];
       const char *n = entry_name(d);
-      bool match = n && strcmp(n, name) == 0;
-      /* `rm repo@sha256:…` drops every tag of repo that points there. */
-      if (!match && by_digest && n && strcmp(d->digest, tag_or_digest) == 0)
+      /* `rm repo@sha256:…` drops every name of repo for that image. */
+      bool match = n && entry_answers(d, name, repository, tag_or_digest);
+      if (match && only)
         {
-          struct img_store_ref r = { 0 };
-          split_ref_name(n, &r);
-          match = repository == NULL || (r.repository && strcmp(r.repository, repository) == 0);
-          free(r.repository);
-          free(r.tag);
+          cleanup_platform struct img_platform p = { 0 };
+          entry_platform(s, d, &p);
+          match = platforms_match(&p, only);
         }
       if (match)
         {
           found = true;
+          /* A name stored for two platforms is one name removed. */
+          if (!names_have(names, n))
+            {
+              names = xrealloc(names, (nnames + 2) * sizeof *names);
+              names[nnames++] = xstrdup(n);
+              names[nnames] = NULL;
+            }
           oci_descriptor_clear(d);
           continue;
         }
@@ -798,8 +1001,12 @@ img_store_remove_ref(struct img_store *s, const char *repository, const char *ta
     }
   x->manifests_len = kept;
   if (!found)
-    return oci_error_set(err, ENOENT, "image `%s` not found in `%s`", name, s->dir);
-  return save_index(s, x, err);
+    return not_found(s, x, name, repository, tag_or_digest, only, err);
+  if (save_index(s, x, err) < 0)
+    return -1;
+  if (removed)
+    *removed = steal_pointer(&names);
+  return 0;
 }
 
 void
@@ -821,7 +1028,9 @@ img_store_refs_free(struct img_store_ref *refs, size_t len)
       free(refs[i].repository);
       free(refs[i].tag);
       free(refs[i].digest);
+      free(refs[i].ref_digest);
       free(refs[i].media_type);
+      img_platform_clear(&refs[i].platform);
       free(refs[i].pulled);
     }
   free(refs);
@@ -1022,6 +1231,16 @@ img_store_gc_report(struct img_store *s, struct img_gc_report *rep, struct oci_e
     {
       for (size_t i = 0; i < x->manifests_len; i++)
         mark(s, &live, x->manifests[i].digest, x->manifests[i].media_type, 0);
+      /* Then each name's index alone, not its other platforms' images: it
+       * tells which of them the name means for a compatible platform.  Not
+       * before: mark() skips what is already live. */
+      for (size_t i = 0; i < x->manifests_len; i++)
+        {
+          const struct oci_descriptor *d = &x->manifests[i];
+          const char *top = oci_kv_get(d->annotations, d->annotations_len, REF_DIGEST_ANNOTATION);
+          if (top && img_digest_valid(top))
+            set_add(&live, top);
+        }
       r = mark_bundles(s, &live, &chains, rep, err);
       if (r == 0)
         r = sweep_dir(s->blobs_fd, "blobs/sha256", &live, true, &rep->removed, &rep->freed, err);
@@ -1138,7 +1357,7 @@ img_store_get_bundle(struct img_store *s, const char *id, struct img_store_bundl
   char chunk[65536];
 
   if (!id_valid(id))
-    return oci_error_set(err, EINVAL, "invalid bundle id `%s`", id);
+    return oci_error_fail(err, EINVAL, "invalid bundle id `%s`", id);
   cleanup_close int fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
     return oci_error_errno(err, "`%s/%s`", s->dir, name);
@@ -1153,7 +1372,7 @@ img_store_get_bundle(struct img_store *s, const char *id, struct img_store_bundl
   const char *image = json_object_get_string(v, "image");
   if (path == NULL || manifest == NULL || strv_member(v, "blobs", &b->blobs, &b->blobs_len) < 0
       || strv_member(v, "chains", &b->chains, &b->chains_len) < 0)
-    return oci_error_set(err, EINVAL, "`%s/%s`: not a bundle record", s->dir, name);
+    return oci_error_fail(err, EINVAL, "`%s/%s`: not a bundle record", s->dir, name);
   b->id = xstrdup(id);
   b->path = xstrdup(path);
   b->manifest = xstrdup(manifest);
@@ -1171,7 +1390,7 @@ img_store_drop_bundle(struct img_store *s, const char *id, struct oci_error **er
 {
   cleanup_free char *name = xasprintf("bundles/%s.json", id);
   if (!id_valid(id))
-    return oci_error_set(err, EINVAL, "invalid bundle id `%s`", id);
+    return oci_error_fail(err, EINVAL, "invalid bundle id `%s`", id);
   if (unlinkat(s->dirfd, name, 0) < 0 && errno != ENOENT)
     return oci_error_errno(err, "remove `%s/%s`", s->dir, name);
   return 0;

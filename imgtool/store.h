@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "platform.h"
 
 struct img_store;
 
@@ -122,30 +123,65 @@ void img_blob_writer_free(struct img_blob_writer *w);
  * "3.20") is stored as ref.name "docker.io/library/alpine:3.20";
  * ("docker.io/library/alpine", "sha256:...") as "...alpine@sha256:...".  An
  * `oci:` layout written by other tools names refs by bare tag ("latest"):
- * pass repository NULL for those. */
+ * pass repository NULL for those.
+ *
+ * The store keeps one entry per name AND platform (the descriptor's
+ * `platform` field), so pulling a name for another platform never replaces
+ * what it means for this one.  An entry without that field (written before
+ * it was recorded, or by another tool) has the platform of its config; one
+ * pointing at an index has none and suits any platform.
+ *
+ * The digest the source served for the name (a multi-platform image's
+ * index, what `docker images --digests` shows) is kept in the annotation
+ * io.imgtool.ref.digest; the descriptor itself points at the platform's
+ * image manifest.  A digest name is one more name of an image only while no
+ * entry of its repository points at the same manifest: such an entry
+ * already answers to both digests. */
 struct img_store_ref
 {
   char *name;       /* the ref.name annotation as stored */
   char *repository; /* NULL for a bare tag */
   char *tag;        /* tag, or NULL when the ref is by digest */
   char *digest;     /* of the manifest or index the ref points at */
+  char *ref_digest; /* what the source served for the name; == digest when unknown */
   char *media_type;
   uint64_t size;
-  char *pulled; /* RFC 3339 time of the last set_ref, NULL if unknown */
+  char *pulled;                 /* RFC 3339 time of the last set_ref, NULL if unknown */
+  struct img_platform platform; /* os NULL: unknown (an index: any platform) */
+};
+
+/* What set_ref points a name at. */
+struct img_store_target
+{
+  const char *media_type;
+  const char *digest; /* the manifest (or index); must be in the store */
+  uint64_t size;
+  const char *ref_digest;              /* NULL: the same as digest */
+  const struct img_platform *platform; /* NULL: the config's, read from the store */
 };
 
 /* Point a ref at a manifest (or index) descriptor; the blob must already be
- * in the store. Replaces an existing entry of the same name. */
+ * in the store.  Replaces an existing entry of the same name and platform;
+ * a tag drops the digest names of its repository it now covers, and a
+ * digest name that an entry already covers is not added. */
 int img_store_set_ref(struct img_store *s, const char *repository, const char *tag_or_digest,
-                      const char *media_type, const char *digest, uint64_t size, struct oci_error **err);
-/* -1 with status ENOENT when there is no such ref. */
+                      const struct img_store_target *t, struct oci_error **err);
+/* The entry of that name for platform WANT (NULL: any), else one for a
+ * compatible platform (386 on amd64) that its source would have given for
+ * WANT too: a single manifest, or the one its index (kept by gc for that)
+ * picks for WANT.  A digest also finds an entry of the repository that
+ * points at that manifest or was served under that digest.  -1 with status
+ * ENOENT when there is none; the message then names the platforms the name
+ * is stored for. */
 int img_store_get_ref(struct img_store *s, const char *repository, const char *tag_or_digest,
-                      struct img_store_ref **out, struct oci_error **err);
+                      const struct img_platform *want, struct img_store_ref **out, struct oci_error **err);
 int img_store_list_refs(struct img_store *s, struct img_store_ref **refs, size_t *len,
                         struct oci_error **err);
-/* -1 with status ENOENT when there is no such ref. */
+/* Every platform of the name, or only ONLY's.  -1 with status ENOENT when
+ * nothing matched.  *removed (unless NULL) gets the names removed, each
+ * once, NULL-terminated: `repo@sha256:...` may be several tags. */
 int img_store_remove_ref(struct img_store *s, const char *repository, const char *tag_or_digest,
-                         struct oci_error **err);
+                         const struct img_platform *only, char ***removed, struct oci_error **err);
 void img_store_ref_free(struct img_store_ref *r);
 void img_store_refs_free(struct img_store_ref *refs, size_t len);
 

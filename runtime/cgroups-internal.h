@@ -8,6 +8,7 @@
 
 #include "oci-config.h"
 #include "cgroups.h"
+#include "context.h"
 
 enum rt_cg_mode
 {
@@ -46,8 +47,9 @@ struct rt_cg_dev_rule
 struct rt_cgroup
 {
   enum rt_cg_mode mode;
-  char *path;   /* the stored form (rt_cgroup_path) */
-  bool created; /* from rt_cgroup_create: a new container, not an update */
+  char *path;                   /* the stored form (rt_cgroup_path) */
+  bool created;                 /* from rt_cgroup_create: a new container, not an update */
+  const struct rt_context *log; /* --debug records of each write; may be NULL */
   struct rt_cg_hier *h;
   size_t n;
 };
@@ -93,10 +95,12 @@ int rt_cg_device_rules(const struct oci_device_cgroup *devs, size_t n, struct rt
 
 /* ---- file helpers (cgroups.c) ---- */
 
-/* Write `value` to dir/file; error "writing `file` = value: <errno>". */
-int rt_cg_write(const char *dir, const char *file, const char *value, struct oci_error **err);
-int rt_cg_writef(const char *dir, const char *file, struct oci_error **err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Write `value` to dir/file; error "writing `file` = value: <errno>".
+ * With log (may be NULL) under --debug, each write is one debug record. */
+int rt_cg_write(const struct rt_context *log, const char *dir, const char *file, const char *value,
+                struct oci_error **err);
+int rt_cg_writef(const struct rt_context *log, const char *dir, const char *file, struct oci_error **err,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Read dir/file (whole, NUL terminated, trailing newline stripped); NULL with
  * errno set on failure. */
 char *rt_cg_read(const char *dir, const char *file);
@@ -106,18 +110,20 @@ void rt_cg_backoff(unsigned attempt);
 
 /* ---- per version ---- */
 
-int rt_cg_v1_create_dir(const struct rt_cg_hier *h, struct oci_error **err);
+int rt_cg_v1_create_dir(const struct rt_context *log, const struct rt_cg_hier *h, struct oci_error **err);
 int rt_cg_v1_apply(const struct rt_cgroup *cg, const struct oci_resources *res, struct oci_error **err);
 int rt_cg_v1_freeze(const struct rt_cgroup *cg, bool frozen, struct oci_error **err);
 
 /* `controllers` is a space separated "+memory +pids" list for the parents'
  * cgroup.subtree_control, or "" to leave them alone. */
-int rt_cg_v2_create_dir(const struct rt_cg_hier *h, const char *controllers, struct oci_error **err);
+int rt_cg_v2_create_dir(const struct rt_context *log, const struct rt_cg_hier *h, const char *controllers,
+                        struct oci_error **err);
 /* Controllers that `res` needs enabled ("+cpu +memory ..."); newly allocated. */
 char *rt_cg_v2_needed_controllers(const struct oci_resources *res);
 int rt_cg_v2_apply(const struct rt_cgroup *cg, const struct rt_cg_hier *h, const struct oci_resources *res,
                    struct oci_error **err);
-int rt_cg_v2_freeze(const struct rt_cg_hier *h, bool frozen, struct oci_error **err);
+int rt_cg_v2_freeze(const struct rt_context *log, const struct rt_cg_hier *h, bool frozen,
+                    struct oci_error **err);
 /* Build and attach a BPF_PROG_TYPE_CGROUP_DEVICE program for `rules`. */
 int rt_cg_v2_devices(const char *dir, const struct rt_cg_dev_rule *rules, size_t n, struct oci_error **err);
 /* The eBPF instructions for `rules` (exported for the unit test); returns

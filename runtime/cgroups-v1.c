@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cgroups-internal.h"
+#include "log.h"
 #include "util.h"
 
 static const struct rt_cg_hier *
@@ -29,7 +30,7 @@ missing(const char *what, const char *controller, struct oci_error **err)
 /* A new cpuset cgroup starts with no cpus and no mems, and attaching a task
  * to it then fails with ENOSPC: inherit the parent's. */
 static int
-cpuset_inherit(const char *dir, struct oci_error **err)
+cpuset_inherit(const struct rt_context *log, const char *dir, struct oci_error **err)
 {
   static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
   cleanup_free char *parent = xstrdup(dir);
@@ -48,14 +49,14 @@ cpuset_inherit(const char *dir, struct oci_error **err)
       cleanup_free char *val = rt_cg_read(parent, files[i]);
       if (val == NULL)
         return oci_error_errno(err, "reading `%s/%s`", parent, files[i]);
-      if (rt_cg_write(dir, files[i], val, err) < 0)
+      if (rt_cg_write(log, dir, files[i], val, err) < 0)
         return -1;
     }
   return 0;
 }
 
 int
-rt_cg_v1_create_dir(const struct rt_cg_hier *h, struct oci_error **err)
+rt_cg_v1_create_dir(const struct rt_context *log, const struct rt_cg_hier *h, struct oci_error **err)
 {
   bool cpuset = rt_cg_options_have(h->m.options, "cpuset");
   size_t base = strlen(h->m.mount_point);
@@ -70,7 +71,7 @@ rt_cg_v1_create_dir(const struct rt_cg_hier *h, struct oci_error **err)
       bool made = mkdir(path, 0755) == 0;
       if (!made && errno != EEXIST)
         return oci_error_errno(err, "creating `%s`", path);
-      if (cpuset && (made || next == NULL) && cpuset_inherit(path, err) < 0)
+      if (cpuset && (made || next == NULL) && cpuset_inherit(log, path, err) < 0)
         return -1;
       if (next)
         *next = '/';
@@ -82,9 +83,9 @@ rt_cg_v1_create_dir(const struct rt_cg_hier *h, struct oci_error **err)
 /* ---- memory ---- */
 
 static int
-write_i64(const char *dir, const char *file, int64_t v, struct oci_error **err)
+write_i64(const struct rt_context *log, const char *dir, const char *file, int64_t v, struct oci_error **err)
 {
-  return rt_cg_writef(dir, file, err, "%" PRId64, v);
+  return rt_cg_writef(log, dir, file, err, "%" PRId64, v);
 }
 
 /* The kernel refuses a limit below what it can reclaim down to (EBUSY):
@@ -109,6 +110,7 @@ limit_below_usage(const char *dir, int64_t limit, struct oci_error **err)
 static int
 v1_memory(const struct rt_cgroup *cg, const struct oci_memory *m, struct oci_error **err)
 {
+  const struct rt_context *log = cg->log;
   const struct rt_cg_hier *h = find_v1(cg, "memory");
   int64_t limit = m->has_limit ? m->limit : 0;
   int64_t swap = m->has_swap ? m->swap : 0;
@@ -136,26 +138,26 @@ v1_memory(const struct rt_cgroup *cg, const struct oci_memory *m, struct oci_err
         return oci_error_errno(err, "reading `memory.memsw.limit_in_bytes`");
       swap_first = swap == -1 || strtoull(cur, NULL, 10) < (uint64_t)swap;
     }
-  if (swap_first && write_i64(dir, "memory.memsw.limit_in_bytes", swap, err) < 0)
+  if (swap_first && write_i64(log, dir, "memory.memsw.limit_in_bytes", swap, err) < 0)
     return -1;
-  if (limit != 0 && write_i64(dir, "memory.limit_in_bytes", limit, err) < 0)
+  if (limit != 0 && write_i64(log, dir, "memory.limit_in_bytes", limit, err) < 0)
     return limit_below_usage(dir, limit, err);
-  if (!swap_first && swap != 0 && write_i64(dir, "memory.memsw.limit_in_bytes", swap, err) < 0)
+  if (!swap_first && swap != 0 && write_i64(log, dir, "memory.memsw.limit_in_bytes", swap, err) < 0)
     return -1;
 
-  if (m->has_reservation && write_i64(dir, "memory.soft_limit_in_bytes", m->reservation, err) < 0)
+  if (m->has_reservation && write_i64(log, dir, "memory.soft_limit_in_bytes", m->reservation, err) < 0)
     return -1;
   /* Kernel memory limits are deprecated by the spec and ignored by the
    * kernel since 5.16 (and by runc); write them only where the file exists. */
   if (m->has_kernel && m->kernel != 0 && rt_cg_exists(dir, "memory.kmem.limit_in_bytes")
-      && write_i64(dir, "memory.kmem.limit_in_bytes", m->kernel, err) < 0)
+      && write_i64(log, dir, "memory.kmem.limit_in_bytes", m->kernel, err) < 0)
     return -1;
   if (m->has_kernel_tcp && m->kernel_tcp != 0)
     {
       if (!rt_cg_exists(dir, "memory.kmem.tcp.limit_in_bytes"))
         return oci_error_set(
             err, 0, "not supported: linux.resources.memory.kernelTCP (no memory.kmem.tcp.limit_in_bytes)");
-      if (write_i64(dir, "memory.kmem.tcp.limit_in_bytes", m->kernel_tcp, err) < 0)
+      if (write_i64(log, dir, "memory.kmem.tcp.limit_in_bytes", m->kernel_tcp, err) < 0)
         return -1;
     }
   if (m->has_swappiness)
@@ -163,13 +165,14 @@ v1_memory(const struct rt_cgroup *cg, const struct oci_memory *m, struct oci_err
       if (m->swappiness > 100)
         return oci_error_set(err, 0, "linux.resources.memory.swappiness: %" PRIu64 " is not in 0..100",
                              m->swappiness);
-      if (rt_cg_writef(dir, "memory.swappiness", err, "%" PRIu64, m->swappiness) < 0)
+      if (rt_cg_writef(log, dir, "memory.swappiness", err, "%" PRIu64, m->swappiness) < 0)
         return -1;
     }
   if (m->has_disable_oom_killer && m->disable_oom_killer
-      && rt_cg_write(dir, "memory.oom_control", "1", err) < 0)
+      && rt_cg_write(log, dir, "memory.oom_control", "1", err) < 0)
     return -1;
-  if (m->has_use_hierarchy && rt_cg_write(dir, "memory.use_hierarchy", m->use_hierarchy ? "1" : "0", err) < 0)
+  if (m->has_use_hierarchy
+      && rt_cg_write(log, dir, "memory.use_hierarchy", m->use_hierarchy ? "1" : "0", err) < 0)
     return -1;
   return 0;
 }
@@ -179,6 +182,7 @@ v1_memory(const struct rt_cgroup *cg, const struct oci_memory *m, struct oci_err
 static int
 v1_cpu(const struct rt_cgroup *cg, const struct oci_cpu *c, struct oci_error **err)
 {
+  const struct rt_context *log = cg->log;
   bool want_cpu = c->has_shares || c->has_quota || c->has_period || c->has_burst || c->has_realtime_runtime
                   || c->has_realtime_period || c->has_idle;
   bool want_cpuset = (c->cpus && c->cpus[0]) || (c->mems && c->mems[0]);
@@ -190,14 +194,15 @@ v1_cpu(const struct rt_cgroup *cg, const struct oci_cpu *c, struct oci_error **e
         return missing("linux.resources.cpu", "cpu", err);
       const char *dir = h->dir;
 
-      if (c->has_shares && c->shares != 0 && rt_cg_writef(dir, "cpu.shares", err, "%" PRIu64, c->shares) < 0)
+      if (c->has_shares && c->shares != 0
+          && rt_cg_writef(log, dir, "cpu.shares", err, "%" PRIu64, c->shares) < 0)
         return -1;
       if (c->has_period && c->period != 0)
         {
           struct oci_error *e = NULL;
           /* A shorter period can exceed the parent's quota until the new
            * quota is in: then write the quota first. */
-          if (rt_cg_writef(dir, "cpu.cfs_period_us", &e, "%" PRIu64, c->period) < 0)
+          if (rt_cg_writef(log, dir, "cpu.cfs_period_us", &e, "%" PRIu64, c->period) < 0)
             {
               if (e->status != EINVAL || !c->has_quota)
                 {
@@ -205,31 +210,31 @@ v1_cpu(const struct rt_cgroup *cg, const struct oci_cpu *c, struct oci_error **e
                   return -1;
                 }
               oci_error_free(e);
-              if (write_i64(dir, "cpu.cfs_quota_us", c->quota, err) < 0
-                  || rt_cg_writef(dir, "cpu.cfs_period_us", err, "%" PRIu64, c->period) < 0)
+              if (write_i64(log, dir, "cpu.cfs_quota_us", c->quota, err) < 0
+                  || rt_cg_writef(log, dir, "cpu.cfs_period_us", err, "%" PRIu64, c->period) < 0)
                 return -1;
             }
         }
-      if (c->has_quota && c->quota != 0 && write_i64(dir, "cpu.cfs_quota_us", c->quota, err) < 0)
+      if (c->has_quota && c->quota != 0 && write_i64(log, dir, "cpu.cfs_quota_us", c->quota, err) < 0)
         return -1;
       if (c->has_burst)
         {
           if (!rt_cg_exists(dir, "cpu.cfs_burst_us"))
             return oci_error_set(err, 0, "not supported: linux.resources.cpu.burst (no cpu.cfs_burst_us)");
-          if (rt_cg_writef(dir, "cpu.cfs_burst_us", err, "%" PRIu64, c->burst) < 0)
+          if (rt_cg_writef(log, dir, "cpu.cfs_burst_us", err, "%" PRIu64, c->burst) < 0)
             return -1;
         }
       if (c->has_realtime_period && c->realtime_period != 0
-          && rt_cg_writef(dir, "cpu.rt_period_us", err, "%" PRIu64, c->realtime_period) < 0)
+          && rt_cg_writef(log, dir, "cpu.rt_period_us", err, "%" PRIu64, c->realtime_period) < 0)
         return -1;
       if (c->has_realtime_runtime && c->realtime_runtime != 0
-          && write_i64(dir, "cpu.rt_runtime_us", c->realtime_runtime, err) < 0)
+          && write_i64(log, dir, "cpu.rt_runtime_us", c->realtime_runtime, err) < 0)
         return -1;
       if (c->has_idle)
         {
           if (!rt_cg_exists(dir, "cpu.idle"))
             return oci_error_set(err, 0, "not supported: linux.resources.cpu.idle (no cpu.idle)");
-          if (write_i64(dir, "cpu.idle", c->idle, err) < 0)
+          if (write_i64(log, dir, "cpu.idle", c->idle, err) < 0)
             return -1;
         }
     }
@@ -239,9 +244,9 @@ v1_cpu(const struct rt_cgroup *cg, const struct oci_cpu *c, struct oci_error **e
       const struct rt_cg_hier *h = find_v1(cg, "cpuset");
       if (h == NULL)
         return missing("linux.resources.cpu.cpus/mems", "cpuset", err);
-      if (c->cpus && c->cpus[0] && rt_cg_write(h->dir, "cpuset.cpus", c->cpus, err) < 0)
+      if (c->cpus && c->cpus[0] && rt_cg_write(log, h->dir, "cpuset.cpus", c->cpus, err) < 0)
         return -1;
-      if (c->mems && c->mems[0] && rt_cg_write(h->dir, "cpuset.mems", c->mems, err) < 0)
+      if (c->mems && c->mems[0] && rt_cg_write(log, h->dir, "cpuset.mems", c->mems, err) < 0)
         return -1;
     }
   return 0;
@@ -250,11 +255,12 @@ v1_cpu(const struct rt_cgroup *cg, const struct oci_cpu *c, struct oci_error **e
 /* ---- block I/O ---- */
 
 static int
-write_throttle(const char *dir, const char *file, const struct oci_throttle_device *d, size_t n,
-               struct oci_error **err)
+write_throttle(const struct rt_context *log, const char *dir, const char *file,
+               const struct oci_throttle_device *d, size_t n, struct oci_error **err)
 {
   for (size_t i = 0; i < n; i++)
-    if (rt_cg_writef(dir, file, err, "%" PRId64 ":%" PRId64 " %" PRIu64, d[i].major, d[i].minor, d[i].rate)
+    if (rt_cg_writef(log, dir, file, err, "%" PRId64 ":%" PRId64 " %" PRIu64, d[i].major, d[i].minor,
+                     d[i].rate)
         < 0)
       return -1;
   return 0;
@@ -263,6 +269,7 @@ write_throttle(const char *dir, const char *file, const struct oci_throttle_devi
 static int
 v1_blkio(const struct rt_cgroup *cg, const struct oci_block_io *b, struct oci_error **err)
 {
+  const struct rt_context *log = cg->log;
   const struct rt_cg_hier *h = find_v1(cg, "blkio");
 
   if (h == NULL)
@@ -274,21 +281,21 @@ v1_blkio(const struct rt_cgroup *cg, const struct oci_block_io *b, struct oci_er
   const char *weight = plain ? "blkio.weight" : "blkio.bfq.weight";
   const char *weight_dev = plain ? "blkio.weight_device" : "blkio.bfq.weight_device";
 
-  if (b->has_weight && b->weight != 0 && rt_cg_writef(dir, weight, err, "%u", (unsigned)b->weight) < 0)
+  if (b->has_weight && b->weight != 0 && rt_cg_writef(log, dir, weight, err, "%u", (unsigned)b->weight) < 0)
     return -1;
   if (b->has_leaf_weight && b->leaf_weight != 0)
     {
       if (!rt_cg_exists(dir, "blkio.leaf_weight"))
         return oci_error_set(err, 0,
                              "not supported: linux.resources.blockIO.leafWeight (no blkio.leaf_weight)");
-      if (rt_cg_writef(dir, "blkio.leaf_weight", err, "%u", (unsigned)b->leaf_weight) < 0)
+      if (rt_cg_writef(log, dir, "blkio.leaf_weight", err, "%u", (unsigned)b->leaf_weight) < 0)
         return -1;
     }
   for (size_t i = 0; i < b->weight_device_len; i++)
     {
       const struct oci_weight_device *d = &b->weight_device[i];
       if (d->has_weight
-          && rt_cg_writef(dir, weight_dev, err, "%" PRId64 ":%" PRId64 " %u", d->major, d->minor,
+          && rt_cg_writef(log, dir, weight_dev, err, "%" PRId64 ":%" PRId64 " %u", d->major, d->minor,
                           (unsigned)d->weight)
                  < 0)
         return -1;
@@ -298,22 +305,22 @@ v1_blkio(const struct rt_cgroup *cg, const struct oci_block_io *b, struct oci_er
             return oci_error_set(err, 0,
                                  "not supported: linux.resources.blockIO.weightDevice[].leafWeight (no "
                                  "blkio.leaf_weight_device)");
-          if (rt_cg_writef(dir, "blkio.leaf_weight_device", err, "%" PRId64 ":%" PRId64 " %u", d->major,
+          if (rt_cg_writef(log, dir, "blkio.leaf_weight_device", err, "%" PRId64 ":%" PRId64 " %u", d->major,
                            d->minor, (unsigned)d->leaf_weight)
               < 0)
             return -1;
         }
     }
-  if (write_throttle(dir, "blkio.throttle.read_bps_device", b->throttle_read_bps_device,
+  if (write_throttle(log, dir, "blkio.throttle.read_bps_device", b->throttle_read_bps_device,
                      b->throttle_read_bps_device_len, err)
           < 0
-      || write_throttle(dir, "blkio.throttle.write_bps_device", b->throttle_write_bps_device,
+      || write_throttle(log, dir, "blkio.throttle.write_bps_device", b->throttle_write_bps_device,
                         b->throttle_write_bps_device_len, err)
              < 0
-      || write_throttle(dir, "blkio.throttle.read_iops_device", b->throttle_read_iops_device,
+      || write_throttle(log, dir, "blkio.throttle.read_iops_device", b->throttle_read_iops_device,
                         b->throttle_read_iops_device_len, err)
              < 0
-      || write_throttle(dir, "blkio.throttle.write_iops_device", b->throttle_write_iops_device,
+      || write_throttle(log, dir, "blkio.throttle.write_iops_device", b->throttle_write_iops_device,
                         b->throttle_write_iops_device_len, err)
              < 0)
     return -1;
@@ -325,6 +332,7 @@ v1_blkio(const struct rt_cgroup *cg, const struct oci_block_io *b, struct oci_er
 static int
 v1_hugetlb(const struct rt_cgroup *cg, const struct oci_resources *res, struct oci_error **err)
 {
+  const struct rt_context *log = cg->log;
   const struct rt_cg_hier *h = find_v1(cg, "hugetlb");
 
   if (h == NULL)
@@ -336,7 +344,7 @@ v1_hugetlb(const struct rt_cgroup *cg, const struct oci_resources *res, struct o
       if (l->page_size == NULL || strchr(l->page_size, '/') || !rt_cg_exists(h->dir, file))
         return oci_error_set(err, 0, "not supported: linux.resources.hugepageLimits[%zu].pageSize `%s`", i,
                              l->page_size ? l->page_size : "");
-      if (rt_cg_writef(h->dir, file, err, "%" PRIu64, l->limit) < 0)
+      if (rt_cg_writef(log, h->dir, file, err, "%" PRIu64, l->limit) < 0)
         return -1;
     }
   return 0;
@@ -345,12 +353,13 @@ v1_hugetlb(const struct rt_cgroup *cg, const struct oci_resources *res, struct o
 static int
 v1_network(const struct rt_cgroup *cg, const struct oci_network *n, struct oci_error **err)
 {
+  const struct rt_context *log = cg->log;
   if (n->has_class_id)
     {
       const struct rt_cg_hier *h = find_v1(cg, "net_cls");
       if (h == NULL)
         return missing("linux.resources.network.classID", "net_cls", err);
-      if (rt_cg_writef(h->dir, "net_cls.classid", err, "%" PRIu32, n->class_id) < 0)
+      if (rt_cg_writef(log, h->dir, "net_cls.classid", err, "%" PRIu32, n->class_id) < 0)
         return -1;
     }
   if (n->priorities_len > 0)
@@ -359,7 +368,7 @@ v1_network(const struct rt_cgroup *cg, const struct oci_network *n, struct oci_e
       if (h == NULL)
         return missing("linux.resources.network.priorities", "net_prio", err);
       for (size_t i = 0; i < n->priorities_len; i++)
-        if (rt_cg_writef(h->dir, "net_prio.ifpriomap", err, "%s %" PRIu32, n->priorities[i].name,
+        if (rt_cg_writef(log, h->dir, "net_prio.ifpriomap", err, "%s %" PRIu32, n->priorities[i].name,
                          n->priorities[i].priority)
             < 0)
           return -1;
@@ -368,7 +377,8 @@ v1_network(const struct rt_cgroup *cg, const struct oci_network *n, struct oci_e
 }
 
 static int
-write_rdma(const char *dir, const struct oci_rdma *r, size_t n, struct oci_error **err)
+write_rdma(const struct rt_context *log, const char *dir, const struct oci_rdma *r, size_t n,
+           struct oci_error **err)
 {
   for (size_t i = 0; i < n; i++)
     {
@@ -377,7 +387,8 @@ write_rdma(const char *dir, const struct oci_rdma *r, size_t n, struct oci_error
         snprintf(handles, sizeof handles, "%" PRIu32, r[i].hca_handles);
       if (r[i].has_hca_objects)
         snprintf(objects, sizeof objects, "%" PRIu32, r[i].hca_objects);
-      if (rt_cg_writef(dir, "rdma.max", err, "%s hca_handle=%s hca_object=%s", r[i].device, handles, objects)
+      if (rt_cg_writef(log, dir, "rdma.max", err, "%s hca_handle=%s hca_object=%s", r[i].device, handles,
+                       objects)
           < 0)
         return -1;
     }
@@ -385,9 +396,12 @@ write_rdma(const char *dir, const struct oci_rdma *r, size_t n, struct oci_error
 }
 
 static int
-write_rule(int fd, const char *file, const char *rule, struct oci_error **err)
+write_rule(const struct rt_context *log, int fd, const char *file, const char *rule, struct oci_error **err)
 {
   ssize_t r;
+
+  if (log)
+    rt_debug(log, "cgroup: writing \"%s\" to %s", rule, file);
   do
     r = write(fd, rule, strlen(rule));
   while (r < 0 && errno == EINTR);
@@ -399,6 +413,7 @@ write_rule(int fd, const char *file, const char *rule, struct oci_error **err)
 static int
 v1_devices(const struct rt_cgroup *cg, const struct oci_resources *res, struct oci_error **err)
 {
+  const struct rt_context *log = cg->log;
   const struct rt_cg_hier *h = find_v1(cg, "devices");
   cleanup_free struct rt_cg_dev_rule *rules = NULL;
   size_t n = 0;
@@ -417,7 +432,7 @@ v1_devices(const struct rt_cgroup *cg, const struct oci_resources *res, struct o
 
   /* Start from nothing: a new cgroup inherits its parent's (usually
    * "a *:* rwm"), and the rules then add and remove in order. */
-  if (write_rule(deny_fd, "devices.deny", "a", err) < 0)
+  if (write_rule(log, deny_fd, "devices.deny", "a", err) < 0)
     return -1;
   for (size_t i = 0; i < n; i++)
     {
@@ -431,7 +446,8 @@ v1_devices(const struct rt_cgroup *cg, const struct oci_resources *res, struct o
         snprintf(rule, sizeof rule, "a");
       else
         snprintf(rule, sizeof rule, "%c %s:%s %s", r->type, maj, min, r->access);
-      if (write_rule(r->allow ? allow_fd : deny_fd, r->allow ? "devices.allow" : "devices.deny", rule, err)
+      if (write_rule(log, r->allow ? allow_fd : deny_fd, r->allow ? "devices.allow" : "devices.deny", rule,
+                     err)
           < 0)
         return -1;
     }
@@ -449,6 +465,7 @@ memory_requested(const struct oci_memory *m)
 int
 rt_cg_v1_apply(const struct rt_cgroup *cg, const struct oci_resources *res, struct oci_error **err)
 {
+  const struct rt_context *log = cg->log;
   /* Refuse before writing anything. */
   if (res->unified_len > 0)
     return oci_error_set(err, 0, "not supported: linux.resources.unified[\"%s\"] on cgroup v1",
@@ -467,8 +484,8 @@ rt_cg_v1_apply(const struct rt_cgroup *cg, const struct oci_resources *res, stru
       const struct rt_cg_hier *h = find_v1(cg, "pids");
       if (h == NULL)
         return missing("linux.resources.pids", "pids", err);
-      int r = res->pids_limit > 0 ? write_i64(h->dir, "pids.max", res->pids_limit, err)
-                                  : rt_cg_write(h->dir, "pids.max", "max", err);
+      int r = res->pids_limit > 0 ? write_i64(log, h->dir, "pids.max", res->pids_limit, err)
+                                  : rt_cg_write(log, h->dir, "pids.max", "max", err);
       if (r < 0)
         return -1;
     }
@@ -483,7 +500,7 @@ rt_cg_v1_apply(const struct rt_cgroup *cg, const struct oci_resources *res, stru
       const struct rt_cg_hier *h = find_v1(cg, "rdma");
       if (h == NULL)
         return missing("linux.resources.rdma", "rdma", err);
-      if (write_rdma(h->dir, res->rdma, res->rdma_len, err) < 0)
+      if (write_rdma(log, h->dir, res->rdma, res->rdma_len, err) < 0)
         return -1;
     }
   return 0;
@@ -492,6 +509,7 @@ rt_cg_v1_apply(const struct rt_cgroup *cg, const struct oci_resources *res, stru
 int
 rt_cg_v1_freeze(const struct rt_cgroup *cg, bool frozen, struct oci_error **err)
 {
+  const struct rt_context *log = cg->log;
   const struct rt_cg_hier *h = find_v1(cg, "freezer");
   const char *want = frozen ? "FROZEN" : "THAWED";
 
@@ -501,7 +519,7 @@ rt_cg_v1_freeze(const struct rt_cgroup *cg, bool frozen, struct oci_error **err)
    * again retries the ones that were missed. */
   for (unsigned attempt = 0; attempt < 60; attempt++)
     {
-      if (attempt % 4 == 0 && rt_cg_write(h->dir, "freezer.state", want, err) < 0)
+      if (attempt % 4 == 0 && rt_cg_write(log, h->dir, "freezer.state", want, err) < 0)
         return -1;
       cleanup_free char *state = rt_cg_read(h->dir, "freezer.state");
       if (state == NULL)
@@ -514,7 +532,7 @@ rt_cg_v1_freeze(const struct rt_cgroup *cg, bool frozen, struct oci_error **err)
     {
       /* Do not leave it half frozen. */
       struct oci_error *ignored = NULL;
-      rt_cg_write(h->dir, "freezer.state", "THAWED", &ignored);
+      rt_cg_write(log, h->dir, "freezer.state", "THAWED", &ignored);
       oci_error_free(ignored);
     }
   return oci_error_set(err, 0, "`freezer.state` did not become %s", want);

@@ -12,6 +12,7 @@
 #include <linux/bpf.h>
 
 #include "cgroups-internal.h"
+#include "log.h"
 #include "util.h"
 
 /* ---- creating ---- */
@@ -110,7 +111,8 @@ word_in(const char *list, const char *name, size_t len)
 /* Enable `controllers` ("+a +b") for the children of `dir`, writing only
  * those that are not enabled yet (an already set-up host sees no write). */
 static int
-enable_controllers(const char *dir, const char *controllers, struct oci_error **err)
+enable_controllers(const struct rt_context *log, const char *dir, const char *controllers,
+                   struct oci_error **err)
 {
   cleanup_free char *avail = rt_cg_read(dir, "cgroup.controllers");
   cleanup_free char *enabled = rt_cg_read(dir, "cgroup.subtree_control");
@@ -133,7 +135,7 @@ enable_controllers(const char *dir, const char *controllers, struct oci_error **
         return oci_error_set(err, 0, "not supported: the `%.*s` controller is not available in `%s`",
                              (int)len, name, dir);
       cleanup_free char *item = xasprintf("+%.*s", (int)len, name);
-      if (rt_cg_write(dir, "cgroup.subtree_control", item, err) < 0)
+      if (rt_cg_write(log, dir, "cgroup.subtree_control", item, err) < 0)
         {
           if ((*err)->status == EBUSY)
             return oci_error_wrap(err,
@@ -147,7 +149,8 @@ enable_controllers(const char *dir, const char *controllers, struct oci_error **
 }
 
 int
-rt_cg_v2_create_dir(const struct rt_cg_hier *h, const char *controllers, struct oci_error **err)
+rt_cg_v2_create_dir(const struct rt_context *log, const struct rt_cg_hier *h, const char *controllers,
+                    struct oci_error **err)
 {
   size_t base = strlen(h->m.mount_point);
   cleanup_free char *path = xstrdup(h->dir);
@@ -159,7 +162,7 @@ rt_cg_v2_create_dir(const struct rt_cg_hier *h, const char *controllers, struct 
         {
           /* Enable in the parent of the level about to be made. */
           *p = '\0';
-          int r = enable_controllers(path, controllers, err);
+          int r = enable_controllers(log, path, controllers, err);
           *p = '/';
           if (r < 0)
             return -1;
@@ -178,15 +181,15 @@ rt_cg_v2_create_dir(const struct rt_cg_hier *h, const char *controllers, struct 
 /* ---- resources ---- */
 
 static int
-write_max(const char *dir, const char *file, int64_t v, struct oci_error **err)
+write_max(const struct rt_context *log, const char *dir, const char *file, int64_t v, struct oci_error **err)
 {
   if (v < 0)
-    return rt_cg_write(dir, file, "max", err);
-  return rt_cg_writef(dir, file, err, "%" PRId64, v);
+    return rt_cg_write(log, dir, file, "max", err);
+  return rt_cg_writef(log, dir, file, err, "%" PRId64, v);
 }
 
 static int
-v2_memory(const char *dir, const struct oci_memory *m, struct oci_error **err)
+v2_memory(const struct rt_context *log, const char *dir, const struct oci_memory *m, struct oci_error **err)
 {
   int64_t limit = m->has_limit ? m->limit : 0;
   int64_t swap = 0;
@@ -208,12 +211,12 @@ v2_memory(const char *dir, const struct oci_memory *m, struct oci_error **err)
         return oci_error_set(err, 0,
                              "not supported: linux.resources.memory.swap (no memory.swap.max: swap "
                              "accounting is off)");
-      if (write_max(dir, "memory.swap.max", swap, err) < 0)
+      if (write_max(log, dir, "memory.swap.max", swap, err) < 0)
         return -1;
     }
-  if (limit != 0 && write_max(dir, "memory.max", limit, err) < 0)
+  if (limit != 0 && write_max(log, dir, "memory.max", limit, err) < 0)
     return -1;
-  if (m->has_reservation && m->reservation != 0 && write_max(dir, "memory.low", m->reservation, err) < 0)
+  if (m->has_reservation && m->reservation != 0 && write_max(log, dir, "memory.low", m->reservation, err) < 0)
     return -1;
   /* kernel, kernelTCP, swappiness, disableOOMKiller and useHierarchy have no
    * v2 counterpart; runc ignores them there too. */
@@ -221,14 +224,14 @@ v2_memory(const char *dir, const struct oci_memory *m, struct oci_error **err)
 }
 
 static int
-v2_cpu(const char *dir, const struct oci_cpu *c, struct oci_error **err)
+v2_cpu(const struct rt_context *log, const char *dir, const struct oci_cpu *c, struct oci_error **err)
 {
   if ((c->has_realtime_runtime && c->realtime_runtime != 0)
       || (c->has_realtime_period && c->realtime_period != 0))
     return oci_error_set(err, 0,
                          "not supported: linux.resources.cpu.realtimeRuntime/realtimePeriod on cgroup v2");
   if (c->has_shares && c->shares != 0
-      && rt_cg_writef(dir, "cpu.weight", err, "%" PRIu64, rt_cg_shares_to_weight(c->shares)) < 0)
+      && rt_cg_writef(log, dir, "cpu.weight", err, "%" PRIu64, rt_cg_shares_to_weight(c->shares)) < 0)
     return -1;
   if ((c->has_quota && c->quota != 0) || (c->has_period && c->period != 0))
     {
@@ -236,31 +239,31 @@ v2_cpu(const char *dir, const struct oci_cpu *c, struct oci_error **err)
       if (c->has_quota && c->quota > 0)
         snprintf(quota, sizeof quota, "%" PRId64, c->quota);
       int r = c->has_period && c->period != 0
-                  ? rt_cg_writef(dir, "cpu.max", err, "%s %" PRIu64, quota, c->period)
-                  : rt_cg_write(dir, "cpu.max", quota, err);
+                  ? rt_cg_writef(log, dir, "cpu.max", err, "%s %" PRIu64, quota, c->period)
+                  : rt_cg_write(log, dir, "cpu.max", quota, err);
       if (r < 0)
         return -1;
     }
-  if (c->has_burst && rt_cg_writef(dir, "cpu.max.burst", err, "%" PRIu64, c->burst) < 0)
+  if (c->has_burst && rt_cg_writef(log, dir, "cpu.max.burst", err, "%" PRIu64, c->burst) < 0)
     return -1;
-  if (c->has_idle && rt_cg_writef(dir, "cpu.idle", err, "%" PRId64, c->idle) < 0)
+  if (c->has_idle && rt_cg_writef(log, dir, "cpu.idle", err, "%" PRId64, c->idle) < 0)
     return -1;
-  if (c->cpus && c->cpus[0] && rt_cg_write(dir, "cpuset.cpus", c->cpus, err) < 0)
+  if (c->cpus && c->cpus[0] && rt_cg_write(log, dir, "cpuset.cpus", c->cpus, err) < 0)
     return -1;
-  if (c->mems && c->mems[0] && rt_cg_write(dir, "cpuset.mems", c->mems, err) < 0)
+  if (c->mems && c->mems[0] && rt_cg_write(log, dir, "cpuset.mems", c->mems, err) < 0)
     return -1;
   return 0;
 }
 
 static int
-write_io_max(const char *dir, const char *key, const struct oci_throttle_device *d, size_t n,
-             struct oci_error **err)
+write_io_max(const struct rt_context *log, const char *dir, const char *key,
+             const struct oci_throttle_device *d, size_t n, struct oci_error **err)
 {
   for (size_t i = 0; i < n; i++)
     {
-      int r = d[i].rate == 0 ? rt_cg_writef(dir, "io.max", err, "%" PRId64 ":%" PRId64 " %s=max", d[i].major,
-                                            d[i].minor, key)
-                             : rt_cg_writef(dir, "io.max", err, "%" PRId64 ":%" PRId64 " %s=%" PRIu64,
+      int r = d[i].rate == 0 ? rt_cg_writef(log, dir, "io.max", err, "%" PRId64 ":%" PRId64 " %s=max",
+                                            d[i].major, d[i].minor, key)
+                             : rt_cg_writef(log, dir, "io.max", err, "%" PRId64 ":%" PRId64 " %s=%" PRIu64,
                                             d[i].major, d[i].minor, key, d[i].rate);
       if (r < 0)
         return -1;
@@ -269,7 +272,7 @@ write_io_max(const char *dir, const char *key, const struct oci_throttle_device 
 }
 
 static int
-v2_io(const char *dir, const struct oci_block_io *b, struct oci_error **err)
+v2_io(const struct rt_context *log, const char *dir, const struct oci_block_io *b, struct oci_error **err)
 {
   /* BFQ takes the v1 weight range as is; io.weight needs converting. */
   bool bfq = rt_cg_exists(dir, "io.bfq.weight");
@@ -278,8 +281,8 @@ v2_io(const char *dir, const struct oci_block_io *b, struct oci_error **err)
     return oci_error_set(err, 0, "not supported: linux.resources.blockIO.leafWeight on cgroup v2");
   if (b->has_weight && b->weight != 0)
     {
-      int r = bfq ? rt_cg_writef(dir, "io.bfq.weight", err, "%u", (unsigned)b->weight)
-                  : rt_cg_writef(dir, "io.weight", err, "default %" PRIu64,
+      int r = bfq ? rt_cg_writef(log, dir, "io.bfq.weight", err, "%u", (unsigned)b->weight)
+                  : rt_cg_writef(log, dir, "io.weight", err, "default %" PRIu64,
                                  rt_cg_blkio_to_io_weight(b->weight));
       if (r < 0)
         return -1;
@@ -292,24 +295,28 @@ v2_io(const char *dir, const struct oci_block_io *b, struct oci_error **err)
             err, 0, "not supported: linux.resources.blockIO.weightDevice[%zu].leafWeight on cgroup v2", i);
       if (!d->has_weight)
         continue;
-      int r = bfq ? rt_cg_writef(dir, "io.bfq.weight", err, "%" PRId64 ":%" PRId64 " %u", d->major, d->minor,
-                                 (unsigned)d->weight)
-                  : rt_cg_writef(dir, "io.weight", err, "%" PRId64 ":%" PRId64 " %" PRIu64, d->major,
+      int r = bfq ? rt_cg_writef(log, dir, "io.bfq.weight", err, "%" PRId64 ":%" PRId64 " %u", d->major,
+                                 d->minor, (unsigned)d->weight)
+                  : rt_cg_writef(log, dir, "io.weight", err, "%" PRId64 ":%" PRId64 " %" PRIu64, d->major,
                                  d->minor, rt_cg_blkio_to_io_weight(d->weight));
       if (r < 0)
         return -1;
     }
-  if (write_io_max(dir, "rbps", b->throttle_read_bps_device, b->throttle_read_bps_device_len, err) < 0
-      || write_io_max(dir, "wbps", b->throttle_write_bps_device, b->throttle_write_bps_device_len, err) < 0
-      || write_io_max(dir, "riops", b->throttle_read_iops_device, b->throttle_read_iops_device_len, err) < 0
-      || write_io_max(dir, "wiops", b->throttle_write_iops_device, b->throttle_write_iops_device_len, err)
+  if (write_io_max(log, dir, "rbps", b->throttle_read_bps_device, b->throttle_read_bps_device_len, err) < 0
+      || write_io_max(log, dir, "wbps", b->throttle_write_bps_device, b->throttle_write_bps_device_len, err)
+             < 0
+      || write_io_max(log, dir, "riops", b->throttle_read_iops_device, b->throttle_read_iops_device_len, err)
+             < 0
+      || write_io_max(log, dir, "wiops", b->throttle_write_iops_device, b->throttle_write_iops_device_len,
+                      err)
              < 0)
     return -1;
   return 0;
 }
 
 static int
-v2_misc(const char *dir, const struct oci_resources *res, struct oci_error **err)
+v2_misc(const struct rt_context *log, const char *dir, const struct oci_resources *res,
+        struct oci_error **err)
 {
   for (size_t i = 0; i < res->hugepage_limits_len; i++)
     {
@@ -318,7 +325,7 @@ v2_misc(const char *dir, const struct oci_resources *res, struct oci_error **err
       if (l->page_size == NULL || strchr(l->page_size, '/') || !rt_cg_exists(dir, file))
         return oci_error_set(err, 0, "not supported: linux.resources.hugepageLimits[%zu].pageSize `%s`", i,
                              l->page_size ? l->page_size : "");
-      if (rt_cg_writef(dir, file, err, "%" PRIu64, l->limit) < 0)
+      if (rt_cg_writef(log, dir, file, err, "%" PRIu64, l->limit) < 0)
         return -1;
     }
   for (size_t i = 0; i < res->rdma_len; i++)
@@ -329,7 +336,8 @@ v2_misc(const char *dir, const struct oci_resources *res, struct oci_error **err
         snprintf(handles, sizeof handles, "%" PRIu32, r->hca_handles);
       if (r->has_hca_objects)
         snprintf(objects, sizeof objects, "%" PRIu32, r->hca_objects);
-      if (rt_cg_writef(dir, "rdma.max", err, "%s hca_handle=%s hca_object=%s", r->device, handles, objects)
+      if (rt_cg_writef(log, dir, "rdma.max", err, "%s hca_handle=%s hca_object=%s", r->device, handles,
+                       objects)
           < 0)
         return -1;
     }
@@ -339,14 +347,15 @@ v2_misc(const char *dir, const struct oci_resources *res, struct oci_error **err
 }
 
 static int
-v2_unified(const char *dir, const struct oci_kv *kv, size_t n, struct oci_error **err)
+v2_unified(const struct rt_context *log, const char *dir, const struct oci_kv *kv, size_t n,
+           struct oci_error **err)
 {
   for (size_t i = 0; i < n; i++)
     {
       const char *k = kv[i].key;
       if (k == NULL || k[0] == '\0' || k[0] == '.' || strchr(k, '/'))
         return oci_error_set(err, 0, "linux.resources.unified: `%s` is not a cgroup file name", k ? k : "");
-      if (rt_cg_write(dir, k, kv[i].value ? kv[i].value : "", err) < 0)
+      if (rt_cg_write(log, dir, k, kv[i].value ? kv[i].value : "", err) < 0)
         return oci_error_wrap(err, "linux.resources.unified[\"%s\"]", k);
     }
   return 0;
@@ -356,42 +365,47 @@ int
 rt_cg_v2_apply(const struct rt_cgroup *cg, const struct rt_cg_hier *h, const struct oci_resources *res,
                struct oci_error **err)
 {
+  const struct rt_context *log = cg->log;
   const char *dir = h->dir;
 
   if (cg->created || res->devices_len > 0)
     {
       cleanup_free struct rt_cg_dev_rule *rules = NULL;
       size_t n = 0;
-      if (rt_cg_device_rules(res->devices, res->devices_len, &rules, &n, err) < 0
-          || rt_cg_v2_devices(dir, rules, n, err) < 0)
+      if (rt_cg_device_rules(res->devices, res->devices_len, &rules, &n, err) < 0)
+        return -1;
+      if (log)
+        rt_debug(log, "cgroup: attaching a device filter (eBPF) of %zu rules to %s", n, dir);
+      if (rt_cg_v2_devices(dir, rules, n, err) < 0)
         return -1;
     }
-  if (memory_requested(res->memory) && v2_memory(dir, res->memory, err) < 0)
+  if (memory_requested(res->memory) && v2_memory(log, dir, res->memory, err) < 0)
     return -1;
-  if (res->cpu && v2_cpu(dir, res->cpu, err) < 0)
+  if (res->cpu && v2_cpu(log, dir, res->cpu, err) < 0)
     return -1;
-  if (res->has_pids_limit && write_max(dir, "pids.max", res->pids_limit > 0 ? res->pids_limit : -1, err) < 0)
+  if (res->has_pids_limit
+      && write_max(log, dir, "pids.max", res->pids_limit > 0 ? res->pids_limit : -1, err) < 0)
     return -1;
   if (io_requested(res->block_io) || (res->block_io && res->block_io->has_leaf_weight))
-    if (v2_io(dir, res->block_io, err) < 0)
+    if (v2_io(log, dir, res->block_io, err) < 0)
       return -1;
-  if (v2_misc(dir, res, err) < 0)
+  if (v2_misc(log, dir, res, err) < 0)
     return -1;
   /* Last, so that raw values win over the converted ones (as in runc). */
-  return v2_unified(dir, res->unified, res->unified_len, err);
+  return v2_unified(log, dir, res->unified, res->unified_len, err);
 }
 
 /* ---- freezer ---- */
 
 int
-rt_cg_v2_freeze(const struct rt_cg_hier *h, bool frozen, struct oci_error **err)
+rt_cg_v2_freeze(const struct rt_context *log, const struct rt_cg_hier *h, bool frozen, struct oci_error **err)
 {
   const char *want = frozen ? "frozen 1" : "frozen 0";
 
   if (!rt_cg_exists(h->dir, "cgroup.freeze"))
     return oci_error_set(err, 0, "not supported: %s (no cgroup.freeze: the kernel predates 5.2)",
                          frozen ? "pause" : "resume");
-  if (rt_cg_write(h->dir, "cgroup.freeze", frozen ? "1" : "0", err) < 0)
+  if (rt_cg_write(log, h->dir, "cgroup.freeze", frozen ? "1" : "0", err) < 0)
     return -1;
   for (unsigned attempt = 0; attempt < 60; attempt++)
     {
@@ -406,7 +420,7 @@ rt_cg_v2_freeze(const struct rt_cg_hier *h, bool frozen, struct oci_error **err)
   if (frozen)
     {
       struct oci_error *ignored = NULL;
-      rt_cg_write(h->dir, "cgroup.freeze", "0", &ignored);
+      rt_cg_write(log, h->dir, "cgroup.freeze", "0", &ignored);
       oci_error_free(ignored);
     }
   return oci_error_set(err, 0, "`cgroup.events` did not report %s", want);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cgroups-internal.h"
+#include "log.h"
 #include "util.h"
 
 /* ------------------------------------------------------------------ */
@@ -380,10 +381,15 @@ rt_cg_device_rules(const struct oci_device_cgroup *devs, size_t n, struct rt_cg_
 /* ------------------------------------------------------------------ */
 
 int
-rt_cg_write(const char *dir, const char *file, const char *value, struct oci_error **err)
+rt_cg_write(const struct rt_context *log, const char *dir, const char *file, const char *value,
+            struct oci_error **err)
 {
   cleanup_free char *path = xasprintf("%s/%s", dir, file);
-  cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  cleanup_close int fd = -1;
+
+  if (log)
+    rt_debug(log, "cgroup: writing \"%s\" to %s", value, path);
+  fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 
   if (fd < 0)
     return oci_error_errno(err, "writing `%s` = %s", file, value);
@@ -398,7 +404,8 @@ rt_cg_write(const char *dir, const char *file, const char *value, struct oci_err
 }
 
 int
-rt_cg_writef(const char *dir, const char *file, struct oci_error **err, const char *fmt, ...)
+rt_cg_writef(const struct rt_context *log, const char *dir, const char *file, struct oci_error **err,
+             const char *fmt, ...)
 {
   cleanup_free char *value = NULL;
   va_list ap;
@@ -407,7 +414,7 @@ rt_cg_writef(const char *dir, const char *file, struct oci_error **err, const ch
   if (vasprintf(&value, fmt, ap) < 0)
     abort();
   va_end(ap);
-  return rt_cg_write(dir, file, value, err);
+  return rt_cg_write(log, dir, file, value, err);
 }
 
 char *
@@ -826,8 +833,8 @@ rt_cgroup_make(const struct rt_cgroup *cg, const struct oci_config *cfg, struct 
       = cg->mode == RT_CG_UNIFIED ? rt_cg_v2_needed_controllers(l ? l->resources : NULL) : xstrdup("");
   for (size_t i = 0; i < cg->n; i++)
     {
-      int r
-          = cg->h[i].m.v2 ? rt_cg_v2_create_dir(&cg->h[i], ctrls, err) : rt_cg_v1_create_dir(&cg->h[i], err);
+      int r = cg->h[i].m.v2 ? rt_cg_v2_create_dir(cg->log, &cg->h[i], ctrls, err)
+                            : rt_cg_v1_create_dir(cg->log, &cg->h[i], err);
       if (r < 0)
         {
           /* Undo the leaves made so far; parents may be shared. */
@@ -869,6 +876,12 @@ rt_cgroup_open(const char *path, struct rt_cgroup **out, struct oci_error **err)
   return 0;
 }
 
+void
+rt_cgroup_set_log(struct rt_cgroup *cg, const struct rt_context *log)
+{
+  cg->log = log;
+}
+
 const char *
 rt_cgroup_path(const struct rt_cgroup *cg)
 {
@@ -888,7 +901,7 @@ rt_cgroup_enter(const struct rt_cgroup *cg, pid_t pid, struct oci_error **err)
 
   snprintf(buf, sizeof buf, "%d", (int)pid);
   for (size_t i = 0; i < cg->n; i++)
-    if (rt_cg_write(cg->h[i].dir, "cgroup.procs", buf, err) < 0)
+    if (rt_cg_write(cg->log, cg->h[i].dir, "cgroup.procs", buf, err) < 0)
       return oci_error_wrap(err, "joining cgroup `%s`", cg->h[i].dir);
   return 0;
 }
@@ -965,7 +978,7 @@ rt_cgroup_enter_subs(const struct rt_cgroup *cg, pid_t pid, char *const *subs, s
 
       if (sub && (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)))
         return oci_error_errno(err, "sub-cgroup `%s` (%s)", sub, dir);
-      if (rt_cg_write(dir, "cgroup.procs", buf, err) < 0)
+      if (rt_cg_write(cg->log, dir, "cgroup.procs", buf, err) < 0)
         return oci_error_wrap(err, "joining cgroup `%s`", dir);
     }
   return 0;
@@ -1081,7 +1094,7 @@ int
 rt_cgroup_freeze(const struct rt_cgroup *cg, bool frozen, struct oci_error **err)
 {
   if (cg->mode == RT_CG_UNIFIED)
-    return rt_cg_v2_freeze(&cg->h[0], frozen, err);
+    return rt_cg_v2_freeze(cg->log, &cg->h[0], frozen, err);
   return rt_cg_v1_freeze(cg, frozen, err);
 }
 

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "oci-config.h"
+#include "context.h"
 #include "error.h"
 
 struct rt_cgroup;
@@ -26,6 +27,9 @@ int rt_cgroup_create(const struct oci_config *cfg, const char *id, bool systemd,
 int rt_cgroup_plan(const struct oci_config *cfg, const char *id, bool systemd, struct rt_cgroup **out,
                    struct oci_error **err);
 int rt_cgroup_make(const struct rt_cgroup *cg, const struct oci_config *cfg, struct oci_error **err);
+/* --debug: from now on each file written (limits, cgroup.procs ...) is one
+ * debug record of `log` (borrowed; it must outlive cg). */
+void rt_cgroup_set_log(struct rt_cgroup *cg, const struct rt_context *log);
 /* Re-open a container's cgroup from the path stored in its state. */
 int rt_cgroup_open(const char *path, struct rt_cgroup **out, struct oci_error **err);
 /* The stored form: one line, or several when the hierarchies differ

@@ -12,18 +12,23 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "oci-config.h"
+#include "spec/config-fields.h"
+#include "spec/fields.h"
 #include "spec/util.h"
 #include "cgroups.h"
 #include "container.h"
 #include "foreground.h"
 #include "hooks.h"
+#include "idmap.h"
 #include "init.h"
 #include "log.h"
 #include "manage.h"
+#include "mounts.h"
 #include "namespaces.h"
 #include "process.h"
 #include "seccomp.h"
@@ -114,6 +119,7 @@ struct create_job
   char *rootfs;
   int dirfd;
   int fifo_fd;
+  int *bind_fds; /* with a new user namespace: see open_bind_sources() */
   struct rt_cgroup *cg;
   struct rt_ns_plan ns;
   int sync[2];
@@ -137,6 +143,61 @@ job_init(struct create_job *job, const struct rt_context *ctx, const char *id,
 }
 
 static void
+close_bind_sources(struct create_job *job)
+{
+  for (size_t i = 0; job->bind_fds && i < job->cfg->mounts_len; i++)
+    if (job->bind_fds[i] >= 0)
+      close(job->bind_fds[i]);
+  free(job->bind_fds);
+  job->bind_fds = NULL;
+}
+
+static bool
+has_idmapped_mounts(const struct oci_config *cfg)
+{
+  for (size_t i = 0; i < cfg->mounts_len; i++)
+    if (rt_mount_is_idmapped(&cfg->mounts[i]))
+      return true;
+  return false;
+}
+
+/* In a new user namespace the init's root may not reach a bind source
+ * (a directory only the host's root may enter), and an idmapped mount needs
+ * privileges there: we clone those sources' mount trees here, on the host
+ * side (idmapping them), and the init attaches the copies, as runc mounts
+ * such sources.  A mount of another namespace could not be bound there, a
+ * detached copy can.  A plain source we cannot open either is left to the
+ * init's error. */
+static int
+open_bind_sources(struct create_job *job, struct oci_error **err)
+{
+  job->bind_fds = xcalloc(job->cfg->mounts_len ? job->cfg->mounts_len : 1, sizeof *job->bind_fds);
+  for (size_t i = 0; i < job->cfg->mounts_len; i++)
+    job->bind_fds[i] = -1;
+  for (size_t i = 0; i < job->cfg->mounts_len; i++)
+    {
+      const struct oci_mount *m = &job->cfg->mounts[i];
+      bool idmapped = rt_mount_is_idmapped(m);
+      struct rt_mount_options o;
+
+      if (m->source == NULL || !rt_mount_is_bind(m) || (!job->ns.new_user && !idmapped))
+        continue;
+      if (rt_mount_options_parse(m->options, m->options_len, &o, err) < 0)
+        return -1;
+      job->bind_fds[i] = open_tree(AT_FDCWD, m->source,
+                                   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((o.flags & MS_REC) ? AT_RECURSIVE : 0));
+      rt_mount_options_clear(&o);
+      if (!idmapped)
+        continue;
+      if (job->bind_fds[i] < 0)
+        return oci_error_errno(err, "mounts[%zu]: idmapped mount source `%s`", i, m->source);
+      if (rt_idmap_tree(job->bind_fds[i], m, job->cfg, err) < 0)
+        return oci_error_wrap(err, "mounts[%zu] (`%s`)", i, m->destination ? m->destination : "");
+    }
+  return 0;
+}
+
+static void
 job_clear(struct create_job *job)
 {
   oci_config_free(job->cfg);
@@ -149,6 +210,7 @@ job_clear(struct create_job *job)
       close(job->sync[i]);
   if (job->fifo_fd >= 0)
     close(job->fifo_fd);
+  close_bind_sources(job);
   if (job->dirfd >= 0)
     close(job->dirfd);
   if (job->master >= 0)
@@ -233,6 +295,26 @@ has_namespace(const struct oci_config *cfg, const char *type)
   return false;
 }
 
+/* Without a mount namespace anything mounted would be mounted on the host
+ * and stay there (runc does mount it); what needs mounts is refused. */
+static int
+check_shared_mount_ns(const struct oci_config *cfg, struct oci_error **err)
+{
+  const struct oci_linux *l = cfg->linux_;
+  const char *why = "a mount namespace (linux.namespaces has none: it would be made on the host)";
+
+  if (cfg->mounts_len)
+    return oci_error_set(err, 0, "config.json: mounts: need %s", why);
+  if (l && (l->masked_paths_len || l->readonly_paths_len))
+    return oci_error_set(err, 0, "config.json: linux.%s: need %s",
+                         l->masked_paths_len ? "maskedPaths" : "readonlyPaths", why);
+  if (cfg->root && cfg->root->readonly)
+    return oci_error_set(err, 0, "config.json: root.readonly: needs %s", why);
+  if (l && l->rootfs_propagation && l->rootfs_propagation[0])
+    return oci_error_set(err, 0, "config.json: linux.rootfsPropagation: needs %s", why);
+  return 0;
+}
+
 static int
 job_load_config(struct create_job *job, struct oci_error **err)
 {
@@ -247,6 +329,8 @@ job_load_config(struct create_job *job, struct oci_error **err)
   config_path = xasprintf("%s/config.json", job->bundle);
   if (oci_config_parse_file(config_path, &job->cfg, err) < 0)
     return -1;
+  rt_debug(job->ctx, "config: read %s (ociVersion %s)", config_path,
+           job->cfg->oci_version ? job->cfg->oci_version : "unset");
   if (oci_config_validate("config.json", job->cfg, err) < 0 || rt_config_check_support(job->cfg, err) < 0)
     return -1;
   if (job->cfg->process == NULL)
@@ -265,8 +349,8 @@ job_load_config(struct create_job *job, struct oci_error **err)
   if (!S_ISDIR(st.st_mode))
     return oci_error_set(err, 0, "rootfs `%s` is not a directory", job->rootfs);
 
-  if (!has_namespace(job->cfg, "mount"))
-    return oci_error_set(err, 0, "not supported: a container without a mount namespace");
+  if (!has_namespace(job->cfg, "mount") && check_shared_mount_ns(job->cfg, err) < 0)
+    return -1;
   if ((job->cfg->hostname && job->cfg->hostname[0]) && !has_namespace(job->cfg, "uts"))
     return oci_error_set(err, 0, "unable to set hostname without a private UTS namespace");
   if (job->cfg->process->terminal && job->opts->console_socket == NULL && !job->keep_master)
@@ -318,6 +402,8 @@ job_spawn(struct create_job *job, struct oci_error **err)
     return -1;
   if (rt_sync_pair(job->sync, err) < 0)
     return -1;
+  if ((job->ns.new_user || has_idmapped_mounts(job->cfg)) && open_bind_sources(job, err) < 0)
+    return -1;
 
   args = (struct rt_init_args){
     .cfg = job->cfg,
@@ -331,10 +417,13 @@ job_spawn(struct create_job *job, struct oci_error **err)
     .preserve_fds = job->opts->preserve_fds + listen_fds(),
     .sync_fd = job->sync[1],
     .fifo_fd = job->fifo_fd,
+    .mount_source_fds = job->bind_fds,
     .log_fd = job->ctx->log_fd,
     .log_json = job->ctx->log_json,
     .parent_fds = { job->dirfd, job->sync[0], -1, -1 },
+    .log = *job->ctx,
   };
+  args.log.log_sock = job->sync[1];
   /* A fork, not a re-exec: the init runs the code below with the parsed
    * config already in memory. */
   pid = syscall(SYS_clone, job->ns.clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
@@ -342,7 +431,10 @@ job_spawn(struct create_job *job, struct oci_error **err)
     return oci_error_errno(err, "cloning the container init");
   if (pid == 0)
     rt_init_main(&args);
+  if (job->ctx->debug)
+    rt_ns_debug_clone(job->ctx, &job->ns, pid);
   job->stage1 = job->init = pid;
+  close_bind_sources(job);
   close(job->sync[1]);
   job->sync[1] = -1;
   rt_ns_plan_clear(&job->ns);
@@ -374,6 +466,10 @@ job_create_hooks(struct create_job *job, struct oci_error **err)
 {
   struct oci_state st = job_hook_state(job, "creating");
 
+  rt_debug(job->ctx,
+           "hooks: running %zu prestart and %zu createRuntime hooks (the init waits before pivot_root)",
+           rt_hooks_count(job->cfg->hooks, RT_HOOK_PRESTART),
+           rt_hooks_count(job->cfg->hooks, RT_HOOK_CREATE_RUNTIME));
   if (rt_hooks_run(job->cfg->hooks, RT_HOOK_PRESTART, &st, job->bundle, NULL, err) < 0
       || rt_hooks_run(job->cfg->hooks, RT_HOOK_CREATE_RUNTIME, &st, job->bundle, NULL, err) < 0)
     return -1;
@@ -415,7 +511,7 @@ job_init_died(struct create_job *job, struct oci_error **err)
 static int
 job_recv(struct create_job *job, struct rt_sync_msg *msg, struct oci_error **err)
 {
-  if (rt_sync_recv(job->sync[0], msg, err) == 0)
+  if (rt_sync_recv_logging(job->ctx, job->sync[0], msg, err) == 0)
     return 0;
   return msg->type == RT_SYNC_EOF ? job_init_died(job, err) : -1;
 }
@@ -436,7 +532,7 @@ job_drive(struct create_job *job, struct oci_error **err)
   const struct oci_linux *lnx = job->cfg->linux_;
   struct rt_sync_msg msg;
 
-  if ((job->ns.clone_flags & CLONE_NEWUSER) && rt_ns_write_id_maps(job->stage1, lnx, err) < 0)
+  if ((job->ns.clone_flags & CLONE_NEWUSER) && rt_ns_write_id_maps(job->ctx, job->stage1, lnx, err) < 0)
     return -1;
   if (job->cg)
     {
@@ -455,7 +551,7 @@ job_drive(struct create_job *job, struct oci_error **err)
       switch (msg.type)
         {
         case RT_SYNC_USERNS:
-          if (rt_ns_write_id_maps(job->stage1, lnx, err) < 0 || job_go(job, 0, err) < 0)
+          if (rt_ns_write_id_maps(job->ctx, job->stage1, lnx, err) < 0 || job_go(job, 0, err) < 0)
             return -1;
           break;
         case RT_SYNC_PID:
@@ -506,10 +602,20 @@ job_commit(struct create_job *job, struct oci_error **err)
   return 0;
 }
 
+/* Whether linux.resources sets any limit.  Device rules do not count: a
+ * rootless runtime cannot apply them, and runc ignores them there. */
 static bool
-has_resources(const struct oci_config *cfg)
+has_limits(const struct oci_config *cfg)
 {
-  return cfg->linux_ && cfg->linux_->resources;
+  const struct oci_resources *r = cfg->linux_ ? cfg->linux_->resources : NULL;
+  struct oci_resources limits;
+
+  if (r == NULL)
+    return false;
+  limits = *r;
+  limits.devices = NULL;
+  limits.devices_len = 0;
+  return !oci_fields_all_empty(oci_resources_fields, &limits);
 }
 
 /* <root>/<id>/cgroup: the cgroup path of a container whose create has not
@@ -530,8 +636,9 @@ write_cgroup_record(int dirfd, const char *path, struct oci_error **err)
   return 0;
 }
 
-/* Like runc, an unprivileged user without delegated cgroups runs the
- * container without one, unless the config asks for resource limits. */
+/* Like runc, a rootless runtime (an unprivileged user, or uid 0 in a user
+ * namespace) without delegated cgroups runs the container without one,
+ * unless the config asks for resource limits. */
 static int
 job_make_cgroup(struct create_job *job, struct oci_error **err)
 {
@@ -541,6 +648,12 @@ job_make_cgroup(struct create_job *job, struct oci_error **err)
    * from here on leaves a state dir that names its cgroup. */
   if (rt_cgroup_plan(job->cfg, job->id, job->ctx->systemd_cgroup, &cg, err) < 0)
     return -1;
+  rt_cgroup_set_log(cg, job->ctx);
+  if (job->ctx->debug)
+    {
+      cleanup_free char *shown = rt_cgroup_display_path(cg);
+      rt_debug(job->ctx, "cgroup: %s", shown);
+    }
   if (write_cgroup_record(job->dirfd, rt_cgroup_path(cg), err) < 0)
     return -1;
   if (rt_cgroup_make(cg, job->cfg, err) == 0)
@@ -549,7 +662,8 @@ job_make_cgroup(struct create_job *job, struct oci_error **err)
       return 0;
     }
   (void)unlinkat(job->dirfd, RT_CGROUP_RECORD, 0);
-  if (geteuid() == 0 || has_resources(job->cfg) || ((*err)->status != EACCES && (*err)->status != EPERM))
+  if (!job->ctx->rootless || has_limits(job->cfg)
+      || ((*err)->status != EACCES && (*err)->status != EPERM && (*err)->status != EROFS))
     return -1;
   rt_log(job->ctx, RT_LOG_WARNING, "running `%s` without a cgroup: %s", job->id, (*err)->msg);
   oci_error_free(*err);
@@ -696,6 +810,8 @@ rt_container_start(const struct rt_context *ctx, const char *id, struct oci_erro
       {
         cleanup_config struct oci_config *saved = NULL;
 
+        rt_debug(ctx, "start: opening exec.fifo of `%s`: its init (pid %d) then execs the process", id,
+                 (int)st->pid);
         if (release_exec_fifo(dirfd, st, err) < 0)
           return -1;
         load_saved_hooks(ctx, dirfd, &saved);
@@ -893,6 +1009,7 @@ static int
 destroy_container(const struct rt_context *ctx, const char *id, int dirfd, const struct rt_state *st,
                   struct oci_error **err)
 {
+  rt_debug(ctx, "delete: removing the cgroup and the state of `%s`", id);
   if (st->cgroup_path)
     {
       cleanup_cgroup struct rt_cgroup *cg = NULL;
@@ -1004,6 +1121,9 @@ run_foreground(const struct rt_context *ctx, const char *id, const struct rt_cre
   r = rt_container_start(ctx, id, err);
   if (r == 0)
     r = rt_foreground_wait(&w, sigfd, master, err);
+  if (r == 0)
+    rt_debug(ctx, "run: the container process (pid %d) ended with exit code %d", (int)w.pid,
+             rt_foreground_exit_code(&w));
   if (r < 0 && !w.exited)
     {
       kill(w.pid, SIGKILL);

@@ -13,8 +13,13 @@ struct rt_context
   bool debug;            /* --debug */
   bool systemd_cgroup;   /* --systemd-cgroup */
   bool cgroups_disabled; /* --cgroup-manager disabled: no cgroup at all */
+  bool rootless;         /* --rootless, or detected as runc does (rt_rootless_detect):
+                            cgroup permission errors are not fatal without limits */
   int log_fd;            /* open --log file, -1 when none */
   int failure_status;    /* exit status when the command fails; 0: 1 */
+  int log_sock;          /* in a child of create or exec: its records go to
+                            the parent over this sync socket (the parent
+                            writes them where they belong), -1 otherwise */
   const char *argv0;     /* for messages only */
 };
 

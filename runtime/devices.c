@@ -47,23 +47,12 @@ same_path(const char *a, const char *b)
   return strcmp(ca, cb) == 0;
 }
 
-static bool
-mount_is_bind(const struct oci_mount *m)
-{
-  if (m->type && strcmp(m->type, "bind") == 0)
-    return true;
-  for (size_t i = 0; i < m->options_len; i++)
-    if (strcmp(m->options[i], "bind") == 0 || strcmp(m->options[i], "rbind") == 0)
-      return true;
-  return false;
-}
-
 bool
 rt_devices_needed(const struct oci_config *cfg)
 {
   for (size_t i = 0; i < cfg->mounts_len; i++)
     if (cfg->mounts[i].destination && same_path(cfg->mounts[i].destination, "/dev")
-        && mount_is_bind(&cfg->mounts[i]))
+        && rt_mount_is_bind(&cfg->mounts[i]))
       return false;
   return true;
 }

@@ -21,6 +21,7 @@
 #include "container.h"
 #include "exec.h"
 #include "foreground.h"
+#include "log.h"
 #include "namespaces.h"
 #include "process.h"
 #include "seccomp.h"
@@ -50,6 +51,7 @@ struct exec_job
   int sync[2];
   pid_t stage1, pid;
   int master;
+  struct rt_context child_log; /* the children's: records over sync[1] */
 };
 
 static void
@@ -154,6 +156,8 @@ load_config(struct exec_job *job, struct oci_error **err)
 
   if (oci_config_parse_file(path, &job->cfg, err) < 0)
     return -1;
+  rt_debug(job->ctx, "config: read %s (ociVersion %s)", path,
+           job->cfg->oci_version ? job->cfg->oci_version : "unset");
   if (job->opts->process)
     job->proc = job->opts->process;
   else
@@ -199,8 +203,12 @@ job_prepare(struct exec_job *job, struct oci_error **err)
                          rt_status_name(status));
   if (load_config(job, err) < 0 || check_terminal(job, err) < 0)
     return -1;
-  if (job->st->cgroup_path && rt_cgroup_open(job->st->cgroup_path, &job->cg, err) < 0)
-    return -1;
+  if (job->st->cgroup_path)
+    {
+      if (rt_cgroup_open(job->st->cgroup_path, &job->cg, err) < 0)
+        return -1;
+      rt_cgroup_set_log(job->cg, job->ctx);
+    }
   if (job->opts->cgroups_len && job->cg == NULL)
     return oci_error_set(err, 0, "not supported: --cgroup in container `%s`, which has no cgroup", job->id);
   if (rt_cgroup_check_subs(job->opts->cgroups, job->opts->cgroups_len, err) < 0)
@@ -260,24 +268,35 @@ stage2(struct exec_job *job)
   struct rt_exec exec = { 0 };
   int sock = job->sync[1];
   const struct oci_process *proc = job->proc;
+  const struct rt_context *log = &job->child_log;
   bool nnp = proc->no_new_privileges;
 
   /* The mount namespace's root is the rootfs only after pivot_root; with
    * --no-pivot the init chroot()ed: take its root either way. */
+  rt_debug(log, "rootfs: entering the root of the container init (chroot)");
   if (fchdir(job->rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
     oci_error_errno(&err, "entering the container's root");
   else if (proc->terminal)
     {
       cleanup_close int master = -1;
+      rt_debug(log, "terminal: opening a pty in the container; it becomes the process's stdio");
       if (setup_terminal(proc, &master, &err) == 0)
         rt_sync_send(sock, RT_SYNC_TERMINAL, 0, master, &err);
     }
+  if (err == NULL)
+    rt_seccomp_debug(log, seccomp_of(job->cfg), nnp ? "right before exec (after no_new_privs)" : "now");
   if (err == NULL && !nnp && seccomp_of(job->cfg))
     rt_seccomp_load(seccomp_of(job->cfg), &err);
   if (err == NULL)
-    rt_process_prepare(proc, &exec, &err);
+    rt_process_prepare(log, proc, &exec, &err);
   if (err == NULL && syscall(SYS_close_range, 3 + job->opts->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     oci_error_errno(&err, "marking descriptors close-on-exec");
+  if (err == NULL && log->debug)
+    {
+      char args[RT_SYNC_TEXT_MAX - 128] = "";
+      rt_log_append_strv(args, sizeof args, exec.argv, proc->args_len);
+      rt_debug(log, "ready: exec %s with args %s", exec.path, args);
+    }
   if (err == NULL)
     rt_sync_send(sock, RT_SYNC_READY, 0, -1, &err);
   if (err == NULL && nnp && seccomp_of(job->cfg))
@@ -300,6 +319,13 @@ stage1_run(struct exec_job *job, struct oci_error **err)
    * namespace then makes that cgroup our root there. */
   if (rt_sync_expect(job->sync[1], RT_SYNC_GO, &msg, err) < 0)
     return -1;
+  if (job->ns_flags && job->child_log.debug)
+    {
+      char names[128];
+      rt_ns_flag_names(job->ns_flags, names, sizeof names);
+      rt_debug(&job->child_log, "namespaces: joining those of the container init (pid %d): %s",
+               (int)job->st->pid, names);
+    }
   if (job->ns_flags && setns(job->pidfd, job->ns_flags) < 0)
     return oci_error_errno(err, "joining the namespaces of the container init");
   /* stage2 waits at this gate until its pid is reported: the parent then
@@ -336,6 +362,8 @@ stage1(struct exec_job *job)
     _exit(1);
   close(job->dirfd);
   close(job->sync[0]);
+  job->child_log = *job->ctx;
+  job->child_log.log_sock = job->sync[1];
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   if (stage1_run(job, &err) < 0)
@@ -399,7 +427,7 @@ drive(struct exec_job *job, struct oci_error **err)
     return -1;
   while (!ready || job->pid == 0)
     {
-      if (rt_sync_recv(job->sync[0], &msg, err) < 0)
+      if (rt_sync_recv_logging(job->ctx, job->sync[0], &msg, err) < 0)
         return -1;
       switch (msg.type)
         {

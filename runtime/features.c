@@ -157,7 +157,7 @@ build_linux(void)
   l->intel_rdt = xzalloc(sizeof *l->intel_rdt);
   l->intel_rdt->enabled = no;
   l->mount_extensions = xzalloc(sizeof *l->mount_extensions);
-  l->mount_extensions->idmap = enabled(false);
+  l->mount_extensions->idmap = enabled(true);
   l->net_devices = enabled(false);
   return l;
 }

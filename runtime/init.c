@@ -39,11 +39,12 @@ enum
  * runc names it: the kernel refuses to create keyrings whose name starts
  * with a dot, and ids may. */
 static int
-join_session_keyring(const char *id, struct oci_error **err)
+join_session_keyring(const struct rt_context *log, const char *id, struct oci_error **err)
 {
   char name[sizeof "_ses." + RT_ID_MAX];
 
   snprintf(name, sizeof name, "_ses.%s", id);
+  rt_debug(log, "keyring: joining a new session keyring named %s", name);
   long ring = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name);
   if (ring < 0)
     return errno == ENOSYS ? 0 : oci_error_errno(err, "joining a new session keyring");
@@ -58,8 +59,12 @@ join_session_keyring(const char *id, struct oci_error **err)
 }
 
 static int
-set_names(const struct oci_config *cfg, struct oci_error **err)
+set_names(const struct rt_context *log, const struct oci_config *cfg, struct oci_error **err)
 {
+  if (cfg->hostname)
+    rt_debug(log, "uts: hostname %s", cfg->hostname);
+  if (cfg->domainname)
+    rt_debug(log, "uts: domainname %s", cfg->domainname);
   if (cfg->hostname && sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
     return oci_error_errno(err, "setting the hostname `%s`", cfg->hostname);
   if (cfg->domainname && setdomainname(cfg->domainname, strlen(cfg->domainname)) < 0)
@@ -72,6 +77,7 @@ send_terminal(struct rt_init_args *a, struct oci_error **err)
 {
   cleanup_close int master = -1;
 
+  rt_debug(&a->log, "terminal: opening a pty in the container; it becomes the process's stdio");
   if (rt_terminal_setup_in_container(a->cfg->process, &master, err) < 0)
     return -1;
   return rt_sync_send(a->sync_fd, RT_SYNC_TERMINAL, 0, master, err);
@@ -127,6 +133,8 @@ before_pivot(void *data, struct oci_error **err)
       || rt_sync_expect(a->sync_fd, RT_SYNC_GO, &msg, err) < 0)
     return -1;
   a->host_pid = (pid_t)msg.value;
+  rt_debug(&a->log, "hooks: running %zu createContainer hooks in the container's namespaces",
+           rt_hooks_count(h, RT_HOOK_CREATE_CONTAINER));
   st = hook_state(a, "creating");
   return rt_hooks_run(h, RT_HOOK_CREATE_CONTAINER, &st, a->rootfs, a->cfg->process->env, err);
 }
@@ -137,42 +145,62 @@ init_container(struct rt_init_args *a, struct rt_exec *exec, struct oci_error **
 {
   const struct oci_config *cfg = a->cfg;
   struct rt_rootfs_opts ropts = {
+    .log = &a->log,
     .rootfs = a->rootfs,
     .no_pivot = a->no_pivot,
     .in_userns = a->ns->has_user_ns,
+    .mount_source_fds = a->mount_source_fds,
     .before_pivot = before_pivot,
     .before_pivot_data = a,
   };
 
   /* Only now is our cgroup the root of the new cgroup namespace. */
+  if (a->ns->new_cgroup)
+    rt_debug(&a->log,
+             "namespaces: creating the cgroup namespace (unshare), rooted at the container's cgroup");
   if (a->ns->new_cgroup && unshare(CLONE_NEWCGROUP) < 0)
     return oci_error_errno(err, "creating the cgroup namespace");
   if (a->ns->new_time)
     {
+      rt_debug(&a->log, "namespaces: creating the time namespace (unshare) with linux.timeOffsets");
       if (unshare(CLONE_NEWTIME) < 0)
         return oci_error_errno(err, "creating the time namespace");
       if (rt_ns_write_time_offsets(cfg->linux_, err) < 0)
         return -1;
     }
+  if (a->ns->new_net)
+    rt_debug(&a->log, "network: bringing up lo in the new network namespace");
   if (a->ns->new_net && rt_ns_loopback_up(err) < 0)
     return -1;
-  if (!a->no_new_keyring && join_session_keyring(a->id, err) < 0)
+  if (!a->no_new_keyring && join_session_keyring(&a->log, a->id, err) < 0)
     return -1;
-  if (set_names(cfg, err) < 0)
+  if (set_names(&a->log, cfg, err) < 0)
     return -1;
-  if (rt_rootfs_prepare(cfg, &ropts, err) < 0)
+  a->fd_dir = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (a->fd_dir < 0)
+    return oci_error_errno(err, "opening /proc/self/fd");
+  if (!a->ns->has_mount_ns)
+    {
+      if (rt_rootfs_enter_shared(cfg, &ropts, err) < 0 || (cfg->process->terminal && send_terminal(a, err) < 0))
+        return -1;
+    }
+  else if (rt_rootfs_prepare(cfg, &ropts, err) < 0 || (cfg->process->terminal && send_terminal(a, err) < 0)
+           || rt_rootfs_finalize(cfg, &ropts, err) < 0)
     return -1;
-  if (cfg->process->terminal && send_terminal(a, err) < 0)
-    return -1;
-  if (rt_rootfs_finalize(cfg, &ropts, err) < 0)
-    return -1;
+  if (cfg->linux_ && cfg->linux_->personality)
+    rt_debug(&a->log, "personality: %s",
+             cfg->linux_->personality->domain ? cfg->linux_->personality->domain : "");
   if (cfg->linux_ && rt_personality_apply(cfg->linux_->personality, err) < 0)
     return -1;
   /* Without no_new_privs only CAP_SYS_ADMIN may load a filter: load it
-   * while we still have it; it then covers the rest of the set-up too. */
+   * while we still have it; it then covers the rest of the set-up too,
+   * whose debug records then use only sendmsg, as the "ready" after them. */
+  rt_seccomp_debug(&a->log, seccomp_of(cfg),
+                   cfg->process->no_new_privileges ? "at start, right before exec (after no_new_privs)"
+                                                   : "now");
   if (!cfg->process->no_new_privileges && seccomp_of(cfg) && rt_seccomp_load(seccomp_of(cfg), err) < 0)
     return -1;
-  if (rt_process_prepare(cfg->process, exec, err) < 0)
+  if (rt_process_prepare(&a->log, cfg->process, exec, err) < 0)
     return -1;
   /* Everything we opened is close-on-exec; also whatever our caller leaked
    * beyond the preserved range, so the container gets no host fds. */
@@ -224,8 +252,14 @@ enter_namespaces(struct rt_init_args *a, struct oci_error **err)
   int gate[2];
   char c;
 
-  if (rt_ns_join_all(a->ns, err) < 0)
+  if (rt_ns_join_all(&a->log, a->ns, err) < 0)
     return -1;
+  if (a->ns->unshare_flags && a->log.debug)
+    {
+      char names[128];
+      rt_ns_flag_names(a->ns->unshare_flags, names, sizeof names);
+      rt_debug(&a->log, "namespaces: creating (unshare) %s", names);
+    }
   if (a->ns->unshare_flags)
     {
       if (unshare(a->ns->unshare_flags) < 0)
@@ -235,10 +269,13 @@ enter_namespaces(struct rt_init_args *a, struct oci_error **err)
               || rt_sync_expect(a->sync_fd, RT_SYNC_GO, &msg, err) < 0))
         return -1;
     }
+  if (a->ns->has_user_ns)
+    rt_debug(&a->log, "namespaces: becoming root (uid 0, gid 0) of the user namespace");
   if (a->ns->has_user_ns && become_userns_root(a->ns, err) < 0)
     return -1;
   if (!a->ns->pid_fork)
     return 0;
+  rt_debug(&a->log, "namespaces: forking once more to enter the pid namespace");
   /* The new init waits at this gate until its pid is reported: every
    * message it sends later must reach the parent after RT_SYNC_PID. */
   if (pipe2(gate, O_CLOEXEC) < 0)
@@ -274,18 +311,18 @@ fail_after_ready(struct rt_init_args *a, struct oci_error *e)
 }
 
 /* Block until `start` opens exec.fifo for reading, then run the
- * startContainer hooks.  The fd was opened by
- * path before pivot_root; reopening it through /proc/self/fd needs no path
- * inside the container. */
+ * startContainer hooks.  The fifo's O_PATH fd was opened by the parent;
+ * it is reopened for writing through the fd directory we opened before
+ * pivot_root, which needs no path inside the container, not even /proc. */
 static int
 wait_for_start(struct rt_init_args *a, struct oci_error **err)
 {
-  char path[64];
+  char name[16];
   cleanup_close int fd = -1;
 
-  snprintf(path, sizeof path, "/proc/self/fd/%d", a->fifo_fd);
+  snprintf(name, sizeof name, "%d", a->fifo_fd);
   do
-    fd = open(path, O_WRONLY | O_CLOEXEC);
+    fd = openat(a->fd_dir, name, O_WRONLY | O_CLOEXEC);
   while (fd < 0 && errno == EINTR);
   if (fd < 0)
     return oci_error_errno(err, "opening exec.fifo");
@@ -306,7 +343,8 @@ wait_for_start(struct rt_init_args *a, struct oci_error **err)
   if (oci_write_all(fd, "0", 1) < 0)
     return oci_error_errno(err, "writing exec.fifo");
   close(a->fifo_fd);
-  a->fifo_fd = -1;
+  close(a->fd_dir);
+  a->fifo_fd = a->fd_dir = -1;
   return 0;
 }
 
@@ -318,6 +356,7 @@ rt_init_main(struct rt_init_args *a)
   struct rt_sync_msg msg;
   sigset_t none;
 
+  a->fd_dir = -1;
   /* First: until execve nobody in the container may open /proc/PID/exe
    * (the ocirt binary) or our descriptors (CVE-2019-5736).  An unprivileged
    * parent still has to write our uid_map: then we wait until it has, which
@@ -330,13 +369,27 @@ rt_init_main(struct rt_init_args *a)
   sigprocmask(SIG_SETMASK, &none, NULL);
 
   if (rt_sync_expect(a->sync_fd, RT_SYNC_GO, &msg, &err) < 0 || enter_namespaces(a, &err) < 0
-      || set_nondumpable(&err) < 0 || init_container(a, &exec, &err) < 0
-      || rt_sync_send(a->sync_fd, RT_SYNC_READY, 0, -1, &err) < 0)
+      || set_nondumpable(&err) < 0 || init_container(a, &exec, &err) < 0)
+    {
+      rt_sync_send_error(a->sync_fd, err);
+      _exit(1);
+    }
+  if (a->log.debug)
+    {
+      char args[RT_SYNC_TEXT_MAX - 128] = "";
+      rt_log_append_strv(args, sizeof args, exec.argv, a->cfg->process->args_len);
+      rt_debug(&a->log, "ready: on start, exec %s with args %s", exec.path, args);
+    }
+  if (rt_sync_send(a->sync_fd, RT_SYNC_READY, 0, -1, &err) < 0)
     {
       rt_sync_send_error(a->sync_fd, err);
       _exit(1);
     }
   close(a->sync_fd);
+  /* Nothing more to log: nobody reads the socket now, and from here on the
+   * process may run under its seccomp filter. */
+  a->log.debug = false;
+  a->log.log_sock = -1;
   if (wait_for_start(a, &err) < 0)
     fail_after_ready(a, err);
   /* With no_new_privs the filter goes on last, so that only execve itself

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "oci-config.h"
+#include "context.h"
 #include "namespaces.h"
 
 struct rt_init_args
@@ -22,10 +23,16 @@ struct rt_init_args
   int preserve_fds; /* fds 3 .. 3+preserve_fds-1 reach the container */
   int sync_fd;      /* our end of the sync socket */
   int fifo_fd;      /* O_PATH descriptor of exec.fifo, opened by the parent */
+  const int *mount_source_fds; /* bind sources the parent opened (rt_mount_one), or NULL */
+  int fd_dir;       /* our /proc/self/fd, opened before pivot_root to reopen
+                       fifo_fd by (the container may have no /proc); set by
+                       rt_init_main */
   int log_fd;       /* --log file for errors after the parent is gone, or -1 */
   bool log_json;
-  int parent_fds[4]; /* the parent's descriptors we must not keep (the state
-                        lock!), -1 terminated or unused */
+  struct rt_context log; /* the parent's, with log_sock = sync_fd: --debug
+                            records go to the parent until "ready" */
+  int parent_fds[4];     /* the parent's descriptors we must not keep (the state
+                            lock!), -1 terminated or unused */
 };
 
 /* Longest "E<message>" the init writes to exec.fifo (< PIPE_BUF). */

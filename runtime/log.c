@@ -9,6 +9,7 @@
 #include "spec/json.h"
 #include "spec/util.h"
 #include "log.h"
+#include "sync.h"
 
 static const char *const level_names[] = {
   [RT_LOG_ERROR] = "error",
@@ -99,6 +100,104 @@ format_json(enum rt_log_level level, const char *msg, const char *when)
   return out;
 }
 
+/* One character of a logfmt (and Go %q-like) quoted string: at most 4 bytes. */
+static size_t
+escape_char(unsigned char c, char out[5])
+{
+  switch (c)
+    {
+    case '"':
+      return (size_t)snprintf(out, 5, "\\\"");
+    case '\\':
+      return (size_t)snprintf(out, 5, "\\\\");
+    case '\n':
+      return (size_t)snprintf(out, 5, "\\n");
+    case '\r':
+      return (size_t)snprintf(out, 5, "\\r");
+    case '\t':
+      return (size_t)snprintf(out, 5, "\\t");
+    default:
+      if (c < 0x20 || c == 0x7f)
+        return (size_t)snprintf(out, 5, "\\x%02x", c);
+      out[0] = (char)c;
+      out[1] = '\0';
+      return 1;
+    }
+}
+
+/* Append `s` quoted to buf (length *len, capacity size); stops, still NUL
+ * terminated and with the closing quote, when the next piece would not fit. */
+static void
+append_quoted(char *buf, size_t size, size_t *len, const char *s)
+{
+  char piece[5];
+  size_t n;
+
+  if (*len + 3 > size)
+    return;
+  buf[(*len)++] = '"';
+  for (; *s; s++)
+    {
+      n = escape_char((unsigned char)*s, piece);
+      if (*len + n + 2 > size)
+        break;
+      memcpy(buf + *len, piece, n);
+      *len += n;
+    }
+  buf[(*len)++] = '"';
+  buf[*len] = '\0';
+}
+
+void
+rt_log_append_quoted(char *buf, size_t size, const char *s)
+{
+  size_t len = strnlen(buf, size);
+
+  if (len < size)
+    append_quoted(buf, size, &len, s ? s : "");
+}
+
+void
+rt_log_append_strv(char *buf, size_t size, char *const *v, size_t n)
+{
+  size_t len = strnlen(buf, size);
+
+  if (len + 2 >= size)
+    return;
+  buf[len++] = '[';
+  buf[len] = '\0';
+  for (size_t i = 0; i < n && len + 2 < size; i++)
+    {
+      if (i)
+        {
+          buf[len++] = ' ';
+          buf[len] = '\0';
+        }
+      append_quoted(buf, size, &len, v[i] ? v[i] : "");
+    }
+  if (len + 1 < size)
+    {
+      buf[len++] = ']';
+      buf[len] = '\0';
+    }
+}
+
+/* time="..." level=... msg="..." with the message escaped, so that any
+ * logfmt reader gets the message back whole (quotes, backslashes and
+ * newlines included). */
+static char *
+format_text(enum rt_log_level level, const char *msg, const char *when)
+{
+  size_t size = strlen(when) + strlen(msg) * 4 + 64;
+  char *line = xmalloc(size);
+  size_t len = (size_t)snprintf(line, size, "time=\"%s\" level=%s msg=", when, level_names[level]);
+
+  append_quoted(line, size - 1, &len, msg);
+  line[len++] = '\n';
+  line[len] = '\0';
+  return line;
+}
+
 void
 rt_log_write_fd(int fd, bool json, enum rt_log_level level, const char *msg)
 {
@@ -116,10 +215,21 @@ rt_log_write_fd(int fd, bool json, enum rt_log_level level, const char *msg)
       line = xasprintf("%s\n", obj);
     }
   else
-    line = xasprintf("time=\"%s\" level=%s msg=\"%s\"\n", when, level_names[level], msg);
+    line = format_text(level, msg, when);
   /* One write per record keeps lines whole when several ocirt processes
    * append to the same file. */
   (void)oci_write_all(fd, line, strlen(line));
+}
+
+void
+rt_log_record(const struct rt_context *ctx, int level, const char *msg)
+{
+  if (level < RT_LOG_ERROR || level > RT_LOG_DEBUG)
+    level = RT_LOG_DEBUG;
+  if (ctx->log_fd >= 0)
+    rt_log_write_fd(ctx->log_fd, ctx->log_json, level, msg);
+  else if (level == RT_LOG_DEBUG && ctx->debug)
+    rt_log_write_fd(STDERR_FILENO, ctx->log_json, level, msg);
 }
 
 void
@@ -128,14 +238,26 @@ rt_log(const struct rt_context *ctx, enum rt_log_level level, const char *fmt, .
   cleanup_free char *msg = NULL;
   va_list ap;
 
-  if (ctx->log_fd < 0)
+  if (ctx->log_sock >= 0)
+    {
+      /* In the container init: possibly under its seccomp filter already,
+       * so only sendmsg, which the init needs for its "ready" anyway. */
+      char text[RT_SYNC_TEXT_MAX];
+
+      va_start(ap, fmt);
+      vsnprintf(text, sizeof text, fmt, ap);
+      va_end(ap);
+      rt_sync_send_log(ctx->log_sock, level, text);
+      return;
+    }
+  if (ctx->log_fd < 0 && level != RT_LOG_DEBUG)
     return;
   va_start(ap, fmt);
   if (vasprintf(&msg, fmt, ap) < 0)
     msg = NULL;
   va_end(ap);
   if (msg)
-    rt_log_write_fd(ctx->log_fd, ctx->log_json, level, msg);
+    rt_log_record(ctx, level, msg);
 }
 
 void

@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "context.h"
 #include "log.h"
+#include "namespaces.h"
 
 struct command
 {
@@ -42,11 +43,13 @@ static const char global_help[]
       "  --root DIR              state directory (default /run/ocirt, $XDG_RUNTIME_DIR/ocirt\n"
       "                          for non-root)\n"
       "  --log FILE              write diagnostics to FILE\n"
-      "  --log-format text|json  format of --log records (default text)\n"
-      "  --debug                 also log debug records\n"
+      "  --log-format text|json  format of log records: logfmt (default) or JSON lines\n"
+      "  --debug                 log each step (config, namespaces, mounts ...) to\n"
+      "                          the --log FILE, or else to stderr\n"
       "  --systemd-cgroup        cgroupsPath is slice:prefix:name\n"
       "  --cgroup-manager M      cgroupfs, systemd or disabled\n"
-      "  --rootless[=x]          accepted for compatibility; ocirt decides\n"
+      "  --rootless true|false|auto  ignore cgroup permission errors when the\n"
+      "                          config sets no limits (auto: when not real root)\n"
       "  --criu PATH             accepted for compatibility; ignored\n"
       "  -v, --version           print the version\n"
       "  -h, --help              print this help\n";
@@ -121,10 +124,50 @@ systemd_cgroup_value(int argc, char **argv, struct rt_context *ctx)
   ctx->systemd_cgroup = parse_bool(value);
 }
 
+enum rootless
+{
+  ROOTLESS_AUTO,
+  ROOTLESS_TRUE,
+  ROOTLESS_FALSE,
+};
+
+/* `--rootless=V` or, as runc's flag parser allows, `--rootless V`. */
+static int
+rootless_value(int argc, char **argv, enum rootless *out, struct oci_error **err)
+{
+  static const char *const names[] = { [ROOTLESS_AUTO] = "auto", [ROOTLESS_TRUE] = "true", [ROOTLESS_FALSE] = "false" };
+  const char *value = optarg;
+
+  if (value == NULL && optind < argc)
+    for (size_t i = 0; i < OCI_ARRAY_SIZE(names); i++)
+      if (strcmp(argv[optind], names[i]) == 0)
+        value = argv[optind++];
+  if (value == NULL)
+    value = "true";
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(names); i++)
+    if (strcmp(value, names[i]) == 0)
+      {
+        *out = (enum rootless)i;
+        return 0;
+      }
+  return oci_error_set(err, 0, "invalid --rootless `%s`: use true, false or auto", value);
+}
+
+/* runc's rule: rootless unless we are real root, and never with the
+ * systemd cgroup manager, which asks systemd for the cgroup. */
+static bool
+rootless_detect(const struct rt_context *ctx)
+{
+  if (ctx->systemd_cgroup)
+    return false;
+  return geteuid() != 0 || rt_ns_in_user_namespace();
+}
+
 /* Returns 1 when the invocation is finished (--version, --help). */
 static int
 parse_global(int argc, char **argv, struct rt_context *ctx, struct oci_error **err)
 {
+  enum rootless rootless = ROOTLESS_AUTO;
   int c;
 
   opterr = 0;
@@ -158,6 +201,9 @@ parse_global(int argc, char **argv, struct rt_context *ctx, struct oci_error **e
                                optarg);
         break;
       case OPT_ROOTLESS:
+        if (rootless_value(argc, argv, &rootless, err) < 0)
+          return -1;
+        break;
       case OPT_CRIU:
         break;
       case 'v':
@@ -169,15 +215,20 @@ parse_global(int argc, char **argv, struct rt_context *ctx, struct oci_error **e
       default:
         return cli_option_error(NULL, c, argv, err);
       }
+  ctx->rootless = rootless == ROOTLESS_AUTO ? rootless_detect(ctx) : rootless == ROOTLESS_TRUE;
   return 0;
 }
 
+/* As runc: $XDG_RUNTIME_DIR/ocirt for an unprivileged user, and for uid 0
+ * in a user namespace (rootless podman) unless $USER says root; real root
+ * keeps /run/ocirt even when XDG_RUNTIME_DIR is set. */
 static char *
 default_root(void)
 {
   const char *xdg = getenv("XDG_RUNTIME_DIR");
+  const char *user = getenv("USER");
 
-  if (geteuid() == 0)
+  if (geteuid() == 0 && (!rt_ns_in_user_namespace() || (user && strcmp(user, "root") == 0)))
     return xstrdup("/run/ocirt");
   if (xdg && xdg[0])
     return xasprintf("%s/ocirt", xdg);
@@ -195,7 +246,7 @@ log_command_line(const struct rt_context *ctx, int argc, char **argv)
   p = line = xmalloc(len);
   for (int i = 0; i < argc; i++)
     p += sprintf(p, i ? " %s" : "%s", argv[i]);
-  rt_log(ctx, RT_LOG_DEBUG, "%s", line);
+  rt_log(ctx, RT_LOG_DEBUG, "command line: %s", line);
   free(line);
 }
 
@@ -204,7 +255,7 @@ main(int argc, char **argv)
 {
   cleanup_error struct oci_error *err = NULL;
   cleanup_free char *root = NULL;
-  struct rt_context ctx = { .log_fd = -1, .argv0 = argv[0] };
+  struct rt_context ctx = { .log_fd = -1, .log_sock = -1, .argv0 = argv[0] };
   const struct command *cmd;
   int r;
 

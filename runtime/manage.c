@@ -39,7 +39,10 @@ open_container(const struct rt_context *ctx, const char *id, const char *what, s
   o->status = rt_state_status(o->dirfd, o->st);
   if (o->st->cgroup_path == NULL)
     return oci_error_set(err, 0, "not supported: %s of container `%s`, which has no cgroup", what, id);
-  return rt_cgroup_open(o->st->cgroup_path, &o->cg, err);
+  if (rt_cgroup_open(o->st->cgroup_path, &o->cg, err) < 0)
+    return -1;
+  rt_cgroup_set_log(o->cg, ctx);
+  return 0;
 }
 
 static int

@@ -15,6 +15,11 @@ int rt_mount_tmpfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m,
 /* A bind of the host path `source`, then the remount that applies o->flags. */
 int rt_mount_bind(const struct rt_mount_ctx *ctx, const char *source, const char *dest,
                   const struct rt_mount_options *o, struct oci_error **err);
+/* The same from a detached copy of the source's mount tree when
+ * source_fd >= 0 (open_tree(OPEN_TREE_CLONE) in the parent; `source` then
+ * only names it in messages). */
+int rt_mount_bind_fd(const struct rt_mount_ctx *ctx, const char *source, int source_fd, const char *dest,
+                     const struct rt_mount_options *o, struct oci_error **err);
 /* type "cgroup" (mounts-cgroup.c). */
 int rt_mount_cgroup(const struct rt_mount_ctx *ctx, const struct oci_mount *m,
                     const struct rt_mount_options *o, struct oci_error **err);

@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "oci-config.h"
+#include "log.h"
+#include "idmap.h"
 #include "mounts.h"
 #include "mounts-internal.h"
 #include "util.h"
@@ -237,11 +239,9 @@ rt_mount_options_parse(char *const *options, size_t n, struct rt_mount_options *
           out->tmpcopyup = true;
           continue;
         }
+      /* Done by the parent on the source's tree (idmap.c). */
       if (strcmp(opt, "idmap") == 0 || strcmp(opt, "ridmap") == 0)
-        {
-          rt_mount_options_clear(out);
-          return oci_error_set(err, 0, "not supported: idmapped mounts (option `%s`)", opt);
-        }
+        continue;
       append_data(&out->data, opt);
     }
   return 0;
@@ -915,11 +915,23 @@ int
 rt_mount_bind(const struct rt_mount_ctx *ctx, const char *source, const char *dest,
               const struct rt_mount_options *o, struct oci_error **err)
 {
+  return rt_mount_bind_fd(ctx, source, -1, dest, o, err);
+}
+
+int
+rt_mount_bind_fd(const struct rt_mount_ctx *ctx, const char *source, int source_fd, const char *dest,
+                 const struct rt_mount_options *o, struct oci_error **err)
+{
   cleanup_close int fd = -1;
   cleanup_close int top = -1;
   struct stat st;
 
-  if (stat(source, &st) < 0)
+  if (source_fd >= 0)
+    {
+      if (fstat(source_fd, &st) < 0)
+        return oci_error_errno(err, "bind source `%s`", source);
+    }
+  else if (stat(source, &st) < 0)
     return oci_error_errno(err, "bind source `%s`", source);
   if (S_ISDIR(st.st_mode))
     fd = rt_root_mkdir_p(ctx->rootfd, dest, 0755, false, err);
@@ -929,7 +941,12 @@ rt_mount_bind(const struct rt_mount_ctx *ctx, const char *source, const char *de
     return -1;
   if (check_proc_dest(fd, dest, "bind", source, err) < 0)
     return -1;
-  if (mount_on_fd(source, fd, NULL, MS_BIND | (o->flags & MS_REC), NULL) < 0)
+  if (source_fd >= 0)
+    {
+      if (move_mount(source_fd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        return oci_error_errno(err, "bind mount (attaching the tree opened on the host side)");
+    }
+  else if (mount_on_fd(source, fd, NULL, MS_BIND | (o->flags & MS_REC), NULL) < 0)
     return oci_error_errno(err, "bind mount");
   top = reopen_dest(ctx, dest, err);
   if (top < 0)
@@ -1064,8 +1081,67 @@ rt_mountinfo_read(struct rt_mountinfo **out, size_t *n, struct oci_error **err)
   return 0;
 }
 
+/* "ro,nosuid,bind,rec" for a learner reading --debug output. */
+static void
+describe_flags(unsigned long flags, char *buf, size_t size)
+{
+  static const struct
+  {
+    unsigned long flag;
+    const char *name;
+  } names[] = {
+    { MS_RDONLY, "ro" },
+    { MS_NOSUID, "nosuid" },
+    { MS_NODEV, "nodev" },
+    { MS_NOEXEC, "noexec" },
+    { MS_SYNCHRONOUS, "sync" },
+    { MS_DIRSYNC, "dirsync" },
+    { MS_NOATIME, "noatime" },
+    { MS_NODIRATIME, "nodiratime" },
+    { MS_RELATIME, "relatime" },
+    { MS_STRICTATIME, "strictatime" },
+    { MS_MANDLOCK, "mand" },
+    { MS_BIND, "bind" },
+    { MS_REC, "rec" },
+    { MS_SHARED, "shared" },
+    { MS_SLAVE, "slave" },
+    { MS_PRIVATE, "private" },
+    { MS_UNBINDABLE, "unbindable" },
+  };
+  size_t len = 0;
+
+  buf[0] = '\0';
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(names) && len < size; i++)
+    if (flags & names[i].flag)
+      len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? "," : "", names[i].name);
+  if (len == 0)
+    snprintf(buf, size, "none");
+}
+
+static void
+debug_mount(const struct rt_context *log, const struct oci_mount *m, const struct rt_mount_options *o)
+{
+  char flags[256], options[1024] = "";
+
+  describe_flags(o->flags, flags, sizeof flags);
+  rt_log_append_strv(options, sizeof options, m->options, m->options_len);
+  rt_debug(log, "mount: %s on %s type %s flags %s data %s (options %s)", m->source ? m->source : "none",
+           m->destination, m->type ? m->type : "none", flags, o->data ? o->data : "none", options);
+}
+
+bool
+rt_mount_is_bind(const struct oci_mount *m)
+{
+  if (m->type && strcmp(m->type, "bind") == 0)
+    return true;
+  for (size_t i = 0; i < m->options_len; i++)
+    if (strcmp(m->options[i], "bind") == 0 || strcmp(m->options[i], "rbind") == 0)
+      return true;
+  return false;
+}
+
 int
-rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, struct oci_error **err)
+rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, int source_fd, struct oci_error **err)
 {
   struct rt_mount_options o;
   const char *type = m->type;
@@ -1073,8 +1149,8 @@ rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, struct o
 
   if (m->destination == NULL || m->destination[0] != '/')
     return oci_error_set(err, 0, "destination must be an absolute path");
-  if (m->uid_mappings_len > 0 || m->gid_mappings_len > 0)
-    return oci_error_set(err, 0, "not supported: idmapped mounts (uidMappings/gidMappings)");
+  if (rt_mount_is_idmapped(m) && source_fd < 0)
+    return oci_error_set(err, 0, "not supported: idmapped mounts other than bind mounts");
   if (check_proc_path(m->destination, err) < 0)
     return -1;
   if (rt_mount_options_parse(m->options, m->options_len, &o, err) < 0)
@@ -1084,12 +1160,14 @@ rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, struct o
    * type "bind" alone does too (crun). */
   if (type != NULL && strcmp(type, "bind") == 0)
     o.flags |= MS_BIND;
+  if (ctx->log && ctx->log->debug)
+    debug_mount(ctx->log, m, &o);
   if (o.flags & MS_BIND)
     {
       if (m->source == NULL)
         r = oci_error_set(err, 0, "bind mount without a source");
       else
-        r = rt_mount_bind(ctx, m->source, m->destination, &o, err);
+        r = rt_mount_bind_fd(ctx, m->source, source_fd, m->destination, &o, err);
     }
   else if (type == NULL || type[0] == '\0')
     r = oci_error_set(err, 0, "mount type not specified");

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "oci-config.h"
+#include "context.h"
 #include "error.h"
 
 /* The parsed `options` of one mount, with runc's meaning for every name. */
@@ -54,13 +55,23 @@ int rt_root_mkfile(int rootfd, const char *path, mode_t mode, struct oci_error *
 
 struct rt_mount_ctx
 {
-  int rootfd;     /* O_PATH fd of the container root (before pivot_root) */
-  bool in_userns; /* sysfs may have to fall back to a bind of /sys */
-  bool cgroupns;  /* the container has a cgroup namespace */
+  const struct rt_context *log; /* --debug: one record per mount */
+  int rootfd;                   /* O_PATH fd of the container root (before pivot_root) */
+  bool in_userns;               /* sysfs may have to fall back to a bind of /sys */
+  bool cgroupns;                /* the container has a cgroup namespace */
 };
 
-/* Mount one entry of config.mounts inside the root (before pivot_root). */
-int rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, struct oci_error **err);
+/* Whether config.mounts entry `m` is a bind mount: type "bind", or a
+ * "bind"/"rbind" option whatever the type (runc; crun for the type). */
+bool rt_mount_is_bind(const struct oci_mount *m);
+
+/* Mount one entry of config.mounts inside the root (before pivot_root).
+ * `source_fd`: for a bind mount, a detached copy of its source's mount
+ * tree that the parent made on the host side (open_tree with
+ * OPEN_TREE_CLONE; a user namespace may not reach the source by path), or
+ * -1. */
+int rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, int source_fd,
+                 struct oci_error **err);
 
 /* MS_* flags of the mount that `fd` is on, as statfs(2) reports them. */
 int rt_mount_flags_of_fd(int fd, unsigned long *flags, struct oci_error **err);

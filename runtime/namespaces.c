@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "spec/util.h"
+#include "log.h"
 #include "namespaces.h"
 
 static const struct
@@ -63,10 +64,10 @@ add_join(struct rt_ns_plan *plan, const struct oci_namespace *ns, int flag, stru
   if (flag == CLONE_NEWUSER && plan->join_len > 0)
     {
       plan->join[plan->join_len] = plan->join[0];
-      plan->join[0] = (struct rt_ns_join){ flag, fd };
+      plan->join[0] = (struct rt_ns_join){ flag, fd, ns->path };
     }
   else
-    plan->join[plan->join_len] = (struct rt_ns_join){ flag, fd };
+    plan->join[plan->join_len] = (struct rt_ns_join){ flag, fd, ns->path };
   plan->join_len++;
   return 0;
 }
@@ -131,11 +132,41 @@ rt_ns_plan_init(const struct oci_config *cfg, struct rt_ns_plan *plan, struct oc
   return 0;
 }
 
+void
+rt_ns_flag_names(int flags, char *buf, size_t size)
+{
+  size_t len = 0;
+
+  if (size == 0)
+    return;
+  buf[0] = '\0';
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(ns_types); i++)
+    if ((flags & ns_types[i].flag) && len < size)
+      len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? " " : "", ns_types[i].name);
+}
+
+void
+rt_ns_debug_clone(const struct rt_context *log, const struct rt_ns_plan *plan, pid_t pid)
+{
+  char names[128];
+
+  rt_ns_flag_names(plan->clone_flags, names, sizeof names);
+  if (plan->clone_flags)
+    rt_debug(log, "namespaces: container init cloned as pid %d in new namespaces: %s", (int)pid, names);
+  else
+    rt_debug(log,
+             "namespaces: container init cloned as pid %d in ocirt's namespaces (it joins and creates "
+             "them itself)",
+             (int)pid);
+}
+
 int
-rt_ns_join_all(struct rt_ns_plan *plan, struct oci_error **err)
+rt_ns_join_all(const struct rt_context *log, struct rt_ns_plan *plan, struct oci_error **err)
 {
   for (int i = 0; i < plan->join_len; i++)
     {
+      rt_debug(log, "namespaces: joining the %s namespace %s", ns_name(plan->join[i].type),
+               plan->join[i].path ? plan->join[i].path : "");
       if (setns(plan->join[i].fd, plan->join[i].type) < 0)
         return oci_error_errno(err, "joining the %s namespace", ns_name(plan->join[i].type));
       close(plan->join[i].fd);
@@ -176,8 +207,27 @@ format_map(const struct oci_id_mapping *m, size_t n)
   return buf;
 }
 
+/* The lines of a map file joined by ", ", for a one-line message. */
+static char *
+map_one_line(const char *map)
+{
+  size_t len = strlen(map);
+  char *out = xmalloc(len * 2 + 1), *p = out;
+
+  for (const char *s = map; *s; s++)
+    {
+      if (*s != '\n')
+        *p++ = *s;
+      else if (s[1])
+        p += sprintf(p, ", ");
+    }
+  *p = '\0';
+  return out;
+}
+
 int
-rt_ns_write_id_maps(pid_t pid, const struct oci_linux *lnx, struct oci_error **err)
+rt_ns_write_id_maps(const struct rt_context *log, pid_t pid, const struct oci_linux *lnx,
+                    struct oci_error **err)
 {
   cleanup_free char *uid_map = NULL;
   cleanup_free char *gid_map = NULL;
@@ -186,6 +236,13 @@ rt_ns_write_id_maps(pid_t pid, const struct oci_linux *lnx, struct oci_error **e
     return 0;
   uid_map = format_map(lnx->uid_mappings, lnx->uid_mappings_len);
   gid_map = format_map(lnx->gid_mappings, lnx->gid_mappings_len);
+  if (log->debug)
+    {
+      /* One line: "0 1000 1, 1 100000 65536". */
+      cleanup_free char *u = map_one_line(uid_map);
+      cleanup_free char *g = map_one_line(gid_map);
+      rt_debug(log, "namespaces: writing uid_map [%s] and gid_map [%s] of pid %d", u, g, (int)pid);
+    }
   if (lnx->uid_mappings_len && write_proc_file(pid, "uid_map", uid_map, err) < 0)
     return oci_error_wrap(err, "writing linux.uidMappings");
   /* Without CAP_SETGID in our namespace the kernel only accepts a gid_map
@@ -233,4 +290,17 @@ rt_ns_loopback_up(struct oci_error **err)
   if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
     return oci_error_errno(err, "bringing up `lo`");
   return 0;
+}
+
+bool
+rt_ns_in_user_namespace(void)
+{
+  cleanup_fclose FILE *f = fopen("/proc/self/uid_map", "re");
+  unsigned long inside, outside, count;
+
+  if (f == NULL)
+    return false;
+  if (fscanf(f, "%lu %lu %lu", &inside, &outside, &count) != 3)
+    return true;
+  return !(inside == 0 && outside == 0 && count == 4294967295UL);
 }

@@ -8,14 +8,16 @@
 #include <sys/types.h>
 
 #include "oci-config.h"
+#include "context.h"
 #include "error.h"
 
 #define RT_NS_MAX 8
 
 struct rt_ns_join
 {
-  int type; /* CLONE_NEW* */
-  int fd;   /* opened by the parent before the clone */
+  int type;         /* CLONE_NEW* */
+  int fd;           /* opened by the parent before the clone */
+  const char *path; /* linux.namespaces[].path, for messages */
 };
 
 struct rt_ns_plan
@@ -42,15 +44,26 @@ int rt_ns_flag(const char *type);
 int rt_ns_plan_init(const struct oci_config *cfg, struct rt_ns_plan *plan, struct oci_error **err);
 void rt_ns_plan_clear(struct rt_ns_plan *plan);
 
+/* "pid mount network" for CLONE_NEW* flags, into buf (never allocates). */
+void rt_ns_flag_names(int flags, char *buf, size_t size);
+
+/* --debug, in the parent: which namespaces the clone of `pid` created. */
+void rt_ns_debug_clone(const struct rt_context *log, const struct rt_ns_plan *plan, pid_t pid);
+
 /* In the init: setns() into every joined namespace (user first), closing
  * the fds. */
-int rt_ns_join_all(struct rt_ns_plan *plan, struct oci_error **err);
+int rt_ns_join_all(const struct rt_context *log, struct rt_ns_plan *plan, struct oci_error **err);
 
 /* In the init, inside a new network namespace: `lo` up, as runc does. */
 int rt_ns_loopback_up(struct oci_error **err);
 
+/* Whether we run in a user namespace other than the initial one (whose
+ * uid_map maps all of 0..4294967294 onto itself). */
+bool rt_ns_in_user_namespace(void);
+
 /* In the parent: write /proc/PID/{uid_map,setgroups,gid_map}. */
-int rt_ns_write_id_maps(pid_t pid, const struct oci_linux *lnx, struct oci_error **err);
+int rt_ns_write_id_maps(const struct rt_context *log, pid_t pid, const struct oci_linux *lnx,
+                        struct oci_error **err);
 
 /* In the init, after unshare(CLONE_NEWTIME): /proc/self/timens_offsets. */
 int rt_ns_write_time_offsets(const struct oci_linux *lnx, struct oci_error **err);

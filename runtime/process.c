@@ -20,7 +20,9 @@
 #include <unistd.h>
 
 #include "capabilities.h"
+#include "log.h"
 #include "process.h"
+#include "sync.h"
 #include "util.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -114,11 +116,19 @@ rt_rlimit_apply(const struct oci_rlimit *rl, struct oci_error **err)
 }
 
 static int
-apply_rlimits(const struct oci_process *proc, struct oci_error **err)
+apply_rlimits(const struct rt_context *log, const struct oci_process *proc, struct oci_error **err)
 {
   for (size_t i = 0; i < proc->rlimits_len; i++)
     {
       const struct oci_rlimit *rl = &proc->rlimits[i];
+
+      if (log->debug)
+        {
+          char soft[32], hard[32];
+          format_limit(rl->soft, soft, sizeof soft);
+          format_limit(rl->hard, hard, sizeof hard);
+          rt_debug(log, "process: rlimit %s soft %s hard %s", rl->type ? rl->type : "", soft, hard);
+        }
 
       if (lookup_name(rlimit_names, OCI_ARRAY_SIZE(rlimit_names), rl->type) < 0)
         return oci_error_set(err, 0, "process.rlimits[%zu].type: unknown rlimit \"%s\"", i,
@@ -322,6 +332,45 @@ set_user(const struct oci_user *user, struct oci_error **err)
   return 0;
 }
 
+static void
+debug_user(const struct rt_context *log, const struct oci_user *user)
+{
+  char gids[1024] = "";
+  size_t len = 0;
+
+  for (size_t i = 0; i < user->additional_gids_len && len < sizeof gids; i++)
+    len += (size_t)snprintf(gids + len, sizeof gids - len, "%s%" PRIu32, i ? " " : "",
+                            user->additional_gids[i]);
+  rt_debug(log, "process: user uid %" PRIu32 " gid %" PRIu32 " additional gids [%s] umask %04o", user->uid,
+           user->gid, gids, user->has_umask ? (unsigned)user->umask : 0022u);
+}
+
+/* One record per set: a privileged container's five sets of ~40 names
+ * would not fit in one record. */
+static void
+debug_caps(const struct rt_context *log, const struct oci_capabilities *c)
+{
+  const struct
+  {
+    const char *name;
+    char *const *v;
+    size_t n;
+  } sets[] = {
+    { "bounding", c ? c->bounding : NULL, c ? c->bounding_len : 0 },
+    { "effective", c ? c->effective : NULL, c ? c->effective_len : 0 },
+    { "permitted", c ? c->permitted : NULL, c ? c->permitted_len : 0 },
+    { "inheritable", c ? c->inheritable : NULL, c ? c->inheritable_len : 0 },
+    { "ambient", c ? c->ambient : NULL, c ? c->ambient_len : 0 },
+  };
+
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(sets); i++)
+    {
+      char text[RT_SYNC_TEXT_MAX - 64] = "";
+      rt_log_append_strv(text, sizeof text, sets[i].v, sets[i].n);
+      rt_debug(log, "capabilities: %s %s", sets[i].name, text);
+    }
+}
+
 /* ---- cwd ---- */
 
 static int
@@ -513,7 +562,8 @@ cleanup_execp(struct rt_exec **e)
  * first (a cwd only root can enter) and retried as the user on EACCES, as
  * runc does. */
 int
-rt_process_prepare(const struct oci_process *proc, struct rt_exec *exec, struct oci_error **err)
+rt_process_prepare(const struct rt_context *log, const struct oci_process *proc, struct rt_exec *exec,
+                   struct oci_error **err)
 {
   __attribute__((cleanup(cleanup_execp))) struct rt_exec *guard = exec;
   bool chdir_later = false;
@@ -522,8 +572,16 @@ rt_process_prepare(const struct oci_process *proc, struct rt_exec *exec, struct 
   if (proc->args_len == 0 || proc->args == NULL)
     return oci_error_set(err, 0, "process.args: must be a non-empty array of strings");
 
-  if (apply_oom_score_adj(proc, err) < 0 || apply_rlimits(proc, err) < 0
-      || apply_scheduler(proc->scheduler, err) < 0 || apply_io_priority(proc->io_priority, err) < 0)
+  if (proc->has_oom_score_adj)
+    rt_debug(log, "process: oom_score_adj %" PRId32, proc->oom_score_adj);
+  if (apply_oom_score_adj(proc, err) < 0 || apply_rlimits(log, proc, err) < 0)
+    return -1;
+  if (proc->scheduler)
+    rt_debug(log, "process: scheduler policy %s", proc->scheduler->policy ? proc->scheduler->policy : "");
+  if (proc->io_priority)
+    rt_debug(log, "process: I/O priority %s %" PRId32,
+             proc->io_priority->class_ ? proc->io_priority->class_ : "", proc->io_priority->priority);
+  if (apply_scheduler(proc->scheduler, err) < 0 || apply_io_priority(proc->io_priority, err) < 0)
     return -1;
 
   if (proc->cwd && chdir(proc->cwd) < 0)
@@ -533,10 +591,15 @@ rt_process_prepare(const struct oci_process *proc, struct rt_exec *exec, struct 
       chdir_later = true;
     }
 
+  if (log->debug)
+    debug_user(log, &proc->user);
   if (fix_stdio_owner(proc->user.uid, err) < 0 || set_user(&proc->user, err) < 0)
     return -1;
+  if (log->debug)
+    debug_caps(log, proc->capabilities);
   if (rt_caps_apply(proc->capabilities, err) < 0)
     return -1;
+  rt_debug(log, "process: cwd %s", proc->cwd ? proc->cwd : "(unchanged)");
   umask(proc->user.has_umask ? (mode_t)proc->user.umask : 0022);
   if (chdir_later && chdir(proc->cwd) < 0)
     return cwd_error(proc->cwd, errno, err);
@@ -546,7 +609,10 @@ rt_process_prepare(const struct oci_process *proc, struct rt_exec *exec, struct 
   build_env(proc, exec);
   if (resolve_args0(proc, &exec->path, err) < 0)
     return -1;
+  rt_debug(log, "process: args[0] %s is %s", proc->args[0], exec->path);
 
+  if (proc->no_new_privileges)
+    rt_debug(log, "process: setting no_new_privs");
   if (proc->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return oci_error_errno(err, "process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS)");
   guard = NULL;

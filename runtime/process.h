@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "oci-config.h"
+#include "context.h"
 #include "error.h"
 
 struct rt_exec
@@ -30,7 +31,9 @@ struct rt_exec
                      no HOME, as runc does (from the container's /etc/passwd) */
 };
 
-int rt_process_prepare(const struct oci_process *proc, struct rt_exec *exec, struct oci_error **err);
+/* `log`: --debug records of each step (rlimits, user, capabilities ...). */
+int rt_process_prepare(const struct rt_context *log, const struct oci_process *proc, struct rt_exec *exec,
+                       struct oci_error **err);
 int rt_process_exec(const struct rt_exec *exec, struct oci_error **err);
 void rt_exec_clear(struct rt_exec *exec);
 

@@ -19,6 +19,7 @@
 
 #include "oci-config.h"
 #include "devices.h"
+#include "log.h"
 #include "mounts.h"
 #include "rootfs.h"
 #include "sysctl.h"
@@ -78,7 +79,8 @@ make_parent_private(const char *rootfs, struct oci_error **err)
 }
 
 static int
-prepare_root(const char *rootfs, const struct oci_config *cfg, bool no_pivot, struct oci_error **err)
+prepare_root(const struct rt_context *log, const char *rootfs, const struct oci_config *cfg, bool no_pivot,
+             struct oci_error **err)
 {
   unsigned long flags = MS_SLAVE | MS_REC;
   const char *prop = configured_propagation(cfg);
@@ -92,10 +94,12 @@ prepare_root(const char *rootfs, const struct oci_config *cfg, bool no_pivot, st
     flags = MS_SLAVE | MS_REC;
   if (no_pivot && (flags & MS_PRIVATE))
     return oci_error_set(err, 0, "rootfsPropagation of [r]private is not safe without pivot_root");
+  rt_debug(log, "rootfs: making the mounts of / %s in the new mount namespace", prop ? prop : "rslave");
   if (mount(NULL, "/", NULL, flags, NULL) < 0)
     return oci_error_errno(err, "setting the propagation of `/`");
   if (make_parent_private(rootfs, err) < 0)
     return -1;
+  rt_debug(log, "rootfs: bind-mounting %s onto itself", rootfs);
   if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
     return oci_error_errno(err, "bind-mounting the rootfs `%s` onto itself", rootfs);
   return 0;
@@ -105,6 +109,7 @@ static int
 mount_all(int rootfd, const struct oci_config *cfg, const struct rt_rootfs_opts *opts, struct oci_error **err)
 {
   struct rt_mount_ctx ctx = {
+    .log = opts->log,
     .rootfd = rootfd,
     .in_userns = opts->in_userns,
     .cgroupns = has_namespace(cfg, "cgroup"),
@@ -115,7 +120,7 @@ mount_all(int rootfd, const struct oci_config *cfg, const struct rt_rootfs_opts 
       const struct oci_mount *m = &cfg->mounts[i];
       const char *what = m->source ? m->source : m->type ? m->type : "";
 
-      if (rt_mount_one(&ctx, m, err) < 0)
+      if (rt_mount_one(&ctx, m, opts->mount_source_fds ? opts->mount_source_fds[i] : -1, err) < 0)
         return oci_error_wrap(err, "mounting `%s` on `%s`", what, m->destination ? m->destination : "");
     }
   return 0;
@@ -217,7 +222,8 @@ reopen_dev_null(struct oci_error **err)
  * Unbindable comes last of all (`unbindable` true), once the readonly and
  * masked paths are bound: they could not be bound from under it. */
 static int
-apply_root_propagation(const struct oci_config *cfg, bool unbindable, struct oci_error **err)
+apply_root_propagation(const struct rt_context *log, const struct oci_config *cfg, bool unbindable,
+                       struct oci_error **err)
 {
   const char *prop = configured_propagation(cfg);
   unsigned long flags;
@@ -228,9 +234,48 @@ apply_root_propagation(const struct oci_config *cfg, bool unbindable, struct oci
     return -1;
   if (((flags & MS_UNBINDABLE) != 0) != unbindable)
     return 0;
+  rt_debug(log, "rootfs: rootfsPropagation %s on the new /", prop);
   if (mount(NULL, "/", NULL, flags, NULL) < 0)
     return oci_error_errno(err, "applying rootfsPropagation `%s` to `/`", prop);
   return 0;
+}
+
+/* A missing process.cwd is made, owned by the container's root and 0755,
+ * as runc makes it: Kubernetes' workingDir and docker's -w rely on that.
+ * Anything else in the way is left to the chdir, whose error names it. */
+static int
+make_cwd(const struct oci_config *cfg, struct oci_error **err)
+{
+  const char *cwd = cfg->process ? cfg->process->cwd : NULL;
+  cleanup_close int root = -1;
+  cleanup_close int fd = -1;
+
+  if (cwd == NULL || cwd[0] == '\0')
+    return 0;
+  root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    return oci_error_errno(err, "opening `/`");
+  fd = rt_root_mkdir_p(root, cwd, 0755, false, err);
+  if (fd >= 0)
+    return 0;
+  if ((*err)->status != ENOTDIR && (*err)->status != EEXIST)
+    return oci_error_wrap(err, "creating process.cwd `%s`", cwd);
+  oci_error_free(*err);
+  *err = NULL;
+  return 0;
+}
+
+int
+rt_rootfs_enter_shared(const struct oci_config *cfg, const struct rt_rootfs_opts *opts, struct oci_error **err)
+{
+  if (opts->before_pivot && opts->before_pivot(opts->before_pivot_data, err) < 0)
+    return -1;
+  rt_debug(opts->log, "rootfs: no mount namespace: chroot into %s, nothing mounted", opts->rootfs);
+  if (chroot(opts->rootfs) < 0)
+    return oci_error_errno(err, "chroot into `%s`", opts->rootfs);
+  if (chdir("/") < 0)
+    return oci_error_errno(err, "chdir /");
+  return rt_sysctl_apply(cfg, err);
 }
 
 int
@@ -243,7 +288,7 @@ rt_rootfs_prepare(const struct oci_config *cfg, const struct rt_rootfs_opts *opt
 
   if (opts->rootfs == NULL || (rootfs = realpath(opts->rootfs, NULL)) == NULL)
     return oci_error_errno(err, "rootfs `%s`", opts->rootfs ? opts->rootfs : "");
-  if (prepare_root(rootfs, cfg, opts->no_pivot, err) < 0)
+  if (prepare_root(opts->log, rootfs, cfg, opts->no_pivot, err) < 0)
     return oci_error_wrap(err, "preparing the rootfs");
   /* Opened after the bind, so that both name the bind mount. */
   rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -252,16 +297,25 @@ rt_rootfs_prepare(const struct oci_config *cfg, const struct rt_rootfs_opts *opt
     return oci_error_errno(err, "opening the rootfs `%s`", rootfs);
   if (mount_all(rootfd, cfg, opts, err) < 0)
     return -1;
+  if (devices)
+    rt_debug(opts->log, "/dev: the default devices and the %zu of linux.devices, %s",
+             cfg->linux_ ? cfg->linux_->devices_len : 0,
+             opts->in_userns ? "bind-mounted from the host (no mknod in a user namespace)"
+                             : "made with mknod");
   if (devices && rt_devices_setup(rootfd, cfg, opts->in_userns, err) < 0)
     return oci_error_wrap(err, "setting up /dev");
   if (opts->before_pivot && opts->before_pivot(opts->before_pivot_data, err) < 0)
     return -1;
+  if (opts->no_pivot)
+    rt_debug(opts->log, "rootfs: --no-pivot: moving %s onto / and chroot into it (no pivot_root)", rootfs);
+  else
+    rt_debug(opts->log, "rootfs: pivot_root into %s, then detaching the old root", rootfs);
   if (opts->no_pivot ? move_root(rootfs, dirfd, err) < 0 : pivot(dirfd, err) < 0)
     return oci_error_wrap(err, "entering the rootfs");
-  if (apply_root_propagation(cfg, false, err) < 0)
+  if (apply_root_propagation(opts->log, cfg, false, err) < 0)
     return -1;
-  /* A missing process.cwd is not created (runc would): it is bad input,
-   * and chdir in rt_process_prepare() fails the create with its path. */
+  if (make_cwd(cfg, err) < 0)
+    return -1;
   if (devices && reopen_dev_null(err) < 0)
     return -1;
   return 0;
@@ -278,7 +332,8 @@ is_dev(const char *path)
 }
 
 static int
-remount_readonly_mounts(int rootfd, const struct oci_config *cfg, struct oci_error **err)
+remount_readonly_mounts(const struct rt_context *log, int rootfd, const struct oci_config *cfg,
+                        struct oci_error **err)
 {
   for (size_t i = 0; i < cfg->mounts_len; i++)
     {
@@ -295,7 +350,10 @@ remount_readonly_mounts(int rootfd, const struct oci_config *cfg, struct oci_err
                  && (strcmp(m->type, "tmpfs") == 0 || is_dev(m->destination));
       rt_mount_options_clear(&o);
       if (ro && deferred)
-        r = rt_mount_make_readonly(rootfd, m->destination, err);
+        {
+          rt_debug(log, "mount: remounting %s read-only, now that it is filled", m->destination);
+          r = rt_mount_make_readonly(rootfd, m->destination, err);
+        }
       if (r < 0)
         return -1;
     }
@@ -329,17 +387,28 @@ rt_rootfs_finalize(const struct oci_config *cfg, const struct rt_rootfs_opts *op
 
   if (root < 0)
     return oci_error_errno(err, "opening `/`");
-  if (remount_readonly_mounts(root, cfg, err) < 0)
+  if (remount_readonly_mounts(opts->log, root, cfg, err) < 0)
     return -1;
+  if (cfg->root && cfg->root->readonly)
+    rt_debug(opts->log, "rootfs: remounting / read-only (root.readonly)");
   if (cfg->root && cfg->root->readonly && make_root_readonly(err) < 0)
     return -1;
+  for (size_t i = 0; l && i < l->sysctl_len; i++)
+    rt_debug(opts->log, "sysctl: %s = %s", l->sysctl[i].key ? l->sysctl[i].key : "",
+             l->sysctl[i].value ? l->sysctl[i].value : "");
   if (rt_sysctl_apply(cfg, err) < 0)
     return -1;
   for (size_t i = 0; l && i < l->readonly_paths_len; i++)
-    if (rt_mount_readonly_path(root, l->readonly_paths[i], err) < 0)
-      return oci_error_wrap(err, "making `%s` read-only", l->readonly_paths[i]);
+    {
+      rt_debug(opts->log, "readonlyPaths: making %s read-only (if it exists)", l->readonly_paths[i]);
+      if (rt_mount_readonly_path(root, l->readonly_paths[i], err) < 0)
+        return oci_error_wrap(err, "making `%s` read-only", l->readonly_paths[i]);
+    }
   for (size_t i = 0; l && i < l->masked_paths_len; i++)
-    if (rt_mount_mask_path(root, l->masked_paths[i], err) < 0)
-      return oci_error_wrap(err, "masking `%s`", l->masked_paths[i]);
-  return apply_root_propagation(cfg, true, err);
+    {
+      rt_debug(opts->log, "maskedPaths: masking %s (if it exists)", l->masked_paths[i]);
+      if (rt_mount_mask_path(root, l->masked_paths[i], err) < 0)
+        return oci_error_wrap(err, "masking `%s`", l->masked_paths[i]);
+    }
+  return apply_root_propagation(opts->log, cfg, true, err);
 }

@@ -15,13 +15,16 @@
 #include <stdbool.h>
 
 #include "oci-config.h"
+#include "context.h"
 #include "error.h"
 
 struct rt_rootfs_opts
 {
-  const char *rootfs; /* absolute host path of root.path */
-  bool no_pivot;      /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
-  bool in_userns;     /* mknod is not allowed: bind-mount host device nodes */
+  const struct rt_context *log; /* --debug records of each mount and step */
+  const char *rootfs;           /* absolute host path of root.path */
+  bool no_pivot;                /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
+  bool in_userns;               /* mknod is not allowed: bind-mount host device nodes */
+  const int *mount_source_fds;  /* per config.mounts entry: see rt_mount_one(); NULL: none */
   /* Called once the mounts and /dev are ready, right before pivot_root
    * (the createRuntime and createContainer hooks); may be NULL. */
   int (*before_pivot)(void *data, struct oci_error **err);
@@ -30,6 +33,13 @@ struct rt_rootfs_opts
 
 int rt_rootfs_prepare(const struct oci_config *cfg, const struct rt_rootfs_opts *opts,
                       struct oci_error **err);
+/* A container in the runtime's mount namespace (linux.namespaces has no
+ * "mount"): nothing is mounted; the hooks run, then a chroot into the
+ * rootfs and the sysctls.  create refuses mounts, masked and read-only
+ * paths and a read-only root for such a container: they would be made in
+ * the host's namespace. */
+int rt_rootfs_enter_shared(const struct oci_config *cfg, const struct rt_rootfs_opts *opts,
+                           struct oci_error **err);
 int rt_rootfs_finalize(const struct oci_config *cfg, const struct rt_rootfs_opts *opts,
                        struct oci_error **err);
 

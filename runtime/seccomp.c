@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "seccomp.h"
 #include "util.h"
 
@@ -346,4 +347,22 @@ rt_seccomp_version(void)
   const struct scmp_version *v = seccomp_version();
 
   return xasprintf("%u.%u.%u", v->major, v->minor, v->micro);
+}
+
+void
+rt_seccomp_debug(const struct rt_context *log, const struct oci_seccomp *sc, const char *when)
+{
+  char arches[512] = "";
+  size_t names = 0;
+
+  if (sc == NULL || !log->debug)
+    return;
+  for (size_t i = 0; i < sc->syscalls_len; i++)
+    names += sc->syscalls[i].names_len;
+  rt_log_append_strv(arches, sizeof arches, sc->architectures, sc->architectures_len);
+  rt_debug(log,
+           "seccomp: loading the filter %s: default action %s, %zu rules naming %zu syscalls, "
+           "architectures %s%s%s",
+           when, sc->default_action ? sc->default_action : "unset", sc->syscalls_len, names, arches,
+           sc->listener_path ? ", listener " : "", sc->listener_path ? sc->listener_path : "");
 }

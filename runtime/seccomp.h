@@ -4,6 +4,7 @@
 
 #include "oci-config.h"
 #include "spec/oci-features.h"
+#include "context.h"
 #include "error.h"
 
 /* Build the whole filter without loading it, so that `create` fails early
@@ -17,6 +18,12 @@ int rt_seccomp_validate(const struct oci_seccomp *sc, struct oci_error **err);
  * so the init must call this before rt_process_prepare() drops
  * capabilities -- the filter then also applies to the rest of the set-up. */
 int rt_seccomp_load(const struct oci_seccomp *sc, struct oci_error **err);
+
+/* --debug: one record describing the filter about to be loaded (default
+ * action, rules, architectures); `when` says at which point ("now", "at
+ * start, right before exec").  Call it BEFORE rt_seccomp_load: nothing is
+ * logged under the filter. */
+void rt_seccomp_debug(const struct rt_context *log, const struct oci_seccomp *sc, const char *when);
 
 /* What this build and the kernel support, for `ocirt features`: the
  * actions, operators, architectures and flags parse_action & co. accept,

@@ -4,16 +4,15 @@
 #include <sys/socket.h>
 
 #include "spec/util.h"
+#include "log.h"
 #include "sync.h"
-
-#define SYNC_TEXT_MAX 4096
 
 struct wire
 {
   uint32_t type;
   int32_t status;
   int64_t value;
-  char text[SYNC_TEXT_MAX];
+  char text[RT_SYNC_TEXT_MAX];
 };
 
 int
@@ -76,6 +75,17 @@ rt_sync_send_error(int sock, const struct oci_error *e)
   (void)send_wire(sock, &w, offsetof(struct wire, text) + n + 1, -1);
 }
 
+void
+rt_sync_send_log(int sock, int level, const char *text)
+{
+  struct wire w = { .type = RT_SYNC_LOG, .value = level };
+  size_t n;
+
+  snprintf(w.text, sizeof w.text, "%s", text);
+  n = strlen(w.text);
+  (void)send_wire(sock, &w, offsetof(struct wire, text) + n + 1, -1);
+}
+
 static int
 take_fd(struct msghdr *mh)
 {
@@ -89,16 +99,16 @@ take_fd(struct msghdr *mh)
   return -1;
 }
 
-int
-rt_sync_recv(int sock, struct rt_sync_msg *msg, struct oci_error **err)
+/* One message into *w; returns the length of its text, or -1. */
+static int
+recv_wire(int sock, struct rt_sync_msg *msg, struct wire *w, size_t *text_len, struct oci_error **err)
 {
   union
   {
     char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
   } control;
-  struct wire w;
-  struct iovec iov = { .iov_base = &w, .iov_len = sizeof w };
+  struct iovec iov = { .iov_base = w, .iov_len = sizeof *w };
   struct msghdr mh = {
     .msg_iov = &iov,
     .msg_iovlen = 1,
@@ -122,18 +132,46 @@ rt_sync_recv(int sock, struct rt_sync_msg *msg, struct oci_error **err)
     }
   if ((size_t)r < offsetof(struct wire, text))
     return oci_error_set(err, 0, "short message on the sync socket");
-  msg->type = w.type;
-  msg->value = w.value;
+  msg->type = w->type;
+  msg->value = w->value;
   msg->fd = take_fd(&mh);
+  *text_len = (size_t)r - offsetof(struct wire, text);
   if (msg->type == RT_SYNC_ERROR)
     {
-      size_t n = (size_t)r - offsetof(struct wire, text);
       if (msg->fd >= 0)
         close(msg->fd);
       msg->fd = -1;
-      return oci_error_set(err, w.status, "%.*s", (int)n, n ? w.text : "");
+      return oci_error_set(err, w->status, "%.*s", (int)*text_len, *text_len ? w->text : "");
     }
   return 0;
+}
+
+int
+rt_sync_recv(int sock, struct rt_sync_msg *msg, struct oci_error **err)
+{
+  struct wire w;
+  size_t n;
+
+  return recv_wire(sock, msg, &w, &n, err);
+}
+
+int
+rt_sync_recv_logging(const struct rt_context *ctx, int sock, struct rt_sync_msg *msg, struct oci_error **err)
+{
+  struct wire w;
+  size_t n;
+
+  for (;;)
+    {
+      if (recv_wire(sock, msg, &w, &n, err) < 0)
+        return -1;
+      if (msg->type != RT_SYNC_LOG)
+        return 0;
+      if (msg->fd >= 0)
+        close(msg->fd);
+      w.text[n < sizeof w.text ? n : sizeof w.text - 1] = '\0';
+      rt_log_record(ctx, (int)msg->value, w.text);
+    }
 }
 
 int

@@ -7,7 +7,11 @@
 
 #include <stdint.h>
 
+#include "context.h"
 #include "error.h"
+
+/* Longest text of one record (error message or log record), NUL included. */
+#define RT_SYNC_TEXT_MAX 4096
 
 enum rt_sync_type
 {
@@ -22,6 +26,8 @@ enum rt_sync_type
                        the init's pid (the hooks' state needs it) */
   RT_SYNC_EOF,      /* not sent: rt_sync_recv's type when the peer closed
                        the socket without a word, or was reset (it died) */
+  RT_SYNC_LOG,      /* child -> parent, only with --debug: value = level,
+                       text = one log record for the parent to write */
 };
 
 struct rt_sync_msg
@@ -38,9 +44,19 @@ int rt_sync_send(int sock, enum rt_sync_type type, int64_t value, int fd, struct
 /* Best effort: the init is about to exit with `e`. */
 void rt_sync_send_error(int sock, const struct oci_error *e);
 
+/* One log record (see log.h), best effort: a parent that is gone makes it
+ * a no-op, without SIGPIPE.  The parent reads the socket whenever the
+ * child runs (the child waits for its GO otherwise), so a full socket
+ * only delays the child. */
+void rt_sync_send_log(int sock, int level, const char *text);
+
 /* Receive one message.  RT_SYNC_ERROR becomes -1 with *err set from the
  * peer's error; end of stream is "container init exited unexpectedly". */
 int rt_sync_recv(int sock, struct rt_sync_msg *msg, struct oci_error **err);
+/* Same, for the parent: RT_SYNC_LOG records on the way are written to
+ * ctx's log (rt_log_record) and the next message is returned. */
+int rt_sync_recv_logging(const struct rt_context *ctx, int sock, struct rt_sync_msg *msg,
+                         struct oci_error **err);
 /* Receive and require one type. */
 int rt_sync_expect(int sock, enum rt_sync_type type, struct rt_sync_msg *msg, struct oci_error **err);
 

@@ -21,6 +21,7 @@ oci_error_setv(struct oci_error **err, int status, const char *fmt, va_list ap)
 
   e = xzalloc(sizeof *e);
   e->status = status;
+  e->syscall = status != 0;
   if (vasprintf(&e->msg, fmt, ap) < 0)
     abort();
   *err = e;
@@ -35,6 +36,31 @@ oci_error_set(struct oci_error **err, int status, const char *fmt, ...)
   va_start(ap, fmt);
   oci_error_setv(err, status, fmt, ap);
   va_end(ap);
+  return -1;
+}
+
+int
+oci_error_fail(struct oci_error **err, int status, const char *fmt, ...)
+{
+  va_list ap;
+  bool fresh = err != NULL && *err == NULL;
+
+  va_start(ap, fmt);
+  oci_error_setv(err, status, fmt, ap);
+  va_end(ap);
+  if (fresh)
+    (*err)->syscall = false;
+  return -1;
+}
+
+int
+oci_error_copy(struct oci_error **err, const struct oci_error *src)
+{
+  bool fresh = err != NULL && *err == NULL;
+
+  oci_error_set(err, src->status, "%s", src->msg);
+  if (fresh)
+    (*err)->syscall = src->syscall;
   return -1;
 }
 
@@ -64,7 +90,7 @@ oci_error_string(const struct oci_error *err)
 {
   if (err == NULL)
     return xstrdup("unknown error");
-  if (err->status == 0)
+  if (!err->syscall || err->status == 0)
     return xstrdup(err->msg);
   return xasprintf("%s: %s", err->msg, strerror(err->status));
 }

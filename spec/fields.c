@@ -263,8 +263,8 @@ oci_fields_parse_document(const char *name, const char *text, size_t len, const 
 
 static bool is_empty(const struct oci_field *f, const void *base);
 
-static bool
-all_empty(const struct oci_field *fields, const void *base)
+bool
+oci_fields_all_empty(const struct oci_field *fields, const void *base)
 {
   for (const struct oci_field *f = fields; f->name != NULL; f++)
     if (!is_empty(f, base))
@@ -291,7 +291,7 @@ is_empty(const struct oci_field *f, const void *base)
     case OCI_FIELD_UINT:
       return false;
     case OCI_FIELD_STRUCT:
-      return (f->flags & OCI_FIELD_OMIT_EMPTY) && all_empty(f->fields, at);
+      return (f->flags & OCI_FIELD_OMIT_EMPTY) && oci_fields_all_empty(f->fields, at);
     case OCI_FIELD_ARRAY:
     case OCI_FIELD_MAP:
       return *CMEMBER(base, f->len_offset, size_t) == 0;

@@ -212,6 +212,9 @@ int oci_fields_parse(const struct oci_field *fields, struct json_value *obj, con
  * maps are left out, so that parse(emit(x)) == x. */
 void oci_fields_emit(struct json_writer *w, const struct oci_field *fields, const void *base);
 
+/* Whether oci_fields_emit would write no member of `base`. */
+bool oci_fields_all_empty(const struct oci_field *fields, const void *base);
+
 /* Check the ranges of the members of `base` and below (at path `p`) in
  * table order: "<path>: 8 is not in [0, 7]". */
 int oci_fields_check(const struct oci_field *fields, const void *base, const struct oci_field_path *p,

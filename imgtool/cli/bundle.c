@@ -19,8 +19,9 @@ static const char help[]
       "       imgtool bundle --remount DIR\n"
       "\n"
       "Unpack IMAGE into a new OCI bundle DIR (DIR/rootfs and DIR/config.json),\n"
-      "pulling it first when it is not in the store.  DIR must not exist; on any\n"
-      "failure nothing is left behind.  `imgtool unbundle DIR` removes it.\n"
+      "pulling it first when it is not in the store.  DIR must not exist (checked\n"
+      "before pulling); on any failure nothing is left behind.  `imgtool unbundle\n"
+      "DIR` removes it.\n"
       "\n"
       "  --overlay      DIR/rootfs is an overlayfs mount of the image's layers,\n"
       "                 unpacked once into the store and shared by every overlay\n"
@@ -166,6 +167,8 @@ img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **er
                                "--max-unpacked-size: `%s` is not a size (NUMBER[K|M|G|T] or `unlimited`)",
                                flags.max_unpacked);
   bo.verbose = cli->verbose;
+  if (img_bundle_check_dir(argv[first + 1], err) < 0)
+    return -1;
 
   /* Local sources never touch the store. */
   bool local = strncmp(argv[first], "oci:", 4) == 0 || strncmp(argv[first], "oci-archive:", 12) == 0;
@@ -178,17 +181,29 @@ img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **er
     return oci_error_set(err, 0, "not supported: --overlay without root (it mounts overlayfs)");
   if (!local && img_cli_open_store(cli, &store, err) < 0)
     return -1;
+  /* From here on an interrupt is polled for (by the downloads and the
+   * unpacker), so that it removes the bundle's temporary tree and exits 130
+   * instead of killing us with the tree left behind. */
+  sigemptyset(&watched);
+  sigaddset(&watched, SIGINT);
+  sigaddset(&watched, SIGTERM);
+  sigaddset(&watched, SIGHUP);
+  sigprocmask(SIG_BLOCK, &watched, &old);
+  bo.cancelled = interrupted;
+  bo.cancel_data = &watched;
   /* An overlay bundle's layers come from the store: pull the whole image
    * first rather than stream it into the bundle. */
   r = img_cli_find_image(cli, store, argv[first], bo.overlay, platform, &im, err);
   bo.image_name = argv[first];
-  /* Not in the store, or another platform asked for: pull while unpacking. */
-  if (store && im.ref && (r < 0 ? (*err)->status == ENOENT : platform != NULL))
+  /* Not in the store for that platform: pull while unpacking. */
+  if (!bo.overlay && store && im.ref && r < 0 && (*err)->status == ENOENT)
     {
       struct img_pull_opts po;
       oci_error_free(*err);
       *err = NULL;
       img_cli_pull_opts(cli, platform, &po);
+      po.registry.cancelled = interrupted;
+      po.registry.cancel_data = &watched;
       r = img_pull_stream_start(store, im.ref, &po, &stream, err);
       if (r == 0)
         r = img_image_load(store, img_pull_stream_manifest_digest(stream), img_pull_stream_media_type(stream),
@@ -202,19 +217,20 @@ img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **er
       r = img_image_load(im.store, im.found->digest, im.found->media_type, platform, &img, err);
     }
   if (r == 0)
-    {
-      sigemptyset(&watched);
-      sigaddset(&watched, SIGINT);
-      sigaddset(&watched, SIGTERM);
-      sigaddset(&watched, SIGHUP);
-      sigprocmask(SIG_BLOCK, &watched, &old);
-      bo.cancelled = interrupted;
-      bo.cancel_data = &watched;
-      r = img_bundle_create(im.store, img, argv[first + 1], &bo, err);
-      sigprocmask(SIG_SETMASK, &old, NULL);
-    }
+    r = img_bundle_create(im.store, img, argv[first + 1], &bo, err);
   if (r < 0)
     oci_error_wrap(err, "%s", argv[first]);
   img_cli_image_clear(&im);
+  img_pull_stream_free(steal_pointer(&stream));
+  /* Whatever failed first once the interrupt came (a download, a read),
+   * the interrupt is the cause: main exits 130.  The signal stays blocked
+   * until then, or it would kill us before the message. */
+  if (r < 0 && interrupted(&watched))
+    {
+      oci_error_free(*err);
+      *err = NULL;
+      return oci_error_fail(err, EINTR, "%s: interrupted", argv[first]);
+    }
+  sigprocmask(SIG_SETMASK, &old, NULL);
   return r;
 }

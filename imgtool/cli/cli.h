@@ -48,8 +48,13 @@ struct img_cli_options
   void *data;
 };
 
+/* A command returns 0, or -1 with *err set (exit 1), or IMG_CLI_USAGE with
+ * *err set: wrong usage, exit 2 (img_cli_usage_error). */
+#define IMG_CLI_USAGE (-2)
+
 /* Parses argv's options.  Returns the index of the first operand, 0 when
- * --help was printed (the command is done), -1 on an invalid option. */
+ * --help was printed (the command is done), IMG_CLI_USAGE on an unknown
+ * option, a missing value or a bad --platform. */
 int img_cli_parse_options(struct img_cli *cli, const struct img_cli_options *o, int argc, char **argv,
                           struct oci_error **err);
 
@@ -86,7 +91,7 @@ void img_cli_image_clear(struct img_cli_image *im);
 /* "12.3 MB" */
 void img_cli_human_size(uint64_t bytes, char *buf, size_t len);
 
-/* Wrong usage: the message plus a pointer to --help. */
+/* Wrong usage: the message plus a pointer to --help; returns IMG_CLI_USAGE. */
 int img_cli_usage_error(struct oci_error **err, const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

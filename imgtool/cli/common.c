@@ -10,6 +10,7 @@
 
 #include "spec/util.h"
 #include "cli.h"
+#include "platform.h"
 
 bool
 img_cli_common_option(struct img_cli *cli, int c, const char *arg)
@@ -41,29 +42,56 @@ img_cli_common_option(struct img_cli *cli, int c, const char *arg)
     }
 }
 
+static int
+check_platform(const char *arg, const char *cmd, struct oci_error **err)
+{
+  struct img_platform p = { 0 };
+  cleanup_error struct oci_error *bad = NULL;
+
+  if (img_platform_parse(arg, &p, &bad) < 0)
+    return img_cli_usage_error(err, cmd, "%s", bad->msg);
+  img_platform_clear(&p);
+  return 0;
+}
+
 int
 img_cli_parse_options(struct img_cli *cli, const struct img_cli_options *o, int argc, char **argv,
                       struct oci_error **err)
 {
   static const struct option common[] = { IMG_CLI_COMMON_OPTIONS, { 0 } };
-  const char *shortopts = o->shortopts ? o->shortopts : "qvh";
+  /* The leading ':' makes a missing value ':' rather than '?'. */
+  cleanup_free char *shortopts = xasprintf(":%s", o->shortopts ? o->shortopts : "qvh");
   const struct option *longopts = o->longopts ? o->longopts : common;
   int c;
 
   optind = 0;
+  /* getopt's own messages would come before ours and name the command as
+   * the program: say it once, as every other error is said. */
+  opterr = 0;
   while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
     {
+      /* A long option's text is the argument getopt just passed; a short
+       * one may sit inside a cluster (-qZ), so optopt names it. */
+      if (c == '?' && strncmp(argv[optind - 1], "--", 2) == 0)
+        return img_cli_usage_error(err, o->cmd, optopt ? "option `%s` takes no value" : "unknown option `%s`",
+                                   argv[optind - 1]);
+      if (c == '?')
+        return img_cli_usage_error(err, o->cmd, "unknown option `-%c`", optopt);
+      if (c == ':')
+        return img_cli_usage_error(err, o->cmd, "option `%s` needs a value", argv[optind - 1]);
       if (img_cli_common_option(cli, c, optarg))
         continue;
       if (c == 'h')
         return fputs(o->help, stdout), 0;
       if (c == 'p' && o->platform)
         {
+          if (check_platform(optarg, o->cmd, err) < 0)
+            return IMG_CLI_USAGE;
           *o->platform = optarg;
           continue;
         }
       if (o->own == NULL || !o->own(o->data, c, optarg))
-        return img_cli_usage_error(err, o->cmd, "invalid option");
+        return img_cli_usage_error(err, o->cmd, "unknown option `%s`", argv[optind - 1]);
     }
   return optind;
 }
@@ -78,7 +106,8 @@ img_cli_usage_error(struct oci_error **err, const char *cmd, const char *fmt, ..
   if (vasprintf(&msg, fmt, va) < 0)
     abort();
   va_end(va);
-  return oci_error_set(err, 0, "%s (see `imgtool %s --help`)", msg, cmd);
+  oci_error_fail(err, EINVAL, "%s (see `imgtool %s --help`)", msg, cmd);
+  return IMG_CLI_USAGE;
 }
 
 int
@@ -107,12 +136,18 @@ img_cli_pull_opts(const struct img_cli *cli, const char *platform, struct img_pu
   out->progress_tty = !cli->quiet && isatty(STDERR_FILENO);
 }
 
+/* The store keeps one image per name and platform: take PLATFORM's, the
+ * host's when NULL. */
 static int
-find_in_store(struct img_store *store, const struct img_reference *ref, struct img_store_ref **out,
-              struct oci_error **err)
+find_in_store(struct img_store *store, const struct img_reference *ref, const char *platform,
+              struct img_store_ref **out, struct oci_error **err)
 {
   cleanup_free char *name = img_reference_name(ref);
-  return img_store_get_ref(store, name, ref->digest ? ref->digest : ref->tag, out, err);
+  cleanup_platform struct img_platform want = { 0 };
+
+  if ((platform ? img_platform_parse(platform, &want, err) : img_platform_host(&want, err)) < 0)
+    return -1;
+  return img_store_get_ref(store, name, ref->digest ? ref->digest : ref->tag, &want, out, err);
 }
 
 int
@@ -132,26 +167,24 @@ img_cli_find_image(const struct img_cli *cli, struct img_store *store, const cha
     }
 
   out->store = store;
-  /* The store keeps one platform's manifest per name: an explicit
-   * --platform asks the registry again (blobs already here are reused). */
-  if (!(pull && platform))
-    {
-      cleanup_error struct oci_error *miss = NULL;
-      if (find_in_store(store, out->ref, &out->found, &miss) == 0)
-        return 0;
-      if (!pull || miss->status != ENOENT)
-        {
-          *err = steal_pointer(&miss);
-          return -1;
-        }
-    }
+  {
+    cleanup_error struct oci_error *miss = NULL;
+    if (find_in_store(store, out->ref, platform, &out->found, &miss) == 0)
+      return 0;
+    if (!pull || miss->status != ENOENT)
+      {
+        *err = steal_pointer(&miss);
+        return -1;
+      }
+  }
 
   struct img_pull_opts po;
-  cleanup_free char *digest = NULL;
+  __attribute__((cleanup(img_pulled_clear))) struct img_pulled pulled = { 0 };
   img_cli_pull_opts(cli, platform, &po);
-  if (img_pull(store, out->ref, &po, &digest, err) < 0)
+  if (img_pull(store, out->ref, &po, &pulled, err) < 0)
     return -1;
-  return find_in_store(store, out->ref, &out->found, err);
+  /* The image pulled may be for a compatible platform (386 on amd64). */
+  return find_in_store(store, out->ref, pulled.platform, &out->found, err);
 }
 
 void

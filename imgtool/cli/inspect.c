@@ -9,9 +9,11 @@
 
 static const char help[] = "Usage: imgtool inspect [--platform OS/ARCH[/VARIANT]] IMAGE\n"
                            "\n"
-                           "Print IMAGE's manifest digest, platform, execution config and layers as\n"
-                           "one JSON object on stdout.  Does not pull: the image must be in the store\n"
-                           "or be a local oci:/oci-archive: source.\n";
+                           "Print IMAGE's digest (what the registry serves for the name: a\n"
+                           "multi-platform image's index), manifestDigest (the platform's image\n"
+                           "manifest), platform, execution config and layers as one JSON object on\n"
+                           "stdout.  Does not pull: the image must be in the store (for the host's\n"
+                           "platform, or --platform's) or be a local oci:/oci-archive: source.\n";
 
 static void
 kv(struct json_writer *w, const char *key, const struct oci_kv *m, size_t len, bool keys_only)
@@ -36,8 +38,9 @@ kv(struct json_writer *w, const char *key, const struct oci_kv *m, size_t len, b
   json_write_object_end(w);
 }
 
+/* DIGEST: what the name resolves to at its source (an index or the manifest). */
 static int
-emit(const char *name, const struct img_image *img, struct oci_error **err)
+emit(const char *name, const char *digest, const struct img_image *img, struct oci_error **err)
 {
   cleanup_json_writer struct json_writer *w = json_writer_new(true);
   const struct oci_image_config *c = img->config;
@@ -47,7 +50,8 @@ emit(const char *name, const struct img_image *img, struct oci_error **err)
 
   json_write_object_begin(w);
   json_write_member_string(w, "name", name);
-  json_write_member_string(w, "digest", img->manifest_digest);
+  json_write_member_string(w, "digest", digest);
+  json_write_member_string(w, "manifestDigest", img->manifest_digest);
   json_write_member_string(w, "mediaType",
                            img->manifest->media_type ? img->manifest->media_type : OCI_MT_MANIFEST);
   json_write_member_string(w, "created", c->created);
@@ -117,7 +121,7 @@ img_cli_inspect(struct img_cli *cli, int argc, char **argv, struct oci_error **e
   if (r == 0)
     {
       cleanup_free char *name = img_reference_string(im.ref);
-      r = emit(name, img, err);
+      r = emit(name, im.found->ref_digest, img, err);
     }
   img_cli_image_clear(&im);
   return r;

@@ -46,7 +46,7 @@ read_line(int fd, const char *what, char **out, struct oci_error **err)
       len++;
     }
   if (len == SECRET_MAX)
-    return oci_error_set(err, EFBIG, "%s: longer than %u bytes", what, SECRET_MAX);
+    return oci_error_fail(err, EFBIG, "%s: longer than %u bytes", what, SECRET_MAX);
   if (len > 0 && buf[len - 1] == '\r')
     len--;
   buf[len] = '\0';
@@ -156,6 +156,10 @@ img_cli_login(struct img_cli *cli, int argc, char **argv, struct oci_error **err
     return img_cli_usage_error(err, "login", "--password and --password-stdin are mutually exclusive");
   if (from_stdin && user == NULL)
     return img_cli_usage_error(err, "login", "--password-stdin needs --username");
+  if (user && (user[0] == '\0' || strchr(user, ':')))
+    return img_cli_usage_error(err, "login", "--username: invalid user name `%s`", user);
+  if (password && password[0] == '\0')
+    return img_cli_usage_error(err, "login", "--password: empty password");
   registry = img_auth_normalise_server(first < argc ? argv[first] : IMG_DEFAULT_DOMAIN);
   if (registry[0] == '\0')
     return img_cli_usage_error(err, "login", "empty REGISTRY");
@@ -169,9 +173,9 @@ img_cli_login(struct img_cli *cli, int argc, char **argv, struct oci_error **err
   if (password == NULL && prompt("Password", true, &password, err) < 0)
     return -1;
   if (user[0] == '\0' || strchr(user, ':'))
-    return oci_error_set(err, EINVAL, "invalid user name `%s`", user);
+    return oci_error_fail(err, EINVAL, "invalid user name `%s`", user);
   if (password[0] == '\0')
-    return oci_error_set(err, EINVAL, "empty password");
+    return oci_error_fail(err, EINVAL, "empty password");
 
   pair = xasprintf("%s:%s", user, password);
   struct img_registry_opts ro = {

@@ -20,7 +20,8 @@ static const char help[] = "Usage: imgtool pull [--platform OS/ARCH[/VARIANT]] [
                            "localhost/<DIR's base name>:<TAG> (default latest), or under --name.\n"
                            "\n"
                            "  --platform P   the platform to take from a multi-platform image\n"
-                           "  --name NAME    the store name for a local source\n";
+                           "  --name NAME    the store name for a local source\n"
+                           "  -q, --quiet    print the image's digest and nothing else\n";
 
 /* Make BASE (a directory or archive name) a repository path component:
  * lowercase alphanumerics joined by '-'. */
@@ -80,10 +81,21 @@ local_name(const struct img_reference *src, const struct img_store_ref *found, c
     {
       img_reference_free(*out);
       *out = NULL;
-      return oci_error_set(err, EINVAL, "`%s`: a store name is NAME[:TAG]", text);
+      return oci_error_fail(err, EINVAL, "`%s`: a store name is NAME[:TAG]", text);
     }
   *tag = xstrdup((*out)->tag);
   return 0;
+}
+
+/* NAME: DIGEST, the digest the source serves for the name; a
+ * multi-platform image's platform manifest beside it. */
+static void
+print_pulled(const char *name, const char *digest, const char *manifest_digest, const char *platform)
+{
+  if (strcmp(digest, manifest_digest) == 0)
+    printf("%s: %s\n", name, digest);
+  else
+    printf("%s: %s (%s manifest %s)\n", name, digest, platform, manifest_digest);
 }
 
 static int
@@ -105,10 +117,33 @@ pull_local(struct img_cli *cli, const struct img_reference *src, const char *pla
   if (img_cli_open_store(cli, &store, err) < 0)
     return -1;
   repo = img_reference_name(name);
-  if (img_local_copy(l->layout, img, store, repo, tag, err) < 0)
+  if (img_local_copy(l->layout, img, found->digest, store, repo, tag, err) < 0)
     return oci_error_wrap(err, "copying into the store as %s:%s", repo, tag);
-  if (!cli->quiet)
-    printf("%s:%s: %s\n", repo, tag, img->manifest_digest);
+  if (cli->quiet)
+    printf("%s\n", found->digest);
+  else
+    {
+      cleanup_free char *stored = xasprintf("%s:%s", repo, tag);
+      struct img_platform have = { .os = img->config->os,
+                                   .architecture = img->config->architecture,
+                                   .variant = img->config->variant };
+      cleanup_free char *have_s = img_platform_string(&have);
+      print_pulled(stored, found->digest, img->manifest_digest, have_s);
+    }
+  return 0;
+}
+
+/* --name is NAME[:TAG], checked before anything is read. */
+static int
+check_name(const char *as, struct oci_error **err)
+{
+  cleanup_img_reference struct img_reference *r = NULL;
+  cleanup_error struct oci_error *bad = NULL;
+
+  if (img_reference_parse(as, &r, &bad) < 0)
+    return img_cli_usage_error(err, "pull", "--name: %s", bad->msg);
+  if (r->transport != IMG_REF_REGISTRY || r->digest)
+    return img_cli_usage_error(err, "pull", "--name `%s`: a store name is NAME[:TAG]", as);
   return 0;
 }
 
@@ -130,7 +165,7 @@ img_cli_pull(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
                                         { 0 } };
   cleanup_store struct img_store *store = NULL;
   cleanup_img_reference struct img_reference *ref = NULL;
-  cleanup_free char *digest = NULL;
+  __attribute__((cleanup(img_pulled_clear))) struct img_pulled pulled = { 0 };
   const char *platform = NULL;
   const char *as = NULL;
   const struct img_cli_options o = { .cmd = "pull",
@@ -148,6 +183,8 @@ img_cli_pull(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
     return first;
   if (argc - first != 1)
     return img_cli_usage_error(err, "pull", "expected one IMAGE");
+  if (as && check_name(as, err) < 0)
+    return IMG_CLI_USAGE;
   if (img_reference_parse(argv[first], &ref, err) < 0)
     return -1;
   if (ref->transport != IMG_REF_REGISTRY)
@@ -157,12 +194,15 @@ img_cli_pull(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
   if (img_cli_open_store(cli, &store, err) < 0)
     return -1;
   img_cli_pull_opts(cli, platform, &po);
-  if (img_pull(store, ref, &po, &digest, err) < 0)
+  if (img_pull(store, ref, &po, &pulled, err) < 0)
     return -1;
-  if (!cli->quiet)
+  /* -q: the digest alone, for scripts (`d=$(imgtool -q pull x)`). */
+  if (cli->quiet)
+    printf("%s\n", pulled.digest);
+  else
     {
       cleanup_free char *s = img_reference_string(ref);
-      printf("%s: %s\n", s, digest);
+      print_pulled(s, pulled.digest, pulled.manifest_digest, pulled.platform);
     }
   return 0;
 }

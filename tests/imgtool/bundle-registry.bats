@@ -81,6 +81,49 @@ requests() {
 	[ "$(cat "$WORK/amd/rootfs/etc/arch")" = amd64 ]
 }
 
+@test "bundle --platform never changes what the name means for the host; each platform is cached" {
+	[ "$(uname -m)" = x86_64 ] || skip "host default test written for amd64"
+	run -0 imgtool -q bundle --platform linux/arm64 "$REGISTRY/test/multi:latest" "$WORK/a"
+	[ "$(cat "$WORK/a/rootfs/etc/arch")" = arm64 ]
+	run -0 imgtool -q bundle "$REGISTRY/test/multi:latest" "$WORK/b"
+	[ "$(cat "$WORK/b/rootfs/etc/arch")" = amd64 ]
+	local before
+	before=$(requests)
+	run -0 imgtool -q bundle --platform linux/arm64 "$REGISTRY/test/multi:latest" "$WORK/c"
+	[ "$(cat "$WORK/c/rootfs/etc/arch")" = arm64 ]
+	run -0 imgtool -q bundle "$REGISTRY/test/multi:latest" "$WORK/d"
+	[ "$(cat "$WORK/d/rootfs/etc/arch")" = amd64 ]
+	[ "$(requests)" -eq "$before" ]
+}
+
+@test "an index that offers only a compatible platform (386 on amd64) is bundled from the cache, also after gc" {
+	[ "$(uname -m)" = x86_64 ] || skip "host default test written for amd64"
+	local l=$WORK/l386 d idx hex
+	image_new "$l" i386 386
+	d=$(layout_desc "$l" i386)
+	idx=$(jq -nc --argjson a "$d" '{schemaVersion:2, mediaType:"application/vnd.oci.image.index.v1+json",
+		manifests:[{mediaType:"application/vnd.oci.image.manifest.v1+json", digest:$a.digest, size:$a.size,
+		platform:{architecture:"386", os:"linux"}}]}')
+	hex=$(printf '%s' "$idx" | sha256sum | cut -d' ' -f1)
+	printf '%s' "$idx" >"$l/blobs/sha256/$hex"
+	jq --arg d "sha256:$hex" --argjson s "${#idx}" '.manifests += [{mediaType:"application/vnd.oci.image.index.v1+json",
+		digest:$d, size:$s, annotations:{"org.opencontainers.image.ref.name":"only386"}}]' "$l/index.json" >"$l/i.json"
+	mv "$l/i.json" "$l/index.json"
+	image_push "$l" only386 test/only386:1 --all
+
+	run -0 imgtool -q bundle "$REGISTRY/test/only386:1" "$WORK/a"
+	[ "$(cat "$WORK/a/rootfs/etc/arch")" = 386 ]
+	run -0 imgtool images
+	[[ "${lines[1]}" == *" linux/386 "*"sha256:${hex:0:12} "* ]]
+	local before
+	before=$(requests)
+	run -0 imgtool -q bundle "$REGISTRY/test/only386:1" "$WORK/b"
+	run -0 imgtool gc
+	run -0 imgtool -q bundle "$REGISTRY/test/only386:1" "$WORK/c"
+	[ "$(cat "$WORK/c/rootfs/etc/arch")" = 386 ]
+	[ "$(requests)" -eq "$before" ]
+}
+
 @test "bundle of a tag the registry does not have fails and leaves nothing" {
 	run imgtool -q bundle "$REGISTRY/test/hello:nope" "$WORK/b"
 	[ "$status" -eq 1 ]

@@ -452,6 +452,67 @@ fill_store() {
 	[ -x "$WORK/b/rootfs/bin/busybox" ]
 }
 
+@test "a store entry without platform info is for its config's platform; another platform is added beside it" {
+	[ "$(uname -m)" = x86_64 ] || skip "the test images are amd64 and arm64"
+	# as the store was written before platforms were recorded: no platform field
+	fill_store
+	"$PYTHON" - "$STORE/index.json" "$LAYOUT/index.json" <<-'EOF'
+		import json, sys
+		x = json.load(open(sys.argv[1])); src = json.load(open(sys.argv[2]))
+		arm = [m for m in src["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"] == "arm-only"][0]
+		arm["annotations"]["org.opencontainers.image.ref.name"] = "example.com/test/arm:v1"
+		x["manifests"].append(arm)
+		assert not any("platform" in m for m in x["manifests"])
+		json.dump(x, open(sys.argv[1], "w"))
+	EOF
+	run -0 imgtool images
+	[[ "$output" == *"example.com/test/arm "*"v1 "*"linux/arm64 "* ]]
+	[[ "$output" == *"example.com/test/root "*"v1 "*"linux/amd64 "* ]]
+	run -1 imgtool inspect example.com/test/arm:v1
+	[[ "$output" == *"image \`example.com/test/arm:v1\` for linux/amd64 not found"*"it is there for linux/arm64 (choose with --platform)"* ]]
+	run -0 --separate-stderr imgtool inspect --platform linux/arm64 example.com/test/arm:v1
+	[ "$(jq -r .architecture <<<"$output")" = arm64 ]
+
+	# the arm64 image of an index under the old amd64 entry's name: added beside it
+	local idx arm root
+	idx=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "multi") | .digest' "$LAYOUT/index.json")
+	arm=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "arm-only") | .digest' "$LAYOUT/index.json")
+	root=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "root") | .digest' "$LAYOUT/index.json")
+	run -0 imgtool pull --platform linux/arm64 --name example.com/test/root:v1 "oci:$LAYOUT:multi"
+	[ "$output" = "example.com/test/root:v1: $idx (linux/arm64 manifest $arm)" ]
+	run -0 --separate-stderr imgtool inspect example.com/test/root:v1
+	[ "$(jq -r '.architecture + " " + .digest' <<<"$output")" = "amd64 $root" ]
+	run -0 --separate-stderr imgtool inspect --platform linux/arm64 example.com/test/root:v1
+	[ "$(jq -r '.architecture + " " + .digest + " " + .manifestDigest' <<<"$output")" = "arm64 $idx $arm" ]
+	run -0 imgtool bundle example.com/test/root:v1 "$WORK/b"
+	[ "$(config_get "$WORK/b" 'c["process"]["args"]')" = "['/bin/busybox', 'echo', 'root-image']" ]
+}
+
+@test "images: a digest name of an image a tag names is no second row" {
+	# as earlier versions wrote a pull by digest after a pull of the tag
+	fill_store
+	"$PYTHON" - "$STORE/index.json" <<-'EOF'
+		import json, sys
+		x = json.load(open(sys.argv[1]))
+		m = dict(x["manifests"][0]); m["annotations"] = dict(m["annotations"])
+		name = m["annotations"]["org.opencontainers.image.ref.name"]
+		m["annotations"]["org.opencontainers.image.ref.name"] = name.rsplit(":", 1)[0] + "@" + m["digest"]
+		x["manifests"].append(m); json.dump(x, open(sys.argv[1], "w"))
+	EOF
+	run -0 imgtool images
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "$output" != *"<none>"* ]]
+	run -0 imgtool images -q
+	[ "$output" = "$(printf 'example.com/test/good:v1\nexample.com/test/root:v1')" ]
+	# it is still a name: rm by digest takes both
+	local d
+	d=$(jq -r '.manifests[0].digest' "$STORE/index.json")
+	run -0 imgtool rm "example.com/test/good@$d"
+	run -0 imgtool images -q
+	[ "$output" = "example.com/test/root:v1" ]
+	[ "$(jq '.manifests | length' "$STORE/index.json")" -eq 1 ]
+}
+
 @test "rm and gc drop an image's blobs and keep the others'" {
 	fill_store
 	local before
@@ -485,7 +546,7 @@ fill_store() {
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"unknown command \`frobnicate\`"* ]]
 	run "$IMGTOOL" bundle onlyone
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 2 ]
 	[[ "$output" == *"expected IMAGE and DIR (see \`imgtool bundle --help\`)"* ]]
 }
 
@@ -508,7 +569,7 @@ fill_store() {
 	[ -x "$WORK/b/rootfs/bin/busybox" ]
 	# pulling again copies nothing and keeps one name
 	run -0 imgtool -q pull "oci:$LAYOUT:root"
-	[ "$output" = "" ]
+	[ "$output" = "$m" ] # the digest alone
 	run -0 imgtool images -q
 	[ "$output" = "localhost/layout:root" ]
 }
@@ -555,9 +616,9 @@ fill_store() {
 	[ "$output" = "$(printf 'example.org/me/app:7\nlocalhost/layout:multi')" ]
 	run -0 --separate-stderr imgtool inspect --platform linux/arm64 localhost/layout:multi
 	[ "$(jq -r .architecture <<<"$output")" = arm64 ]
-	run -1 imgtool pull --name 'Bad Name' "oci:$LAYOUT:root"
-	[[ "$output" == *"choose a name with --name"* ]]
-	run -1 imgtool pull --name x@sha256:0000000000000000000000000000000000000000000000000000000000000000 "oci:$LAYOUT:root"
+	run -2 imgtool pull --name 'Bad Name' "oci:$LAYOUT:root"
+	[[ "$output" == *"--name: invalid reference \`Bad Name\`"* ]]
+	run -2 imgtool pull --name x@sha256:0000000000000000000000000000000000000000000000000000000000000000 "oci:$LAYOUT:root"
 	[[ "$output" == *"a store name is NAME[:TAG]"* ]]
 }
 

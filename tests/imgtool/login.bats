@@ -133,10 +133,10 @@ imgtool() {
 	[[ "$output" == "Usage: imgtool login"* ]]
 	run -0 "$IMGTOOL" logout --help
 	[[ "$output" == "Usage: imgtool logout"* ]]
-	run -1 "$IMGTOOL" login -p x --password-stdin -u a "$REGISTRY"
+	run -2 "$IMGTOOL" login -p x --password-stdin -u a "$REGISTRY"
 	[[ "$output" == *"mutually exclusive (see \`imgtool login --help\`)"* ]]
-	run -1 "$IMGTOOL" login --password-stdin "$REGISTRY" </dev/null
+	run -2 "$IMGTOOL" login --password-stdin "$REGISTRY" </dev/null
 	[[ "$output" == *"--password-stdin needs --username"* ]]
-	run -1 "$IMGTOOL" logout a b
+	run -2 "$IMGTOOL" logout a b
 	[[ "$output" == *"expected at most one REGISTRY"* ]]
 }

@@ -277,9 +277,9 @@ listing() {
 	[[ "$output" == *"is not an imgtool bundle (not a directory)" ]]
 	run -1 imgtool bundle --remount "$WORK/plain"
 	[[ "$output" == *"is not an imgtool bundle (it has no .imgtool-bundle)" ]]
-	run -1 imgtool bundle --remount "$WORK/plain" "$WORK/c"
+	run -2 imgtool bundle --remount "$WORK/plain" "$WORK/c"
 	[[ "$output" == *"--remount expects DIR alone (see \`imgtool bundle --help\`)" ]]
-	run -1 imgtool unbundle
+	run -2 imgtool unbundle
 	[[ "$output" == *"expected at least one DIR (see \`imgtool unbundle --help\`)" ]]
 	for c in unbundle bundles; do
 		run -0 "$IMGTOOL" "$c" --help
@@ -311,7 +311,7 @@ listing() {
 	[[ "$output" == *"bundle \`$WORK/b\` already exists"* ]]
 	[ "$(ls -A "$WORK/b")" = mine ]
 
-	run -1 imgtool bundle --overlay "oci:$LAYOUT:root" "$WORK/x"
+	run -2 imgtool bundle --overlay "oci:$LAYOUT:root" "$WORK/x"
 	[[ "$output" == *"--overlay shares layers through the store: \`imgtool pull oci:$LAYOUT:root\` first"* ]]
 	[ ! -e "$WORK/x" ]
 

@@ -37,10 +37,16 @@ imgtool() {
 	"$IMGTOOL" --store "$STORE" "$@"
 }
 
-# The digest a ref points at in the store.
+# The digest a ref points at in the store (for each platform it is stored for).
 store_ref() {
 	jq -r --arg n "$1" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $n) | .digest' \
 		"$STORE/index.json"
+}
+
+# The digest a ref points at for one architecture.
+store_ref_for() {
+	jq -r --arg n "$1" --arg a "$2" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $n
+		and .platform.architecture == $a) | .digest' "$STORE/index.json"
 }
 
 blob_count() {
@@ -150,6 +156,14 @@ layout_layers() {
 	[[ "$output" == *"manifest unknown"* ]]
 }
 
+@test "pull: an unknown repository may not exist or may need a login, and says which" {
+	run -1 imgtool --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/nope:1"
+	[[ "$output" == *"repository $REGISTRY/test/nope does not exist, or it is private and needs a login (\`imgtool login $REGISTRY\`, or --creds)" ]]
+	[[ "$output" != *"No such file or directory"* ]]
+	run -1 imgtool --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/busybox:nope"
+	[[ "$output" == *"manifest unknown (no such tag)" ]]
+}
+
 @test "pull: platform selection from an index skips the attestation entry" {
 	amd=$(layout_desc "$LAYOUT" amd64 | jq -r .digest)
 	arm=$(layout_desc "$LAYOUT" arm64 | jq -r .digest)
@@ -160,7 +174,8 @@ layout_layers() {
 
 	run imgtool --ca-file "$REGISTRY_CA" pull --platform linux/arm64 "$REGISTRY/test/multi:latest"
 	[ "$status" -eq 0 ]
-	[ "$(store_ref "$REGISTRY/test/multi:latest")" = "$arm" ]
+	[ "$(store_ref_for "$REGISTRY/test/multi:latest" arm64)" = "$arm" ]
+	[ "$(store_ref_for "$REGISTRY/test/multi:latest" amd64)" = "$amd" ]
 	layer=$(layout_layers arm64 | tail -1)
 	[ -f "$STORE/blobs/sha256/${layer#sha256:}" ]
 
@@ -168,6 +183,105 @@ layout_layers() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"no image for platform linux/s390x"* ]]
 	[[ "$output" == *"linux/arm64, linux/amd64"* ]] # attestation (unknown/unknown) not offered
+}
+
+@test "pull, images, inspect: a multi-platform tag's digest is its index's, the platform manifest beside it" {
+	[ "$(uname -m)" = x86_64 ] || skip "host default test written for amd64"
+	local idx amd bb
+	idx=$(layout_desc "$LAYOUT" multi | jq -r .digest)
+	amd=$(layout_desc "$LAYOUT" amd64 | jq -r .digest)
+	# what skopeo (and docker) show for the tag
+	[ "$(skopeo inspect --cert-dir "$REGISTRY_DIR/certs" "docker://$REGISTRY/test/multi:latest" | jq -r .Digest)" = "$idx" ]
+
+	run -0 --separate-stderr imgtool --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/multi:latest"
+	[ "$output" = "$REGISTRY/test/multi:latest: $idx (linux/amd64 manifest $amd)" ]
+	[[ "$stderr" == *"Digest: $idx"* ]]
+	run -0 imgtool images
+	[[ "${lines[0]}" == REPOSITORY*TAG*PLATFORM*DIGEST*"MANIFEST DIGEST"*SIZE*PULLED ]]
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "${lines[1]}" == "$REGISTRY/test/multi "*latest*linux/amd64*"${idx:0:19} "*"${amd:0:19} "* ]]
+	run -0 --separate-stderr imgtool inspect "$REGISTRY/test/multi:latest"
+	[ "$(jq -r '.digest + " " + .manifestDigest + " " + .architecture' <<<"$output")" = "$idx $amd amd64" ]
+
+	# a single-manifest image: the two are one
+	bb=$(layout_desc "$LAYOUT" amd64 | jq -r .digest)
+	run -0 --separate-stderr imgtool --ca-file "$REGISTRY_CA" pull "$REGISTRY/test/busybox:1"
+	[ "$output" = "$REGISTRY/test/busybox:1: $bb" ]
+	run -0 --separate-stderr imgtool inspect "$REGISTRY/test/busybox:1"
+	[ "$(jq -r '.digest + " " + .manifestDigest' <<<"$output")" = "$bb $bb" ]
+}
+
+@test "pull by the index digest or by the platform manifest's names the image the tag names" {
+	[ "$(uname -m)" = x86_64 ] || skip "host default test written for amd64"
+	local idx amd name=$REGISTRY/test/multi
+	idx=$(layout_desc "$LAYOUT" multi | jq -r .digest)
+	amd=$(layout_desc "$LAYOUT" amd64 | jq -r .digest)
+	run -0 imgtool -q --ca-file "$REGISTRY_CA" pull "$name:latest"
+	run -0 --separate-stderr imgtool --ca-file "$REGISTRY_CA" pull "$name@$idx"
+	[ "$output" = "$name@$idx: $idx (linux/amd64 manifest $amd)" ]
+	run -0 --separate-stderr imgtool --ca-file "$REGISTRY_CA" pull "$name@$amd"
+	[ "$output" = "$name@$amd: $amd" ]
+	run -0 imgtool images
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "$output" != *"<none>"* ]]
+	run -0 imgtool images -q
+	[ "$output" = "$name:latest" ]
+	# both digests find it in the store
+	for d in "$idx" "$amd"; do
+		run -0 --separate-stderr imgtool inspect "$name@$d"
+		[ "$(jq -r .manifestDigest <<<"$output")" = "$amd" ]
+	done
+
+	# the other way round: the digest names come first, the tag takes them over
+	rm -rf "$STORE"
+	run -0 imgtool -q --ca-file "$REGISTRY_CA" pull "$name@$idx"
+	run -0 imgtool -q --ca-file "$REGISTRY_CA" pull "$name@$amd"
+	run -0 imgtool images
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "${lines[1]}" == "$name "*"<none>"*"${idx:0:19} "*"${amd:0:19} "* ]]
+	run -0 imgtool -q --ca-file "$REGISTRY_CA" pull "$name:latest"
+	run -0 imgtool images -q
+	[ "$output" = "$name:latest" ]
+	run -0 --separate-stderr imgtool inspect "$name@$idx"
+	[ "$(jq -r .manifestDigest <<<"$output")" = "$amd" ]
+}
+
+@test "pull --platform adds a platform to the name: one image per name and platform; rm takes all or --platform's" {
+	[ "$(uname -m)" = x86_64 ] || skip "host default test written for amd64"
+	local idx amd arm name=$REGISTRY/test/multi:latest
+	idx=$(layout_desc "$LAYOUT" multi | jq -r .digest)
+	amd=$(layout_desc "$LAYOUT" amd64 | jq -r .digest)
+	arm=$(layout_desc "$LAYOUT" arm64 | jq -r .digest)
+	run -0 imgtool -q --ca-file "$REGISTRY_CA" pull --platform linux/arm64 "$name"
+	run -0 imgtool -q --ca-file "$REGISTRY_CA" pull "$name"
+	# the layout's own means: two descriptors of one ref.name, each with its platform
+	[ "$(jq -c --arg n "$name" '[.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $n)
+		| [.platform.os, .platform.architecture, .digest, .annotations["io.imgtool.ref.digest"]]]' "$STORE/index.json")" \
+		= "[[\"linux\",\"arm64\",\"$arm\",\"$idx\"],[\"linux\",\"amd64\",\"$amd\",\"$idx\"]]" ]
+	run -0 imgtool images
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "${lines[1]}" == *linux/arm64*"${idx:0:19} "*"${arm:0:19} "* ]]
+	[[ "${lines[2]}" == *linux/amd64*"${idx:0:19} "*"${amd:0:19} "* ]]
+	run -0 imgtool images -q
+	[ "$output" = "$name" ]
+	# inspect takes the host's unless told
+	run -0 --separate-stderr imgtool inspect "$name"
+	[ "$(jq -r .architecture <<<"$output")" = amd64 ]
+	run -0 --separate-stderr imgtool inspect --platform linux/arm64 "$name"
+	[ "$(jq -r '.architecture + " " + .manifestDigest' <<<"$output")" = "arm64 $arm" ]
+	run -1 imgtool inspect --platform linux/s390x "$name"
+	[[ "$output" == *"for linux/s390x not found"*"linux/arm64, linux/amd64"* ]]
+
+	run -0 imgtool rm --platform linux/arm64 "$name"
+	run -0 imgtool images
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "${lines[1]}" == *linux/amd64* ]]
+	run -0 imgtool -q --ca-file "$REGISTRY_CA" pull --platform linux/arm64 "$name"
+	run -0 imgtool rm "$name"
+	# One name for two platforms is one name untagged.
+	[ "$output" = "Untagged: $name" ]
+	run -0 imgtool images -q
+	[ "$output" = "" ]
 }
 
 @test "pull: a single-platform image of another architecture is refused" {

@@ -4,7 +4,7 @@
 Serves the images of an OCI image layout over plain HTTP on 127.0.0.1 with
 the distribution API's pull side (manifests by tag or digest, blobs), and
 misbehaves on request.  Every request is logged to --log as one JSON line:
-{"method", "path", "kind": manifest|blob|token|direct|other, "auth": bool,
+{"method", "path", "kind": manifest|blob|tags|token|direct|other, "auth": bool,
  "range": header or null, "host": Host header, "status"}.
 
 Faults:
@@ -24,6 +24,10 @@ Faults:
   --huge-manifest         tags resolve to a 5 MiB manifest
   --schema1               tags resolve to a schema 1 manifest
   --redirect-blobs        blobs answer 307 to http://localhost:<port>/direct/<digest>
+  --repos A,B             only these repositories exist; the others answer as
+                          unknown names do: 404 NAME_UNKNOWN, or with --token a
+                          401 insufficient_scope (as Docker Hub answers)
+  --slow-blobs BPS        blob bodies trickle out at about BPS bytes a second
 """
 import argparse
 import hashlib
@@ -32,6 +36,7 @@ import os
 import re
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 INDEX_MT = "application/vnd.oci.image.index.v1+json"
@@ -97,8 +102,17 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body) if content_length is None else content_length))
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        if self.command == "HEAD":
+            return
+        rate = self.server.state.args.slow_blobs
+        if rate and kind in ("blob", "direct"):
+            step = max(1, rate // 20)
+            for i in range(0, len(body), step):
+                self.wfile.write(body[i:i + step])
+                self.wfile.flush()
+                time.sleep(0.05)
+            return
+        self.wfile.write(body)
 
     def error(self, kind, status, code, message, headers=None):
         body = json.dumps({"errors": [{"code": code, "message": message, "detail": None}]}).encode()
@@ -131,17 +145,30 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/v2/" or path == "/v2":
             return self.send("other", 200, b"{}", {"Content-Type": "application/json"})
         m = re.fullmatch(r"/v2/(.+)/(manifests|blobs)/([^/]+)", path)
-        if not m:
+        t = re.fullmatch(r"/v2/(.+)/tags/list", path)
+        if m:
+            repo, what, ref = m.groups()
+            kind = "manifest" if what == "manifests" else "blob"
+        elif t:
+            repo, kind, ref = t.group(1), "tags", None
+        else:
             return self.error("other", 404, "NAME_UNKNOWN", "no such path")
-        repo, what, ref = m.groups()
-        kind = "manifest" if what == "manifests" else "blob"
         if a.token and not self.authorised(kind, repo):
             return
+        if a.repos is not None and repo not in a.repos.split(","):
+            if a.token:
+                port = self.server.server_address[1]
+                return self.error(kind, 401, "UNAUTHORIZED", "authentication required", {
+                    "WWW-Authenticate": 'Bearer realm="http://127.0.0.1:%d/token",service="fault",'
+                    'scope="repository:%s:pull",error="insufficient_scope"' % (port, repo)})
+            return self.error(kind, 404, "NAME_UNKNOWN", "repository name not known to registry")
         with st.lock:
             fail = st.failed < a.fail_first
             st.failed += 1 if fail else 0
         if fail:
             return self.error(kind, 500, "UNKNOWN", "injected failure")
+        if kind == "tags":
+            return self.serve_tags(repo)
         if kind == "manifest":
             return self.serve_manifest(repo, ref)
         if a.redirect_blobs:
@@ -168,6 +195,13 @@ class Handler(BaseHTTPRequestHandler):
                        {"WWW-Authenticate": challenge + ',error="invalid_token"'})
             return False
         return True
+
+    def serve_tags(self, repo):
+        with open(os.path.join(self.server.state.args.layout, "index.json")) as f:
+            index = json.load(f)
+        tags = [(m.get("annotations") or {}).get("org.opencontainers.image.ref.name") for m in index.get("manifests", [])]
+        body = json.dumps({"name": repo, "tags": [t for t in tags if t]}).encode()
+        self.send("tags", 200, body, {"Content-Type": "application/json"})
 
     def serve_manifest(self, repo, ref):
         st = self.server.state
@@ -260,6 +294,8 @@ def main():
     ap.add_argument("--huge-manifest", action="store_true")
     ap.add_argument("--schema1", action="store_true")
     ap.add_argument("--redirect-blobs", action="store_true")
+    ap.add_argument("--repos")
+    ap.add_argument("--slow-blobs", type=int, default=0)
     args = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True

@@ -19,6 +19,15 @@ rt_pid() {
 	json_field pid <<<"$output"
 }
 
+# same_as_runc SCENARIO: run SCENARIO (a function of `ref` or `ocirt`) with
+# each runtime; fails unless both print the same.  Sets $got to ocirt's.
+same_as_runc() {
+	local want
+	want=$("$1" ref)
+	got=$("$1" ocirt)
+	[ "$got" = "$want" ] || fail $'ocirt:\n'"$got"$'\nrunc:\n'"$want"
+}
+
 # wait_gone PID...: true once none of them is alive (5 s at most).
 wait_gone() {
 	local i p alive
@@ -149,10 +158,8 @@ env_seen() {
 }
 
 @test "compat: a name given twice in process.env or again by exec --env takes its last value (runc, ocirt)" {
-	local want got
-	want=$(env_seen ref)
-	got=$(env_seen ocirt)
-	[ "$got" = "$want" ] || fail $'ocirt:\n'"$got"$'\nrunc:\n'"$want"
+	local got
+	same_as_runc env_seen
 	[[ "$got" == *$'\nFOO=second\n'* ]] || fail "init does not see FOO=second: $got"
 	[[ "$got" == *$'\nFOO=third\n'* && "$got" == *$'\nPATH=/x\n'* ]] || fail "exec's values lost: $got"
 	[ "$(grep -c '^PATH=' <<<"$got")" -eq 2 ] || fail "PATH defined twice in a process: $got"
@@ -315,10 +322,8 @@ exec_in_sub() {
 }
 
 @test "compat: exec --cgroup runs the process in an existing sub-cgroup of the container's (runc, ocirt)" {
-	local want got
-	want=$(exec_in_sub ref)
-	got=$(exec_in_sub ocirt)
-	[ "$got" = "$want" ] || fail $'ocirt:\n'"$got"$'\nrunc:\n'"$want"
+	local got
+	same_as_runc exec_in_sub
 	[[ "$got" == *"sub"* ]] || fail "no sub-cgroup seen: $got"
 	[[ "$got" == *"missing sub-cgroup: refused"* ]] || fail "a missing sub-cgroup was accepted: $got"
 	ocirt_only "wording"
@@ -349,4 +354,110 @@ exec_in_sub() {
 		"$rt" exec "$ID-$rt" true
 		assert_status 255
 	done
+}
+
+# as_userns_root RUNTIME ARGS...: RUNTIME as uid 0 of a user namespace that
+# maps it onto an unprivileged host uid, the way rootless podman runs a
+# runtime, with XDG_RUNTIME_DIR set; sets $status and $output.
+as_userns_root() {
+	local rt=$1
+	shift
+	status=0
+	output=$(timeout -k 5 "$OCIRT_CMD_TIMEOUT" setpriv --reuid 1000 --regid 1000 --clear-groups \
+		unshare --user --map-root-user env "$MARK" XDG_RUNTIME_DIR="$TEST_TMP/xdg" USER=someone \
+		"$rt" "$@" 2>&1 </dev/null) || status=$?
+	echo "$rt $* (status=$status): $output" >&2
+}
+
+@test "compat: uid 0 in a user namespace keeps state in \$XDG_RUNTIME_DIR and runs without a cgroup it may not make, unless limits are set (runc, ocirt)" {
+	requires_cmd setpriv unshare
+	mkdir -p "$TEST_TMP/xdg"
+	chown 1000:1000 "$TEST_TMP/xdg"
+	make_bundle default
+	# The namespace maps one uid and one gid: no gid=5 for devpts.
+	update_config 'c["linux"]["resources"] = {}
+c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "user"]
+for m in c["mounts"]:
+	m["options"] = [o for o in m.get("options", []) if o != "gid=5"]'
+	set_cmd 'echo "uid $(id -u)"; grep -c . /proc/self/cgroup >/dev/null && echo ran'
+	local rt
+	for rt in "$REF_RUNTIME" "$OCIRT"; do
+		as_userns_root "$rt" run --bundle "$BUNDLE" "$ID"
+		assert_success
+		assert_output $'uid 0\nran'
+		[ -d "$TEST_TMP/xdg/$(basename "$rt")" ] || fail "$rt kept no state in \$XDG_RUNTIME_DIR: $(ls "$TEST_TMP/xdg")"
+	done
+	# A limit needs a cgroup: that is an error, with both.
+	update_config 'c["linux"]["resources"] = {"pids": {"limit": 100}}'
+	for rt in "$REF_RUNTIME" "$OCIRT"; do
+		as_userns_root "$rt" run --bundle "$BUNDLE" "$ID"
+		assert_failure
+	done
+	is_runc || assert_output_contains "cgroup"
+	assert_no_leaks
+}
+
+@test "compat: a container without /proc runs, create and start alike (ocirt; runc 1.1.5 fails it)" {
+	make_bundle default
+	update_config 'c["mounts"] = [m for m in c["mounts"] if m["destination"] != "/proc"]'
+	set_cmd 'echo started; ls /proc | wc -l'
+	ocirt run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output $'started\n0'
+	ocirt create --bundle "$BUNDLE" "$ID"
+	assert_success
+	ocirt start "$ID"
+	assert_success
+	wait_for_status "$ID" stopped
+	ocirt delete "$ID"
+	assert_success
+	assert_no_leaks
+}
+
+@test "compat: with a user namespace, a bind source only the host's root can reach is mounted (runc, ocirt)" {
+	# The source sits in a directory the container's root (uid 100000 on
+	# the host) may not enter: the runtime must open it on the host side.
+	mkdir -p "$TEST_TMP/private/data"
+	echo secret-ok >"$TEST_TMP/private/data/file"
+	chmod 700 "$TEST_TMP/private"
+	local rt
+	for rt in ref ocirt; do
+		make_bundle userns "$TEST_TMP/$rt"
+		mkdir "$TEST_TMP/$rt/rootfs/data"
+		update_config 'c["mounts"].append({"destination": "/data", "type": "bind", "source": sys.argv[3], "options": ["rbind", "ro"]})' "$TEST_TMP/private/data"
+		set_cmd 'cat /data/file; touch /data/new 2>/dev/null || echo read-only'
+		"$rt" run --bundle "$TEST_TMP/$rt" "$ID-$rt"
+		assert_success
+		assert_output $'secret-ok\nread-only'
+	done
+	assert_no_leaks
+}
+
+@test "compat: a container in the host's mount namespace runs; mounts are refused for it (ocirt)" {
+	# Not run under runc: runc 1.1.5 bind-mounts the root onto itself in
+	# the host's mount namespace for such a container and leaves it there
+	# (and mounts config.mounts on the host too).
+	is_runc && skip "runc 1.1.5 leaves mounts in the host's namespace here"
+	local host_mnt
+	host_mnt=$(readlink /proc/self/ns/mnt)
+	make_bundle default
+	# The host's own root: with no mount namespace nothing can be mounted.
+	update_config 'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "mount"]
+c["mounts"] = []
+c["root"] = {"path": "/"}
+for k in ("maskedPaths", "readonlyPaths"):
+	c["linux"].pop(k, None)'
+	set_args /bin/sh -c 'readlink /proc/self/ns/mnt; test -d "$1" && echo sees-host' sh "$TEST_TMP"
+	local before
+	before=$(wc -l </proc/self/mountinfo)
+	ocirt run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output "$host_mnt"$'\nsees-host'
+	[ "$(wc -l </proc/self/mountinfo)" -eq "$before" ] || fail "the host's mount table changed"
+	update_config 'c["mounts"] = [{"destination": sys.argv[3], "type": "tmpfs", "source": "tmpfs"}]' "$TEST_TMP/never"
+	ocirt run --bundle "$BUNDLE" "$ID"
+	assert_failure
+	is_runc || assert_output_contains "mounts: need a mount namespace"
+	[ ! -e "$TEST_TMP/never" ] || fail "the mount point was made on the host"
+	assert_no_leaks
 }

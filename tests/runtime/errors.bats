@@ -120,14 +120,6 @@ EOF
 	assert_clean "$ID"
 }
 
-@test "a missing cwd: create fails" {
-	is_runc && skip "runc creates a missing cwd; ocirt refuses it"
-	update_config 'c["process"]["cwd"] = "/no/such/dir"'
-	create_fails
-	assert_output_contains "/no/such/dir"
-	assert_one_line
-}
-
 @test "a cwd that is not a directory: create fails" {
 	update_config 'c["process"]["cwd"] = "/etc/passwd"'
 	create_fails

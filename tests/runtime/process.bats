@@ -131,15 +131,20 @@ run_piped_to_head() {
 	assert_no_leaks "$ID"
 }
 
-@test "cwd: a missing cwd fails create with chdir's message and is not created" {
-	ocirt_only "runc creates a missing cwd"
-	update_config 'c["process"]["cwd"] = "/nope"; c["root"]["readonly"] = False'
-	ocirt create --bundle "$BUNDLE" "$ID"
-	assert_failure
-	assert_output_contains 'chdir to cwd ("/nope") set in config.json failed: no such file or directory'
-	assert_one_line
-	[ ! -e "$BUNDLE/rootfs/nope" ] || fail "the cwd was created in the rootfs"
-	assert_no_leaks "$ID"
+@test "cwd: a missing cwd is created, owned by the container's root, as runc creates it" {
+	local rt want=""
+	for rt in ref ocirt; do
+		make_bundle default "$TEST_TMP/$rt"
+		update_config 'c["process"]["cwd"] = "/work/dir"; c["process"]["user"] = {"uid": 1000, "gid": 1000}'
+		set_cmd 'pwd; stat -c "%n %u:%g %a" /work /work/dir'
+		# A read-only root too: the cwd is made before it is remounted.
+		"$rt" run --bundle "$TEST_TMP/$rt" "$ID-$rt"
+		assert_success
+		[ -z "$want" ] || assert_output "$want"
+		want=$output
+	done
+	assert_output $'/work/dir\n/work 0:0 755\n/work/dir 0:0 755'
+	assert_no_leaks
 }
 
 @test "cwd: a cwd that is a file fails with the lowercase 'not a directory'" {

@@ -37,7 +37,7 @@ PROFILE='{
 PROBE='
 grep Seccomp: /proc/self/status
 mkdir /tmp/newdir 2>&1 || echo "mkdir status $?"
-mkdir -p /tmp/keep && echo "not reached"
+mkdir -p /tmp/keep 2>&1 && echo "not reached"
 rmdir /tmp 2>&1
 kill -0 $$ && echo "kill -0 allowed"
 kill -USR1 $$ 2>&1 || echo "kill -USR1 denied"

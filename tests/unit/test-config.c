@@ -750,6 +750,30 @@ test_free_null(void)
   ok(1, "destructors accept NULL");
 }
 
+/* spec/error: only a system call's errno is printed; a failure that is not
+ * one keeps its status for callers but prints no strerror. */
+static void
+test_error_kinds(void)
+{
+  struct oci_error *sys = NULL, *fail = NULL, *copy = NULL;
+  cleanup_free char *a = NULL, *b = NULL, *c = NULL;
+
+  oci_error_set(&sys, ENOENT, "open `x`");
+  oci_error_fail(&fail, ENOENT, "image `y` not found");
+  oci_error_wrap(&fail, "pulling y");
+  oci_error_copy(&copy, fail);
+  a = oci_error_string(sys);
+  b = oci_error_string(fail);
+  c = oci_error_string(copy);
+  ok(strcmp(a, "open `x`: No such file or directory") == 0, "a system call's error: %s", a);
+  ok(strcmp(b, "pulling y: image `y` not found") == 0 && fail->status == ENOENT,
+     "another failure keeps its status, prints no strerror: %s", b);
+  ok(strcmp(c, b) == 0 && copy->status == ENOENT, "a copy keeps both: %s", c);
+  oci_error_free(sys);
+  oci_error_free(fail);
+  oci_error_free(copy);
+}
+
 int
 main(void)
 {
@@ -764,5 +788,6 @@ main(void)
   test_state();
   test_features();
   test_free_null();
+  test_error_kinds();
   return tap_done();
 }

@@ -152,6 +152,14 @@ put_image(struct img_store *s, const char *cfg, const char *const *layers, size_
   return md;
 }
 
+static int
+set_ref(struct img_store *s, const char *repo, const char *tag, const char *digest, uint64_t size,
+        struct oci_error **err)
+{
+  const struct img_store_target t = { .media_type = OCI_MT_MANIFEST, .digest = digest, .size = size };
+  return img_store_set_ref(s, repo, tag, &t, err);
+}
+
 static void
 test_refs_and_gc(struct img_store *s)
 {
@@ -165,30 +173,29 @@ test_refs_and_gc(struct img_store *s)
   cleanup_free char *mb = put_image(s, "{\"b\":1}", lb, 2);
   cleanup_free char *missing = digest_of("not stored");
 
-  ok(img_store_set_ref(s, "docker.io/library/a", "latest", OCI_MT_MANIFEST, missing, 10, &err) < 0
-         && err->status == ENOENT,
+  ok(set_ref(s, "docker.io/library/a", "latest", missing, 10, &err) < 0 && err->status == ENOENT,
      "a ref to a missing blob is refused");
   free(errstr(&err));
-  ok(img_store_set_ref(s, "docker.io/library/a", "latest", OCI_MT_MANIFEST, mb, 1, &err) == 0
-         && img_store_set_ref(s, "docker.io/library/a", "latest", OCI_MT_MANIFEST, ma, 2, &err) == 0,
+  ok(set_ref(s, "docker.io/library/a", "latest", mb, 1, &err) == 0
+         && set_ref(s, "docker.io/library/a", "latest", ma, 2, &err) == 0,
      "set, then re-point a ref");
-  ok(img_store_set_ref(s, "localhost:5000/b", "v1", OCI_MT_MANIFEST, mb, 3, &err) == 0
-         && img_store_set_ref(s, "localhost:5000/b", "v2", OCI_MT_MANIFEST, mb, 3, &err) == 0,
+  ok(set_ref(s, "localhost:5000/b", "v1", mb, 3, &err) == 0
+         && set_ref(s, "localhost:5000/b", "v2", mb, 3, &err) == 0,
      "two tags of b");
-  ok(img_store_get_ref(s, "docker.io/library/a", "latest", &r, &err) == 0 && strcmp(r->digest, ma) == 0
+  ok(img_store_get_ref(s, "docker.io/library/a", "latest", NULL, &r, &err) == 0 && strcmp(r->digest, ma) == 0
          && strcmp(r->repository, "docker.io/library/a") == 0 && strcmp(r->tag, "latest") == 0 && r->pulled,
      "get_ref: re-pointed, split, timestamped");
   img_store_ref_free(r);
-  ok(img_store_get_ref(s, "localhost:5000/b", mb, &r, &err) == 0 && strcmp(r->digest, mb) == 0,
+  ok(img_store_get_ref(s, "localhost:5000/b", mb, NULL, &r, &err) == 0 && strcmp(r->digest, mb) == 0,
      "get by digest finds a tag pointing there");
   img_store_ref_free(r);
-  ok(img_store_get_ref(s, "docker.io/library/zzz", "latest", &r, &err) < 0 && err->status == ENOENT,
+  ok(img_store_get_ref(s, "docker.io/library/zzz", "latest", NULL, &r, &err) < 0 && err->status == ENOENT,
      "missing ref: ENOENT");
   free(errstr(&err));
   ok(img_store_list_refs(s, &refs, &n, &err) == 0 && n == 3, "three refs listed (%zu)", n);
   img_store_refs_free(refs, n);
 
-  ok(img_store_remove_ref(s, "localhost:5000/b", mb, &err) == 0, "rm by digest");
+  ok(img_store_remove_ref(s, "localhost:5000/b", mb, NULL, NULL, &err) == 0, "rm by digest");
   ok(img_store_list_refs(s, &refs, &n, &err) == 0 && n == 1, "both tags of b gone");
   img_store_refs_free(refs, n);
 
@@ -209,10 +216,139 @@ test_refs_and_gc(struct img_store *s)
   ok(!file_exists("store/ingest/sha256-", pd + 7), "stale partial collected");
   ok(removed >= 4, "removed %zu files", removed);
 
-  ok(img_store_remove_ref(s, "docker.io/library/a", "latest", &err) == 0
-         && img_store_remove_ref(s, "docker.io/library/a", "latest", &err) < 0 && err->status == ENOENT,
+  ok(img_store_remove_ref(s, "docker.io/library/a", "latest", NULL, NULL, &err) == 0
+         && img_store_remove_ref(s, "docker.io/library/a", "latest", NULL, NULL, &err) < 0 && err->status == ENOENT,
      "rm twice: ENOENT the second time");
   free(errstr(&err));
+}
+
+static int
+set_platform_ref(struct img_store *s, const char *repo, const char *tag, const char *digest,
+                 const char *ref_digest, const char *arch, struct oci_error **err)
+{
+  struct img_platform p = { .os = (char *)"linux", .architecture = (char *)arch };
+  const struct img_store_target t = {
+    .media_type = OCI_MT_MANIFEST, .digest = digest, .size = 1, .ref_digest = ref_digest, .platform = &p
+  };
+  return img_store_set_ref(s, repo, tag, &t, err);
+}
+
+static bool
+got(struct img_store *s, const char *repo, const char *tag, const char *arch, const char *digest)
+{
+  struct oci_error *err = NULL;
+  struct img_store_ref *r = NULL;
+  struct img_platform want = { .os = (char *)"linux", .architecture = (char *)arch };
+  bool yes = img_store_get_ref(s, repo, tag, &want, &r, &err) == 0 && strcmp(r->digest, digest) == 0;
+  img_store_ref_free(r);
+  free(errstr(&err));
+  return yes;
+}
+
+static size_t
+count_refs(struct img_store *s)
+{
+  struct oci_error *err = NULL;
+  struct img_store_ref *refs = NULL;
+  size_t n = 0;
+  if (img_store_list_refs(s, &refs, &n, &err) < 0)
+    abort();
+  img_store_refs_free(refs, n);
+  return n;
+}
+
+/* One entry per name and platform; digest names an entry already covers. */
+static void
+test_platforms(struct img_store *s)
+{
+  struct oci_error *err = NULL;
+  struct img_store_ref *r = NULL;
+  const char *const la[] = { "amd64 layer" };
+  const char *const lb[] = { "arm64 layer" };
+  cleanup_free char *amd = put_image(s, "{\"amd64\":1}", la, 1);
+  cleanup_free char *arm = put_image(s, "{\"arm64\":1}", lb, 1);
+  cleanup_free char *idx = digest_of("an index, not stored");
+  struct img_platform s390x = { .os = (char *)"linux", .architecture = (char *)"s390x" };
+  struct img_platform arm64 = { .os = (char *)"linux", .architecture = (char *)"arm64" };
+  size_t before = count_refs(s);
+
+  ok(set_platform_ref(s, "r/x", "1", amd, idx, "amd64", &err) == 0
+         && set_platform_ref(s, "r/x", "1", arm, idx, "arm64", &err) == 0 && count_refs(s) == before + 2,
+     "a second platform of a name is a second entry");
+  ok(got(s, "r/x", "1", "amd64", amd) && got(s, "r/x", "1", "arm64", arm), "each platform finds its own");
+  ok(got(s, "r/x", idx, "arm64", arm) && got(s, "r/x", amd, "amd64", amd),
+     "the index digest and the manifest's find the entry");
+  ok(img_store_get_ref(s, "r/x", "1", &s390x, &r, &err) < 0 && err->status == ENOENT
+         && strstr(err->msg, "for linux/s390x not found") && strstr(err->msg, "linux/amd64, linux/arm64"),
+     "another platform: ENOENT naming those stored (%s)", err ? err->msg : "");
+  free(errstr(&err));
+  ok(img_store_get_ref(s, "r/x", "1", NULL, &r, &err) == 0 && strcmp(r->ref_digest, idx) == 0
+         && strcmp(r->platform.architecture, "amd64") == 0,
+     "the entry carries the ref digest and its platform");
+  img_store_ref_free(r);
+  ok(set_platform_ref(s, "r/x", idx, amd, idx, "amd64", &err) == 0
+         && set_platform_ref(s, "r/x", amd, amd, amd, "amd64", &err) == 0 && count_refs(s) == before + 2,
+     "digest names of an image a tag names are not added");
+
+  ok(set_platform_ref(s, "r/y", idx, arm, idx, "arm64", &err) == 0 && count_refs(s) == before + 3
+         && set_platform_ref(s, "r/y", "2", arm, idx, "arm64", &err) == 0 && count_refs(s) == before + 3
+         && got(s, "r/y", idx, "arm64", arm),
+     "a tag takes over the digest name it covers");
+
+  ok(img_store_remove_ref(s, "r/x", "1", &arm64, NULL, &err) == 0 && got(s, "r/x", "1", "amd64", amd)
+         && !got(s, "r/x", "1", "arm64", arm),
+     "rm --platform removes that platform only");
+  ok(img_store_remove_ref(s, "r/x", "1", &arm64, NULL, &err) < 0 && err->status == ENOENT, "and only once");
+  free(errstr(&err));
+  ok(set_platform_ref(s, "r/x", "1", arm, idx, "arm64", &err) == 0
+         && img_store_remove_ref(s, "r/x", "1", NULL, NULL, &err) == 0 && count_refs(s) == before + 1,
+     "rm without a platform removes them all");
+  ok(img_store_remove_ref(s, "r/y", "2", NULL, NULL, &err) == 0, "cleanup");
+}
+
+static char *
+put_index(struct img_store *s, const char *arch1, const char *m1, const char *arch2, const char *m2)
+{
+  struct oci_error *err = NULL;
+  cleanup_free char *second = arch2 ? xasprintf(",{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":1,"
+                                                "\"platform\":{\"os\":\"linux\",\"architecture\":\"%s\"}}",
+                                                OCI_MT_MANIFEST, m2, arch2)
+                                    : xstrdup("");
+  cleanup_free char *x = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":[{\"mediaType\":"
+                                   "\"%s\",\"digest\":\"%s\",\"size\":1,\"platform\":{\"os\":\"linux\","
+                                   "\"architecture\":\"%s\"}}%s]}",
+                                   OCI_MT_INDEX, OCI_MT_MANIFEST, m1, arch1, second);
+  char *d = digest_of(x);
+  if (img_store_put_blob(s, d, x, strlen(x), &err) < 0)
+    abort();
+  return d;
+}
+
+/* 386 runs on amd64: a 386 entry answers for amd64 when its source would
+ * have given it for amd64 too, never when it was chosen over amd64. */
+static void
+test_compatible_platform(struct img_store *s)
+{
+  struct oci_error *err = NULL;
+  const char *const la[] = { "amd64 layer" };
+  const char *const lb[] = { "386 layer" };
+  cleanup_free char *amd = put_image(s, "{\"amd64\":2}", la, 1);
+  cleanup_free char *i386 = put_image(s, "{\"386\":2}", lb, 1);
+  cleanup_free char *both = put_index(s, "amd64", amd, "386", i386);
+  cleanup_free char *only = put_index(s, "386", i386, NULL, NULL);
+
+  ok(set_platform_ref(s, "c/both", "1", i386, both, "386", &err) == 0
+         && !got(s, "c/both", "1", "amd64", i386),
+     "a 386 image taken from an index that offers amd64 does not answer for amd64");
+  ok(set_platform_ref(s, "c/only", "1", i386, only, "386", &err) == 0 && got(s, "c/only", "1", "amd64", i386),
+     "one from an index that offers only 386 does");
+  ok(set_platform_ref(s, "c/single", "1", i386, i386, "386", &err) == 0
+         && got(s, "c/single", "1", "amd64", i386) && !got(s, "c/single", "1", "arm64", i386),
+     "a single manifest does, for a compatible platform only");
+  ok(img_store_remove_ref(s, "c/both", "1", NULL, NULL, &err) == 0
+         && img_store_remove_ref(s, "c/only", "1", NULL, NULL, &err) == 0
+         && img_store_remove_ref(s, "c/single", "1", NULL, NULL, &err) == 0,
+     "cleanup");
 }
 
 /* Two processes writing one blob: the second waits, then finds it done. */
@@ -274,6 +410,8 @@ main(void)
   ok(file_exists("store/oci-layout", ""), "oci-layout written");
   test_blobs(s);
   test_refs_and_gc(s);
+  test_platforms(s);
+  test_compatible_platform(s);
   img_store_free(s);
   ok(img_store_open(dir, IMG_STORE_READONLY, &ro, &err) == 0, "the store opens as an `oci:` layout");
   img_store_free(ro);
