@@ -120,6 +120,8 @@ struct create_job
   int dirfd;
   int fifo_fd;
   int *bind_fds; /* with a new user namespace: see open_bind_sources() */
+  struct rt_mempolicy mempolicy;
+  struct rt_seccomp_filter seccomp; /* compiled once, here: the init only loads it */
   struct rt_cgroup *cg;
   struct rt_ns_plan ns;
   int sync[2];
@@ -204,6 +206,7 @@ job_clear(struct create_job *job)
   free(job->bundle);
   free(job->rootfs);
   rt_cgroup_free(job->cg);
+  rt_seccomp_filter_clear(&job->seccomp);
   rt_ns_plan_clear(&job->ns);
   for (int i = 0; i < 2; i++)
     if (job->sync[i] >= 0)
@@ -333,6 +336,8 @@ job_load_config(struct create_job *job, struct oci_error **err)
            job->cfg->oci_version ? job->cfg->oci_version : "unset");
   if (oci_config_validate("config.json", job->cfg, err) < 0 || rt_config_check_support(job->cfg, err) < 0)
     return -1;
+  if (rt_mempolicy_parse(job->cfg->linux_ ? job->cfg->linux_->memory_policy : NULL, &job->mempolicy, err) < 0)
+    return oci_error_wrap(err, "config.json");
   if (job->cfg->process == NULL)
     return oci_error_set(err, 0, "config.json: process: required");
   if (job->cfg->root == NULL || job->cfg->root->path == NULL)
@@ -357,9 +362,8 @@ job_load_config(struct create_job *job, struct oci_error **err)
     return oci_error_set(err, 0, "cannot allocate tty if ocirt will detach without setting console socket");
   if (!job->cfg->process->terminal && job->opts->console_socket)
     return oci_error_set(err, 0, "cannot use console socket if ocirt will not detach or allocate tty");
-  /* The init builds the filter again: a bad profile must fail here, before
-   * anything exists that would have to be rolled back. */
-  if (job->cfg->linux_ && rt_seccomp_validate(job->cfg->linux_->seccomp, err) < 0)
+  /* Before anything exists that would have to be rolled back. */
+  if (rt_seccomp_compile(job->cfg->linux_ ? job->cfg->linux_->seccomp : NULL, &job->seccomp, err) < 0)
     return oci_error_wrap(err, "config.json");
   return 0;
 }
@@ -418,6 +422,8 @@ job_spawn(struct create_job *job, struct oci_error **err)
     .sync_fd = job->sync[1],
     .fifo_fd = job->fifo_fd,
     .mount_source_fds = job->bind_fds,
+    .mempolicy = &job->mempolicy,
+    .seccomp = &job->seccomp,
     .log_fd = job->ctx->log_fd,
     .log_json = job->ctx->log_json,
     .parent_fds = { job->dirfd, job->sync[0], -1, -1 },

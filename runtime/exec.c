@@ -1,7 +1,6 @@
 #include <config.h>
 
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 
 #include "spec/util.h"
 #include "cgroups.h"
+#include "child.h"
 #include "container.h"
 #include "exec.h"
 #include "foreground.h"
@@ -28,10 +28,6 @@
 #include "state.h"
 #include "sync.h"
 #include "terminal.h"
-
-#ifndef TIOCGPTPEER
-#define TIOCGPTPEER _IO('T', 0x41)
-#endif
 
 /* Everything the two forked stages need; filled by the parent before the
  * fork, so the children only use memory they inherited. */
@@ -52,12 +48,15 @@ struct exec_job
   pid_t stage1, pid;
   int master;
   struct rt_context child_log; /* the children's: records over sync[1] */
+  struct rt_mempolicy mempolicy; /* the container's linux.memoryPolicy */
+  struct rt_seccomp_filter seccomp; /* compiled once, here */
 };
 
 static void
 job_clear(struct exec_job *job)
 {
   oci_config_free(job->cfg);
+  rt_seccomp_filter_clear(&job->seccomp);
   rt_state_free(job->st);
   rt_cgroup_free(job->cg);
   int *fds[] = { &job->dirfd, &job->pidfd, &job->rootfd, &job->sync[0], &job->sync[1], &job->master };
@@ -213,51 +212,14 @@ job_prepare(struct exec_job *job, struct oci_error **err)
     return oci_error_set(err, 0, "not supported: --cgroup in container `%s`, which has no cgroup", job->id);
   if (rt_cgroup_check_subs(job->opts->cgroups, job->opts->cgroups_len, err) < 0)
     return -1;
-  if (job->cfg->linux_ && rt_seccomp_validate(job->cfg->linux_->seccomp, err) < 0)
+  if (rt_mempolicy_parse(job->cfg->linux_ ? job->cfg->linux_->memory_policy : NULL, &job->mempolicy, err) < 0)
+    return oci_error_wrap(err, "config.json");
+  if (rt_seccomp_compile(job->cfg->linux_ ? job->cfg->linux_->seccomp : NULL, &job->seccomp, err) < 0)
     return oci_error_wrap(err, "config.json");
   return open_init(job, err);
 }
 
 /* ---- the children ---- */
-
-/* A pty from the container's /dev/ptmx (we are in its mount namespace and
- * root): the slave becomes our controlling terminal and stdio. */
-static int
-setup_terminal(const struct oci_process *proc, int *master, struct oci_error **err)
-{
-  cleanup_close int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  cleanup_close int slave = -1;
-
-  if (m < 0)
-    return oci_error_errno(err, "opening `/dev/ptmx` in the container");
-  if (unlockpt(m) < 0)
-    return oci_error_errno(err, "unlockpt");
-  slave = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (slave < 0)
-    return oci_error_errno(err, "opening the pty slave (TIOCGPTPEER)");
-  if (proc->has_console_size)
-    {
-      struct winsize ws
-          = { .ws_row = (unsigned short)proc->console_height, .ws_col = (unsigned short)proc->console_width };
-      if (ioctl(m, TIOCSWINSZ, &ws) < 0)
-        return oci_error_errno(err, "process.consoleSize: setting the window size");
-    }
-  if (setsid() < 0)
-    return oci_error_errno(err, "setsid");
-  if (ioctl(slave, TIOCSCTTY, 0) < 0)
-    return oci_error_errno(err, "making the pty our controlling terminal");
-  for (int fd = 0; fd <= 2; fd++)
-    if (dup2(slave, fd) < 0)
-      return oci_error_errno(err, "dup2 of the pty slave to fd %d", fd);
-  *master = steal_fd(&m);
-  return 0;
-}
-
-static const struct oci_seccomp *
-seccomp_of(const struct oci_config *cfg)
-{
-  return cfg->linux_ ? cfg->linux_->seccomp : NULL;
-}
 
 /* In all the container's namespaces: its root, terminal, filter and the
  * process settings, then READY; execve failures still travel back. */
@@ -266,44 +228,24 @@ stage2(struct exec_job *job)
 {
   cleanup_error struct oci_error *err = NULL;
   struct rt_exec exec = { 0 };
-  int sock = job->sync[1];
-  const struct oci_process *proc = job->proc;
-  const struct rt_context *log = &job->child_log;
-  bool nnp = proc->no_new_privileges;
+  const struct rt_child child = {
+    .log = &job->child_log,
+    .cfg = job->cfg,
+    .proc = job->proc,
+    .sync_fd = job->sync[1],
+    .preserve_fds = job->opts->preserve_fds,
+    .mempolicy = &job->mempolicy,
+    .seccomp = &job->seccomp,
+  };
 
   /* The mount namespace's root is the rootfs only after pivot_root; with
    * --no-pivot the init chroot()ed: take its root either way. */
-  rt_debug(log, "rootfs: entering the root of the container init (chroot)");
+  rt_debug(child.log, "rootfs: entering the root of the container init (chroot)");
   if (fchdir(job->rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
     oci_error_errno(&err, "entering the container's root");
-  else if (proc->terminal)
-    {
-      cleanup_close int master = -1;
-      rt_debug(log, "terminal: opening a pty in the container; it becomes the process's stdio");
-      if (setup_terminal(proc, &master, &err) == 0)
-        rt_sync_send(sock, RT_SYNC_TERMINAL, 0, master, &err);
-    }
-  if (err == NULL)
-    rt_seccomp_debug(log, seccomp_of(job->cfg), nnp ? "right before exec (after no_new_privs)" : "now");
-  if (err == NULL && !nnp && seccomp_of(job->cfg))
-    rt_seccomp_load(seccomp_of(job->cfg), &err);
-  if (err == NULL)
-    rt_process_prepare(log, proc, &exec, &err);
-  if (err == NULL && syscall(SYS_close_range, 3 + job->opts->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-    oci_error_errno(&err, "marking descriptors close-on-exec");
-  if (err == NULL && log->debug)
-    {
-      char args[RT_SYNC_TEXT_MAX - 128] = "";
-      rt_log_append_strv(args, sizeof args, exec.argv, proc->args_len);
-      rt_debug(log, "ready: exec %s with args %s", exec.path, args);
-    }
-  if (err == NULL)
-    rt_sync_send(sock, RT_SYNC_READY, 0, -1, &err);
-  if (err == NULL && nnp && seccomp_of(job->cfg))
-    rt_seccomp_load(seccomp_of(job->cfg), &err);
-  if (err == NULL)
-    rt_process_exec(&exec, &err);
-  rt_sync_send_error(sock, err);
+  else if (rt_child_terminal(&child, &err) == 0 && rt_child_prepare(&child, &exec, &err) == 0)
+    rt_child_exec(&child, &exec, &err);
+  rt_sync_send_error(child.sync_fd, err);
   _exit(127);
 }
 
@@ -312,8 +254,6 @@ stage1_run(struct exec_job *job, struct oci_error **err)
 {
   struct rt_sync_msg msg;
   pid_t pid;
-  int gate[2];
-  char c;
 
   /* The parent moves us into the cgroup first: joining the cgroup
    * namespace then makes that cgroup our root there. */
@@ -328,24 +268,10 @@ stage1_run(struct exec_job *job, struct oci_error **err)
     }
   if (job->ns_flags && setns(job->pidfd, job->ns_flags) < 0)
     return oci_error_errno(err, "joining the namespaces of the container init");
-  /* stage2 waits at this gate until its pid is reported: the parent then
-   * knows whom to reap before any message of stage2's, even an error. */
-  if (pipe2(gate, O_CLOEXEC) < 0)
-    return oci_error_errno(err, "creating a pipe");
-  /* CLONE_PARENT: a child of `ocirt exec`, which waits for it. */
-  pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
-  if (pid < 0)
-    return oci_error_errno(err, "forking into the pid namespace");
+  pid = rt_child_fork(job->sync[1], err);
   if (pid == 0)
-    {
-      close(gate[1]);
-      while (read(gate[0], &c, 1) < 0 && errno == EINTR)
-        ;
-      close(gate[0]);
-      stage2(job);
-    }
-  close(gate[0]);
-  return rt_sync_send(job->sync[1], RT_SYNC_PID, pid, -1, err);
+    stage2(job);
+  return pid < 0 ? -1 : 0;
 }
 
 /* Forked by the parent: joins the namespaces, then forks once more so that
@@ -354,7 +280,6 @@ static _Noreturn void
 stage1(struct exec_job *job)
 {
   cleanup_error struct oci_error *err = NULL;
-  sigset_t none;
 
   /* Until execve nothing in the container may open /proc/PID/exe (the
    * ocirt binary) or our descriptors (CVE-2019-5736). */
@@ -364,8 +289,7 @@ stage1(struct exec_job *job)
   close(job->sync[0]);
   job->child_log = *job->ctx;
   job->child_log.log_sock = job->sync[1];
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
+  rt_child_begin();
   if (stage1_run(job, &err) < 0)
     {
       rt_sync_send_error(job->sync[1], err);

@@ -7,6 +7,7 @@
 #include "spec/oci-features.h"
 #include "spec/util.h"
 #include "features.h"
+#include "mempolicy.h"
 #include "mounts.h"
 #include "seccomp.h"
 
@@ -158,6 +159,8 @@ build_linux(void)
   l->intel_rdt->enabled = no;
   l->mount_extensions = xzalloc(sizeof *l->mount_extensions);
   l->mount_extensions->idmap = enabled(true);
+  l->memory_policy = xzalloc(sizeof *l->memory_policy);
+  rt_mempolicy_features(l->memory_policy);
   l->net_devices = enabled(false);
   return l;
 }

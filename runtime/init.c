@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/close_range.h>
 #include <linux/keyctl.h>
 #include <sched.h>
 #include <signal.h>
@@ -13,15 +12,14 @@
 #include <unistd.h>
 
 #include "spec/util.h"
+#include "child.h"
 #include "hooks.h"
 #include "init.h"
 #include "log.h"
 #include "process.h"
 #include "rootfs.h"
-#include "seccomp.h"
 #include "state.h"
 #include "sync.h"
-#include "terminal.h"
 
 /* Key permission bits (the kernel's include/linux/key.h; no uapi header
  * has them). */
@@ -70,23 +68,6 @@ set_names(const struct rt_context *log, const struct oci_config *cfg, struct oci
   if (cfg->domainname && setdomainname(cfg->domainname, strlen(cfg->domainname)) < 0)
     return oci_error_errno(err, "setting the domainname `%s`", cfg->domainname);
   return 0;
-}
-
-static int
-send_terminal(struct rt_init_args *a, struct oci_error **err)
-{
-  cleanup_close int master = -1;
-
-  rt_debug(&a->log, "terminal: opening a pty in the container; it becomes the process's stdio");
-  if (rt_terminal_setup_in_container(a->cfg->process, &master, err) < 0)
-    return -1;
-  return rt_sync_send(a->sync_fd, RT_SYNC_TERMINAL, 0, master, err);
-}
-
-static const struct oci_seccomp *
-seccomp_of(const struct oci_config *cfg)
-{
-  return cfg->linux_ ? cfg->linux_->seccomp : NULL;
 }
 
 static struct oci_state
@@ -141,7 +122,8 @@ before_pivot(void *data, struct oci_error **err)
 
 /* The init proper: we are in the final pid namespace and in our cgroup. */
 static int
-init_container(struct rt_init_args *a, struct rt_exec *exec, struct oci_error **err)
+init_container(struct rt_init_args *a, const struct rt_child *child, struct rt_exec *exec,
+               struct oci_error **err)
 {
   const struct oci_config *cfg = a->cfg;
   struct rt_rootfs_opts ropts = {
@@ -181,10 +163,10 @@ init_container(struct rt_init_args *a, struct rt_exec *exec, struct oci_error **
     return oci_error_errno(err, "opening /proc/self/fd");
   if (!a->ns->has_mount_ns)
     {
-      if (rt_rootfs_enter_shared(cfg, &ropts, err) < 0 || (cfg->process->terminal && send_terminal(a, err) < 0))
+      if (rt_rootfs_enter_shared(cfg, &ropts, err) < 0 || rt_child_terminal(child, err) < 0)
         return -1;
     }
-  else if (rt_rootfs_prepare(cfg, &ropts, err) < 0 || (cfg->process->terminal && send_terminal(a, err) < 0)
+  else if (rt_rootfs_prepare(cfg, &ropts, err) < 0 || rt_child_terminal(child, err) < 0
            || rt_rootfs_finalize(cfg, &ropts, err) < 0)
     return -1;
   if (cfg->linux_ && cfg->linux_->personality)
@@ -192,21 +174,7 @@ init_container(struct rt_init_args *a, struct rt_exec *exec, struct oci_error **
              cfg->linux_->personality->domain ? cfg->linux_->personality->domain : "");
   if (cfg->linux_ && rt_personality_apply(cfg->linux_->personality, err) < 0)
     return -1;
-  /* Without no_new_privs only CAP_SYS_ADMIN may load a filter: load it
-   * while we still have it; it then covers the rest of the set-up too,
-   * whose debug records then use only sendmsg, as the "ready" after them. */
-  rt_seccomp_debug(&a->log, seccomp_of(cfg),
-                   cfg->process->no_new_privileges ? "at start, right before exec (after no_new_privs)"
-                                                   : "now");
-  if (!cfg->process->no_new_privileges && seccomp_of(cfg) && rt_seccomp_load(seccomp_of(cfg), err) < 0)
-    return -1;
-  if (rt_process_prepare(&a->log, cfg->process, exec, err) < 0)
-    return -1;
-  /* Everything we opened is close-on-exec; also whatever our caller leaked
-   * beyond the preserved range, so the container gets no host fds. */
-  if (syscall(SYS_close_range, 3 + a->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-    return oci_error_errno(err, "marking descriptors close-on-exec");
-  return 0;
+  return rt_child_prepare(child, exec, err);
 }
 
 static bool
@@ -249,8 +217,6 @@ enter_namespaces(struct rt_init_args *a, struct oci_error **err)
 {
   struct rt_sync_msg msg;
   pid_t pid;
-  int gate[2];
-  char c;
 
   if (rt_ns_join_all(&a->log, a->ns, err) < 0)
     return -1;
@@ -276,26 +242,11 @@ enter_namespaces(struct rt_init_args *a, struct oci_error **err)
   if (!a->ns->pid_fork)
     return 0;
   rt_debug(&a->log, "namespaces: forking once more to enter the pid namespace");
-  /* The new init waits at this gate until its pid is reported: every
-   * message it sends later must reach the parent after RT_SYNC_PID. */
-  if (pipe2(gate, O_CLOEXEC) < 0)
-    return oci_error_errno(err, "creating a pipe");
-  /* CLONE_PARENT: the init becomes a child of `ocirt create`, which can
-   * reap it on failure and wait for it in `run`. */
-  pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+  pid = rt_child_fork(a->sync_fd, err);
   if (pid < 0)
-    return oci_error_errno(err, "forking into the pid namespace");
+    return -1;
   if (pid > 0)
-    {
-      close(gate[0]);
-      if (rt_sync_send(a->sync_fd, RT_SYNC_PID, pid, -1, err) < 0)
-        return -1;
-      _exit(0);
-    }
-  close(gate[1]);
-  while (read(gate[0], &c, 1) < 0 && errno == EINTR)
-    ;
-  close(gate[0]);
+    _exit(0);
   return 0;
 }
 
@@ -354,7 +305,17 @@ rt_init_main(struct rt_init_args *a)
   cleanup_error struct oci_error *err = NULL;
   struct rt_exec exec = { 0 };
   struct rt_sync_msg msg;
-  sigset_t none;
+  struct rt_child child = {
+    .log = &a->log,
+    .cfg = a->cfg,
+    .proc = a->cfg->process,
+    .sync_fd = a->sync_fd,
+    .preserve_fds = a->preserve_fds,
+    .mempolicy = a->mempolicy,
+    .seccomp = a->seccomp,
+    .console = true,
+    .waits_for_start = true,
+  };
 
   a->fd_dir = -1;
   /* First: until execve nobody in the container may open /proc/PID/exe
@@ -365,22 +326,10 @@ rt_init_main(struct rt_init_args *a)
     _exit(1);
   for (size_t i = 0; i < OCI_ARRAY_SIZE(a->parent_fds) && a->parent_fds[i] >= 0; i++)
     close(a->parent_fds[i]);
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
+  rt_child_begin();
 
   if (rt_sync_expect(a->sync_fd, RT_SYNC_GO, &msg, &err) < 0 || enter_namespaces(a, &err) < 0
-      || set_nondumpable(&err) < 0 || init_container(a, &exec, &err) < 0)
-    {
-      rt_sync_send_error(a->sync_fd, err);
-      _exit(1);
-    }
-  if (a->log.debug)
-    {
-      char args[RT_SYNC_TEXT_MAX - 128] = "";
-      rt_log_append_strv(args, sizeof args, exec.argv, a->cfg->process->args_len);
-      rt_debug(&a->log, "ready: on start, exec %s with args %s", exec.path, args);
-    }
-  if (rt_sync_send(a->sync_fd, RT_SYNC_READY, 0, -1, &err) < 0)
+      || set_nondumpable(&err) < 0 || init_container(a, &child, &exec, &err) < 0)
     {
       rt_sync_send_error(a->sync_fd, err);
       _exit(1);
@@ -392,10 +341,6 @@ rt_init_main(struct rt_init_args *a)
   a->log.log_sock = -1;
   if (wait_for_start(a, &err) < 0)
     fail_after_ready(a, err);
-  /* With no_new_privs the filter goes on last, so that only execve itself
-   * has to be allowed by the profile (runc's order). */
-  if (a->cfg->process->no_new_privileges && rt_seccomp_load(seccomp_of(a->cfg), &err) < 0)
-    fail_after_ready(a, err);
-  rt_process_exec(&exec, &err);
+  rt_child_exec(&child, &exec, &err);
   fail_after_ready(a, err);
 }

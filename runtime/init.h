@@ -6,6 +6,8 @@
 #include <sys/types.h>
 
 #include "oci-config.h"
+#include "mempolicy.h"
+#include "seccomp.h"
 #include "context.h"
 #include "namespaces.h"
 
@@ -24,6 +26,8 @@ struct rt_init_args
   int sync_fd;      /* our end of the sync socket */
   int fifo_fd;      /* O_PATH descriptor of exec.fifo, opened by the parent */
   const int *mount_source_fds; /* bind sources the parent opened (rt_mount_one), or NULL */
+  const struct rt_mempolicy *mempolicy; /* linux.memoryPolicy, parsed */
+  const struct rt_seccomp_filter *seccomp; /* linux.seccomp, compiled */
   int fd_dir;       /* our /proc/self/fd, opened before pivot_root to reopen
                        fifo_fd by (the container may have no /proc); set by
                        rt_init_main */

@@ -464,7 +464,7 @@ build_env(const struct oci_process *proc, struct rt_exec *exec)
     }
   if (env_lookup(proc, "HOME") == NULL)
     {
-      cleanup_free char *home = home_from_passwd(geteuid());
+      cleanup_free char *home = home_from_passwd(proc->user.uid);
       exec->home_env = xasprintf("HOME=%s", home);
       exec->envp[n++] = exec->home_env;
     }
@@ -557,13 +557,26 @@ cleanup_execp(struct rt_exec **e)
     rt_exec_clear(*e);
 }
 
+static int
+resolve(const struct rt_context *log, const struct oci_process *proc, struct rt_exec *exec,
+        struct oci_error **err)
+{
+  exec->argv = xcalloc(proc->args_len + 1, sizeof(char *));
+  memcpy(exec->argv, proc->args, proc->args_len * sizeof(char *));
+  build_env(proc, exec);
+  if (resolve_args0(proc, &exec->path, err) < 0)
+    return -1;
+  rt_debug(log, "process: args[0] %s is %s", proc->args[0], exec->path);
+  return 0;
+}
+
 /* Privileged steps (oom score, rlimits, scheduling) come before the user and
  * capability change; noNewPrivileges comes last.  chdir is tried as root
  * first (a cwd only root can enter) and retried as the user on EACCES, as
  * runc does. */
 int
 rt_process_prepare(const struct rt_context *log, const struct oci_process *proc, struct rt_exec *exec,
-                   struct oci_error **err)
+                   const struct rt_process_step *before_user, struct oci_error **err)
 {
   __attribute__((cleanup(cleanup_execp))) struct rt_exec *guard = exec;
   bool chdir_later = false;
@@ -590,6 +603,8 @@ rt_process_prepare(const struct rt_context *log, const struct oci_process *proc,
         return cwd_error(proc->cwd, errno, err);
       chdir_later = true;
     }
+  if (before_user && (resolve(log, proc, exec, err) < 0 || before_user->fn(before_user->data, err) < 0))
+    return -1;
 
   if (log->debug)
     debug_user(log, &proc->user);
@@ -604,12 +619,8 @@ rt_process_prepare(const struct rt_context *log, const struct oci_process *proc,
   if (chdir_later && chdir(proc->cwd) < 0)
     return cwd_error(proc->cwd, errno, err);
 
-  exec->argv = xcalloc(proc->args_len + 1, sizeof(char *));
-  memcpy(exec->argv, proc->args, proc->args_len * sizeof(char *));
-  build_env(proc, exec);
-  if (resolve_args0(proc, &exec->path, err) < 0)
+  if (before_user == NULL && resolve(log, proc, exec, err) < 0)
     return -1;
-  rt_debug(log, "process: args[0] %s is %s", proc->args[0], exec->path);
 
   if (proc->no_new_privileges)
     rt_debug(log, "process: setting no_new_privs");

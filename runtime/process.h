@@ -31,9 +31,20 @@ struct rt_exec
                      no HOME, as runc does (from the container's /etc/passwd) */
 };
 
-/* `log`: --debug records of each step (rlimits, user, capabilities ...). */
+/* A step the caller runs inside rt_process_prepare(). */
+struct rt_process_step
+{
+  int (*fn)(void *data, struct oci_error **err);
+  void *data;
+};
+
+/* `log`: --debug records of each step (rlimits, user, capabilities ...).
+ * `before_user` (or NULL): args[0] is then resolved before the user and
+ * capabilities change (still as root: a file only root may execute fails
+ * at execve, not here), and the step runs right after that, while we are
+ * still root with all our capabilities (seccomp without no_new_privs). */
 int rt_process_prepare(const struct rt_context *log, const struct oci_process *proc, struct rt_exec *exec,
-                       struct oci_error **err);
+                       const struct rt_process_step *before_user, struct oci_error **err);
 int rt_process_exec(const struct rt_exec *exec, struct oci_error **err);
 void rt_exec_clear(struct rt_exec *exec);
 

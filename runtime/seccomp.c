@@ -2,10 +2,15 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "seccomp.h"
@@ -118,31 +123,34 @@ parse_arch(const char *name, size_t i, uint32_t *out, struct oci_error **err)
   return 0;
 }
 
-static int
-apply_flag(scmp_filter_ctx ctx, const char *flag, size_t i, struct oci_error **err)
-{
-  enum scmp_filter_attr attr;
-  int rc;
-
-  if (flag && strcmp(flag, "SECCOMP_FILTER_FLAG_TSYNC") == 0)
-    attr = SCMP_FLTATR_CTL_TSYNC;
-  else if (flag && strcmp(flag, "SECCOMP_FILTER_FLAG_LOG") == 0)
-    attr = SCMP_FLTATR_CTL_LOG;
-  else if (flag && strcmp(flag, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
-    attr = SCMP_FLTATR_CTL_SSB;
-#ifdef SCMP_FLTATR_CTL_WAITKILL
-  else if (flag && strcmp(flag, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0)
-    attr = SCMP_FLTATR_CTL_WAITKILL;
-#else
-  else if (flag && strcmp(flag, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0)
-    return oci_error_set(err, 0, "linux.seccomp.flags[%zu]: not supported: %s (libseccomp too old)", i, flag);
+/* Not in this system's <linux/seccomp.h> (Linux 5.19). */
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
-  else
-    return oci_error_set(err, 0, "linux.seccomp.flags[%zu]: unknown flag \"%s\"", i, flag ? flag : "");
-  rc = seccomp_attr_set(ctx, attr, 1);
-  if (rc < 0)
-    return oci_error_set(err, -rc, "linux.seccomp.flags[%zu]: %s", i, flag);
-  return 0;
+
+static const struct
+{
+  const char *name;
+  unsigned int value;
+} filter_flags[] = {
+  { "SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC },
+  { "SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG },
+  { "SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW },
+  { "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV },
+};
+
+/* linux.seccomp.flags: the flag the kernel takes when the filter is
+ * loaded (the program itself does not change). */
+static int
+parse_flag(const char *flag, size_t i, unsigned int *out, struct oci_error **err)
+{
+  for (size_t k = 0; flag && k < OCI_ARRAY_SIZE(filter_flags); k++)
+    if (strcmp(flag, filter_flags[k].name) == 0)
+      {
+        *out |= filter_flags[k].value;
+        return 0;
+      }
+  return oci_error_set(err, 0, "linux.seccomp.flags[%zu]: unknown flag \"%s\"", i, flag ? flag : "");
 }
 
 /* libseccomp cannot compare one argument twice within a rule; like runc,
@@ -233,9 +241,6 @@ build_filter(const struct oci_seccomp *sc, scmp_filter_ctx *out, struct oci_erro
         return oci_error_set(err, -rc, "linux.seccomp.architectures[%zu]: adding %s", i,
                              sc->architectures[i]);
     }
-  for (size_t i = 0; i < sc->flags_len; i++)
-    if (apply_flag(ctx, sc->flags[i], i, err) < 0)
-      return -1;
   for (size_t i = 0; i < sc->syscalls_len; i++)
     if (add_syscall_rules(ctx, def, &sc->syscalls[i], i, err) < 0)
       return -1;
@@ -243,29 +248,67 @@ build_filter(const struct oci_seccomp *sc, scmp_filter_ctx *out, struct oci_erro
   return 0;
 }
 
-int
-rt_seccomp_validate(const struct oci_seccomp *sc, struct oci_error **err)
+/* libseccomp 2.5 exports BPF only to a descriptor: a memfd, read back. */
+static int
+export_bpf(scmp_filter_ctx ctx, struct rt_seccomp_filter *out, struct oci_error **err)
 {
-  cleanup_scmp scmp_filter_ctx ctx = NULL;
+  cleanup_close int fd = memfd_create("ocirt-seccomp", MFD_CLOEXEC);
+  struct stat st;
+  int rc;
 
-  if (sc == NULL)
-    return 0;
-  return build_filter(sc, &ctx, err);
+  if (fd < 0)
+    return oci_error_errno(err, "linux.seccomp: memfd for the filter");
+  rc = seccomp_export_bpf(ctx, fd);
+  if (rc < 0)
+    return oci_error_set(err, -rc, "linux.seccomp: compiling the filter");
+  if (fstat(fd, &st) < 0)
+    return oci_error_errno(err, "linux.seccomp: the compiled filter");
+  if (st.st_size == 0 || st.st_size % sizeof(struct sock_filter) != 0
+      || st.st_size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+    return oci_error_set(err, 0, "linux.seccomp: the compiled filter has %lld bytes, no valid program",
+                         (long long)st.st_size);
+  out->insns = xmalloc((size_t)st.st_size);
+  if (pread(fd, out->insns, (size_t)st.st_size, 0) != st.st_size)
+    return oci_error_errno(err, "linux.seccomp: reading the compiled filter");
+  out->len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
+  return 0;
 }
 
 int
-rt_seccomp_load(const struct oci_seccomp *sc, struct oci_error **err)
+rt_seccomp_compile(const struct oci_seccomp *sc, struct rt_seccomp_filter *out, struct oci_error **err)
 {
   cleanup_scmp scmp_filter_ctx ctx = NULL;
-  int rc;
 
+  *out = (struct rt_seccomp_filter){ 0 };
   if (sc == NULL)
     return 0;
-  if (build_filter(sc, &ctx, err) < 0)
-    return -1;
-  rc = seccomp_load(ctx);
-  if (rc < 0)
-    return oci_error_set(err, -rc, "linux.seccomp: loading the filter");
+  for (size_t i = 0; i < sc->flags_len; i++)
+    if (parse_flag(sc->flags[i], i, &out->flags, err) < 0)
+      return -1;
+  if (build_filter(sc, &ctx, err) < 0 || export_bpf(ctx, out, err) < 0)
+    {
+      rt_seccomp_filter_clear(out);
+      return -1;
+    }
+  return 0;
+}
+
+void
+rt_seccomp_filter_clear(struct rt_seccomp_filter *f)
+{
+  free(f->insns);
+  *f = (struct rt_seccomp_filter){ 0 };
+}
+
+int
+rt_seccomp_load(const struct rt_seccomp_filter *f, struct oci_error **err)
+{
+  struct sock_fprog prog = { .len = f->len, .filter = f->insns };
+
+  if (f->insns == NULL)
+    return 0;
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &prog) < 0)
+    return oci_error_errno(err, "linux.seccomp: loading the filter");
   return 0;
 }
 
@@ -324,21 +367,16 @@ rt_seccomp_features(struct oci_features_seccomp *out)
       add_upper(&out->archs, "SCMP_ARCH_", arch_names[k]);
   qsort(out->archs.v, out->archs.len, sizeof(char *), compare_strings);
 
-  oci_strlist_add(&out->known_flags, "SECCOMP_FILTER_FLAG_TSYNC");
-  oci_strlist_add(&out->known_flags, "SECCOMP_FILTER_FLAG_SPEC_ALLOW");
-  oci_strlist_add(&out->known_flags, "SECCOMP_FILTER_FLAG_LOG");
-  oci_strlist_add(&out->known_flags, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
+  /* The flags go to the kernel with the program (rt_seccomp_load): what it
+   * knows is supported.  A flag it does not know fails with EINVAL before
+   * the (here missing) program is even read. */
   out->supported_flags.set = true;
-  if (api >= 2)
-    oci_strlist_add(&out->supported_flags, "SECCOMP_FILTER_FLAG_TSYNC");
-  if (api >= 4)
-    oci_strlist_add(&out->supported_flags, "SECCOMP_FILTER_FLAG_SPEC_ALLOW");
-  if (api >= 3)
-    oci_strlist_add(&out->supported_flags, "SECCOMP_FILTER_FLAG_LOG");
-#ifdef SCMP_FLTATR_CTL_WAITKILL
-  if (api >= 7)
-    oci_strlist_add(&out->supported_flags, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
-#endif
+  for (size_t k = 0; k < OCI_ARRAY_SIZE(filter_flags); k++)
+    {
+      oci_strlist_add(&out->known_flags, filter_flags[k].name);
+      if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, filter_flags[k].value, NULL) < 0 && errno != EINVAL)
+        oci_strlist_add(&out->supported_flags, filter_flags[k].name);
+    }
 }
 
 char *

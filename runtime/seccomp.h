@@ -2,22 +2,34 @@
 #ifndef RT_SECCOMP_H
 #define RT_SECCOMP_H
 
+#include <linux/filter.h>
+
 #include "oci-config.h"
 #include "spec/oci-features.h"
 #include "context.h"
 #include "error.h"
 
-/* Build the whole filter without loading it, so that `create` fails early
- * on an unknown action, architecture, flag or operator. */
-int rt_seccomp_validate(const struct oci_seccomp *sc, struct oci_error **err);
+/* A filter compiled to BPF once, by the parent, before anything is
+ * created (so that a bad profile fails `create` early, naming the field):
+ * the container's process, a fork, only hands the program to the kernel.
+ * Compiling a profile of some 400 syscalls costs milliseconds. */
+struct rt_seccomp_filter
+{
+  struct sock_filter *insns; /* NULL: no filter */
+  unsigned short len;
+  unsigned int flags; /* SECCOMP_FILTER_FLAG_* from linux.seccomp.flags */
+};
 
-/* Build and load the filter into the calling process.  NULL: nothing.
- * Ordering, as runc does it: with process.noNewPrivileges the init calls
- * this after rt_process_prepare() (which sets no_new_privs), as late as
- * possible before execve; without it, loading a filter needs CAP_SYS_ADMIN,
- * so the init must call this before rt_process_prepare() drops
- * capabilities -- the filter then also applies to the rest of the set-up. */
-int rt_seccomp_load(const struct oci_seccomp *sc, struct oci_error **err);
+/* Compile `sc` (NULL: no filter) into *out. */
+int rt_seccomp_compile(const struct oci_seccomp *sc, struct rt_seccomp_filter *out, struct oci_error **err);
+void rt_seccomp_filter_clear(struct rt_seccomp_filter *f);
+
+/* Load the compiled filter into the calling process; no filter: nothing.
+ * The order is child.c's: with process.noNewPrivileges right before
+ * execve; without it, loading a filter needs CAP_SYS_ADMIN, so inside
+ * rt_process_prepare(), right before the user and capabilities change
+ * (and after everything runc does not do under the filter). */
+int rt_seccomp_load(const struct rt_seccomp_filter *f, struct oci_error **err);
 
 /* --debug: one record describing the filter about to be loaded (default
  * action, rules, architectures); `when` says at which point ("now", "at

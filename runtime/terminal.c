@@ -137,7 +137,8 @@ bind_console(int slave, struct oci_error **err)
 }
 
 int
-rt_terminal_setup_in_container(const struct oci_process *proc, int *master, struct oci_error **err)
+rt_terminal_setup_in_container(const struct oci_process *proc, bool console, int *master,
+                               struct oci_error **err)
 {
   cleanup_close int m = -1;
   cleanup_close int slave = -1;
@@ -157,7 +158,7 @@ rt_terminal_setup_in_container(const struct oci_process *proc, int *master, stru
   if (slave < 0)
     return -1;
 
-  if (bind_console(slave, err) < 0)
+  if (console && bind_console(slave, err) < 0)
     return -1;
 
   if (proc && proc->has_console_size)

@@ -8,11 +8,13 @@
 #include "oci-config.h"
 #include "error.h"
 
-/* In the container init, after rt_rootfs_prepare(): open a pty from the
- * container's /dev/ptmx, bind its slave onto /dev/console, make it the
- * controlling terminal of a new session and stdin/stdout/stderr, apply
+/* In the container's root (the init: after rt_rootfs_prepare()): open a
+ * pty from the container's /dev/ptmx, bind its slave onto /dev/console when
+ * `console` (the init; an exec'd process leaves the init's alone), make it
+ * the controlling terminal of a new session and stdin/stdout/stderr, apply
  * process.consoleSize.  Returns the master fd (close-on-exec) in *master. */
-int rt_terminal_setup_in_container(const struct oci_process *proc, int *master, struct oci_error **err);
+int rt_terminal_setup_in_container(const struct oci_process *proc, bool console, int *master,
+                                   struct oci_error **err);
 
 /* Connect to the AF_UNIX stream socket at `path` and send `master` in one
  * SCM_RIGHTS message whose payload is the pty name (as runc/go-runc expect). */

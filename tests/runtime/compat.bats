@@ -461,3 +461,116 @@ for k in ("maskedPaths", "readonlyPaths"):
 	[ ! -e "$TEST_TMP/never" ] || fail "the mount point was made on the host"
 	assert_no_leaks
 }
+
+# ignoring RT: a wrapper that starts runtime RT (ocirt or ref) with SIGPIPE
+# and SIGHUP ignored, as conmon and a containerd under nohup start it.
+ignoring() {
+	local real=$OCIRT wrap=$TEST_TMP/ignoring-$1
+	[ "$1" = ref ] && real=$REF_RUNTIME
+	cat >"$wrap" <<-END
+		#!/bin/sh
+		exec "$PYTHON" -c 'import signal, os, sys
+		signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+		signal.signal(signal.SIGHUP, signal.SIG_IGN)
+		os.execv(sys.argv[1], sys.argv[1:])' "$real" "\$@"
+	END
+	chmod +x "$wrap"
+	echo "$wrap"
+}
+
+# signals_seen RT: what the init and an exec'd process of a container of RT,
+# started with SIGPIPE and SIGHUP ignored, see of their signal dispositions;
+# `yes` must end by SIGPIPE when `head` has had enough.  An orphaned `yes`
+# that did not dies with the container.  Only signals 1-31: glibc keeps 32
+# and 33 for itself and lets no program change them (a test harness may
+# leave them ignored; runc leaves 32 as it found it).
+signals_seen() {
+	local rt=$1 id=$ID-$1
+	local OCIRT=$(ignoring ocirt) REF_RUNTIME=$(ignoring ref)
+	make_bundle default "$TEST_TMP/$rt"
+	set_args sleep 1000
+	"$rt" run -d --bundle "$TEST_TMP/$rt" "$id"
+	assert_success
+	"$rt" exec "$id" sh -c 'for f in /proc/1/status /proc/self/status; do
+			v=$(sed -n "s/^SigIgn:[[:space:]]*//p" $f)
+			echo "ignored of 1-31: $((0x$v & 0x7fffffff))"
+		done
+		timeout 10 sh -c "yes | head -c 10485760 | wc -c"; echo "pipeline: $?"'
+	assert_success
+	echo "$output"
+	"$rt" delete --force "$id" >&2
+}
+
+@test "compat: signals the runtime's caller ignored are not ignored by the container's processes (runc, ocirt)" {
+	local want got
+	want=$(signals_seen ref)
+	got=$(signals_seen ocirt)
+	[ "$got" = "$want" ] || fail $'ocirt:\n'"$got"$'\nrunc:\n'"$want"
+	[ "$(grep -c '^ignored of 1-31: 0$' <<<"$got")" -eq 2 ] || fail "ignored signals inherited: $got"
+	[[ "$got" == *$'\n10485760\npipeline: 0'* ]] || fail "yes did not end on SIGPIPE: $got"
+}
+
+# session_seen RT: whether the init and a process run by exec (no terminal)
+# lead their own session and process group, as read from /proc/PID/stat.
+session_seen() {
+	local rt=$1 id=$ID-$1
+	make_bundle default "$TEST_TMP/$rt"
+	set_args sleep 1000
+	"$rt" run -d --bundle "$TEST_TMP/$rt" "$id"
+	assert_success
+	"$rt" exec "$id" sh -c 'leads() {
+			read -r pid comm state ppid pgrp session rest <"$2"
+			echo "$1: pgrp $([ "$pgrp" = "$pid" ] && echo own || echo "$pgrp"), session $([ "$session" = "$pid" ] && echo own || echo "$session")"
+		}
+		leads init /proc/1/stat; leads exec /proc/self/stat'
+	assert_success
+	echo "$output"
+	"$rt" delete --force "$id" >&2
+}
+
+@test "compat: without a terminal the init and an exec'd process each lead a new session (runc, ocirt)" {
+	local want got
+	want=$(session_seen ref)
+	got=$(session_seen ocirt)
+	[ "$got" = "$want" ] || fail $'ocirt:\n'"$got"$'\nrunc:\n'"$want"
+	[ "$got" = $'init: pgrp own, session own\nexec: pgrp own, session own' ] || fail "not session leaders: $got"
+}
+
+# What runc 1.1.5 itself does after loading a filter without
+# noNewPrivileges (Go's runtime, the user and capabilities, exec.fifo, its
+# LookPath and the faccessat2 of its executable check, execve), what
+# busybox `true` does, and ocirt's counterparts of runc's calls (setresuid
+# for setuid, sendmsg for its write to the sync pipe).  Neither
+# close_range nor anything else that only ocirt would do under the filter.
+AFTER_FILTER='arch_prctl brk capget capset chdir clone close epoll_ctl epoll_pwait execve exit exit_group
+fchown fcntl fstat fstatfs futex getcwd getdents64 getegid geteuid getgid getgroups getpid getppid getrandom
+gettid getuid madvise mmap mprotect munmap nanosleep newfstatat openat prctl prlimit64 read readlink rseq
+rt_sigaction rt_sigprocmask rt_sigreturn sched_yield sendmsg set_robust_list set_tid_address setgid setgroups
+setresgid setresuid setuid sigaltstack tgkill umask write'
+
+# true_allowing RT SYSCALLS: run busybox `true` under RT with a filter that
+# allows only SYSCALLS (EPERM for the rest), without noNewPrivileges.
+true_allowing() {
+	local rt=$1 id=$ID-$1
+	make_bundle default "$TEST_TMP/$rt"
+	set_args true
+	update_config '
+c["process"]["noNewPrivileges"] = False
+c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+	"syscalls": [{"names": sys.argv[3].split(), "action": "SCMP_ACT_ALLOW"}]}' "$2"
+	"$rt" run --bundle "$TEST_TMP/$rt" "$id"
+}
+
+@test "compat: without noNewPrivileges the filter needs to allow no syscall that runc does not make after it (runc, ocirt)" {
+	[ "$(uname -m)" = x86_64 ] || skip "the syscall list is x86_64's"
+	true_allowing ref "$AFTER_FILTER faccessat2"
+	assert_success
+	true_allowing ocirt "$AFTER_FILTER faccessat2"
+	assert_success
+}
+
+@test "compat: without noNewPrivileges ocirt resolves args[0] before the filter: faccessat2 need not be allowed (ocirt; runc 1.1.5 needs it)" {
+	[ "$(uname -m)" = x86_64 ] || skip "the syscall list is x86_64's"
+	true_allowing ocirt "$AFTER_FILTER"
+	assert_success
+}
