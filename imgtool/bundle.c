@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "bundle.h"
 #include "convert.h"
 #include "layer.h"
+#include "overlay.h"
 
 static const char *const layer_media_types[] = {
   OCI_MT_LAYER,
@@ -30,8 +32,8 @@ static const char *const layer_media_types[] = {
   DOCKER_MT_LAYER_FOREIGN,
 };
 
-static bool
-layer_media_type_ok(const char *mt)
+bool
+img_bundle_layer_media_type_ok(const char *mt)
 {
   for (size_t i = 0; i < OCI_ARRAY_SIZE(layer_media_types); i++)
     if (strcmp(mt, layer_media_types[i]) == 0)
@@ -39,11 +41,8 @@ layer_media_type_ok(const char *mt)
   return false;
 }
 
-static void bundle_log(const struct img_bundle_opts *o, bool warning, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-bundle_log(const struct img_bundle_opts *o, bool warning, const char *fmt, ...)
+void
+img_bundle_log(const struct img_bundle_opts *o, bool warning, const char *fmt, ...)
 {
   va_list va;
   cleanup_free char *msg = NULL;
@@ -57,10 +56,10 @@ bundle_log(const struct img_bundle_opts *o, bool warning, const char *fmt, ...)
   o->log(o->log_data, warning, msg);
 }
 
-static void
-layer_warning(void *data, const char *msg)
+void
+img_bundle_layer_warning(void *data, const char *msg)
 {
-  bundle_log(data, true, "%s", msg);
+  img_bundle_log(data, true, "%s", msg);
 }
 
 static double
@@ -73,9 +72,9 @@ now(void)
 
 /* The limit of a layer of `compressed` bytes (see bundle.h): *limit 0 for
  * none, *why for the error that names it. */
-static int
-layer_limit(const struct img_bundle_opts *o, int rootfd, int64_t compressed, uint64_t *limit, char **why,
-            struct oci_error **err)
+int
+img_bundle_layer_limit(const struct img_bundle_opts *o, int rootfd, int64_t compressed, uint64_t *limit,
+                       char **why, struct oci_error **err)
 {
   struct statvfs sv;
 
@@ -155,7 +154,7 @@ unpack_layers(struct img_store *s, const struct img_image *img, int rootfd, cons
 
       if (o->cancelled && o->cancelled(o->cancel_data))
         return oci_error_fail(err, EINTR, "interrupted");
-      if (!layer_media_type_ok(d->media_type))
+      if (!img_bundle_layer_media_type_ok(d->media_type))
         return oci_error_set(err, 0, "layer %s: not supported: media type `%s`", d->digest, d->media_type);
       if (o->source == NULL && img_store_open_blob(s, d->digest, &fd, &size, err) < 0)
         return oci_error_wrap(err, "layer %zu of %zu", i + 1, m->layers_len);
@@ -165,7 +164,7 @@ unpack_layers(struct img_store *s, const struct img_image *img, int rootfd, cons
 
       /* The blob's digest is checked on every unpack; its diff_id only
        * until one unpack has confirmed it (see img_store_note_diff_id). */
-      if (layer_limit(o, rootfd, d->size, &limit, &why, err) < 0)
+      if (img_bundle_layer_limit(o, rootfd, d->size, &limit, &why, err) < 0)
         return oci_error_wrap(err, "layer %s", d->digest);
       const char *diff_id = img->config->diff_ids[i];
       bool diff_id_checked = o->source == NULL && img_store_diff_id_checked(s, d->digest, diff_id);
@@ -174,7 +173,7 @@ unpack_layers(struct img_store *s, const struct img_image *img, int rootfd, cons
         .diff_id = diff_id_checked ? NULL : diff_id,
         .digest = d->digest,
         .privileged = privileged,
-        .warn = layer_warning,
+        .warn = img_bundle_layer_warning,
         .warn_data = (void *)o,
         .cancelled = o->cancelled,
         .cancel_data = o->cancel_data,
@@ -186,8 +185,8 @@ unpack_layers(struct img_store *s, const struct img_image *img, int rootfd, cons
         return -1;
       if (!diff_id_checked && o->source == NULL)
         img_store_note_diff_id(s, d->digest, diff_id);
-      bundle_log(o, false, "layer %zu/%zu %.19s: %" PRIu64 " entries, %.1f MB in %.2f s", i + 1,
-                 m->layers_len, d->digest, st.entries, st.bytes / 1e6, now() - t0);
+      img_bundle_log(o, false, "layer %zu/%zu %.19s: %" PRIu64 " entries, %.1f MB in %.2f s", i + 1,
+                     m->layers_len, d->digest, st.entries, st.bytes / 1e6, now() - t0);
     }
   return 0;
 }
@@ -230,14 +229,42 @@ write_config(const struct img_image *img, int bundlefd, int rootfd, const struct
   if (fd < 0 || oci_write_all(fd, text, len) < 0 || oci_write_all(fd, "\n", 1) < 0)
     return oci_error_errno(err, "write config.json");
   if (o->rootless && cfg->process->user.uid != 0)
-    bundle_log(o, true, "the image runs as uid %" PRIu32 ", but --rootless maps only root",
-               cfg->process->user.uid);
+    img_bundle_log(o, true, "the image runs as uid %" PRIu32 ", but --rootless maps only root",
+                   cfg->process->user.uid);
   return 0;
 }
 
+/* What a failed overlay build must undo (the mount, the record). */
+struct overlay_state
+{
+  struct img_store_bundle rec;
+  bool mounted;
+  bool registered;
+};
+
+/* Mounts on tmp/rootfs; the caller opens rootfs afterwards, so that the
+ * config sees the merged tree and the WorkingDir lands in the upper dir. */
 static int
-build(struct img_store *s, const struct img_image *img, const char *tmp, const struct img_bundle_opts *o,
-      struct oci_error **err)
+build_overlay(struct img_store *s, const struct img_image *img, const char *tmp, const char *target,
+              int bundlefd, const struct img_bundle_opts *o, struct overlay_state *ov, struct oci_error **err)
+{
+  cleanup_free char *store_dir = NULL;
+
+  if (img_store_abs_dir(s, &store_dir, err) < 0)
+    return -1;
+  ov->rec.id = img_store_bundle_id(target);
+  ov->rec.path = xstrdup(target);
+  ov->rec.image = xstrdup(o->image_name ? o->image_name : "");
+  ov->rec.ref_digest = xstrdup(o->ref_digest ? o->ref_digest : img->manifest_digest);
+  if (img_overlay_mount_image(s, img, tmp, o, &ov->rec, err) < 0)
+    return -1;
+  ov->mounted = true;
+  return img_bundle_write_marker(bundlefd, "overlay", store_dir, ov->rec.id, err);
+}
+
+static int
+build(struct img_store *s, const struct img_image *img, const char *tmp, const char *target,
+      const struct img_bundle_opts *o, struct overlay_state *ov, struct oci_error **err)
 {
   cleanup_close int bundlefd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (bundlefd < 0)
@@ -246,9 +273,21 @@ build(struct img_store *s, const struct img_image *img, const char *tmp, const s
     return oci_error_errno(err, "chmod `%s`", tmp);
   if (mkdirat(bundlefd, "rootfs", 0755) < 0)
     return oci_error_errno(err, "mkdir `%s/rootfs`", tmp);
+  if (o->overlay && build_overlay(s, img, tmp, target, bundlefd, o, ov, err) < 0)
+    return -1;
   cleanup_close int rootfd = openat(bundlefd, "rootfs", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (rootfd < 0)
     return oci_error_errno(err, "open `%s/rootfs`", tmp);
+  if (o->overlay)
+    {
+      if (write_config(img, bundlefd, rootfd, o, err) < 0)
+        return -1;
+      /* Last: from here on gc keeps the bundle's blobs and layers. */
+      if (img_store_put_bundle(s, &ov->rec, err) < 0)
+        return -1;
+      ov->registered = true;
+      return 0;
+    }
 
   if (unpack_layers(s, img, rootfd, o, err) < 0)
     return -1;
@@ -261,7 +300,27 @@ build(struct img_store *s, const struct img_image *img, const char *tmp, const s
       for (size_t i = 0; i < img->manifest->layers_len; i++)
         img_store_note_diff_id(s, img->manifest->layers[i].digest, img->config->diff_ids[i]);
     }
-  return write_config(img, bundlefd, rootfd, o, err);
+  if (write_config(img, bundlefd, rootfd, o, err) < 0)
+    return -1;
+  return img_bundle_write_marker(bundlefd, "copy", NULL, NULL, err);
+}
+
+/* DIR as an absolute path (the record and the mount options need one):
+ * its parent resolved, its own name kept. */
+int
+img_bundle_abs_path(const char *target, char **out, struct oci_error **err)
+{
+  cleanup_free char *copy1 = xstrdup(target);
+  cleanup_free char *copy2 = xstrdup(target);
+  cleanup_free char *parent = realpath(dirname(copy1), NULL);
+  const char *base = basename(copy2);
+
+  if (parent == NULL)
+    return oci_error_errno(err, "bundle `%s`", target);
+  if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0 || strcmp(base, "/") == 0)
+    return oci_error_fail(err, EEXIST, "bundle `%s` already exists", target);
+  *out = xasprintf("%s%s%s", parent, strcmp(parent, "/") == 0 ? "" : "/", base);
+  return 0;
 }
 
 static char *
@@ -300,29 +359,56 @@ int
 img_bundle_create(struct img_store *s, const struct img_image *img, const char *dir,
                   const struct img_bundle_opts *o, struct oci_error **err)
 {
+  struct overlay_state ov = { 0 };
   cleanup_free char *target = bundle_target(dir);
 
   if (img_bundle_check_dir(target, err) < 0)
     return -1;
+  if (o->overlay)
+    {
+      char *abs = NULL;
+      if (img_bundle_abs_path(target, &abs, err) < 0)
+        return -1;
+      free(target);
+      target = abs;
+    }
 
   cleanup_free char *tmp = xasprintf("%s.tmp-XXXXXX", target);
   if (mkdtemp(tmp) == NULL)
     return oci_error_errno(err, "create `%s`", tmp);
 
-  int r = build(s, img, tmp, o, err);
+  int r = build(s, img, tmp, target, o, &ov, err);
   /* The rename makes the bundle appear whole or not at all to other
    * processes; it is not made durable against a crash of the machine
    * (neither are the rootfs's files, as with tar -x or umoci: syncing
    * 180 MB would cost more than the unpack).  RENAME_NOREPLACE: a DIR
-   * that appeared meanwhile is never replaced. */
+   * that appeared meanwhile is never replaced.  An overlay mount inside
+   * moves with its directory. */
   if (r == 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_NOREPLACE) < 0)
     r = errno == EEXIST ? oci_error_fail(err, EEXIST, "bundle `%s` already exists", target)
                         : oci_error_errno(err, "rename `%s` to `%s`", tmp, target);
   if (r < 0)
     {
       cleanup_error struct oci_error *ignored = NULL;
+      if (ov.registered)
+        img_store_drop_bundle(s, ov.rec.id, &ignored);
+      if (ov.mounted)
+        img_overlay_unmount_quietly(tmp);
       img_remove_tree(tmp, &ignored);
-      return oci_error_wrap(err, "bundle `%s`", target);
     }
+  free(ov.rec.id);
+  free(ov.rec.path);
+  free(ov.rec.image);
+  free(ov.rec.manifest);
+  free(ov.rec.platform);
+  free(ov.rec.ref_digest);
+  for (size_t i = 0; i < ov.rec.blobs_len; i++)
+    free(ov.rec.blobs[i]);
+  free(ov.rec.blobs);
+  for (size_t i = 0; i < ov.rec.chains_len; i++)
+    free(ov.rec.chains[i]);
+  free(ov.rec.chains);
+  if (r < 0)
+    return oci_error_wrap(err, "bundle `%s`", target);
   return 0;
 }

@@ -41,6 +41,11 @@ struct img_bundle_opts
   /* The most each layer may unpack to (see img_layer_opts.max_unpacked):
    * 0 for the default below, IMG_BUNDLE_UNLIMITED for no limit. */
   uint64_t max_unpacked;
+  /* The rootfs an overlay mount of layers cached in the store (overlay.h);
+   * the image must be in the store (source NULL). */
+  bool overlay;
+  const char *image_name; /* for the overlay bundle's record */
+  const char *ref_digest; /* what image_name points at, when not the manifest */
 };
 
 /* The default limit of a layer, fixed when it starts: 100 times its
@@ -54,6 +59,18 @@ struct img_bundle_opts
 #define IMG_BUNDLE_DEFAULT_FLOOR (64ull << 20)
 #define IMG_BUNDLE_RESERVE_MAX (1ull << 30)
 #define IMG_BUNDLE_UNLIMITED UINT64_MAX
+
+/* DIR, which need not exist, as an absolute path: its parent resolved,
+ * its own name kept. */
+int img_bundle_abs_path(const char *dir, char **out, struct oci_error **err);
+
+/* Shared with overlay.c. */
+bool img_bundle_layer_media_type_ok(const char *mt);
+int img_bundle_layer_limit(const struct img_bundle_opts *o, int fd, int64_t compressed, uint64_t *limit,
+                           char **why, struct oci_error **err);
+void img_bundle_layer_warning(void *data, const char *msg); /* data: the opts */
+void img_bundle_log(const struct img_bundle_opts *o, bool warning, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* DIR can become a bundle: it does not exist, and its parent is a directory
  * we may create entries in.  img_bundle_create() checks again; callers check

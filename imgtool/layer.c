@@ -767,6 +767,17 @@ entry_times(struct archive_entry *e, struct timespec ts[2])
     ts[0] = ts[1];
 }
 
+#define OVERLAY_XATTR_PREFIX "trusted.overlay."
+#define OVERLAY_OPAQUE_XATTR "trusted.overlay.opaque"
+
+/* A layer for overlayfs keeps no trusted.overlay.* of its own: a redirect
+ * or an opaque flag from the tar would change what the mount shows. */
+static bool
+xattr_allowed(const struct applier *ap, const char *name)
+{
+  return !ap->o->overlay || strncmp(name, OVERLAY_XATTR_PREFIX, strlen(OVERLAY_XATTR_PREFIX)) != 0;
+}
+
 static void
 apply_xattrs(struct applier *ap, int fd, const char *path, struct archive_entry *e)
 {
@@ -777,7 +788,7 @@ apply_xattrs(struct applier *ap, int fd, const char *path, struct archive_entry 
   if (archive_entry_xattr_reset(e) == 0)
     return;
   while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK)
-    if (fsetxattr(fd, name, value, size, 0) < 0)
+    if (xattr_allowed(ap, name) && fsetxattr(fd, name, value, size, 0) < 0)
       warn(ap, "`%s`: xattr `%s` not set: %s", path, name, strerror(errno));
 }
 
@@ -882,7 +893,7 @@ queue_data(struct applier *ap, struct archive *a, struct img_file *f, struct oci
 }
 
 static void
-queue_xattrs(struct img_file *f, struct archive_entry *e)
+queue_xattrs(const struct applier *ap, struct img_file *f, struct archive_entry *e)
 {
   const char *name;
   const void *value;
@@ -891,7 +902,8 @@ queue_xattrs(struct img_file *f, struct archive_entry *e)
   if (archive_entry_xattr_reset(e) == 0)
     return;
   while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK)
-    img_file_writer_xattr(f, name, value, size);
+    if (xattr_allowed(ap, name))
+      img_file_writer_xattr(f, name, value, size);
 }
 
 /* The bytes of a sparse file that are not in the stream. */
@@ -930,7 +942,7 @@ apply_regular(struct applier *ap, struct archive *a, struct archive_entry *e, in
     return -1;
   if (queue_data(ap, a, f, err) < 0)
     return -1;
-  queue_xattrs(f, e);
+  queue_xattrs(ap, f, e);
   struct img_file_attrs attrs = {
     .chown = needs_chown(ap, e, true, pfd),
     .uid = archive_entry_uid(e),
@@ -1012,6 +1024,11 @@ apply_special(struct applier *ap, struct archive_entry *e, int pfd, const char *
           return 0;
         }
       m.dev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
+      if (ap->o->overlay && type == AE_IFCHR && m.dev == makedev(0, 0))
+        {
+          warn(ap, "`%s`: a 0/0 character device skipped (overlayfs reads it as a whiteout)", path);
+          return 0;
+        }
     }
   if (make_in_slot(ap, pfd, base, false, make_node, &m, "mknod", err) < 0)
     return -1;
@@ -1022,6 +1039,115 @@ apply_special(struct applier *ap, struct archive_entry *e, int pfd, const char *
   entry_times(e, ts);
   if (utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
     return oci_error_errno(err, "set times");
+  return 0;
+}
+
+/* ---- overlayfs form (img_layer_opts.overlay) ---- */
+
+static bool created_here(const struct applier *ap, const char *parent, const char *name, char buf[PATH_MAX]);
+
+static bool
+is_whiteout(const struct stat *st)
+{
+  return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
+}
+
+static bool
+is_opaque(int fd)
+{
+  char v;
+  return fgetxattr(fd, OVERLAY_OPAQUE_XATTR, &v, 1) == 1 && v == 'y';
+}
+
+/* Where the merged view of the lower layers finds `path`: the top layer
+ * that has it, unless a whiteout hides it or one of its directories is
+ * opaque above it.  *layer gets the index in `lowers`; -1 with errno. */
+static int
+find_in_lowers(const struct applier *ap, const char *path, size_t *layer)
+{
+  char prefix[PATH_MAX];
+
+  for (size_t i = 0; i < ap->o->lowers_len; i++)
+    {
+      int root = ap->o->lowers[i];
+      bool stop = false;
+      for (const char *p = path;;)
+        {
+          const char *end = strchrnul(p, '/');
+          struct stat st;
+          memcpy(prefix, path, end - path);
+          prefix[end - path] = '\0';
+          cleanup_close int fd = img_open_in_root(root, prefix, O_PATH | O_NOFOLLOW);
+          if (fd < 0 || fstat(fd, &st) < 0)
+            break; /* not in this layer: look further down, unless an opaque dir above said no */
+          if (is_whiteout(&st))
+            return errno = ENOENT, -1;
+          if (*end == '\0')
+            {
+              *layer = i;
+              return 0;
+            }
+          if (S_ISDIR(st.st_mode))
+            {
+              cleanup_close int dfd = img_open_in_root(root, prefix, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+              if (dfd >= 0 && is_opaque(dfd))
+                stop = true;
+            }
+          p = end + 1;
+        }
+      if (stop)
+        break;
+    }
+  return errno = ENOENT, -1;
+}
+
+/* A hardlink to a file that a lower layer holds (`tparent`/`tbase` in the
+ * merged view) links to that inode: the container sees one file at both
+ * names, as in a copied rootfs. */
+static int
+link_from_lowers(struct applier *ap, const char *tparent, const char *tbase, const char *link, int pfd,
+                 const char *base, struct oci_error **err)
+{
+  char path[PATH_MAX];
+  size_t i;
+  struct stat st;
+
+  snprintf(path, sizeof path, "%s%s%s", tparent, tparent[0] ? "/" : "", tbase);
+  if (find_in_lowers(ap, path, &i) < 0)
+    return oci_error_set(err, 0, "hardlink target `%s` is not in the rootfs", link);
+  cleanup_close int fd = img_open_in_root(ap->o->lowers[i], path, O_PATH | O_NOFOLLOW);
+  if (fd < 0 || fstat(fd, &st) < 0)
+    return oci_error_errno(err, "hardlink target `%s`", link);
+  if (S_ISDIR(st.st_mode))
+    return oci_error_set(err, 0, "hardlink target `%s` is a directory", link);
+  if (clear_slot(ap, pfd, base, false, err) < 0)
+    return -1;
+  if (linkat(fd, "", pfd, base, AT_EMPTY_PATH) < 0)
+    return oci_error_errno(err, "hardlink to `%s` (in a lower layer)", link);
+  return 0;
+}
+
+/* `.wh.NAME` as overlayfs spells it; the opaque marker as an xattr. */
+static int
+overlay_whiteout(struct applier *ap, const char *parent, const char *base, struct oci_error **err)
+{
+  char victim[PATH_MAX];
+  int pfd = open_parent(ap, parent, true, err);
+  if (pfd < 0)
+    return -1;
+  if (strcmp(base, WHITEOUT_OPAQUE) == 0)
+    {
+      cleanup_close int fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0 || fsetxattr(fd, OVERLAY_OPAQUE_XATTR, "y", 1, 0) < 0)
+        return oci_error_errno(err, "set " OVERLAY_OPAQUE_XATTR);
+      return 0;
+    }
+  const char *name = base + strlen(WHITEOUT_PREFIX);
+  /* Whiteouts hide lower layers only. */
+  if (created_here(ap, parent, name, victim))
+    return 0;
+  if (mknodat(pfd, name, S_IFCHR, makedev(0, 0)) < 0 && errno != EEXIST)
+    return oci_error_errno(err, "whiteout `%s`", name);
   return 0;
 }
 
@@ -1041,6 +1167,8 @@ apply_hardlink(struct applier *ap, const char *link, int pfd, const char *base, 
     tbase = target;
 
   cleanup_close int tfd = tparent[0] ? img_open_in_root(ap->rootfd, tparent, O_PATH | O_DIRECTORY) : -1;
+  if (tparent[0] && tfd < 0 && errno == ENOENT && ap->o->overlay && ap->o->lowers_len)
+    return link_from_lowers(ap, tparent, tbase, link, pfd, base, err);
   if (tparent[0] && tfd < 0)
     {
       if (errno == ENOENT || errno == ENOTDIR)
@@ -1048,12 +1176,13 @@ apply_hardlink(struct applier *ap, const char *link, int pfd, const char *base, 
       return oci_error_errno(err, "hardlink target `%s`", link);
     }
   int tdir = tparent[0] ? tfd : ap->rootfd;
-  if (fstatat(tdir, tbase, &a, AT_SYMLINK_NOFOLLOW) < 0)
-    {
-      if (errno == ENOENT)
-        return oci_error_set(err, 0, "hardlink target `%s` is not in the rootfs", link);
-      return oci_error_errno(err, "hardlink target `%s`", link);
-    }
+  int found = fstatat(tdir, tbase, &a, AT_SYMLINK_NOFOLLOW);
+  if (found < 0 && errno == ENOENT && ap->o->overlay && ap->o->lowers_len)
+    return link_from_lowers(ap, tparent, tbase, link, pfd, base, err);
+  if ((found < 0 && errno == ENOENT) || (found == 0 && ap->o->overlay && is_whiteout(&a)))
+    return oci_error_set(err, 0, "hardlink target `%s` is not in the rootfs", link);
+  if (found < 0)
+    return oci_error_errno(err, "hardlink target `%s`", link);
   if (S_ISDIR(a.st_mode))
     return oci_error_set(err, 0, "hardlink target `%s` is a directory", link);
   if (fstatat(pfd, base, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
@@ -1077,6 +1206,8 @@ created_here(const struct applier *ap, const char *parent, const char *name, cha
 static int
 apply_whiteout(struct applier *ap, const char *parent, const char *base, struct oci_error **err)
 {
+  if (strcmp(base, WHITEOUT_OPAQUE) == 0 && ap->o->overlay)
+    return overlay_whiteout(ap, parent, base, err);
   if (strcmp(base, WHITEOUT_OPAQUE) == 0)
     {
       int pfd = open_parent(ap, parent, true, err);
@@ -1110,6 +1241,8 @@ apply_whiteout(struct applier *ap, const char *parent, const char *base, struct 
   const char *name = base + strlen(WHITEOUT_PREFIX);
   if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
     return oci_error_set(err, 0, "invalid whiteout");
+  if (ap->o->overlay)
+    return overlay_whiteout(ap, parent, base, err);
   char victim[PATH_MAX];
   /* Whiteouts hide lower layers only. */
   if (created_here(ap, parent, name, victim))

@@ -48,6 +48,16 @@ struct img_layer_opts
    * "(max_unpacked_why)" when that is set. */
   uint64_t max_unpacked;
   const char *max_unpacked_why;
+  /* Unpack for overlayfs (a layer of imgtool bundle --overlay) into an
+   * empty directory: `.wh.NAME` becomes a 0/0 character device NAME, an
+   * opaque marker the xattr trusted.overlay.opaque=y on its directory, and
+   * the layer's own trusted.overlay.* xattrs are dropped (they would steer
+   * the mount).  A hardlink to a file of a lower layer links to that file in
+   * `lowers` (the lower layers' directories, top first, all on the layer's
+   * filesystem): that inode is what the merged view shows at both names. */
+  bool overlay;
+  const int *lowers;
+  size_t lowers_len;
 };
 
 /* What an entry costs beyond its tar header: the block a directory, or the

@@ -21,6 +21,8 @@ static const struct
 } commands[] = {
   { "pull", img_cli_pull, "fetch an image from a registry into the store" },
   { "bundle", img_cli_bundle, "unpack an image into an OCI bundle (pulls when needed)" },
+  { "unbundle", img_cli_unbundle, "unmount and remove a bundle made by `bundle`" },
+  { "bundles", img_cli_bundles, "list the overlay bundles that use the store" },
   { "images", img_cli_images, "list the images in the store" },
   { "inspect", img_cli_inspect, "show an image's manifest and config as JSON" },
   { "rm", img_cli_rm, "remove an image name from the store" },

@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include "spec/image.h"
+#include "spec/json.h"
 #include "spec/util.h"
 #include "digest.h"
+#include "layer.h"
 #include "store.h"
 
 #define REF_NAME_ANNOTATION "org.opencontainers.image.ref.name"
@@ -32,6 +34,7 @@ struct img_store
   int ingest_fd;  /* ingest/, -1 when read-only */
   int locks_fd;   /* locks/, -1 when read-only */
   int gc_lock_fd; /* locks/gc.lock, held shared while the store is open */
+  int layers_fd;  /* layers/, opened on first use */
   int flags;
 };
 
@@ -188,7 +191,7 @@ img_store_open(const char *dir, int flags, struct img_store **out, struct oci_er
 {
   struct img_store *s = xzalloc(sizeof *s);
   s->dir = xstrdup(dir);
-  s->dirfd = s->blobs_fd = s->ingest_fd = s->locks_fd = s->gc_lock_fd = -1;
+  s->dirfd = s->blobs_fd = s->ingest_fd = s->locks_fd = s->gc_lock_fd = s->layers_fd = -1;
   s->flags = flags;
   cleanup_store struct img_store *guard = s;
 
@@ -227,7 +230,7 @@ img_store_free(struct img_store *s)
 {
   if (s == NULL)
     return;
-  int *fds[] = { &s->dirfd, &s->blobs_fd, &s->ingest_fd, &s->locks_fd, &s->gc_lock_fd };
+  int *fds[] = { &s->dirfd, &s->blobs_fd, &s->ingest_fd, &s->locks_fd, &s->gc_lock_fd, &s->layers_fd };
   for (size_t i = 0; i < OCI_ARRAY_SIZE(fds); i++)
     if (*fds[i] >= 0)
       close(*fds[i]);
@@ -1131,15 +1134,92 @@ sweep_dir(int dirfd, const char *what, const struct digest_set *live, bool blobs
   return 0;
 }
 
+/* Cached layer directories no record names, and temporaries of unpacks
+ * that died (gc runs alone: nobody is unpacking). */
+static int
+sweep_layers(struct img_store *s, const struct digest_set *chains, size_t *removed, struct oci_error **err)
+{
+  if (faccessat(s->dirfd, "layers", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+    return 0;
+  int lfd = img_store_layers_fd(s, err);
+  if (lfd < 0)
+    return -1;
+  int fd = openat(lfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_closedir DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  if (d == NULL)
+    {
+      if (fd >= 0)
+        close(fd);
+      return oci_error_errno(err, "open `layers`");
+    }
+  struct dirent *de;
+  while ((de = readdir(d)))
+    {
+      if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 || set_has(chains, de->d_name))
+        continue;
+      cleanup_free char *path = xasprintf("%s/layers/%s", s->dir, de->d_name);
+      if (img_remove_tree(path, err) < 0)
+        return -1;
+      (*removed)++;
+    }
+  return 0;
+}
+
+static void
+digest_set_clear(struct digest_set *set)
+{
+  for (size_t i = 0; i < set->len; i++)
+    free(set->v[i]);
+  free(set->v);
+}
+
+/* Marks what the records need; tells r->held about what only they need. */
+static int
+mark_bundles(struct img_store *s, struct digest_set *live, struct digest_set *chains, struct img_gc_report *r,
+             struct oci_error **err)
+{
+  struct img_store_bundle **v = NULL;
+  size_t len = 0;
+
+  if (img_store_list_bundles(s, &v, &len, err) < 0)
+    return -1;
+  for (size_t i = 0; i < len; i++)
+    {
+      struct digest_set mine = { 0 };
+      size_t only_mine = 0;
+      mark(s, &mine, v[i]->manifest, OCI_MT_MANIFEST, 0);
+      for (size_t j = 0; j < v[i]->blobs_len; j++)
+        set_add(&mine, v[i]->blobs[j]);
+      for (size_t j = 0; j < mine.len; j++)
+        if (!set_has(live, mine.v[j]))
+          only_mine++;
+      for (size_t j = 0; j < v[i]->chains_len; j++)
+        set_add(chains, v[i]->chains[j]);
+      if (only_mine && r->held)
+        r->held(r->data, v[i], only_mine);
+      digest_set_clear(&mine);
+    }
+  /* Only now: a blob two bundles share is reported by both. */
+  for (size_t i = 0; i < len; i++)
+    {
+      mark(s, live, v[i]->manifest, OCI_MT_MANIFEST, 0);
+      for (size_t j = 0; j < v[i]->blobs_len; j++)
+        set_add(live, v[i]->blobs[j]);
+    }
+  img_store_bundles_free(v, len);
+  return 0;
+}
+
 int
-img_store_gc(struct img_store *s, size_t *removed, uint64_t *freed, struct oci_error **err)
+img_store_gc_report(struct img_store *s, struct img_gc_report *rep, struct oci_error **err)
 {
   cleanup_image_index struct oci_image_index *x = NULL;
-  struct digest_set live = { 0 };
+  struct digest_set live = { 0 }, chains = { 0 };
   int r;
 
-  *removed = 0;
-  *freed = 0;
+  rep->removed = 0;
+  rep->freed = 0;
+  rep->layers_removed = 0;
   if (s->flags & IMG_STORE_READONLY)
     return oci_error_set(err, 0, "store `%s` is read-only", s->dir);
   /* Converting our shared lock drops it first, so two gc runs cannot
@@ -1161,17 +1241,238 @@ img_store_gc(struct img_store *s, size_t *removed, uint64_t *freed, struct oci_e
           if (top && img_digest_valid(top))
             set_add(&live, top);
         }
-      r = sweep_dir(s->blobs_fd, "blobs/sha256", &live, true, removed, freed, err);
+      r = mark_bundles(s, &live, &chains, rep, err);
       if (r == 0)
-        r = sweep_dir(s->ingest_fd, "ingest", &live, false, removed, freed, err);
+        r = sweep_dir(s->blobs_fd, "blobs/sha256", &live, true, &rep->removed, &rep->freed, err);
+      if (r == 0)
+        r = sweep_dir(s->ingest_fd, "ingest", &live, false, &rep->removed, &rep->freed, err);
+      if (r == 0)
+        r = sweep_layers(s, &chains, &rep->layers_removed, err);
       if (r == 0)
         r = fsync_dirfd(s->blobs_fd, "blobs/sha256", err);
     }
   flock(s->gc_lock_fd, LOCK_SH);
-  for (size_t i = 0; i < live.len; i++)
-    free(live.v[i]);
-  free(live.v);
+  digest_set_clear(&live);
+  digest_set_clear(&chains);
   return r;
+}
+
+int
+img_store_gc(struct img_store *s, size_t *removed, uint64_t *freed, struct oci_error **err)
+{
+  struct img_gc_report rep = { 0 };
+  int r = img_store_gc_report(s, &rep, err);
+  *removed = rep.removed;
+  *freed = rep.freed;
+  return r;
+}
+
+/* ---- overlay bundle records ---- */
+
+int
+img_store_layers_fd(struct img_store *s, struct oci_error **err)
+{
+  if (s->layers_fd >= 0)
+    return s->layers_fd;
+  if (s->flags & IMG_STORE_READONLY)
+    return oci_error_set(err, 0, "store `%s` is read-only", s->dir);
+  if (mkdirat_p(s->dirfd, "layers", &s->layers_fd, err) < 0)
+    return oci_error_wrap(err, "store `%s`", s->dir);
+  return s->layers_fd;
+}
+
+int
+img_store_abs_dir(const struct img_store *s, char **out, struct oci_error **err)
+{
+  *out = realpath(s->dir, NULL);
+  if (*out == NULL)
+    return oci_error_errno(err, "realpath `%s`", s->dir);
+  return 0;
+}
+
+char *
+img_store_bundle_id(const char *abs_path)
+{
+  char d[IMG_DIGEST_LEN];
+  img_sha256_digest(abs_path, strlen(abs_path), d);
+  return xstrdup(d + 7);
+}
+
+static bool
+id_valid(const char *id)
+{
+  size_t n = strspn(id, "0123456789abcdef");
+  return n == 64 && id[n] == '\0';
+}
+
+int
+img_store_put_bundle(struct img_store *s, const struct img_store_bundle *b, struct oci_error **err)
+{
+  cleanup_json_writer struct json_writer *w = json_writer_new(true);
+  cleanup_free char *text = NULL;
+  cleanup_free char *name = xasprintf("%s.json", b->id);
+  cleanup_close int dfd = -1;
+  size_t len;
+
+  if (s->flags & IMG_STORE_READONLY)
+    return oci_error_set(err, 0, "store `%s` is read-only", s->dir);
+  json_write_object_begin(w);
+  json_write_member_string(w, "path", b->path);
+  json_write_member_string(w, "image", b->image);
+  json_write_member_string(w, "manifest", b->manifest);
+  json_write_member_string(w, "platform", b->platform);
+  json_write_member_string(w, "ref_digest", b->ref_digest);
+  json_write_member_strv(w, "blobs", b->blobs, b->blobs_len);
+  json_write_member_strv(w, "chains", b->chains, b->chains_len);
+  json_write_object_end(w);
+  if (json_writer_finish(w, &text, &len, err) < 0 || mkdirat_p(s->dirfd, "bundles", &dfd, err) < 0)
+    return -1;
+  return write_file_atomic(dfd, name, text, len, err);
+}
+
+static int
+strv_member(const struct json_value *o, const char *key, char ***out, size_t *len)
+{
+  const struct json_value *a = json_object_get(o, key);
+  if (a == NULL || a->type != JSON_ARRAY)
+    return -1;
+  *out = xcalloc(a->u.array.len + 1, sizeof **out);
+  for (size_t i = 0; i < a->u.array.len; i++)
+    {
+      if (a->u.array.items[i]->type != JSON_STRING)
+        return -1;
+      (*out)[i] = xstrdup(a->u.array.items[i]->u.string);
+      *len = i + 1;
+    }
+  return 0;
+}
+
+int
+img_store_get_bundle(struct img_store *s, const char *id, struct img_store_bundle **out,
+                     struct oci_error **err)
+{
+  cleanup_free char *name = xasprintf("bundles/%s.json", id);
+  cleanup_free char *buf = NULL;
+  cleanup_json_value struct json_value *v = NULL;
+  char chunk[65536];
+
+  if (!id_valid(id))
+    return oci_error_fail(err, EINVAL, "invalid bundle id `%s`", id);
+  cleanup_close int fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return oci_error_errno(err, "`%s/%s`", s->dir, name);
+  ssize_t n = oci_read_all(fd, chunk, sizeof chunk - 1);
+  if (n < 0)
+    return oci_error_errno(err, "read `%s/%s`", s->dir, name);
+  if (json_parse(name, chunk, n, &v, err) < 0)
+    return -1;
+  cleanup_store_bundle struct img_store_bundle *b = xzalloc(sizeof *b);
+  const char *path = json_object_get_string(v, "path");
+  const char *manifest = json_object_get_string(v, "manifest");
+  const char *image = json_object_get_string(v, "image");
+  if (path == NULL || manifest == NULL || strv_member(v, "blobs", &b->blobs, &b->blobs_len) < 0
+      || strv_member(v, "chains", &b->chains, &b->chains_len) < 0)
+    return oci_error_fail(err, EINVAL, "`%s/%s`: not a bundle record", s->dir, name);
+  b->id = xstrdup(id);
+  b->path = xstrdup(path);
+  b->manifest = xstrdup(manifest);
+  b->image = xstrdup(image ? image : "");
+  const char *platform = json_object_get_string(v, "platform");
+  b->platform = platform ? xstrdup(platform) : NULL;
+  const char *ref_digest = json_object_get_string(v, "ref_digest");
+  b->ref_digest = xstrdup(ref_digest ? ref_digest : manifest);
+  *out = steal_pointer(&b);
+  return 0;
+}
+
+int
+img_store_drop_bundle(struct img_store *s, const char *id, struct oci_error **err)
+{
+  cleanup_free char *name = xasprintf("bundles/%s.json", id);
+  if (!id_valid(id))
+    return oci_error_fail(err, EINVAL, "invalid bundle id `%s`", id);
+  if (unlinkat(s->dirfd, name, 0) < 0 && errno != ENOENT)
+    return oci_error_errno(err, "remove `%s/%s`", s->dir, name);
+  return 0;
+}
+
+static int
+compare_bundle_paths(const void *a, const void *b)
+{
+  return strcmp((*(struct img_store_bundle *const *)a)->path, (*(struct img_store_bundle *const *)b)->path);
+}
+
+int
+img_store_list_bundles(struct img_store *s, struct img_store_bundle ***out, size_t *len,
+                       struct oci_error **err)
+{
+  struct img_store_bundle **v = NULL;
+  size_t n = 0;
+
+  *out = NULL;
+  *len = 0;
+  int fd = openat(s->dirfd, "bundles", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? 0 : oci_error_errno(err, "open `%s/bundles`", s->dir);
+  cleanup_closedir DIR *d = fdopendir(fd);
+  if (d == NULL)
+    {
+      close(fd);
+      return oci_error_errno(err, "open `%s/bundles`", s->dir);
+    }
+  struct dirent *de;
+  while ((de = readdir(d)))
+    {
+      size_t l = strlen(de->d_name);
+      if (l != 64 + 5 || strcmp(de->d_name + 64, ".json") != 0)
+        continue;
+      cleanup_free char *id = xstrndup(de->d_name, 64);
+      struct img_store_bundle *b = NULL;
+      if (img_store_get_bundle(s, id, &b, err) < 0)
+        {
+          img_store_bundles_free(v, n);
+          return -1;
+        }
+      v = xrealloc(v, (n + 1) * sizeof *v);
+      v[n++] = b;
+    }
+  if (n > 1)
+    qsort(v, n, sizeof *v, compare_bundle_paths);
+  *out = v;
+  *len = n;
+  return 0;
+}
+
+static void
+strv_free(char **v, size_t len)
+{
+  for (size_t i = 0; v && i < len; i++)
+    free(v[i]);
+  free(v);
+}
+
+void
+img_store_bundle_free(struct img_store_bundle *b)
+{
+  if (b == NULL)
+    return;
+  free(b->id);
+  free(b->path);
+  free(b->image);
+  free(b->manifest);
+  free(b->platform);
+  free(b->ref_digest);
+  strv_free(b->blobs, b->blobs_len);
+  strv_free(b->chains, b->chains_len);
+  free(b);
+}
+
+void
+img_store_bundles_free(struct img_store_bundle **v, size_t len)
+{
+  for (size_t i = 0; v && i < len; i++)
+    img_store_bundle_free(v[i]);
+  free(v);
 }
 
 int

@@ -189,6 +189,57 @@ void img_store_refs_free(struct img_store_ref *refs, size_t len);
  * config and layers.  Waits for running pulls (they hold gc.lock shared). */
 int img_store_gc(struct img_store *s, size_t *removed, uint64_t *freed, struct oci_error **err);
 
+/* ---- overlay bundles (imgtool bundle --overlay) ----
+ *
+ *   DIR/layers/<chain>/          a layer unpacked for overlayfs, named by its
+ *                                chain ID (hex); made under .tmp-<chain> and
+ *                                renamed, so a name here is always complete
+ *   DIR/bundles/<id>.json        one record per overlay bundle (id = hex of
+ *                                the sha256 of its absolute path)
+ *
+ * gc keeps every blob and layer directory a record names, whatever refs
+ * still point there; other layer directories are a cache and go. */
+struct img_store_bundle
+{
+  char *id;
+  char *path;       /* absolute */
+  char *image;      /* the name it was made from, for people */
+  char *manifest;   /* the manifest's digest */
+  char *ref_digest; /* what the image's name pointed at (an index, or the manifest) */
+  char *platform;   /* os/arch[/variant] of the image, to load it again */
+  char **blobs;     /* the config and layers */
+  size_t blobs_len;
+  char **chains; /* the layer directories, bottom first */
+  size_t chains_len;
+};
+
+/* layers/, created on first use (O_RDONLY|O_DIRECTORY, owned by the store). */
+int img_store_layers_fd(struct img_store *s, struct oci_error **err);
+/* The store's directory as an absolute path (for records and markers). */
+int img_store_abs_dir(const struct img_store *s, char **out, struct oci_error **err);
+char *img_store_bundle_id(const char *abs_path);
+int img_store_put_bundle(struct img_store *s, const struct img_store_bundle *b, struct oci_error **err);
+/* -1 with status ENOENT when there is no such record. */
+int img_store_get_bundle(struct img_store *s, const char *id, struct img_store_bundle **out,
+                         struct oci_error **err);
+int img_store_drop_bundle(struct img_store *s, const char *id, struct oci_error **err);
+int img_store_list_bundles(struct img_store *s, struct img_store_bundle ***out, size_t *len,
+                           struct oci_error **err);
+void img_store_bundle_free(struct img_store_bundle *b);
+void img_store_bundles_free(struct img_store_bundle **v, size_t len);
+
+/* What gc kept only because overlay bundles use it: called once per bundle
+ * that holds blobs no ref reaches, with their number. */
+struct img_gc_report
+{
+  size_t removed; /* blobs and partial downloads */
+  uint64_t freed;
+  size_t layers_removed; /* cached layer directories */
+  void (*held)(void *data, const struct img_store_bundle *b, size_t blobs);
+  void *data;
+};
+int img_store_gc_report(struct img_store *s, struct img_gc_report *r, struct oci_error **err);
+
 /* ---- per-image lock ----
  * Held by a pull for the whole transfer of one image, so a second pull of
  * the same image waits and then finds the work done.  Returns an fd to close
@@ -210,6 +261,12 @@ cleanup_store_refp(struct img_store_ref **r)
 {
   img_store_ref_free(*r);
 }
+static inline void
+cleanup_store_bundlep(struct img_store_bundle **b)
+{
+  img_store_bundle_free(*b);
+}
+#define cleanup_store_bundle __attribute__((cleanup(cleanup_store_bundlep)))
 #define cleanup_store __attribute__((cleanup(cleanup_storep)))
 #define cleanup_blob_writer __attribute__((cleanup(cleanup_blob_writerp)))
 #define cleanup_store_ref __attribute__((cleanup(cleanup_store_refp)))

@@ -12,14 +12,21 @@
 #include "spec/util.h"
 #include "bundle.h"
 #include "cli.h"
+#include "overlay.h"
 
 static const char help[]
-    = "Usage: imgtool bundle [--platform OS/ARCH[/VARIANT]] [--rootless] [-t] IMAGE DIR\n"
+    = "Usage: imgtool bundle [--platform OS/ARCH[/VARIANT]] [--rootless] [-t] [--overlay] IMAGE DIR\n"
+      "       imgtool bundle --remount DIR\n"
       "\n"
       "Unpack IMAGE into a new OCI bundle DIR (DIR/rootfs and DIR/config.json),\n"
       "pulling it first when it is not in the store.  DIR must not exist (checked\n"
-      "before pulling); on any failure nothing is left behind.\n"
+      "before pulling); on any failure nothing is left behind.  `imgtool unbundle\n"
+      "DIR` removes it.\n"
       "\n"
+      "  --overlay      DIR/rootfs is an overlayfs mount of the image's layers,\n"
+      "                 unpacked once into the store and shared by every overlay\n"
+      "                 bundle (needs root; the image is pulled into the store)\n"
+      "  --remount      mount an overlay bundle again after its mount went away\n"
       "  --platform P   the platform to take from a multi-platform image\n"
       "  --rootless     run in a user namespace mapping the caller to root\n"
       "  -t, --tty      process.terminal = true\n"
@@ -53,6 +60,7 @@ interrupted(void *data)
 struct bundle_flags
 {
   struct img_bundle_opts *bo;
+  bool remount;
   const char *max_unpacked; /* checked after getopt, for a precise error */
 };
 
@@ -66,6 +74,10 @@ bundle_option(void *data, int c, const char *arg)
     fl->bo->terminal = true;
   else if (c == 2001)
     fl->max_unpacked = arg;
+  else if (c == 2002)
+    fl->bo->overlay = true;
+  else if (c == 2003)
+    fl->remount = true;
   else
     return false;
   return true;
@@ -104,6 +116,17 @@ parse_size(const char *s, uint64_t *out)
   return 0;
 }
 
+static int
+remount(struct img_cli *cli, struct bundle_flags *fl, int argc, char **argv, struct oci_error **err)
+{
+  if (argc != 1)
+    return img_cli_usage_error(err, "bundle", "--remount expects DIR alone");
+  if (geteuid() != 0)
+    return oci_error_set(err, 0, "not supported: --remount without root (it mounts overlayfs)");
+  fl->bo->verbose = cli->verbose;
+  return img_bundle_remount(argv[0], fl->bo, err);
+}
+
 int
 img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **err)
 {
@@ -112,6 +135,8 @@ img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **er
                                         { "rootless", no_argument, NULL, 'r' },
                                         { "tty", no_argument, NULL, 't' },
                                         { "max-unpacked-size", required_argument, NULL, 2001 },
+                                        { "overlay", no_argument, NULL, 2002 },
+                                        { "remount", no_argument, NULL, 2003 },
                                         { 0 } };
   cleanup_store struct img_store *store = NULL;
   cleanup_image struct img_image *img = NULL;
@@ -133,6 +158,8 @@ img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **er
   first = img_cli_parse_options(cli, &o, argc, argv, err);
   if (first <= 0)
     return first;
+  if (flags.remount)
+    return remount(cli, &flags, argc - first, argv + first, err);
   if (argc - first != 2)
     return img_cli_usage_error(err, "bundle", "expected IMAGE and DIR");
   if (flags.max_unpacked && parse_size(flags.max_unpacked, &bo.max_unpacked) < 0)
@@ -144,8 +171,15 @@ img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **er
     return -1;
 
   /* Local sources never touch the store. */
-  if (strncmp(argv[first], "oci:", 4) != 0 && strncmp(argv[first], "oci-archive:", 12) != 0
-      && img_cli_open_store(cli, &store, err) < 0)
+  bool local = strncmp(argv[first], "oci:", 4) == 0 || strncmp(argv[first], "oci-archive:", 12) == 0;
+  if (bo.overlay && local)
+    return img_cli_usage_error(err, "bundle",
+                               "--overlay shares layers through the store: `imgtool pull %s` first, then "
+                               "bundle the name it prints",
+                               argv[first]);
+  if (bo.overlay && geteuid() != 0)
+    return oci_error_set(err, 0, "not supported: --overlay without root (it mounts overlayfs)");
+  if (!local && img_cli_open_store(cli, &store, err) < 0)
     return -1;
   /* From here on an interrupt is polled for (by the downloads and the
    * unpacker), so that it removes the bundle's temporary tree and exits 130
@@ -157,9 +191,12 @@ img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **er
   sigprocmask(SIG_BLOCK, &watched, &old);
   bo.cancelled = interrupted;
   bo.cancel_data = &watched;
-  r = img_cli_find_image(cli, store, argv[first], false, platform, &im, err);
+  /* An overlay bundle's layers come from the store: pull the whole image
+   * first rather than stream it into the bundle. */
+  r = img_cli_find_image(cli, store, argv[first], bo.overlay, platform, &im, err);
+  bo.image_name = argv[first];
   /* Not in the store for that platform: pull while unpacking. */
-  if (store && im.ref && r < 0 && (*err)->status == ENOENT)
+  if (!bo.overlay && store && im.ref && r < 0 && (*err)->status == ENOENT)
     {
       struct img_pull_opts po;
       oci_error_free(*err);
@@ -175,7 +212,10 @@ img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error **er
       im.store = store;
     }
   else if (r == 0)
-    r = img_image_load(im.store, im.found->digest, im.found->media_type, platform, &img, err);
+    {
+      bo.ref_digest = im.found->digest;
+      r = img_image_load(im.store, im.found->digest, im.found->media_type, platform, &img, err);
+    }
   if (r == 0)
     r = img_bundle_create(im.store, img, argv[first + 1], &bo, err);
   if (r < 0)

@@ -63,6 +63,8 @@ int img_cli_bundle(struct img_cli *cli, int argc, char **argv, struct oci_error 
 int img_cli_images(struct img_cli *cli, int argc, char **argv, struct oci_error **err);
 int img_cli_inspect(struct img_cli *cli, int argc, char **argv, struct oci_error **err);
 int img_cli_rm(struct img_cli *cli, int argc, char **argv, struct oci_error **err);
+int img_cli_unbundle(struct img_cli *cli, int argc, char **argv, struct oci_error **err);
+int img_cli_bundles(struct img_cli *cli, int argc, char **argv, struct oci_error **err);
 int img_cli_gc(struct img_cli *cli, int argc, char **argv, struct oci_error **err);
 int img_cli_login(struct img_cli *cli, int argc, char **argv, struct oci_error **err);
 int img_cli_logout(struct img_cli *cli, int argc, char **argv, struct oci_error **err);

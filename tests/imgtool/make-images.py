@@ -21,6 +21,10 @@ Tags written (org.opencontainers.image.ref.name):
   truncated       a blob cut short (size and digest no longer match)
   diffid-mismatch a config whose diff_id is wrong
   no-user         User names someone not in /etc/passwd
+  overlay         good's layers plus one with xattrs (user.*, and a
+                  trusted.overlay.opaque on bin/ that must not reach overlayfs), a
+                  hardlink within the layer, a whiteout of a file two layers
+                  down and an opaque dir over a dir of the layer below
 
 Layers are crafted with tarfile because umoci cannot express hostile
 entries; the layout format is plain image-spec.
@@ -222,6 +226,25 @@ def wrong_diff_id(config, descs):
 
 image("diffid-mismatch", [base, layer([entry("d", data=b"d\n")])], run, tamper=wrong_diff_id)
 image("no-user", [base], {"Cmd": ["/bin/busybox", "true"], "User": "mallory"})
+
+
+def with_xattrs(ti, xattrs):
+    ti.pax_headers.update({"SCHILY.xattr." + k: v for k, v in xattrs.items()})
+    return ti
+
+
+xa = entry("etc/xattr-file", data=b"x\n")
+xd = entry("bin", tarfile.DIRTYPE, mode=0o755)
+top = layer([
+    (with_xattrs(xa[0], {"user.color": "blue"}), xa[1]),
+    (with_xattrs(xd[0], {"trusted.overlay.opaque": "y"}), None),
+    entry("etc/link-in-layer", tarfile.LNKTYPE, link="etc/xattr-file"),
+    entry(".wh.kept"),
+    entry("home/alice", tarfile.DIRTYPE, mode=0o750, uid=1000, gid=1000),
+    entry("home/alice/.wh..wh..opq"),
+    entry("home/alice/fresh", data=b"fresh\n", uid=1000, gid=1000),
+])
+image("overlay", [base, changes, extra, top], dict(good_cfg, Cmd=["ls -A /home/alice; cat /etc/xattr-file"]))
 
 with open(os.path.join(layout, "index.json"), "w") as f:
     json.dump({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": index}, f)

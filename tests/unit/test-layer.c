@@ -805,6 +805,125 @@ test_limit(void)
   close(root8);
 }
 
+/* An entry with an xattr, or a character device with a given rdev. */
+static void
+add_special(struct layer *l, const char *path, mode_t type, dev_t rdev, const char *xattr, const char *value)
+{
+  struct archive_entry *e = archive_entry_new();
+  archive_entry_set_pathname(e, path);
+  archive_entry_set_filetype(e, type);
+  archive_entry_set_perm(e, type == AE_IFDIR ? 0755 : 0644);
+  archive_entry_set_mtime(e, 1000000000, 0);
+  if (type == AE_IFCHR)
+    archive_entry_set_rdev(e, rdev);
+  if (xattr)
+    archive_entry_xattr_add_entry(e, xattr, value, strlen(value));
+  if (archive_write_header(l->a, e) != ARCHIVE_OK)
+    abort();
+  archive_entry_free(e);
+}
+
+static bool
+is_whiteout_at(int rootfd, const char *p)
+{
+  struct stat st;
+  return fstatat(rootfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode)
+         && st.st_rdev == makedev(0, 0);
+}
+
+static bool
+opaque_at(int rootfd, const char *p)
+{
+  char v[4];
+  int fd = openat(rootfd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  bool r = fd >= 0 && fgetxattr(fd, "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y';
+  if (fd >= 0)
+    close(fd);
+  return r;
+}
+
+/* Each layer into a directory of its own, in overlayfs's form. */
+static void
+test_overlay_form(void)
+{
+  struct layer lo, up;
+  char *msg = NULL;
+
+  if (!img_layer_privileged())
+    {
+      tap_skip(11, "the overlayfs form needs root (whiteouts are device nodes)");
+      return;
+    }
+  int lower = new_root("ovl-lower");
+  int upper = new_root("ovl-upper");
+  layer_begin(&lo, "gzip");
+  add(&lo, "a/", AE_IFDIR, 0755, NULL, NULL);
+  add(&lo, "a/keep", AE_IFREG, 0644, "keep\n", NULL);
+  add(&lo, "a/gone", AE_IFREG, 0644, "gone\n", NULL);
+  add(&lo, "d/", AE_IFDIR, 0755, NULL, NULL);
+  add(&lo, "d/old", AE_IFREG, 0644, "old\n", NULL);
+  add(&lo, "lib/f", AE_IFREG, 04755, "f\n", NULL);
+  layer_end(&lo);
+  struct img_layer_opts o = { .name = "lower", .privileged = true, .warn = collect_warning, .overlay = true };
+  ok(apply_opts(lower, &lo, &o, &msg) == 0, "lower layer applies in overlay form%s%s", msg ? ": " : "",
+     msg ? msg : "");
+  free(msg);
+
+  layer_begin(&up, "none");
+  add(&up, "a/.wh.gone", AE_IFREG, 0644, "", NULL);
+  add(&up, "d/new", AE_IFREG, 0644, "new\n", NULL);
+  add(&up, "d/.wh..wh..opq", AE_IFREG, 0644, "", NULL);
+  add(&up, "link", 0, 0, NULL, "lib/f");
+  add(&up, "mine", AE_IFREG, 0644, "mine\n", NULL);
+  add(&up, ".wh.mine", AE_IFREG, 0644, "", NULL); /* the layer's own file: not hidden */
+  add_special(&up, "steer/", AE_IFDIR, 0, "trusted.overlay.opaque", "y");
+  add_special(&up, "zero", AE_IFCHR, makedev(0, 0), NULL, NULL);
+  layer_end(&up);
+  free(warnings);
+  warnings = NULL;
+  struct img_layer_opts o2 = { .name = "upper",
+                               .privileged = true,
+                               .warn = collect_warning,
+                               .overlay = true,
+                               .lowers = &lower,
+                               .lowers_len = 1 };
+  ok(apply_opts(upper, &up, &o2, &msg) == 0, "upper layer applies over it%s%s", msg ? ": " : "",
+     msg ? msg : "");
+  free(msg);
+  ok(is_whiteout_at(upper, "a/gone") && !exists(upper, "a/keep") && !exists(upper, "a/.wh.gone"),
+     "a whiteout is a 0/0 character device, nothing else of the lower dir");
+  ok(exists(lower, "a/gone"), "the lower layer is untouched");
+  ok(opaque_at(upper, "d") && exists(upper, "d/new") && !exists(upper, "d/.wh..wh..opq"),
+     "an opaque dir has trusted.overlay.opaque=y and keeps this layer's entries");
+  ok(!opaque_at(lower, "d") && exists(lower, "d/old"), "the lower dir is not opaque");
+  struct stat a, b;
+  ok(fstatat(lower, "lib/f", &a, 0) == 0 && fstatat(upper, "link", &b, 0) == 0 && a.st_ino == b.st_ino
+         && (b.st_mode & 07777) == 04755,
+     "a hardlink to a lower layer's file links to its inode");
+  ok(exists(upper, "mine") && !is_whiteout_at(upper, "mine"),
+     "a whiteout of the layer's own file is ignored");
+  ok(!opaque_at(upper, "steer"), "the layer's own trusted.overlay.* xattrs are dropped");
+  ok(!exists(upper, "zero") && warnings && strstr(warnings, "`zero`: a 0/0 character device skipped"),
+     "a 0/0 device is skipped with a warning");
+
+  /* A hardlink to a file a whiteout hid is refused. */
+  struct layer bad;
+  int root3 = new_root("ovl-bad");
+  layer_begin(&bad, "none");
+  add(&bad, "x", 0, 0, NULL, "a/gone");
+  layer_end(&bad);
+  int lowers2[] = { upper, lower };
+  struct img_layer_opts o3
+      = { .name = "bad", .privileged = true, .overlay = true, .lowers = lowers2, .lowers_len = 2 };
+  ok(apply_opts(root3, &bad, &o3, &msg) < 0 && msg
+         && strstr(msg, "hardlink target `a/gone` is not in the rootfs"),
+     "a hardlink to a whited-out file is refused: %s", msg ? msg : "");
+  free(msg);
+  close(root3);
+  close(lower);
+  close(upper);
+}
+
 int
 main(void)
 {
@@ -818,6 +937,7 @@ main(void)
   test_digests();
   test_file_writer();
   test_limit();
+  test_overlay_form();
   cleanup_free char *cmd = xasprintf("chmod -R u+w '%s' && rm -rf '%s'", tmpdir, tmpdir);
   if (system(cmd) != 0)
     return 99;
