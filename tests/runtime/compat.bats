@@ -502,10 +502,8 @@ signals_seen() {
 }
 
 @test "compat: signals the runtime's caller ignored are not ignored by the container's processes (runc, ocirt)" {
-	local want got
-	want=$(signals_seen ref)
-	got=$(signals_seen ocirt)
-	[ "$got" = "$want" ] || fail $'ocirt:\n'"$got"$'\nrunc:\n'"$want"
+	local got
+	same_as_runc signals_seen
 	[ "$(grep -c '^ignored of 1-31: 0$' <<<"$got")" -eq 2 ] || fail "ignored signals inherited: $got"
 	[[ "$got" == *$'\n10485760\npipeline: 0'* ]] || fail "yes did not end on SIGPIPE: $got"
 }
@@ -529,10 +527,8 @@ session_seen() {
 }
 
 @test "compat: without a terminal the init and an exec'd process each lead a new session (runc, ocirt)" {
-	local want got
-	want=$(session_seen ref)
-	got=$(session_seen ocirt)
-	[ "$got" = "$want" ] || fail $'ocirt:\n'"$got"$'\nrunc:\n'"$want"
+	local got
+	same_as_runc session_seen
 	[ "$got" = $'init: pgrp own, session own\nexec: pgrp own, session own' ] || fail "not session leaders: $got"
 }
 
