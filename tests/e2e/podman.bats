@@ -68,18 +68,21 @@ teardown() {
 }
 
 # conmon runs the runtime with SIGPIPE ignored: the container must not
-# inherit that, or `yes | head` never ends (yes loops on EPIPE).
-@test "podman: SigIgn is 0 and a pipeline into head ends, in run and exec (runc, ocirt)" {
-	local rt probe='grep SigIgn /proc/self/status; yes | head -c 10485760 | wc -c'
+# inherit that, or `yes | head` never ends (yes loops on EPIPE).  Signals
+# 1-31 only: runc does not reset the two that glibc reserves (32, 33), which
+# some callers (make check here) leave ignored.
+@test "podman: no signal is ignored and a pipeline into head ends, in run and exec (runc, ocirt)" {
+	local rt probe='v=$(sed -n "s/^SigIgn:[[:space:]]*//p" /proc/self/status)
+echo "ignored of 1-31: $((0x$v & 0x7fffffff))"; yes | head -c 10485760 | wc -c'
 	for rt in runc ocirt; do
 		pod "$rt" run --rm $(pod_run_opts) "$PODMAN_IMAGE" timeout 20 sh -c "$probe"
 		assert_success
-		assert_output $'SigIgn:\t0000000000000000\n10485760'
+		assert_output $'ignored of 1-31: 0\n10485760'
 		pod "$rt" run -d --name "p-$ID-$rt" $(pod_run_opts) "$PODMAN_IMAGE" sleep 1000
 		assert_success
 		pod "$rt" exec "p-$ID-$rt" timeout 20 sh -c "$probe"
 		assert_success
-		assert_output $'SigIgn:\t0000000000000000\n10485760'
+		assert_output $'ignored of 1-31: 0\n10485760'
 		pod "$rt" rm --force --time 0 "p-$ID-$rt"
 	done
 }
