@@ -32,8 +32,13 @@ keyring=/usr/share/keyrings/debian-archive-bookworm-automatic.gpg
 # delegation to transient units), the bats suites and their helpers, runc as
 # the control runtime, and the libraries ocirt links (ldd build/ocirt).
 # procps and psmisc: the suites read /proc through ps, kill and friends.
+# The clients (containerd, podman with conmon and the CNI plugins), rootless
+# (uidmap, slirp4netns, a user's systemd through dbus-user-session), criu and
+# apparmor serve the client, rootless, checkpoint and LSM suites.
 guest_packages="systemd systemd-sysv dbus bats runc busybox-static python3 jq iproute2
-util-linux procps kmod libseccomp2 libcap2 libyajl2 ${OCIRT_VM_EXTRA_PACKAGES:-}"
+util-linux procps kmod libseccomp2 libcap2 libyajl2 libsystemd0
+containerd podman conmon containernetworking-plugins uidmap slirp4netns dbus-user-session
+criu apparmor ${OCIRT_VM_EXTRA_PACKAGES:-}"
 
 say() { echo "== vm-image: $*" >&2; }
 skip() {
