@@ -2,13 +2,15 @@
 # Build out of tree and run the whole test suite, as CI does.
 #
 #   contrib/test.sh              install missing packages (root, apt), build,
-#                                `make check` (unit tests + bats suites)
+#                                `make check` (unit tests + bats suites), then
+#                                `make check-vm` (the cgroup suites in a cgroup
+#                                v2 + systemd guest under qemu)
 #   contrib/test.sh --bats-only  run only the tests/runtime bats suites against
 #                                $OCIRT (e.g. OCIRT=runc), no build needed
 #
 # Environment: BUILD_DIR (default: $TMPDIR/ocirt-build; the sanitized build
 # goes next to it), NO_DEPS=1 to skip the package step, NO_SANITIZERS=1 to
-# skip the sanitized run, OCIRT for --bats-only, BATS_FILES to pick suites
+# skip the sanitized run, NO_VM=1 to skip the VM pass, OCIRT for --bats-only, BATS_FILES to pick suites
 # there.
 #
 # The last line is always "N passed, N failed, N skipped"; the exit status is
@@ -151,6 +153,32 @@ check_tree() {
 	fi
 }
 
+# check_vm DIR: the runtime suites again in a pure cgroup v2 guest with
+# systemd as PID 1 (`make check-vm`, tests/vm/run.sh), counted like the
+# host's.  Where no VM can be had (exit 77: no qemu, no mirror), one skip
+# with the reason, never a silent pass.
+check_vm() {
+	local dir=$1 rc=0 last
+	PASS=0 FAIL=0 SKIP=0
+	say "make check-vm (cgroup v2 + systemd guest under qemu)"
+	make -C "$dir" check-vm >"$dir/check-vm.log" 2>&1 || rc=$?
+	if [ "$rc" -ne 0 ] && grep -q '^SKIP: vm' "$dir/check-vm.log"; then
+		grep '^SKIP: vm' "$dir/check-vm.log"
+		SKIP=1
+		return
+	fi
+	last=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$dir/check-vm.log" | tail -1)
+	if [ -z "$last" ]; then
+		tail -40 "$dir/check-vm.log"
+		FAIL=1
+		return
+	fi
+	read -r PASS _ FAIL _ SKIP _ <<<"$last"
+	# The report: failures with either runtime, and the comparison.
+	sed -n '/^== failures with/,$p' "$dir/check-vm.log" | head -150
+	[ "$rc" -eq 0 ] || [ "$FAIL" -gt 0 ] || FAIL=1
+}
+
 # The whole suite; then the C unit tests and imgtool's suites again with
 # AddressSanitizer and UndefinedBehaviorSanitizer (leaks count as failures).
 # ocirt's own suites are not run sanitized: its container processes run in
@@ -163,6 +191,10 @@ run_make_check() {
 	}
 	check_tree "$build"
 	local pass=$PASS fail=$FAIL skip=$SKIP
+	if [ "${NO_VM:-}" != 1 ] && [ "$PASS" -gt 0 ]; then
+		check_vm "$build"
+		pass=$((pass + PASS)) fail=$((fail + FAIL)) skip=$((skip + SKIP))
+	fi
 	if [ "${NO_SANITIZERS:-}" != 1 ]; then
 		export ASAN_OPTIONS=halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 		CHECK_CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined" \
