@@ -363,7 +363,9 @@ job_load_config(struct create_job *job, struct oci_error **err)
   if (!job->cfg->process->terminal && job->opts->console_socket)
     return oci_error_set(err, 0, "cannot use console socket if ocirt will not detach or allocate tty");
   /* Before anything exists that would have to be rolled back. */
-  if (rt_seccomp_compile(job->cfg->linux_ ? job->cfg->linux_->seccomp : NULL, &job->seccomp, err) < 0)
+  if (rt_seccomp_compile(job->cfg->linux_ ? job->cfg->linux_->seccomp : NULL, job->ctx->cache_dir,
+                         &job->seccomp, err)
+      < 0)
     return oci_error_wrap(err, "config.json");
   return 0;
 }

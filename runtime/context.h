@@ -8,6 +8,9 @@
 struct rt_context
 {
   const char *root;      /* state root: --root, default /run/ocirt */
+  const char *cache_dir; /* compiled seccomp filters (seccomp-cache.c): beside
+                            the default state root, or $OCIRT_SECCOMP_CACHE;
+                            NULL: no cache */
   const char *log_path;  /* --log, NULL for none */
   bool log_json;         /* --log-format json */
   bool debug;            /* --debug */

@@ -215,7 +215,9 @@ job_prepare(struct exec_job *job, struct oci_error **err)
     return -1;
   if (rt_mempolicy_parse(job->cfg->linux_ ? job->cfg->linux_->memory_policy : NULL, &job->mempolicy, err) < 0)
     return oci_error_wrap(err, "config.json");
-  if (rt_seccomp_compile(job->cfg->linux_ ? job->cfg->linux_->seccomp : NULL, &job->seccomp, err) < 0)
+  if (rt_seccomp_compile(job->cfg->linux_ ? job->cfg->linux_->seccomp : NULL, job->ctx->cache_dir,
+                         &job->seccomp, err)
+      < 0)
     return oci_error_wrap(err, "config.json");
   return open_init(job, err);
 }

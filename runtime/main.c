@@ -220,20 +220,35 @@ parse_global(int argc, char **argv, struct rt_context *ctx, struct oci_error **e
   return 0;
 }
 
-/* As runc: $XDG_RUNTIME_DIR/ocirt for an unprivileged user, and for uid 0
- * in a user namespace (rootless podman) unless $USER says root; real root
- * keeps /run/ocirt even when XDG_RUNTIME_DIR is set. */
+/* Where ocirt's runtime files go, as runc chooses its state root:
+ * $XDG_RUNTIME_DIR/NAME for an unprivileged user, and for uid 0 in a user
+ * namespace (rootless podman) unless $USER says root; real root keeps
+ * /run/NAME even when XDG_RUNTIME_DIR is set. */
 static char *
-default_root(void)
+runtime_dir(const char *name)
 {
   const char *xdg = getenv("XDG_RUNTIME_DIR");
   const char *user = getenv("USER");
 
   if (geteuid() == 0 && (!rt_ns_in_user_namespace() || (user && strcmp(user, "root") == 0)))
-    return xstrdup("/run/ocirt");
+    return xasprintf("/run/%s", name);
   if (xdg && xdg[0])
-    return xasprintf("%s/ocirt", xdg);
-  return xasprintf("/run/user/%u/ocirt", (unsigned)geteuid());
+    return xasprintf("%s/%s", xdg, name);
+  return xasprintf("/run/user/%u/%s", (unsigned)geteuid(), name);
+}
+
+/* OCIRT_SECCOMP_CACHE names another directory, or "off"; the default sits
+ * beside the default state root. */
+static char *
+seccomp_cache_dir(void)
+{
+  const char *env = getenv("OCIRT_SECCOMP_CACHE");
+
+  if (env == NULL || env[0] == '\0')
+    return runtime_dir("ocirt-seccomp");
+  if (strcmp(env, "off") == 0)
+    return NULL;
+  return xstrdup(env);
 }
 
 static void
@@ -255,7 +270,7 @@ int
 main(int argc, char **argv)
 {
   cleanup_error struct oci_error *err = NULL;
-  cleanup_free char *root = NULL;
+  cleanup_free char *root = NULL, *cache_dir = NULL;
   struct rt_context ctx = { .log_fd = -1, .log_sock = -1, .argv0 = argv[0] };
   const struct command *cmd;
   int r;
@@ -270,7 +285,8 @@ main(int argc, char **argv)
   if (r == 0)
     {
       if (ctx.root == NULL)
-        ctx.root = root = default_root();
+        ctx.root = root = runtime_dir("ocirt");
+      ctx.cache_dir = cache_dir = seccomp_cache_dir();
       cmd = find_command(argv[optind]);
       if (cmd == NULL)
         r = oci_error_set(&err, 0, "unknown command `%s`; see `ocirt --help`", argv[optind]);

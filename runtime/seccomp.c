@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "seccomp-cache.h"
 #include "seccomp.h"
 #include "util.h"
 
@@ -275,9 +276,11 @@ export_bpf(scmp_filter_ctx ctx, struct rt_seccomp_filter *out, struct oci_error 
 }
 
 int
-rt_seccomp_compile(const struct oci_seccomp *sc, struct rt_seccomp_filter *out, struct oci_error **err)
+rt_seccomp_compile(const struct oci_seccomp *sc, const char *cache_dir, struct rt_seccomp_filter *out,
+                   struct oci_error **err)
 {
   cleanup_scmp scmp_filter_ctx ctx = NULL;
+  struct rt_seccomp_cache cache;
 
   *out = (struct rt_seccomp_filter){ 0 };
   if (sc == NULL)
@@ -285,11 +288,21 @@ rt_seccomp_compile(const struct oci_seccomp *sc, struct rt_seccomp_filter *out, 
   for (size_t i = 0; i < sc->flags_len; i++)
     if (parse_flag(sc->flags[i], i, &out->flags, err) < 0)
       return -1;
+  /* Only a profile that compiled is ever cached, so a hit needs no check. */
+  rt_seccomp_cache_init(&cache, cache_dir, sc);
+  if (rt_seccomp_cache_get(&cache, out))
+    {
+      rt_seccomp_cache_clear(&cache);
+      return 0;
+    }
   if (build_filter(sc, &ctx, err) < 0 || export_bpf(ctx, out, err) < 0)
     {
+      rt_seccomp_cache_clear(&cache);
       rt_seccomp_filter_clear(out);
       return -1;
     }
+  rt_seccomp_cache_put(&cache, out);
+  rt_seccomp_cache_clear(&cache);
   return 0;
 }
 

@@ -20,8 +20,10 @@ struct rt_seccomp_filter
   unsigned int flags; /* SECCOMP_FILTER_FLAG_* from linux.seccomp.flags */
 };
 
-/* Compile `sc` (NULL: no filter) into *out. */
-int rt_seccomp_compile(const struct oci_seccomp *sc, struct rt_seccomp_filter *out, struct oci_error **err);
+/* Compile `sc` (NULL: no filter) into *out, or take the program from the
+ * cache in `cache_dir` (NULL: none; seccomp-cache.c). */
+int rt_seccomp_compile(const struct oci_seccomp *sc, const char *cache_dir, struct rt_seccomp_filter *out,
+                       struct oci_error **err);
 void rt_seccomp_filter_clear(struct rt_seccomp_filter *f);
 
 /* Load the compiled filter into the calling process; no filter: nothing.

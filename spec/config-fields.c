@@ -286,7 +286,7 @@ static const struct oci_field seccomp_syscall_fields[] = {
   OCI_FIELDS_END,
 };
 
-static const struct oci_field seccomp_fields[] = {
+const struct oci_field oci_seccomp_fields[] = {
   OCI_SCALAR("defaultAction", struct oci_seccomp, default_action),
   OCI_OPTIONAL("defaultErrnoRet", struct oci_seccomp, default_errno_ret),
   OCI_STRV("architectures", struct oci_seccomp, architectures),
@@ -347,7 +347,7 @@ static const struct oci_field linux_fields[] = {
   OCI_SCALAR("cgroupsPath", struct oci_linux, cgroups_path),
   OCI_ARRAY("namespaces", struct oci_linux, namespaces, OCI_ELEM_STRUCT(namespace_fields)),
   OCI_ARRAY("devices", struct oci_linux, devices, OCI_ELEM_STRUCT(device_fields)),
-  OCI_OBJECT("seccomp", struct oci_linux, seccomp, seccomp_fields),
+  OCI_OBJECT("seccomp", struct oci_linux, seccomp, oci_seccomp_fields),
   OCI_SCALAR("rootfsPropagation", struct oci_linux, rootfs_propagation),
   OCI_STRV("maskedPaths", struct oci_linux, masked_paths),
   OCI_STRV("readonlyPaths", struct oci_linux, readonly_paths),

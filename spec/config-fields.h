@@ -8,5 +8,6 @@
 extern const struct oci_field oci_config_fields[];
 extern const struct oci_field oci_process_fields[];   /* `exec --process` */
 extern const struct oci_field oci_resources_fields[]; /* `update --resources` */
+extern const struct oci_field oci_seccomp_fields[];   /* the seccomp cache's key */
 
 #endif

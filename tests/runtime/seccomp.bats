@@ -211,3 +211,87 @@ print("ok")' "$output"
 	assert_success
 	assert_output "ok"
 }
+
+# Compiled filters are kept in a cache (runtime/seccomp-cache.c); these tests
+# give it a directory of their own.  An entry: a 16-byte magic, the key's
+# and the program's lengths (u32), the key (build id, libseccomp, profile),
+# the program.
+CACHE_TOOL='
+import os, struct, sys
+def load(p):
+    b = open(p, "rb").read()
+    kl, il = struct.unpack("<II", b[16:24])
+    return b[:16], b[24:24 + kl], b[24 + kl:]
+cmd, d = sys.argv[1], sys.argv[2]
+names = sorted(os.listdir(d))
+if cmd == "count":
+    print(len(names))
+elif cmd == "graft":  # entry A keeps its key and gets program B
+    a, b = sys.argv[3], sys.argv[4]
+    m, ka, _ = load(os.path.join(d, a))
+    _, _, pb = load(os.path.join(d, b))
+    open(os.path.join(d, a), "wb").write(m + struct.pack("<II", len(ka), len(pb) // 8) + ka + pb)
+elif cmd == "flip":  # change one byte of the profile in the key
+    m, k, p = load(os.path.join(d, sys.argv[3]))
+    k = k.replace(b"SCMP_ACT_ERRNO", b"SCMP_ACT_ERRNP", 1)
+    open(os.path.join(d, sys.argv[3]), "wb").write(m + struct.pack("<II", len(k), len(p) // 8) + k + p)
+elif cmd == "key":
+    print(load(os.path.join(d, sys.argv[3]))[1].decode())
+'
+
+# cache_run PROFILE: run the mkdir probe under PROFILE; "mkdir=STATUS".
+cache_run() {
+	set_seccomp "$1"
+	set_cmd 'mkdir "$(mktemp -u /tmp/a.XXXXXX)" 2>/dev/null; echo "mkdir=$?"'
+	ocirt run --bundle "$BUNDLE" "$ID"
+	assert_success
+}
+
+@test "seccomp: a compiled filter is reused from the cache, looked up by the whole profile" {
+	ocirt_only "the cache of compiled filters"
+	export OCIRT_SECCOMP_CACHE="$TEST_TMP/cache"
+	local allow='{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+		{"names": ["rmdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]}'
+	cache_run "$allow"
+	assert_output "mkdir=0"
+	local b
+	b=$(ls "$OCIRT_SECCOMP_CACHE")
+	[ "$(stat -c %a "$OCIRT_SECCOMP_CACHE")" = 700 ] || fail "cache directory not 0700"
+	cache_run "$PROFILE"
+	assert_output "mkdir=1"
+	run python3 -c "$CACHE_TOOL" count "$OCIRT_SECCOMP_CACHE"
+	assert_output 2
+	local a
+	a=$(ls "$OCIRT_SECCOMP_CACHE" | grep -vx "$b")
+	run python3 -c "$CACHE_TOOL" key "$OCIRT_SECCOMP_CACHE" "$a"
+	assert_output_contains "build-id " "libseccomp " '"mkdirat"'
+
+	# The deny profile's entry now carries the allow program: it is used.
+	python3 -c "$CACHE_TOOL" graft "$OCIRT_SECCOMP_CACHE" "$a" "$b"
+	cache_run "$PROFILE"
+	assert_output "mkdir=0"
+
+	# A directory others could write is not trusted: compiled afresh.
+	chmod 755 "$OCIRT_SECCOMP_CACHE"
+	cache_run "$PROFILE"
+	assert_output "mkdir=1"
+	chmod 700 "$OCIRT_SECCOMP_CACHE"
+
+	# A key that differs in one byte is a miss, and the entry is rewritten.
+	python3 -c "$CACHE_TOOL" flip "$OCIRT_SECCOMP_CACHE" "$a"
+	cache_run "$PROFILE"
+	assert_output "mkdir=1"
+	run python3 -c "$CACHE_TOOL" key "$OCIRT_SECCOMP_CACHE" "$a"
+	assert_output_contains '"SCMP_ACT_ERRNO"'
+}
+
+@test "seccomp: OCIRT_SECCOMP_CACHE=off compiles every time and writes nothing" {
+	ocirt_only "the cache of compiled filters"
+	export OCIRT_SECCOMP_CACHE=off
+	cache_run "$PROFILE"
+	assert_output "mkdir=1"
+	cache_run "$PROFILE"
+	assert_output "mkdir=1"
+	[ "$(ls -A "$TEST_TMP" | grep -c cache)" = 0 ] || fail "off wrote a cache"
+	[ ! -e "$TEST_TMP/state/off" ] && [ ! -e "$BUNDLE/off" ] && [ ! -e /off ] || fail "off is a directory name"
+}
