@@ -10,6 +10,8 @@
 #   vmlinuz          the kernel, taken out of linux-image-<version>-amd64
 #   base.cpio.gz     the root filesystem, /init first (see make_init)
 #   image.stamp      what the two were built from; a different recipe rebuilds
+#   modules.cpio.gz  the kernel modules the suites load, a second archive
+#   modules.stamp    their own recipe
 #
 # Environment: OCIRT_VM_CACHE, OCIRT_VM_MIRROR (default
 # http://deb.debian.org/debian), OCIRT_VM_KERNEL (an exact package name such
@@ -50,11 +52,11 @@ die() {
 	exit 1
 }
 
-# host_tools: qemu, cpio and debootstrap, installed when missing.  dpkg-deb
-# and apt-get come with every Debian.
+# host_tools: qemu, cpio, debootstrap and depmod (kmod), installed when
+# missing.  dpkg-deb and apt-get come with every Debian.
 host_tools() {
 	local missing=() tool pkg
-	for tool in qemu-system-x86_64:qemu-system-x86 cpio:cpio debootstrap:debootstrap; do
+	for tool in qemu-system-x86_64:qemu-system-x86 cpio:cpio debootstrap:debootstrap depmod:kmod; do
 		pkg=${tool#*:}
 		command -v "${tool%%:*}" >/dev/null || missing+=("$pkg")
 	done
@@ -158,6 +160,32 @@ exec switch_root /newroot /lib/systemd/systemd
 EOF
 }
 
+# The kernel modules the suites load: dummy and veth (linux.netDevices),
+# the netfilter family criu probes, overlay and fuse.  Debian's kernel has
+# them as modules only; all of them would be 400 MB in RAM.
+module_dirs="drivers/net/dummy.ko drivers/net/veth.ko drivers/net/macvlan.ko drivers/net/ipvlan
+net/netfilter net/ipv4/netfilter net/ipv6/netfilter net/bridge net/802 net/llc net/sched
+lib/libcrc32c.ko crypto/crc32c_generic.ko arch/x86/crypto/crc32c-intel.ko fs/overlay fs/fuse"
+
+# make_modules PACKAGE WORKDIR OUT: those modules with their modules.dep, as a
+# second archive (usr/lib/modules: /lib is a link in the base image).  The
+# kernel unpacks concatenated archives in order, so adding modules never
+# rebuilds the base image.
+make_modules() {
+	local pkg=$1 work=$2 out=$3 ver=${1#linux-image-}
+	[ -d "$work/kernel" ] || fetch_kernel "$pkg" "$work"
+	local src=$work/kernel/lib/modules/$ver dst=$work/mods/usr/lib/modules/$ver m
+	mkdir -p "$dst/kernel"
+	for m in $module_dirs; do
+		[ -e "$src/kernel/$m" ] || continue
+		mkdir -p "$dst/kernel/$(dirname "$m")"
+		cp -a "$src/kernel/$m" "$dst/kernel/$(dirname "$m")/"
+	done
+	cp "$src"/modules.order "$src"/modules.builtin* "$dst/" 2>/dev/null || true
+	depmod -b "$work/mods/usr" "$ver" || die "depmod for the guest's modules failed"
+	pack "$work/mods" "$out"
+}
+
 # pack DIR OUT: DIR as a gzipped newc cpio, owned by root inside.
 pack() {
 	(cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet) |
@@ -185,6 +213,7 @@ main() {
 	want=$(recipe "$kpkg")
 	if ! $rebuild && [ -s "$cache/vmlinuz" ] && [ -s "$cache/base.cpio.gz" ] &&
 		[ "$(cat "$cache/image.stamp" 2>/dev/null)" = "$want" ]; then
+		modules "$kpkg"
 		return 0
 	fi
 	[ "$(id -u)" = 0 ] || skip "no VM image in $cache and building one needs root (debootstrap)"
@@ -207,6 +236,27 @@ main() {
 	mv "$work/base.cpio.gz" "$cache/base.cpio.gz"
 	echo "$want" >"$cache/image.stamp"
 	say "cached $kpkg and a $(du -h "$cache/base.cpio.gz" | cut -f1) root filesystem in $cache"
+	modules "$kpkg" "$work"
+}
+
+# modules PACKAGE [WORKDIR]: $cache/modules.cpio.gz, built when its own
+# recipe changed (WORKDIR: where the kernel package may already be).
+modules() {
+	local kpkg=$1 work=${2:-} want
+	want=$(echo "kernel=$kpkg modules=$(echo $module_dirs)"; declare -f make_modules | sha256sum)
+	[ -s "$cache/modules.cpio.gz" ] && [ "$(cat "$cache/modules.stamp" 2>/dev/null)" = "$want" ] && return 0
+	[ "$(id -u)" = 0 ] || skip "no guest modules in $cache and building them needs root"
+	if [ -z "$work" ]; then
+		work=$(mktemp -d "$cache/build.XXXXXX")
+		trap "rm -rf --one-file-system '$work'" EXIT
+		chmod 755 "$work"
+	fi
+	say "packing the guest's kernel modules"
+	make_modules "$kpkg" "$work" "$work/modules.cpio.gz"
+	rm -f "$cache/modules.stamp"
+	mv "$work/modules.cpio.gz" "$cache/modules.cpio.gz"
+	echo "$want" >"$cache/modules.stamp"
+	say "cached $(du -h "$cache/modules.cpio.gz" | cut -f1) of kernel modules in $cache"
 }
 
 main "$@"

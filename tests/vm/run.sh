@@ -333,7 +333,7 @@ rm -rf "$out"
 mkdir -p "$out"
 make_run_archive "$build" "$tmp/run.cpio.gz"
 # One -initrd: the kernel unpacks concatenated archives in order.
-cat "$cache/base.cpio.gz" "$tmp/run.cpio.gz" >"$tmp/initrd"
+cat "$cache/base.cpio.gz" "$cache/modules.cpio.gz" "$tmp/run.cpio.gz" >"$tmp/initrd"
 : >"$tmp/results.txt"
 say "booting (suites: $suites; runtimes: $runtimes; hard limit ${vm_timeout}s)"
 finished=true
