@@ -476,6 +476,32 @@ pid_alive() {
 	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
+# wait_gone PID...: true once none of them is alive (a zombie is not: it
+# waits for a reaper that may never come); 5 s at most.
+wait_gone() {
+	local i p alive
+	for ((i = 0; i < 100; i++)); do
+		alive=0
+		for p in "$@"; do
+			pid_alive "$p" && alive=1
+		done
+		[ "$alive" -eq 0 ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# ns_members PID: the host pids in PID's pid namespace, PID itself left out
+# (zombies included).
+ns_members() {
+	local ns d
+	ns=$(readlink "/proc/$1/ns/pid") || return 0
+	for d in /proc/[0-9]*; do
+		[ "${d#/proc/}" != "$1" ] && [ "$(readlink "$d/ns/pid" 2>/dev/null)" = "$ns" ] && echo "${d#/proc/}"
+	done
+	return 0
+}
+
 # Host hard limit of an rlimit as `ulimit` prints it (-n, -u, ...).
 host_hard_limit() {
 	ulimit -H "$1"

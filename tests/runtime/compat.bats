@@ -28,30 +28,6 @@ same_as_runc() {
 	[ "$got" = "$want" ] || fail $'ocirt:\n'"$got"$'\nrunc:\n'"$want"
 }
 
-# wait_gone PID...: true once none of them is alive (5 s at most).
-wait_gone() {
-	local i p alive
-	for ((i = 0; i < 100; i++)); do
-		alive=0
-		for p in "$@"; do
-			pid_alive "$p" && alive=1
-		done
-		[ "$alive" -eq 0 ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
-# ns_members PID: the host pids in PID's pid namespace, PID itself left out.
-ns_members() {
-	local ns d
-	ns=$(readlink "/proc/$1/ns/pid") || return 0
-	for d in /proc/[0-9]*; do
-		[ "${d#/proc/}" != "$1" ] && [ "$(readlink "$d/ns/pid" 2>/dev/null)" = "$ns" ] && echo "${d#/proc/}"
-	done
-	return 0
-}
-
 # start_pod RT A B: container A owns a pid namespace; B joins it, starts a
 # background child and exits, as a pod's app container whose main process
 # ended.  Sets POD_A_PID and POD_ORPHANS (B's leftovers, in A's namespace).
