@@ -30,6 +30,7 @@
 #include "manage.h"
 #include "mounts.h"
 #include "namespaces.h"
+#include "netdev.h"
 #include "process.h"
 #include "seccomp.h"
 #include "state.h"
@@ -473,6 +474,10 @@ static int
 job_create_hooks(struct create_job *job, struct oci_error **err)
 {
   struct oci_state st = job_hook_state(job, "creating");
+
+  /* Before the hooks: a prestart hook sees the interfaces in place. */
+  if (rt_netdev_move_all(job->ctx, job->cfg->linux_, job->init, err) < 0)
+    return -1;
 
   rt_debug(job->ctx,
            "hooks: running %zu prestart and %zu createRuntime hooks (the init waits before pivot_root)",

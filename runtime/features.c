@@ -161,7 +161,7 @@ build_linux(void)
   l->mount_extensions->idmap = enabled(true);
   l->memory_policy = xzalloc(sizeof *l->memory_policy);
   rt_mempolicy_features(l->memory_policy);
-  l->net_devices = enabled(false);
+  l->net_devices = enabled(true);
   return l;
 }
 

@@ -90,16 +90,19 @@ hook_state(const struct rt_init_args *a, const char *status)
 /* Hooks that run in (or need the pid of) the container before `start`
  * returns; poststart and poststop are `start`'s and `delete`'s. */
 static bool
-needs_hook_sync(const struct oci_hooks *h)
+needs_hook_sync(const struct oci_config *cfg)
 {
+  const struct oci_hooks *h = cfg->hooks;
+
   return rt_hooks_count(h, RT_HOOK_PRESTART) || rt_hooks_count(h, RT_HOOK_CREATE_RUNTIME)
-         || rt_hooks_count(h, RT_HOOK_CREATE_CONTAINER) || rt_hooks_count(h, RT_HOOK_START_CONTAINER);
+         || rt_hooks_count(h, RT_HOOK_CREATE_CONTAINER) || rt_hooks_count(h, RT_HOOK_START_CONTAINER)
+         || (cfg->linux_ && cfg->linux_->net_devices_len > 0);
 }
 
-/* The mounts are done, the old root is still reachable: the parent runs
- * prestart and createRuntime now, then we run createContainer here, in the
- * container's namespaces (its path resolves on the host, as the spec says;
- * cwd is the rootfs, as under runc). */
+/* The mounts are done, the old root is still reachable: the parent moves
+ * linux.netDevices in and runs prestart and createRuntime now, then we run
+ * createContainer here, in the container's namespaces (its path resolves on
+ * the host, as the spec says; cwd is the rootfs, as under runc). */
 static int
 before_pivot(void *data, struct oci_error **err)
 {
@@ -108,7 +111,7 @@ before_pivot(void *data, struct oci_error **err)
   struct rt_sync_msg msg;
   struct oci_state st;
 
-  if (!needs_hook_sync(h))
+  if (!needs_hook_sync(a->cfg))
     return 0;
   if (rt_sync_send(a->sync_fd, RT_SYNC_HOOKS, 0, -1, err) < 0
       || rt_sync_expect(a->sync_fd, RT_SYNC_GO, &msg, err) < 0)

@@ -29,7 +29,5 @@ rt_config_check_support(const struct oci_config *cfg, struct oci_error **err)
     return oci_error_set(err, 0, "config.json: not supported: linux.mountLabel (no SELinux support)");
   if (l->intel_rdt)
     return oci_error_set(err, 0, "config.json: not supported: linux.intelRdt");
-  if (l->net_devices_len > 0)
-    return oci_error_set(err, 0, "config.json: not supported: linux.netDevices");
   return 0;
 }

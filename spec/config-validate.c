@@ -5,6 +5,7 @@
  * of fields together.  Where runc 1.1
  * accepts something the spec frowns upon (relative mount destinations) we
  * accept it too, so that bundles that work with runc work here. */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -373,6 +374,39 @@ check_seccomp(const struct check *c, const struct oci_seccomp *s)
   return 0;
 }
 
+/* A name the kernel accepts for an interface (dev_valid_name): at most
+ * IFNAMSIZ - 1 bytes, not "." or "..", no '/', ':' or white space. */
+static bool
+valid_ifname(const char *n)
+{
+  if (n == NULL || n[0] == '\0' || strlen(n) > 15 || strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+    return false;
+  for (; *n; n++)
+    if (*n == '/' || *n == ':' || isspace((unsigned char)*n))
+      return false;
+  return true;
+}
+
+static int
+check_net_devices(const struct check *c, const struct oci_linux *l)
+{
+  if (l->net_devices_len == 0)
+    return 0;
+  if (find_namespace(l, "network") == NULL)
+    return fail(c, "linux.netDevices: requires a network namespace in linux.namespaces");
+  for (size_t i = 0; i < l->net_devices_len; i++)
+    {
+      const struct oci_net_device *d = &l->net_devices[i];
+
+      if (!valid_ifname(d->host_name))
+        return fail(c, "linux.netDevices: \"%s\" is not a valid interface name", d->host_name);
+      if (d->name && d->name[0] && !valid_ifname(d->name))
+        return fail(c, "linux.netDevices.%s.name: \"%s\" is not a valid interface name", d->host_name,
+                    d->name);
+    }
+  return 0;
+}
+
 static int
 check_linux(const struct check *c, const struct oci_config *cfg)
 {
@@ -392,7 +426,8 @@ check_linux(const struct check *c, const struct oci_config *cfg)
     return 0;
 
   if (check_namespaces(c, l) < 0 || check_user_namespace(c, l) < 0 || check_time_offsets(c, l) < 0
-      || check_devices(c, l) < 0 || check_sysctl(c, cfg) < 0 || check_seccomp(c, l->seccomp) < 0)
+      || check_devices(c, l) < 0 || check_sysctl(c, cfg) < 0 || check_seccomp(c, l->seccomp) < 0
+      || check_net_devices(c, l) < 0)
     return -1;
   if (l->resources && check_device_cgroup(c, l->resources, "linux.resources.") < 0)
     return -1;
