@@ -11,6 +11,7 @@
 #include "spec/util.h"
 #include "child.h"
 #include "log.h"
+#include "lsm.h"
 #include "seccomp.h"
 #include "sync.h"
 #include "terminal.h"
@@ -127,6 +128,8 @@ rt_child_prepare(const struct rt_child *c, struct rt_exec *exec, struct oci_erro
   if (syscall(SYS_close_range, 3 + c->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     return oci_error_errno(err, "marking descriptors close-on-exec");
   if (c->mempolicy && rt_mempolicy_apply(c->mempolicy, err) < 0)
+    return -1;
+  if (rt_lsm_apply(c->proc, err) < 0)
     return -1;
   if (rt_process_prepare(c->log, c->proc, exec, !nnp && has_filter(c) ? &before_user : NULL, err) < 0)
     return -1;

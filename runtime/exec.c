@@ -22,6 +22,7 @@
 #include "exec.h"
 #include "foreground.h"
 #include "log.h"
+#include "lsm.h"
 #include "namespaces.h"
 #include "process.h"
 #include "seccomp.h"
@@ -114,6 +115,16 @@ apply_overrides(struct oci_process *p, const struct rt_exec_opts *o)
     }
   if (o->no_new_privs)
     p->no_new_privileges = true;
+  if (o->apparmor)
+    {
+      free(p->apparmor_profile);
+      p->apparmor_profile = xstrdup(o->apparmor);
+    }
+  if (o->process_label)
+    {
+      free(p->selinux_label);
+      p->selinux_label = xstrdup(o->process_label);
+    }
   if (o->caps_len)
     {
       struct oci_capabilities *c = p->capabilities;
@@ -167,7 +178,8 @@ load_config(struct exec_job *job, struct oci_error **err)
       apply_overrides(job->cfg->process, job->opts);
       job->proc = job->cfg->process;
     }
-  if (oci_process_validate("process", job->proc, err) < 0)
+  if (oci_process_validate("process", job->proc, err) < 0
+      || rt_lsm_check(job->proc, job->opts->process ? "process." : "exec: ", err) < 0)
     return -1;
   lnx = job->cfg->linux_;
   for (size_t i = 0; lnx && i < lnx->namespaces_len; i++)

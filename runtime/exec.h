@@ -32,6 +32,8 @@ struct rt_exec_opts
   char **caps; /* added to the bounding, effective and permitted sets */
   size_t caps_len;
   bool no_new_privs;
+  const char *apparmor;      /* --apparmor: process.apparmorProfile */
+  const char *process_label; /* --process-label: process.selinuxLabel */
 
   const char *console_socket;
   const char *pid_file; /* the host pid of the new process, written atomically */

@@ -153,7 +153,7 @@ build_linux(void)
   l->cgroup->rdma = yes;
   l->seccomp = xzalloc(sizeof *l->seccomp);
   rt_seccomp_features(l->seccomp);
-  l->apparmor = enabled(false);
+  l->apparmor = enabled(true);
   l->selinux = enabled(false);
   l->intel_rdt = xzalloc(sizeof *l->intel_rdt);
   l->intel_rdt->enabled = no;

@@ -3,6 +3,7 @@
  * asked for. */
 #include <config.h>
 
+#include "lsm.h"
 #include "support.h"
 
 static bool
@@ -17,10 +18,8 @@ rt_config_check_support(const struct oci_config *cfg, struct oci_error **err)
   const struct oci_process *p = cfg->process;
   const struct oci_linux *l = cfg->linux_;
 
-  if (p && set(p->apparmor_profile))
-    return oci_error_set(err, 0, "config.json: not supported: process.apparmorProfile (no AppArmor support)");
-  if (p && set(p->selinux_label))
-    return oci_error_set(err, 0, "config.json: not supported: process.selinuxLabel (no SELinux support)");
+  if (rt_lsm_check(p, "config.json: process.", err) < 0)
+    return -1;
   if (p && p->exec_cpu_affinity)
     return oci_error_set(err, 0, "config.json: not supported: process.execCPUAffinity");
   if (l == NULL)

@@ -28,6 +28,8 @@ static const char help[] = "Run a new process in a created or running container.
                            "                            container's (repeatable, one per controller)\n"
                            "  -c, --cap CAP             add a capability (repeatable)\n"
                            "      --no-new-privs        set no_new_privs\n"
+                           "      --apparmor PROFILE    run under this AppArmor profile\n"
+                           "      --process-label LABEL SELinux label (not supported: no SELinux)\n"
                            "      --preserve-fds N      pass fds 3..3+N-1 to the process\n"
                            "Without --process the container's own process settings are used with\n"
                            "COMMAND as args and the options above applied.\n";
@@ -40,6 +42,8 @@ enum
   OPT_NO_NEW_PRIVS,
   OPT_PRESERVE_FDS,
   OPT_CGROUP,
+  OPT_APPARMOR,
+  OPT_PROCESS_LABEL,
 };
 
 static const struct option options[] = {
@@ -53,6 +57,8 @@ static const struct option options[] = {
   { "user", required_argument, NULL, 'u' },
   { "additional-gids", required_argument, NULL, 'g' },
   { "cgroup", required_argument, NULL, OPT_CGROUP },
+  { "apparmor", required_argument, NULL, OPT_APPARMOR },
+  { "process-label", required_argument, NULL, OPT_PROCESS_LABEL },
   { "cap", required_argument, NULL, 'c' },
   { "no-new-privs", no_argument, NULL, OPT_NO_NEW_PRIVS },
   { "preserve-fds", required_argument, NULL, OPT_PRESERVE_FDS },
@@ -167,6 +173,12 @@ parse(int argc, char **argv, struct parsed *p, struct oci_error **err)
       case 'g':
         if (push_gid(optarg, &p->o, err) < 0)
           return -1;
+        break;
+      case OPT_APPARMOR:
+        p->o.apparmor = optarg;
+        break;
+      case OPT_PROCESS_LABEL:
+        p->o.process_label = optarg;
         break;
       case OPT_CGROUP:
         push(&p->o.cgroups, &p->o.cgroups_len, optarg);
