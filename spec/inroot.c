@@ -123,8 +123,15 @@ mkdir_p_pass(int rootfd, const char *path, mode_t mode, unsigned how, oci_root_c
 
   for (char *comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save))
     {
-      cleanup_free char *cur = xasprintf("%s/%s", prefix, comp);
-      int fd = oci_root_openat(rootfd, cur, O_PATH | O_DIRECTORY, how);
+      cleanup_free char *cur = NULL;
+      int fd;
+
+      /* `.` changes nothing; `..` is left to the kernel: a symlink before it
+       * decides where it leads. */
+      if (strcmp(comp, ".") == 0)
+        continue;
+      cur = xasprintf("%s/%s", prefix, comp);
+      fd = oci_root_openat(rootfd, cur, O_PATH | O_DIRECTORY, how);
 
       if (fd < 0 && errno == ENOENT)
         {
@@ -188,8 +195,9 @@ split_path(const char *path, char **dir, char **base, struct oci_error **err)
   *dir = slash ? xstrndup(copy, (size_t)(slash - copy)) : xstrdup("");
   if ((*base)[0] == '\0' || strcmp(*base, ".") == 0 || strcmp(*base, "..") == 0)
     {
-      free(*dir);
-      free(*base);
+      /* The caller's cleanup frees them too. */
+      free(steal_pointer(dir));
+      free(steal_pointer(base));
       return oci_error_set(err, 0, "`%s` does not name a file", path);
     }
   return 0;
