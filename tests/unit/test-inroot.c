@@ -239,6 +239,24 @@ hear(void *data, const char *path)
     snprintf(h->paths[h->n++], sizeof h->paths[0], "%s", path);
 }
 
+/* mkdir -p NAME/MADE where NAME -> TARGET leads to the host's `outside`:
+ * true when MADE lands in the root's copy of that path and not outside. */
+static bool
+mkdir_through(int root, const char *target, const char *name, const char *made)
+{
+  struct oci_error *err = NULL;
+  cleanup_free char *path = xasprintf("%s/%s", name, made);
+  cleanup_free char *inner = xasprintf("%s/%s", outside + 1, made);
+
+  link_in(root, target, name);
+  int fd = oci_root_mkdir_p(root, path, 0755, 0, NULL, NULL, &err);
+  oci_error_free(err);
+  if (fd < 0)
+    return false;
+  close(fd);
+  return !host_exists(made) && exists_at(root, inner);
+}
+
 static void
 test_mkdir_p(void)
 {
@@ -266,19 +284,11 @@ test_mkdir_p(void)
   close(fd);
 
   /* mkdir -p through a symlink to outside: absolute, then relative. */
-  link_in(root, outside, "esc");
-  fd = oci_root_mkdir_p(root, "esc/made", 0755, 0, NULL, NULL, &err);
-  cleanup_free char *inner = xasprintf("%s/made", outside + 1);
-  ok(fd >= 0 && !host_exists("made") && exists_at(root, inner),
+  ok(mkdir_through(root, outside, "esc", "made"),
      "mkdir -p through an absolute symlink to outside creates inside the root");
-  close(fd);
   cleanup_free char *up = xasprintf("../../../../../..%s", outside);
-  link_in(root, up, "up");
-  fd = oci_root_mkdir_p(root, "up/made2", 0755, 0, NULL, NULL, &err);
-  cleanup_free char *inner2 = xasprintf("%s/made2", outside + 1);
-  ok(fd >= 0 && !host_exists("made2") && exists_at(root, inner2),
+  ok(mkdir_through(root, up, "up", "made2"),
      "mkdir -p through a relative symlink full of `..` creates inside the root");
-  close(fd);
 
   /* A dangling symlink: its target is created inside the root, or refused. */
   link_in(root, "/dangling/target", "dl");
