@@ -96,7 +96,7 @@ redirect(int dirfd, const char *name, const char *dir, const char *cur, const ch
   if (target == NULL && errno == ENAMETOOLONG)
     return oci_error_errno(err, "reading symlink `%s`", cur);
   if (target == NULL)
-    return oci_error_set(err, ENOENT, "creating `%s`: raced with another change", cur);
+    return oci_error_set(err, ENOENT, "creating directory `%s`: raced with another change", cur);
   if (how & OCI_ROOT_NO_SYMLINKS)
     return oci_error_set(err, ELOOP, "`%s` is a symlink", cur);
   if (how & OCI_ROOT_NO_DANGLING)
