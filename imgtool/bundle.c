@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "spec/util.h"
+#include "inroot.h"
 #include "bundle.h"
 #include "convert.h"
 #include "layer.h"
@@ -201,7 +202,8 @@ make_cwd(int rootfd, const char *cwd, struct oci_error **err)
   cwd += strspn(cwd, "/");
   if (*cwd == '\0')
     return 0;
-  if (img_mkdir_in_root(rootfd, cwd, NULL, NULL, &fd, err) < 0)
+  fd = oci_root_mkdir_p(rootfd, cwd, 0755, OCI_ROOT_NO_DANGLING, NULL, NULL, err);
+  if (fd < 0)
     return oci_error_wrap(err, "working directory `/%s`", cwd);
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "spec/util.h"
+#include "inroot.h"
 #include "convert.h"
 #include "layer.h"
 
@@ -33,7 +34,7 @@ parse_id(const char *s, uint32_t *out)
 static FILE *
 open_etc(int rootfd, const char *path)
 {
-  int fd = img_open_in_root(rootfd, path, O_RDONLY);
+  int fd = oci_root_openat(rootfd, path, O_RDONLY, 0);
   if (fd < 0)
     return NULL;
   FILE *f = fdopen(fd, "re");

@@ -15,8 +15,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <linux/openat2.h>
-
 #include <archive.h>
 #include <archive_entry.h>
 #ifdef HAVE_ISAL
@@ -24,11 +22,16 @@
 #endif
 
 #include "spec/util.h"
+#include "inroot.h"
 #include "digest.h"
 #include "blockq.h"
 #include "file-writer.h"
 #include "layer.h"
 #include "readahead.h"
+
+/* Tar member names and hardlink targets: relative to the rootfs ("" is the
+ * rootfs itself), and a `..` in one is refused, whatever it would resolve to. */
+#define TAR_NAME (OCI_PATH_RELATIVE | OCI_PATH_NO_DOTDOT)
 
 #define WHITEOUT_PREFIX ".wh."
 #define WHITEOUT_META_PREFIX ".wh..wh."
@@ -533,55 +536,6 @@ invalidate_cache(struct applier *ap)
   ap->cached_path[0] = '\0';
 }
 
-int
-img_open_in_root(int rootfd, const char *path, int flags)
-{
-  struct open_how how = {
-    .flags = flags | O_CLOEXEC,
-    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-  };
-  for (;;)
-    {
-      int fd = syscall(SYS_openat2, rootfd, path, &how, sizeof how);
-      /* EAGAIN: a concurrent rename somewhere in the tree; just retry. */
-      if (fd >= 0 || errno != EAGAIN)
-        return fd;
-    }
-}
-
-/* Normalise a tar member name: drop leading `/` and `./`, empty and `.`
- * components and a trailing `/`; refuse `..`.  "" is the root itself. */
-static int
-clean_path(const char *in, char *out, size_t outlen, struct oci_error **err)
-{
-  size_t o = 0;
-  const char *p = in;
-
-  while (*p)
-    {
-      while (*p == '/')
-        p++;
-      const char *end = strchrnul(p, '/');
-      size_t n = end - p;
-      if (n == 0 || (n == 1 && p[0] == '.'))
-        {
-          p = end;
-          continue;
-        }
-      if (n == 2 && p[0] == '.' && p[1] == '.')
-        return oci_error_set(err, 0, "path has a `..` component");
-      if (o + n + 2 > outlen)
-        return oci_error_set(err, 0, "path is too long");
-      if (o)
-        out[o++] = '/';
-      memcpy(out + o, p, n);
-      o += n;
-      p = end;
-    }
-  out[o] = '\0';
-  return 0;
-}
-
 /* Split "a/b/c" into "a/b" and "c" in place; returns the base. */
 static char *
 split_parent(char *path)
@@ -591,45 +545,6 @@ split_parent(char *path)
     return NULL;
   *slash = '\0';
   return slash + 1;
-}
-
-int
-img_mkdir_in_root(int rootfd, const char *path, void (*created)(void *data, const char *path), void *data,
-                  int *out, struct oci_error **err)
-{
-  char prefix[PATH_MAX];
-  cleanup_close int prev = -1;
-  const char *p = path;
-
-  if (strlen(path) >= sizeof prefix)
-    return oci_error_set(err, ENAMETOOLONG, "directory `%s`", path);
-  for (;;)
-    {
-      const char *end = strchrnul(p, '/');
-      size_t n = end - path;
-      memcpy(prefix, path, n);
-      prefix[n] = '\0';
-      cleanup_close int fd = img_open_in_root(rootfd, prefix, O_PATH | O_DIRECTORY);
-      if (fd < 0 && errno == ENOENT)
-        {
-          cleanup_free char *comp = xstrndup(p, end - p);
-          if (mkdirat(prev >= 0 ? prev : rootfd, comp, 0755) < 0 && errno != EEXIST)
-            return oci_error_errno(err, "create directory `%s`", prefix);
-          if (created)
-            created(data, prefix);
-          fd = img_open_in_root(rootfd, prefix, O_PATH | O_DIRECTORY);
-        }
-      if (fd < 0)
-        return oci_error_errno(err, "open directory `%s`", prefix);
-      if (prev >= 0)
-        close(prev);
-      prev = steal_fd(&fd);
-      if (*end == '\0')
-        break;
-      p = end + 1;
-    }
-  *out = steal_fd(&prev);
-  return 0;
 }
 
 static void
@@ -663,10 +578,11 @@ open_parent(struct applier *ap, const char *parent, bool create, struct oci_erro
   if (ap->cached_fd >= 0 && strcmp(ap->cached_path, parent) == 0)
     return ap->cached_fd;
 
-  int fd = img_open_in_root(ap->rootfd, parent, O_PATH | O_DIRECTORY);
+  int fd = oci_root_openat(ap->rootfd, parent, O_PATH | O_DIRECTORY, 0);
   if (fd < 0 && errno == ENOENT && create)
     {
-      if (img_mkdir_in_root(ap->rootfd, parent, note_created, ap, &fd, err) < 0)
+      fd = oci_root_mkdir_p(ap->rootfd, parent, 0755, OCI_ROOT_NO_DANGLING, note_created, ap, err);
+      if (fd < 0)
         return -1;
     }
   else if (fd < 0)
@@ -1077,7 +993,7 @@ find_in_lowers(const struct applier *ap, const char *path, size_t *layer)
           struct stat st;
           memcpy(prefix, path, end - path);
           prefix[end - path] = '\0';
-          cleanup_close int fd = img_open_in_root(root, prefix, O_PATH | O_NOFOLLOW);
+          cleanup_close int fd = oci_root_openat(root, prefix, O_PATH | O_NOFOLLOW, 0);
           if (fd < 0 || fstat(fd, &st) < 0)
             break; /* not in this layer: look further down, unless an opaque dir above said no */
           if (is_whiteout(&st))
@@ -1089,7 +1005,7 @@ find_in_lowers(const struct applier *ap, const char *path, size_t *layer)
             }
           if (S_ISDIR(st.st_mode))
             {
-              cleanup_close int dfd = img_open_in_root(root, prefix, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+              cleanup_close int dfd = oci_root_openat(root, prefix, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
               if (dfd >= 0 && is_opaque(dfd))
                 stop = true;
             }
@@ -1115,7 +1031,7 @@ link_from_lowers(struct applier *ap, const char *tparent, const char *tbase, con
   snprintf(path, sizeof path, "%s%s%s", tparent, tparent[0] ? "/" : "", tbase);
   if (find_in_lowers(ap, path, &i) < 0)
     return oci_error_set(err, 0, "hardlink target `%s` is not in the rootfs", link);
-  cleanup_close int fd = img_open_in_root(ap->o->lowers[i], path, O_PATH | O_NOFOLLOW);
+  cleanup_close int fd = oci_root_openat(ap->o->lowers[i], path, O_PATH | O_NOFOLLOW, 0);
   if (fd < 0 || fstat(fd, &st) < 0)
     return oci_error_errno(err, "hardlink target `%s`", link);
   if (S_ISDIR(st.st_mode))
@@ -1157,7 +1073,7 @@ apply_hardlink(struct applier *ap, const char *link, int pfd, const char *base, 
   char target[PATH_MAX];
   struct stat a, b;
 
-  if (clean_path(link, target, sizeof target, err) < 0)
+  if (oci_path_clean_into(link, TAR_NAME, target, sizeof target, err) < 0)
     return oci_error_wrap(err, "hardlink target `%s`", link);
   if (target[0] == '\0')
     return oci_error_set(err, 0, "hardlink to the root directory");
@@ -1166,7 +1082,7 @@ apply_hardlink(struct applier *ap, const char *link, int pfd, const char *base, 
   if (tbase == NULL)
     tbase = target;
 
-  cleanup_close int tfd = tparent[0] ? img_open_in_root(ap->rootfd, tparent, O_PATH | O_DIRECTORY) : -1;
+  cleanup_close int tfd = tparent[0] ? oci_root_openat(ap->rootfd, tparent, O_PATH | O_DIRECTORY, 0) : -1;
   if (tparent[0] && tfd < 0 && errno == ENOENT && ap->o->overlay && ap->o->lowers_len)
     return link_from_lowers(ap, tparent, tbase, link, pfd, base, err);
   if (tparent[0] && tfd < 0)
@@ -1261,7 +1177,7 @@ apply_entry(struct applier *ap, struct archive *a, struct archive_entry *e, stru
 
   if (raw == NULL)
     return oci_error_set(err, 0, "entry without a name");
-  if (clean_path(raw, path, sizeof path, err) < 0)
+  if (oci_path_clean_into(raw, TAR_NAME, path, sizeof path, err) < 0)
     return -1;
   if (path[0] == '\0')
     return 0; /* "./": the rootfs itself keeps its attributes */
@@ -1312,7 +1228,7 @@ finish_dirs(struct applier *ap, struct oci_error **err)
   for (size_t i = ap->dirs_len; i-- > 0;)
     {
       struct dir_attrs *d = &ap->dirs[i];
-      cleanup_close int fd = img_open_in_root(ap->rootfd, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      cleanup_close int fd = oci_root_openat(ap->rootfd, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
       if (fd < 0)
         {
           /* Replaced by a later entry of the same layer. */

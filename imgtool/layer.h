@@ -1,8 +1,10 @@
 /* Apply one image layer (a changeset, image-spec layer.md) onto a rootfs.
  *
- * Every path is resolved inside the rootfs with openat2(RESOLVE_IN_ROOT |
- * RESOLVE_NO_MAGICLINKS) and changed with *at() calls: a symlink in the tree
- * (absolute or full of `..`) leads back into the rootfs, never out of it.
+ * Every path is resolved inside the rootfs with spec/inroot.h (openat2
+ * RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) and changed with *at() calls: a
+ * symlink in the tree (absolute or full of `..`) leads back into the rootfs,
+ * never out of it; a directory an entry needs under a dangling symlink is
+ * refused (OCI_ROOT_NO_DANGLING), not created where the link points.
  * Entry names and hardlink targets with a `..` component are refused.
  *
  * Whiteouts: `.wh.NAME` removes NAME from lower layers; `.wh..wh..opq`
@@ -84,15 +86,6 @@ int img_layer_apply(int rootfd, img_layer_read_fn read_fn, void *read_data, cons
 /* The same, reading the blob from fd until EOF. */
 int img_layer_apply_fd(int rootfd, int fd, const struct img_layer_opts *o, struct img_layer_stats *stats,
                        struct oci_error **err);
-
-/* openat2(rootfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS):
- * `path` is looked up as if rootfd were `/`. -1 with errno on failure. */
-int img_open_in_root(int rootfd, const char *path, int flags);
-/* mkdir -p of a relative `path` inside the root (each component resolved
- * with img_open_in_root); `created` (may be NULL) hears of each directory
- * made.  *out gets an O_PATH fd of the last directory. */
-int img_mkdir_in_root(int rootfd, const char *path, void (*created)(void *data, const char *path), void *data,
-                      int *out, struct oci_error **err);
 
 /* rm -rf, also of read-only directories when not root. */
 int img_remove_tree(const char *path, struct oci_error **err);

@@ -68,9 +68,13 @@ bool rt_cg_options_have(const char *options, const char *controllers);
  * owned by the caller: *controllers and *path point into `buf`. */
 int rt_cg_parse_proc_cgroup_line(char *buf, char **controllers, char **path);
 
-/* Lexically clean a cgroup path like Go's filepath.Clean, never climbing above
- * the root: absolute stays absolute, relative stays relative ("" for "."). */
-char *rt_cg_clean_path(const char *path);
+/* Cgroup paths are cleaned with spec/inroot.h's oci_path_clean
+ * (OCI_PATH_KEEP_FORM).  They are not paths inside a container root: they
+ * name cgroups below a cgroupfs mount, where no symlink can stand, or below
+ * the caller's cgroup when relative, so nothing is resolved on the
+ * filesystem.  The `..` rule they need is the same one, though (runc's
+ * CleanPath: clamped at the start, "../x" is "x"), and one normaliser keeps
+ * `..` meaning one thing in the whole project. */
 /* The path the container's cgroup gets before resolution: the cleaned
  * linux.cgroupsPath, or the bare id (relative, as runc does) when empty. */
 int rt_cg_config_path(const char *cgroups_path, const char *id, char **out, struct oci_error **err);

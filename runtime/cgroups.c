@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cgroups-internal.h"
+#include "inroot.h"
 #include "log.h"
 #include "util.h"
 
@@ -167,49 +168,6 @@ rt_cg_parse_proc_cgroup_line(char *buf, char **controllers, char **path)
   return 0;
 }
 
-char *
-rt_cg_clean_path(const char *path)
-{
-  bool abs = path[0] == '/';
-  size_t len = strlen(path);
-  char *out = xmalloc(len + 2);
-  size_t o = 0;
-  const char *p = path;
-
-  if (abs)
-    out[o++] = '/';
-  while (*p)
-    {
-      while (*p == '/')
-        p++;
-      if (*p == '\0')
-        break;
-      size_t seg = strcspn(p, "/");
-      if (seg == 1 && p[0] == '.')
-        ;
-      else if (seg == 2 && p[0] == '.' && p[1] == '.')
-        {
-          /* Drop the last component, but never climb above the start:
-           * like runc's CleanPath, "../x" is "x". */
-          size_t min = abs ? 1 : 0;
-          while (o > min && out[o - 1] != '/')
-            o--;
-          if (o > min)
-            o--;
-        }
-      else
-        {
-          if (o > 0 && out[o - 1] != '/')
-            out[o++] = '/';
-          memcpy(out + o, p, seg);
-          o += seg;
-        }
-      p += seg;
-    }
-  out[o] = '\0';
-  return out;
-}
-
 int
 rt_cg_config_path(const char *cgroups_path, const char *id, char **out, struct oci_error **err)
 {
@@ -222,7 +180,7 @@ rt_cg_config_path(const char *cgroups_path, const char *id, char **out, struct o
       *out = xstrdup(id);
       return 0;
     }
-  char *clean = rt_cg_clean_path(cgroups_path);
+  char *clean = oci_path_clean(cgroups_path, OCI_PATH_KEEP_FORM);
   if (clean[0] == '\0' || strcmp(clean, "/") == 0)
     {
       free(clean);
@@ -641,7 +599,7 @@ resolve_relative(struct rt_cgroup *cg, const char *inner, struct oci_error **err
         if (cg->h[i].rel == NULL && line_matches(&cg->h[i].m, ctrls))
           {
             cleanup_free char *joined = xasprintf("%s/%s", path, inner);
-            cg->h[i].rel = rt_cg_clean_path(joined);
+            cg->h[i].rel = oci_path_clean(joined, OCI_PATH_KEEP_FORM);
           }
     }
   for (size_t i = 0; i < cg->n; i++)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "oci-config.h"
+#include "inroot.h"
 #include "devices.h"
 #include "mounts.h"
 #include "util.h"
@@ -41,8 +42,8 @@ static const struct
 static bool
 same_path(const char *a, const char *b)
 {
-  cleanup_free char *ca = rt_path_clean(a);
-  cleanup_free char *cb = rt_path_clean(b);
+  cleanup_free char *ca = oci_path_clean(a, 0);
+  cleanup_free char *cb = oci_path_clean(b, 0);
 
   return strcmp(ca, cb) == 0;
 }
@@ -88,13 +89,25 @@ bind_host_node(int rootfd, const struct oci_device *d, mode_t mode, struct oci_e
   if ((st.st_mode & S_IFMT) != (mode & S_IFMT)
       || (!S_ISFIFO(mode) && st.st_rdev != makedev((unsigned)d->major, (unsigned)d->minor)))
     return oci_error_set(err, 0, "host device `%s` is not %" PRId64 ":%" PRId64, d->path, d->major, d->minor);
-  fd = rt_root_mkfile(rootfd, d->path, 0644, err);
+  fd = oci_root_mkfile(rootfd, d->path, 0644, err);
   if (fd < 0)
     return -1;
   snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
   if (mount(d->path, target, "bind", MS_BIND, NULL) < 0)
     return oci_error_errno(err, "bind-mounting the host's `%s`", d->path);
   return 0;
+}
+
+/* The clean form clamps "/dev/x/.." to "/dev": such a path names a
+ * directory, never a node, and is refused as written. */
+static bool
+ends_in_dotdot(const char *path)
+{
+  size_t len = strlen(path);
+
+  while (len > 0 && path[len - 1] == '/')
+    len--;
+  return len >= 2 && path[len - 1] == '.' && path[len - 2] == '.' && (len == 2 || path[len - 3] == '/');
 }
 
 static int
@@ -111,17 +124,17 @@ create_device(int rootfd, const struct oci_device *spec, bool in_userns, struct 
   if (spec->path == NULL || spec->path[0] != '/')
     return oci_error_set(err, 0, "device path must be absolute");
   /* "/dev/x/" and "/dev//x" name /dev/x, as for runc. */
-  cleaned.path = path = rt_path_clean(spec->path);
+  cleaned.path = path = oci_path_clean(spec->path, 0);
   if (device_mode(d, &mode, err) < 0)
     return -1;
   if (in_userns)
     return bind_host_node(rootfd, d, mode, err);
 
   base = strrchr(d->path, '/') + 1;
-  if (*base == '\0' || strcmp(base, "..") == 0)
+  if (*base == '\0' || ends_in_dotdot(spec->path))
     return oci_error_set(err, 0, "`%s` does not name a device", spec->path);
   dir = xstrndup(d->path, (size_t)(base - d->path));
-  dirfd = rt_root_mkdir_p(rootfd, dir, 0755, false, err);
+  dirfd = oci_root_mkdir_p(rootfd, dir, 0755, 0, NULL, NULL, err);
   if (dirfd < 0)
     return -1;
   if (mknodat(dirfd, base, mode, makedev((unsigned)d->major, (unsigned)d->minor)) < 0)
@@ -206,7 +219,7 @@ rt_devices_setup(int rootfd, const struct oci_config *cfg, bool in_userns, struc
 
   if (create_devices(rootfd, cfg, in_userns, err) < 0)
     return -1;
-  devfd = rt_root_mkdir_p(rootfd, "/dev", 0755, false, err);
+  devfd = oci_root_mkdir_p(rootfd, "/dev", 0755, 0, NULL, NULL, err);
   if (devfd < 0)
     return -1;
   return create_links(devfd, err);

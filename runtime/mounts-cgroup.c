@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "oci-config.h"
+#include "inroot.h"
 #include "mounts.h"
 #include "mounts-internal.h"
 #include "util.h"
@@ -196,7 +197,7 @@ static int
 mount_cgroup_v1_direct(const struct rt_mount_ctx *ctx, const char *dest, const struct cgroup_v1_bind *b,
                        const struct rt_mount_options *o, struct oci_error **err)
 {
-  cleanup_close int fd = rt_root_mkdir_p(ctx->rootfd, dest, 0755, false, err);
+  cleanup_close int fd = oci_root_mkdir_p(ctx->rootfd, dest, 0755, 0, NULL, NULL, err);
   unsigned long flags = CGROUP_TMPFS_FLAGS | (o->flags & MS_RDONLY);
   const char *source = "cgroup";
 
@@ -261,7 +262,7 @@ mount_cgroup_v1(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const
         }
     }
   r = -1;
-  dirfd = rt_root_open(ctx->rootfd, m->destination, O_PATH | O_DIRECTORY, err);
+  dirfd = oci_root_open(ctx->rootfd, m->destination, O_PATH | O_DIRECTORY, err);
   if (dirfd < 0)
     goto out;
   for (size_t i = 0; i < nb; i++)

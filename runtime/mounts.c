@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/magic.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 #include "oci-config.h"
 #include "log.h"
 #include "idmap.h"
+#include "inroot.h"
 #include "mounts.h"
 #include "mounts-internal.h"
 #include "util.h"
@@ -46,11 +46,6 @@
 /* What the kernel locks (MNT_LOCK_*) on mounts inherited by a less
  * privileged user namespace: a remount may not clear them. */
 #define LOCKED_FLAGS (MS_RDONLY | MS_NODEV | MS_NOEXEC | MS_NOSUID | ATIME_FLAGS)
-
-/* Bounded retries of openat2 for -EAGAIN (a rename raced with
- * RESOLVE_IN_ROOT) and of symlink hops while creating paths. */
-#define MAX_RETRIES 32
-#define MAX_HOPS 40
 
 /* ---- options ---- */
 
@@ -267,203 +262,6 @@ rt_propagation_parse(const char *name, unsigned long *flags, struct oci_error **
   return oci_error_set(err, 0, "linux.rootfsPropagation: `%s` is not supported", name);
 }
 
-/* ---- paths inside the root ---- */
-
-static int
-openat2_retry(int dirfd, const char *path, uint64_t flags, uint64_t resolve)
-{
-  struct open_how how = { .flags = flags | O_CLOEXEC, .resolve = resolve };
-  int fd = -1;
-
-  for (int i = 0; i < MAX_RETRIES; i++)
-    {
-      fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
-      if (fd >= 0 || (errno != EAGAIN && errno != EINTR))
-        break;
-    }
-  return fd;
-}
-
-static uint64_t
-resolve_flags(bool no_symlinks)
-{
-  return RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (no_symlinks ? RESOLVE_NO_SYMLINKS : 0);
-}
-
-int
-rt_root_open(int rootfd, const char *path, int flags, struct oci_error **err)
-{
-  int fd = openat2_retry(rootfd, path, flags, resolve_flags(false));
-
-  if (fd < 0)
-    return oci_error_errno(err, "opening `%s` inside the root", path);
-  return fd;
-}
-
-/* Join `dir` (a path inside the root) and a symlink target the way the
- * kernel resolves it: absolute targets start over at the root. */
-static char *
-join_link(const char *dir, const char *target, const char *rest)
-{
-  const char *base = target[0] == '/' ? "" : dir;
-
-  if (rest == NULL || rest[0] == '\0')
-    return xasprintf("%s/%s", base, target);
-  return xasprintf("%s/%s/%s", base, target, rest);
-}
-
-static char *
-read_link_at(int dirfd, const char *name)
-{
-  char buf[PATH_MAX];
-  ssize_t len = readlinkat(dirfd, name, buf, sizeof buf - 1);
-
-  if (len < 0)
-    return NULL;
-  buf[len] = '\0';
-  return xstrdup(buf);
-}
-
-/* One pass of mkdir -p over `path`.  Returns the O_PATH fd of the directory,
- * -1 with *err on failure, or -2 with *next set when a dangling symlink
- * redirects the walk (the caller starts over with *next). */
-static int
-mkdir_p_pass(int rootfd, const char *path, mode_t mode, bool no_symlinks, char **next, struct oci_error **err)
-{
-  cleanup_free char *copy = xstrdup(path);
-  cleanup_free char *prefix = xstrdup("");
-  cleanup_close int parent = -1;
-  char *save = NULL;
-  uint64_t resolve = resolve_flags(no_symlinks);
-
-  parent = openat2_retry(rootfd, "/", O_PATH | O_DIRECTORY, resolve);
-  if (parent < 0)
-    return oci_error_errno(err, "opening the root");
-
-  for (char *comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save))
-    {
-      cleanup_free char *cur = xasprintf("%s/%s", prefix, comp);
-      int fd = openat2_retry(rootfd, cur, O_PATH | O_DIRECTORY, resolve);
-
-      if (fd < 0 && errno == ENOENT)
-        {
-          int r = mkdirat(parent, comp, mode);
-
-          if (r < 0 && errno != EEXIST)
-            return oci_error_errno(err, "creating directory `%s`", cur);
-          if (r < 0)
-            {
-              /* Something appeared that a lookup cannot pass: a dangling symlink. */
-              cleanup_free char *target = read_link_at(parent, comp);
-              if (target == NULL)
-                return oci_error_set(err, ENOENT, "creating directory `%s`: raced with another change", cur);
-              if (no_symlinks)
-                return oci_error_set(err, ELOOP, "`%s` is a symlink", cur);
-              *next = join_link(prefix, target, save);
-              return -2;
-            }
-          fd = openat2_retry(rootfd, cur, O_PATH | O_DIRECTORY, resolve);
-        }
-      if (fd < 0)
-        return oci_error_errno(err, "opening directory `%s`", cur);
-      close(parent);
-      parent = fd;
-      free(prefix);
-      prefix = steal_pointer(&cur);
-    }
-  return steal_fd(&parent);
-}
-
-int
-rt_root_mkdir_p(int rootfd, const char *path, mode_t mode, bool no_symlinks, struct oci_error **err)
-{
-  cleanup_free char *cur = NULL;
-  int fd = openat2_retry(rootfd, path, O_PATH | O_DIRECTORY, resolve_flags(no_symlinks));
-
-  /* The common case: it is already there. */
-  if (fd >= 0)
-    return fd;
-  cur = xstrdup(path);
-  for (int hop = 0; hop < MAX_HOPS; hop++)
-    {
-      char *next = NULL;
-
-      fd = mkdir_p_pass(rootfd, cur, mode, no_symlinks, &next, err);
-
-      if (fd != -2)
-        return fd;
-      free(cur);
-      cur = next;
-    }
-  return oci_error_set(err, ELOOP, "creating directory `%s`", path);
-}
-
-/* Split "a/b/c" into "a/b" and "c"; trailing slashes are dropped. */
-static int
-split_path(const char *path, char **dir, char **base, struct oci_error **err)
-{
-  cleanup_free char *copy = xstrdup(path);
-  size_t len = strlen(copy);
-  char *slash;
-
-  while (len > 1 && copy[len - 1] == '/')
-    copy[--len] = '\0';
-  slash = strrchr(copy, '/');
-  *base = xstrdup(slash ? slash + 1 : copy);
-  *dir = slash ? xstrndup(copy, (size_t)(slash - copy)) : xstrdup("");
-  if ((*base)[0] == '\0' || strcmp(*base, ".") == 0 || strcmp(*base, "..") == 0)
-    {
-      free(*dir);
-      free(*base);
-      return oci_error_set(err, 0, "`%s` does not name a file", path);
-    }
-  return 0;
-}
-
-int
-rt_root_mkfile(int rootfd, const char *path, mode_t mode, struct oci_error **err)
-{
-  cleanup_free char *cur = xstrdup(path);
-
-  for (int hop = 0; hop < MAX_HOPS; hop++)
-    {
-      cleanup_free char *dir = NULL;
-      cleanup_free char *base = NULL;
-      cleanup_close int dirfd = -1;
-      int fd;
-
-      fd = openat2_retry(rootfd, cur, O_PATH, resolve_flags(false));
-      if (fd >= 0)
-        return fd;
-      if (errno != ENOENT)
-        return oci_error_errno(err, "opening `%s`", cur);
-      if (split_path(cur, &dir, &base, err) < 0)
-        return -1;
-      dirfd = rt_root_mkdir_p(rootfd, dir, 0755, false, err);
-      if (dirfd < 0)
-        return -1;
-      /* O_EXCL: never follow a symlink planted at the last component. */
-      fd = openat(dirfd, base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
-      if (fd >= 0)
-        {
-          close(fd);
-          continue;
-        }
-      if (errno != EEXIST)
-        return oci_error_errno(err, "creating file `%s`", cur);
-      {
-        cleanup_free char *target = read_link_at(dirfd, base);
-        if (target != NULL)
-          {
-            char *next = join_link(dir, target, NULL);
-            free(cur);
-            cur = next;
-          }
-      }
-    }
-  return oci_error_set(err, ELOOP, "creating file `%s`", path);
-}
-
 /* ---- mounting onto fds ---- */
 
 static int
@@ -536,7 +334,7 @@ apply_rec_attrs(int fd, const struct rt_mount_options *o, struct oci_error **err
 static int
 reopen_dest(const struct rt_mount_ctx *ctx, const char *dest, struct oci_error **err)
 {
-  return rt_root_open(ctx->rootfd, dest, O_PATH, err);
+  return oci_root_open(ctx->rootfd, dest, O_PATH, err);
 }
 
 /* Propagation and recursive attributes, common to every kind of mount. */
@@ -626,31 +424,6 @@ static const char *const proc_allowed[] = {
   "/proc/sys/crypto/fips_enabled",
 };
 
-char *
-rt_path_clean(const char *path)
-{
-  char *out = xmalloc(strlen(path) + 2);
-  size_t o = 0;
-
-  for (const char *p = path; *p;)
-    {
-      const char *end = strchrnul(p, '/');
-      size_t len = (size_t)(end - p);
-
-      if (len > 0 && !(len == 1 && p[0] == '.'))
-        {
-          out[o++] = '/';
-          memcpy(out + o, p, len);
-          o += len;
-        }
-      p = *end ? end + 1 : end;
-    }
-  if (o == 0)
-    out[o++] = '/';
-  out[o] = '\0';
-  return out;
-}
-
 static bool
 proc_allowed_path(const char *clean)
 {
@@ -664,7 +437,7 @@ proc_allowed_path(const char *clean)
 static int
 check_proc_path(const char *dest, struct oci_error **err)
 {
-  cleanup_free char *clean = rt_path_clean(dest);
+  cleanup_free char *clean = oci_path_clean(dest, 0);
 
   if (strncmp(clean, "/proc/", 6) == 0 && !proc_allowed_path(clean))
     return oci_error_set(err, 0, "`%s` cannot be mounted because it is inside /proc", dest);
@@ -683,7 +456,7 @@ static int
 check_proc_dest(int destfd, const char *dest, const char *type, const char *bind_source,
                 struct oci_error **err)
 {
-  cleanup_free char *clean = rt_path_clean(dest);
+  cleanup_free char *clean = oci_path_clean(dest, 0);
 
   if (strcmp(clean, "/proc") == 0)
     {
@@ -763,7 +536,7 @@ copy_entry(int srcdir, int dstdir, const char *name, struct oci_error **err)
       break;
     case S_IFLNK:
       {
-        cleanup_free char *target = read_link_at(srcdir, name);
+        cleanup_free char *target = oci_readlinkat(srcdir, name);
         if (target == NULL || symlinkat(target, dstdir, name) < 0)
           return oci_error_errno(err, "copying symlink `%s`", name);
         break;
@@ -817,7 +590,8 @@ rt_mount_fs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const cha
   bool strict = strcmp(type, "proc") == 0 || strcmp(type, "sysfs") == 0;
 
   /* runc refuses to mount proc or sysfs through any symlink. */
-  fd = rt_root_mkdir_p(ctx->rootfd, m->destination, 0755, strict, err);
+  fd = oci_root_mkdir_p(ctx->rootfd, m->destination, 0755, strict ? OCI_ROOT_NO_SYMLINKS : 0, NULL, NULL,
+                        err);
   if (fd < 0)
     {
       if (strict && ((*err)->status == ENOTDIR || (*err)->status == ELOOP))
@@ -838,7 +612,7 @@ rt_mount_fs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const cha
 static bool
 path_is_dev(const char *dest)
 {
-  cleanup_free char *clean = rt_path_clean(dest);
+  cleanup_free char *clean = oci_path_clean(dest, 0);
   return strcmp(clean, "/dev") == 0;
 }
 
@@ -873,10 +647,10 @@ rt_mount_tmpfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const 
   /* Read-only comes in rt_rootfs_finalize(): files are created in it first. */
   unsigned long flags = o->flags & ~(MS_REMOUNT | MS_BIND | MS_REC | MS_RDONLY);
 
-  fd = openat2_retry(ctx->rootfd, m->destination, O_PATH | O_DIRECTORY, resolve_flags(false));
+  fd = oci_root_openat(ctx->rootfd, m->destination, O_PATH | O_DIRECTORY, 0);
   existed = fd >= 0;
   if (!existed)
-    fd = rt_root_mkdir_p(ctx->rootfd, m->destination, 0755, false, err);
+    fd = oci_root_mkdir_p(ctx->rootfd, m->destination, 0755, 0, NULL, NULL, err);
   if (fd < 0)
     return -1;
   if (check_proc_dest(fd, m->destination, "tmpfs", NULL, err) < 0)
@@ -885,7 +659,7 @@ rt_mount_tmpfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const 
     return oci_error_errno(err, "stat");
   if (o->tmpcopyup)
     {
-      olddir = rt_root_open(ctx->rootfd, m->destination, O_RDONLY | O_DIRECTORY, err);
+      olddir = oci_root_open(ctx->rootfd, m->destination, O_RDONLY | O_DIRECTORY, err);
       if (olddir < 0)
         return -1;
     }
@@ -903,7 +677,7 @@ rt_mount_tmpfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const 
   if (o->tmpcopyup)
     {
       /* olddir still reaches the covered directory. */
-      newdir = rt_root_open(ctx->rootfd, m->destination, O_RDONLY | O_DIRECTORY, err);
+      newdir = oci_root_open(ctx->rootfd, m->destination, O_RDONLY | O_DIRECTORY, err);
       if (newdir < 0)
         return -1;
       if (copy_tree(olddir, newdir, err) < 0)
@@ -935,9 +709,9 @@ rt_mount_bind_fd(const struct rt_mount_ctx *ctx, const char *source, int source_
   else if (stat(source, &st) < 0)
     return oci_error_errno(err, "bind source `%s`", source);
   if (S_ISDIR(st.st_mode))
-    fd = rt_root_mkdir_p(ctx->rootfd, dest, 0755, false, err);
+    fd = oci_root_mkdir_p(ctx->rootfd, dest, 0755, 0, NULL, NULL, err);
   else
-    fd = rt_root_mkfile(ctx->rootfd, dest, 0755, err);
+    fd = oci_root_mkfile(ctx->rootfd, dest, 0755, err);
   if (fd < 0)
     return -1;
   if (check_proc_dest(fd, dest, "bind", source, err) < 0)
@@ -1202,7 +976,7 @@ move_onto(int treefd, int destfd, struct oci_error **err)
 static int
 open_null_tree(int rootfd, struct oci_error **err)
 {
-  cleanup_close int null = rt_root_open(rootfd, "/dev/null", O_PATH, err);
+  cleanup_close int null = oci_root_open(rootfd, "/dev/null", O_PATH, err);
   struct stat st;
   int tree;
 
@@ -1238,7 +1012,7 @@ open_ro_tmpfs(struct oci_error **err)
 int
 rt_mount_mask_path(int rootfd, const char *path, struct oci_error **err)
 {
-  cleanup_close int dest = openat2_retry(rootfd, path, O_PATH, resolve_flags(false));
+  cleanup_close int dest = oci_root_openat(rootfd, path, O_PATH, 0);
   cleanup_close int tree = -1;
   struct stat st;
 
@@ -1255,7 +1029,7 @@ rt_mount_mask_path(int rootfd, const char *path, struct oci_error **err)
 int
 rt_mount_readonly_path(int rootfd, const char *path, struct oci_error **err)
 {
-  cleanup_close int dest = openat2_retry(rootfd, path, O_PATH, resolve_flags(false));
+  cleanup_close int dest = oci_root_openat(rootfd, path, O_PATH, 0);
   cleanup_close int tree = -1;
   struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
 
@@ -1276,7 +1050,7 @@ rt_mount_readonly_path(int rootfd, const char *path, struct oci_error **err)
 int
 rt_mount_make_readonly(int rootfd, const char *path, struct oci_error **err)
 {
-  cleanup_close int fd = rt_root_open(rootfd, path, O_PATH, err);
+  cleanup_close int fd = oci_root_open(rootfd, path, O_PATH, err);
   struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
 
   if (fd < 0)

@@ -1,8 +1,9 @@
-/* Mounting inside a container root: option parsing, path resolution that
- * cannot leave the root, and one function per kind of mount.
+/* Mounting inside a container root: option parsing and one function per
+ * kind of mount.
  *
- * Paths inside the root are always resolved with openat2(RESOLVE_IN_ROOT |
- * RESOLVE_NO_MAGICLINKS) relative to an O_PATH fd of the root; mounts land on
+ * Paths inside the root are always opened and created with spec/inroot.h
+ * (openat2 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS relative to an O_PATH fd
+ * of the root, shared with imgtool's layer applier); mounts land on
  * the resulting fd ("/proc/self/fd/N", or move_mount() after pivot_root when
  * the container may have no /proc). */
 #ifndef RT_MOUNTS_H
@@ -36,22 +37,6 @@ void rt_mount_options_clear(struct rt_mount_options *o);
 
 /* linux.rootfsPropagation ("rslave", "private", ...) as MS_* flags. */
 int rt_propagation_parse(const char *name, unsigned long *flags, struct oci_error **err);
-
-/* Open `path` inside the root `rootfd`; `flags` are open(2) flags (O_CLOEXEC
- * is added).  Returns the fd, or -1 with *err set (ENOENT is a normal
- * status for callers that skip missing paths). */
-/* "/a//b/./c/" -> "/a/b/c" (a new string); ".." is kept: it is resolved
- * inside the root. */
-char *rt_path_clean(const char *path);
-
-int rt_root_open(int rootfd, const char *path, int flags, struct oci_error **err);
-/* mkdir -p inside the root; returns an O_PATH fd of the directory.  A
- * dangling symlink on the way is resolved inside the root and its target
- * created, as a lookup through it would.  `no_symlinks`: refuse any symlink. */
-int rt_root_mkdir_p(int rootfd, const char *path, mode_t mode, bool no_symlinks, struct oci_error **err);
-/* Create `path` as an empty file (parents as directories) unless something
- * exists there; returns an O_PATH fd of what is there now. */
-int rt_root_mkfile(int rootfd, const char *path, mode_t mode, struct oci_error **err);
 
 struct rt_mount_ctx
 {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "oci-config.h"
+#include "inroot.h"
 #include "devices.h"
 #include "log.h"
 #include "mounts.h"
@@ -255,7 +256,7 @@ make_cwd(const struct oci_config *cfg, struct oci_error **err)
   root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
     return oci_error_errno(err, "opening `/`");
-  fd = rt_root_mkdir_p(root, cwd, 0755, false, err);
+  fd = oci_root_mkdir_p(root, cwd, 0755, 0, NULL, NULL, err);
   if (fd >= 0)
     return 0;
   if ((*err)->status != ENOTDIR && (*err)->status != EEXIST)

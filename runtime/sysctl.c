@@ -135,6 +135,8 @@ rt_sysctl_validate(const struct oci_config *cfg, struct oci_error **err)
   return check_all(cfg, true, err);
 }
 
+/* Not spec/inroot.h: /proc/sys is no container root but the kernel's own
+ * tree, where a key may follow no symlink at all and never leave procfs. */
 static int
 write_key(int procsys, const struct oci_kv *kv, struct oci_error **err)
 {

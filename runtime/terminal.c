@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "inroot.h"
 #include "terminal.h"
 #include "util.h"
 
@@ -73,10 +73,6 @@ open_slave(int master, const char *name, struct oci_error **err)
 static int
 open_console_target(struct oci_error **err)
 {
-  struct open_how how = {
-    .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-  };
   cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   cleanup_close int dev = -1;
   struct stat st;
@@ -84,7 +80,7 @@ open_console_target(struct oci_error **err)
 
   if (root < 0)
     return oci_error_errno(err, "opening `/`");
-  dev = (int)syscall(SYS_openat2, root, "dev", &how, sizeof how);
+  dev = oci_root_openat(root, "dev", O_PATH | O_DIRECTORY, 0);
   if (dev < 0)
     return oci_error_errno(err, "opening `/dev` in the container");
 
