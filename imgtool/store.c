@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "spec/atomic-file.h"
 #include "spec/image.h"
 #include "spec/json.h"
 #include "spec/util.h"
@@ -114,28 +115,12 @@ mkdirat_p(int dirfd, const char *path, int *out, struct oci_error **err)
   return 0;
 }
 
-/* Write `data` to `name` in dirfd atomically: temp file, fsync, rename,
- * fsync of the directory. */
+/* Durable: a pull that reported success must survive a power cut, and
+ * index.json must never name a ref whose file was lost. */
 static int
 write_file_atomic(int dirfd, const char *name, const void *data, size_t len, struct oci_error **err)
 {
-  cleanup_free char *tmp = xasprintf(".%s.tmp-%d", name, (int)getpid());
-  cleanup_close int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0)
-    return oci_error_errno(err, "create `%s`", tmp);
-  if (oci_write_all(fd, data, len) < 0 || fsync(fd) < 0)
-    {
-      int saved = errno;
-      unlinkat(dirfd, tmp, 0);
-      return oci_error_set(err, saved, "write `%s`", tmp);
-    }
-  if (renameat(dirfd, tmp, dirfd, name) < 0)
-    {
-      int saved = errno;
-      unlinkat(dirfd, tmp, 0);
-      return oci_error_set(err, saved, "rename `%s` to `%s`", tmp, name);
-    }
-  return fsync_dirfd(dirfd, name, err);
+  return oci_write_file_atomic(dirfd, name, data, len, 0644, OCI_DURABLE, err);
 }
 
 static int

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "oci-config.h"
+#include "spec/atomic-file.h"
 #include "spec/config-fields.h"
 #include "spec/fields.h"
 #include "spec/util.h"
@@ -75,33 +76,13 @@ pidfd_wait(int pidfd, int timeout_ms)
 int
 rt_write_pid_file(const char *path, pid_t pid, struct oci_error **err)
 {
-  cleanup_free char *copy = xstrdup(path);
-  cleanup_free char *tmp = NULL;
-  cleanup_close int fd = -1;
-  char *slash = strrchr(copy, '/');
   char text[32];
-  int n;
+  int n = snprintf(text, sizeof text, "%d", (int)pid);
 
-  if (slash)
-    {
-      *slash = '\0';
-      tmp = xasprintf("%s/.%s", copy[0] ? copy : "/", slash + 1);
-    }
-  else
-    tmp = xasprintf(".%s", copy);
-  /* The shim reads the pid file as soon as we exit: it must appear whole. */
-  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_SYNC | O_CLOEXEC, 0666);
-  if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_SYNC | O_CLOEXEC, 0666);
-  if (fd < 0)
-    return oci_error_errno(err, "creating pid file `%s`", tmp);
-  n = snprintf(text, sizeof text, "%d", (int)pid);
-  if (oci_write_all(fd, text, n) < 0 || rename(tmp, path) < 0)
-    {
-      oci_error_errno(err, "writing pid file `%s`", path);
-      unlink(tmp);
-      return -1;
-    }
+  /* The shim reads the pid file as soon as we exit: it must appear whole.
+   * Durable contents, as runc's O_SYNC write gives. */
+  if (oci_write_file_atomic(AT_FDCWD, path, text, (size_t)n, 0666, OCI_DURABLE_CONTENTS, err) < 0)
+    return oci_error_wrap(err, "writing pid file `%s`", path);
   return 0;
 }
 
@@ -633,12 +614,9 @@ has_limits(const struct oci_config *cfg)
 static int
 write_cgroup_record(int dirfd, const char *path, struct oci_error **err)
 {
-  cleanup_close int fd
-      = openat(dirfd, RT_CGROUP_RECORD ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-  if (fd < 0 || oci_write_all(fd, path, strlen(path)) < 0
-      || renameat(dirfd, RT_CGROUP_RECORD ".tmp", dirfd, RT_CGROUP_RECORD) < 0)
-    return oci_error_errno(err, "recording the cgroup path");
+  /* Not durable: the state dir is on tmpfs (/run), gone with a crash. */
+  if (oci_write_file_atomic(dirfd, RT_CGROUP_RECORD, path, strlen(path), 0600, OCI_NOT_DURABLE, err) < 0)
+    return oci_error_wrap(err, "recording the cgroup path");
   return 0;
 }
 
