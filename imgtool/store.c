@@ -96,14 +96,6 @@ check_digest(const char *digest, struct oci_error **err)
 }
 
 static int
-fsync_dirfd(int fd, const char *what, struct oci_error **err)
-{
-  if (fsync(fd) < 0 && errno != EINVAL)
-    return oci_error_errno(err, "fsync `%s`", what);
-  return 0;
-}
-
-static int
 mkdirat_p(int dirfd, const char *path, int *out, struct oci_error **err)
 {
   if (mkdirat(dirfd, path, 0755) < 0 && errno != EEXIST)
@@ -506,7 +498,7 @@ img_blob_writer_commit(struct img_blob_writer *w, struct oci_error **err)
     return oci_error_errno(err, "fsync `ingest/%s`", w->partial);
   if (renameat(s->ingest_fd, w->partial, s->blobs_fd, w->digest + 7) < 0)
     return oci_error_errno(err, "rename `ingest/%s` into blobs", w->partial);
-  return fsync_dirfd(s->blobs_fd, "blobs/sha256", err);
+  return oci_fsync_dir(s->blobs_fd, "blobs/sha256", err);
 }
 
 void
@@ -1234,7 +1226,7 @@ img_store_gc_report(struct img_store *s, struct img_gc_report *rep, struct oci_e
       if (r == 0)
         r = sweep_layers(s, &chains, &rep->layers_removed, err);
       if (r == 0)
-        r = fsync_dirfd(s->blobs_fd, "blobs/sha256", err);
+        r = oci_fsync_dir(s->blobs_fd, "blobs/sha256", err);
     }
   flock(s->gc_lock_fd, LOCK_SH);
   digest_set_clear(&live);

@@ -57,8 +57,15 @@ create_temp(int dirfd, const char *path, mode_t mode, char **tmp_out, struct oci
   return oci_error_set(err, EEXIST, "creating a temporary file for `%s`", path);
 }
 
-/* The directory that holds PATH, for its fsync.  Filesystems that cannot
- * sync a directory say EINVAL: the rename is then as durable as it gets. */
+int
+oci_fsync_dir(int fd, const char *what, struct oci_error **err)
+{
+  if (fsync(fd) < 0 && errno != EINVAL)
+    return oci_error_errno(err, "fsync `%s`", what);
+  return 0;
+}
+
+/* The directory that holds PATH, for its fsync. */
 static int
 sync_parent(int dirfd, const char *path, struct oci_error **err)
 {
@@ -68,9 +75,7 @@ sync_parent(int dirfd, const char *path, struct oci_error **err)
 
   if (fd < 0)
     return oci_error_errno(err, "opening `%s`", dir);
-  if (fsync(fd) < 0 && errno != EINVAL)
-    return oci_error_errno(err, "syncing `%s`", dir);
-  return 0;
+  return oci_fsync_dir(fd, dir, err);
 }
 
 int

@@ -34,4 +34,10 @@ enum oci_durability
 int oci_write_file_atomic(int dirfd, const char *path, const void *data, size_t len, mode_t mode,
                           enum oci_durability durability, struct oci_error **err);
 
+/* fsync of the directory FD (WHAT names it in the error) after a rename
+ * into it or a new entry in it.  Filesystems that cannot sync a directory
+ * say EINVAL: the entry is then as durable as it gets, and that is no
+ * error. */
+int oci_fsync_dir(int fd, const char *what, struct oci_error **err);
+
 #endif
