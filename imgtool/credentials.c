@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "atomic-file.h"
 #include "base64.h"
 #include "cred-helper.h"
 #include "credentials.h"
@@ -353,35 +354,6 @@ mkdir_parents(const char *path, struct oci_error **err)
   return 0;
 }
 
-/* Temporary file (mode 0600 from mkstemp) in the same directory, fsync,
- * rename over PATH, fsync of the directory: a reader sees the old file or
- * the new one, never a part of either. */
-static int
-replace_file(const char *path, const char *text, size_t len, struct oci_error **err)
-{
-  cleanup_free char *tmp = xasprintf("%s.tmp-XXXXXX", path);
-  cleanup_free char *dir = xstrdup(path);
-  char *slash = strrchr(dir, '/');
-  cleanup_close int fd = mkostemp(tmp, O_CLOEXEC);
-
-  if (fd < 0)
-    return oci_error_errno(err, "create `%s`", tmp);
-  if (oci_write_all(fd, text, len) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0)
-    {
-      int saved = errno;
-      unlink(tmp);
-      return oci_error_set(err, saved, "write `%s`", path);
-    }
-  if (slash)
-    {
-      *(slash == dir ? slash + 1 : slash) = '\0';
-      cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (dfd >= 0)
-        fsync(dfd);
-    }
-  return 0;
-}
-
 /* The docker config file (a symlinked one, as dotfiles make, is updated
  * where it points) and its contents (NULL when there is no file yet). */
 static int
@@ -456,7 +428,9 @@ rewrite_auths(const char *path, const struct json_value *doc, const char *regist
     }
   if (mkdir_parents(path, err) < 0)
     return -1;
-  return replace_file(path, text, len, err);
+  /* Durable, and private (0600) from its first byte: a login that said
+   * it succeeded must survive a power cut, like docker's. */
+  return oci_write_file_atomic(AT_FDCWD, path, text, len, 0600, OCI_DURABLE, err);
 }
 
 int

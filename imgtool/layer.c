@@ -1306,20 +1306,40 @@ archive_failure(struct archive *a, struct source *src, const char *what, struct 
   return oci_error_set(err, 0, "%s: %s", what, msg ? msg : "unknown libarchive error");
 }
 
-/* The tar ends before the stream does (padding, trailing blocks): read the
- * rest so that both hashes cover everything.  -2: the stream is corrupt. */
+/* Why the tar reader failed (`what`: what it was reading), read once the
+ * decompressing thread is stopped: the size limit when the layer went over
+ * it; else the decompressing side's reason when that side failed first;
+ * the tar's own otherwise. */
 static int
-drain(struct archive *tar, struct feed *feed)
+tar_failure(struct archive *tar, struct feed *feed, const char *what, struct oci_error **err)
+{
+  feed_stop(feed);
+  if (feed->budget->over)
+    return budget_failure(feed->budget, err);
+  if (feed->q.failed && feed->err && feed->src->err == NULL)
+    {
+      *err = steal_pointer(&feed->err);
+      return -1;
+    }
+  if (feed->q.failed)
+    return archive_failure(feed->raw, feed->src, "corrupt layer data", err);
+  return archive_failure(tar, feed->src, what, err);
+}
+
+/* The tar ends before the stream does (padding, trailing blocks): read the
+ * rest so that both hashes cover everything. */
+static int
+drain(struct archive *tar, struct feed *feed, struct oci_error **err)
 {
   const void *buf;
   la_ssize_t n;
   while ((n = feed_read(tar, feed, &buf)) > 0)
     ;
-  return n < 0 ? -2 : 0;
+  return n < 0 ? tar_failure(tar, feed, "corrupt tar", err) : 0;
 }
 
 static int
-apply_all(struct applier *ap, struct archive *tar, struct oci_error **err)
+apply_all(struct applier *ap, struct archive *tar, struct feed *feed, struct oci_error **err)
 {
   struct archive_entry *e;
   for (;;)
@@ -1328,7 +1348,7 @@ apply_all(struct applier *ap, struct archive *tar, struct oci_error **err)
       if (r == ARCHIVE_EOF)
         return 0;
       if (r < ARCHIVE_WARN)
-        return -2; /* the caller explains */
+        return tar_failure(tar, feed, "corrupt tar", err);
       if (ap->o->cancelled && (++ap->entries & 255) == 0 && ap->o->cancelled(ap->o->cancel_data))
         return oci_error_fail(err, EINTR, "interrupted");
       if (!budget_charge(ap->budget, IMG_LAYER_ENTRY_COST))
@@ -1413,25 +1433,19 @@ apply_stream(int rootfd, struct source *src, const struct img_layer_opts *o, str
     r = feed_start(&feed, err);
   if (r == 0)
     {
-      bool tar_failed = archive_read_open(tar, &feed, NULL, feed_read, NULL) < ARCHIVE_WARN;
-      r = tar_failed ? -2 : apply_all(&ap, tar, err);
+      if (archive_read_open(tar, &feed, NULL, feed_read, NULL) < ARCHIVE_WARN)
+        r = tar_failure(tar, &feed, "corrupt layer", err);
+      if (r == 0)
+        r = apply_all(&ap, tar, &feed, err);
       if (r == 0)
         r = img_file_writer_finish(writer, o->warn, o->warn_data, err);
       if (r == 0)
         r = finish_dirs(&ap, err);
       if (r == 0)
-        r = drain(tar, &feed);
+        r = drain(tar, &feed, err);
       feed_stop(&feed);
       if (r < 0 && budget.over)
         r = budget_failure(&budget, err);
-      else if (r == -2 && feed.q.failed && feed.err && src->err == NULL)
-        {
-          *err = steal_pointer(&feed.err);
-          r = -1;
-        }
-      else if (r == -2)
-        r = feed.q.failed ? archive_failure(raw, src, "corrupt layer data", err)
-                          : archive_failure(tar, src, tar_failed ? "corrupt layer" : "corrupt tar", err);
     }
   if (r == 0)
     {

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "spec/atomic-file.h"
 #include "spec/image.h"
 #include "spec/json.h"
 #include "spec/util.h"
@@ -95,14 +96,6 @@ check_digest(const char *digest, struct oci_error **err)
 }
 
 static int
-fsync_dirfd(int fd, const char *what, struct oci_error **err)
-{
-  if (fsync(fd) < 0 && errno != EINVAL)
-    return oci_error_errno(err, "fsync `%s`", what);
-  return 0;
-}
-
-static int
 mkdirat_p(int dirfd, const char *path, int *out, struct oci_error **err)
 {
   if (mkdirat(dirfd, path, 0755) < 0 && errno != EEXIST)
@@ -114,28 +107,12 @@ mkdirat_p(int dirfd, const char *path, int *out, struct oci_error **err)
   return 0;
 }
 
-/* Write `data` to `name` in dirfd atomically: temp file, fsync, rename,
- * fsync of the directory. */
+/* Durable: a pull that reported success must survive a power cut, and
+ * index.json must never name a ref whose file was lost. */
 static int
 write_file_atomic(int dirfd, const char *name, const void *data, size_t len, struct oci_error **err)
 {
-  cleanup_free char *tmp = xasprintf(".%s.tmp-%d", name, (int)getpid());
-  cleanup_close int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0)
-    return oci_error_errno(err, "create `%s`", tmp);
-  if (oci_write_all(fd, data, len) < 0 || fsync(fd) < 0)
-    {
-      int saved = errno;
-      unlinkat(dirfd, tmp, 0);
-      return oci_error_set(err, saved, "write `%s`", tmp);
-    }
-  if (renameat(dirfd, tmp, dirfd, name) < 0)
-    {
-      int saved = errno;
-      unlinkat(dirfd, tmp, 0);
-      return oci_error_set(err, saved, "rename `%s` to `%s`", tmp, name);
-    }
-  return fsync_dirfd(dirfd, name, err);
+  return oci_write_file_atomic(dirfd, name, data, len, 0644, OCI_DURABLE, err);
 }
 
 static int
@@ -521,7 +498,7 @@ img_blob_writer_commit(struct img_blob_writer *w, struct oci_error **err)
     return oci_error_errno(err, "fsync `ingest/%s`", w->partial);
   if (renameat(s->ingest_fd, w->partial, s->blobs_fd, w->digest + 7) < 0)
     return oci_error_errno(err, "rename `ingest/%s` into blobs", w->partial);
-  return fsync_dirfd(s->blobs_fd, "blobs/sha256", err);
+  return oci_fsync_dir(s->blobs_fd, "blobs/sha256", err);
 }
 
 void
@@ -1249,7 +1226,7 @@ img_store_gc_report(struct img_store *s, struct img_gc_report *rep, struct oci_e
       if (r == 0)
         r = sweep_layers(s, &chains, &rep->layers_removed, err);
       if (r == 0)
-        r = fsync_dirfd(s->blobs_fd, "blobs/sha256", err);
+        r = oci_fsync_dir(s->blobs_fd, "blobs/sha256", err);
     }
   flock(s->gc_lock_fd, LOCK_SH);
   digest_set_clear(&live);

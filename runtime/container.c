@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "oci-config.h"
+#include "spec/atomic-file.h"
 #include "spec/config-fields.h"
 #include "spec/fields.h"
 #include "spec/util.h"
@@ -76,33 +77,13 @@ pidfd_wait(int pidfd, int timeout_ms)
 int
 rt_write_pid_file(const char *path, pid_t pid, struct oci_error **err)
 {
-  cleanup_free char *copy = xstrdup(path);
-  cleanup_free char *tmp = NULL;
-  cleanup_close int fd = -1;
-  char *slash = strrchr(copy, '/');
   char text[32];
-  int n;
+  int n = snprintf(text, sizeof text, "%d", (int)pid);
 
-  if (slash)
-    {
-      *slash = '\0';
-      tmp = xasprintf("%s/.%s", copy[0] ? copy : "/", slash + 1);
-    }
-  else
-    tmp = xasprintf(".%s", copy);
-  /* The shim reads the pid file as soon as we exit: it must appear whole. */
-  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_SYNC | O_CLOEXEC, 0666);
-  if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_SYNC | O_CLOEXEC, 0666);
-  if (fd < 0)
-    return oci_error_errno(err, "creating pid file `%s`", tmp);
-  n = snprintf(text, sizeof text, "%d", (int)pid);
-  if (oci_write_all(fd, text, n) < 0 || rename(tmp, path) < 0)
-    {
-      oci_error_errno(err, "writing pid file `%s`", path);
-      unlink(tmp);
-      return -1;
-    }
+  /* The shim reads the pid file as soon as we exit: it must appear whole.
+   * Durable contents, as runc's O_SYNC write gives. */
+  if (oci_write_file_atomic(AT_FDCWD, path, text, (size_t)n, 0666, OCI_DURABLE_CONTENTS, err) < 0)
+    return oci_error_wrap(err, "writing pid file `%s`", path);
   return 0;
 }
 
@@ -117,10 +98,12 @@ struct create_job
 
   struct oci_config *cfg;
   char *bundle;
-  char *rootfs;
+  char *rootfs;      /* root.path joined to the bundle: what `state` shows */
+  char *rootfs_real; /* the same, symlinks resolved: what the init mounts */
   int dirfd;
   int fifo_fd;
-  int *bind_fds; /* with a new user namespace: see open_bind_sources() */
+  int *bind_fds;                       /* with a new user namespace: see open_bind_sources() */
+  struct rt_mount_options *mount_opts; /* one per cfg->mounts, parsed once */
   struct rt_mempolicy mempolicy;
   struct rt_seccomp_filter seccomp; /* compiled once, here: the init only loads it */
   struct rt_cgroup *cg;
@@ -181,15 +164,12 @@ open_bind_sources(struct create_job *job, struct oci_error **err)
     {
       const struct oci_mount *m = &job->cfg->mounts[i];
       bool idmapped = rt_mount_is_idmapped(m);
-      struct rt_mount_options o;
+      bool rec = (job->mount_opts[i].flags & MS_REC) != 0;
 
       if (m->source == NULL || !rt_mount_is_bind(m) || (!job->ns.new_user && !idmapped))
         continue;
-      if (rt_mount_options_parse(m->options, m->options_len, &o, err) < 0)
-        return -1;
-      job->bind_fds[i] = open_tree(
-          AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((o.flags & MS_REC) ? AT_RECURSIVE : 0));
-      rt_mount_options_clear(&o);
+      job->bind_fds[i]
+          = open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0));
       if (!idmapped)
         continue;
       if (job->bind_fds[i] < 0)
@@ -203,9 +183,11 @@ open_bind_sources(struct create_job *job, struct oci_error **err)
 static void
 job_clear(struct create_job *job)
 {
+  rt_mount_options_free_all(job->mount_opts, job->cfg ? job->cfg->mounts_len : 0);
   oci_config_free(job->cfg);
   free(job->bundle);
   free(job->rootfs);
+  free(job->rootfs_real);
   rt_cgroup_free(job->cg);
   rt_seccomp_filter_clear(&job->seccomp);
   rt_ns_plan_clear(&job->ns);
@@ -290,15 +272,6 @@ job_rollback(struct create_job *job)
     }
 }
 
-static bool
-has_namespace(const struct oci_config *cfg, const char *type)
-{
-  for (size_t i = 0; cfg->linux_ && i < cfg->linux_->namespaces_len; i++)
-    if (strcmp(cfg->linux_->namespaces[i].type, type) == 0)
-      return true;
-  return false;
-}
-
 /* Without a mount namespace anything mounted would be mounted on the host
  * and stay there (runc does mount it); what needs mounts is refused. */
 static int
@@ -319,13 +292,39 @@ check_shared_mount_ns(const struct oci_config *cfg, struct oci_error **err)
   return 0;
 }
 
+/* root.path, joined to the bundle as `state` shows it, and resolved once
+ * here for the init, which mounts it. */
+static int
+job_find_rootfs(struct create_job *job, struct oci_error **err)
+{
+  const char *root_path = job->cfg->root->path;
+  struct stat st;
+
+  job->rootfs = root_path[0] == '/' ? xstrdup(root_path) : xasprintf("%s/%s", job->bundle, root_path);
+  job->rootfs_real = realpath(job->rootfs, NULL);
+  if (job->rootfs_real == NULL)
+    {
+      if (errno == ENOENT)
+        return oci_error_set(err, 0, "rootfs `%s` does not exist", job->rootfs);
+      return oci_error_errno(err, "rootfs `%s`", job->rootfs);
+    }
+  if (stat(job->rootfs_real, &st) < 0)
+    return oci_error_errno(err, "rootfs `%s`", job->rootfs);
+  if (!S_ISDIR(st.st_mode))
+    return oci_error_set(err, 0, "rootfs `%s` is not a directory", job->rootfs);
+  return 0;
+}
+
+/* Everything the config can be refused for, before anything exists that
+ * would have to be rolled back: oci_config_validate() has checked the
+ * fields (process and root.path are there, a hostname has its UTS
+ * namespace); what follows is what this runtime, this host or these
+ * options refuse. */
 static int
 job_load_config(struct create_job *job, struct oci_error **err)
 {
   const char *bundle = job->opts->bundle ? job->opts->bundle : ".";
   cleanup_free char *config_path = NULL;
-  struct stat st;
-  const char *root_path;
 
   job->bundle = realpath(bundle, NULL);
   if (job->bundle == NULL)
@@ -339,30 +338,18 @@ job_load_config(struct create_job *job, struct oci_error **err)
     return -1;
   if (rt_mempolicy_parse(job->cfg->linux_ ? job->cfg->linux_->memory_policy : NULL, &job->mempolicy, err) < 0)
     return oci_error_wrap(err, "config.json");
-  if (job->cfg->process == NULL)
-    return oci_error_set(err, 0, "config.json: process: required");
-  if (job->cfg->root == NULL || job->cfg->root->path == NULL)
-    return oci_error_set(err, 0, "config.json: root.path: required");
-
-  root_path = job->cfg->root->path;
-  job->rootfs = root_path[0] == '/' ? xstrdup(root_path) : xasprintf("%s/%s", job->bundle, root_path);
-  if (stat(job->rootfs, &st) < 0)
-    {
-      if (errno == ENOENT)
-        return oci_error_set(err, 0, "rootfs `%s` does not exist", job->rootfs);
-      return oci_error_errno(err, "rootfs `%s`", job->rootfs);
-    }
-  if (!S_ISDIR(st.st_mode))
-    return oci_error_set(err, 0, "rootfs `%s` is not a directory", job->rootfs);
-
-  if (!has_namespace(job->cfg, "mount") && check_shared_mount_ns(job->cfg, err) < 0)
+  if (job_find_rootfs(job, err) < 0)
     return -1;
-  if ((job->cfg->hostname && job->cfg->hostname[0]) && !has_namespace(job->cfg, "uts"))
-    return oci_error_set(err, 0, "unable to set hostname without a private UTS namespace");
+  if (rt_ns_plan_init(job->cfg, &job->ns, err) < 0)
+    return -1;
+  if (!job->ns.has_mount_ns && check_shared_mount_ns(job->cfg, err) < 0)
+    return -1;
   if (job->cfg->process->terminal && job->opts->console_socket == NULL && !job->keep_master)
     return oci_error_set(err, 0, "cannot allocate tty if ocirt will detach without setting console socket");
   if (!job->cfg->process->terminal && job->opts->console_socket)
     return oci_error_set(err, 0, "cannot use console socket if ocirt will not detach or allocate tty");
+  if (rt_mount_options_parse_all(job->cfg, &job->mount_opts, err) < 0)
+    return oci_error_wrap(err, "config.json");
   /* Before anything exists that would have to be rolled back. */
   if (rt_seccomp_compile(job->cfg->linux_ ? job->cfg->linux_->seccomp : NULL, job->ctx->cache_dir,
                          &job->seccomp, err)
@@ -405,8 +392,6 @@ job_spawn(struct create_job *job, struct oci_error **err)
   struct rt_init_args args;
   pid_t pid;
 
-  if (rt_ns_plan_init(job->cfg, &job->ns, err) < 0)
-    return -1;
   if (rt_sync_pair(job->sync, err) < 0)
     return -1;
   if ((job->ns.new_user || has_idmapped_mounts(job->cfg)) && open_bind_sources(job, err) < 0)
@@ -417,6 +402,7 @@ job_spawn(struct create_job *job, struct oci_error **err)
     .ns = &job->ns,
     .id = job->id,
     .rootfs = job->rootfs,
+    .rootfs_real = job->rootfs_real,
     .bundle = job->bundle,
     .created = job->created,
     .no_pivot = job->opts->no_pivot,
@@ -425,6 +411,7 @@ job_spawn(struct create_job *job, struct oci_error **err)
     .sync_fd = job->sync[1],
     .fifo_fd = job->fifo_fd,
     .mount_source_fds = job->bind_fds,
+    .mount_opts = job->mount_opts,
     .mempolicy = &job->mempolicy,
     .seccomp = &job->seccomp,
     .log_fd = job->ctx->log_fd,
@@ -640,12 +627,9 @@ has_limits(const struct oci_config *cfg)
 static int
 write_cgroup_record(int dirfd, const char *path, struct oci_error **err)
 {
-  cleanup_close int fd
-      = openat(dirfd, RT_CGROUP_RECORD ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-  if (fd < 0 || oci_write_all(fd, path, strlen(path)) < 0
-      || renameat(dirfd, RT_CGROUP_RECORD ".tmp", dirfd, RT_CGROUP_RECORD) < 0)
-    return oci_error_errno(err, "recording the cgroup path");
+  /* Not durable: the state dir is on tmpfs (/run), gone with a crash. */
+  if (oci_write_file_atomic(dirfd, RT_CGROUP_RECORD, path, strlen(path), 0600, OCI_NOT_DURABLE, err) < 0)
+    return oci_error_wrap(err, "recording the cgroup path");
   return 0;
 }
 

@@ -131,10 +131,12 @@ init_container(struct rt_init_args *a, const struct rt_child *child, struct rt_e
   const struct oci_config *cfg = a->cfg;
   struct rt_rootfs_opts ropts = {
     .log = &a->log,
-    .rootfs = a->rootfs,
+    .rootfs = a->rootfs_real,
     .no_pivot = a->no_pivot,
     .in_userns = a->ns->has_user_ns,
+    .cgroupns = a->ns->has_cgroup_ns,
     .mount_source_fds = a->mount_source_fds,
+    .mount_opts = a->mount_opts,
     .before_pivot = before_pivot,
     .before_pivot_data = a,
   };

@@ -7,6 +7,7 @@
 
 #include "oci-config.h"
 #include "mempolicy.h"
+#include "mounts.h"
 #include "seccomp.h"
 #include "context.h"
 #include "namespaces.h"
@@ -16,22 +17,24 @@ struct rt_init_args
   const struct oci_config *cfg;
   struct rt_ns_plan *ns;
   const char *id;
-  const char *rootfs;  /* absolute host path */
-  const char *bundle;  /* absolute; for the hooks' state */
-  const char *created; /* RFC 3339; for the hooks' state */
-  pid_t host_pid;      /* our pid as `state` shows it: set by the hooks sync */
+  const char *rootfs;      /* absolute host path, as `state` shows it (the hooks') */
+  const char *rootfs_real; /* the same, symlinks resolved by create: what we mount */
+  const char *bundle;      /* absolute; for the hooks' state */
+  const char *created;     /* RFC 3339; for the hooks' state */
+  pid_t host_pid;          /* our pid as `state` shows it: set by the hooks sync */
   bool no_pivot;
   bool no_new_keyring;
-  int preserve_fds;                        /* fds 3 .. 3+preserve_fds-1 reach the container */
-  int sync_fd;                             /* our end of the sync socket */
-  int fifo_fd;                             /* O_PATH descriptor of exec.fifo, opened by the parent */
-  const int *mount_source_fds;             /* bind sources the parent opened (rt_mount_one), or NULL */
-  const struct rt_mempolicy *mempolicy;    /* linux.memoryPolicy, parsed */
-  const struct rt_seccomp_filter *seccomp; /* linux.seccomp, compiled */
-  int fd_dir;                              /* our /proc/self/fd, opened before pivot_root to reopen
-                                              fifo_fd by (the container may have no /proc); set by
-                                              rt_init_main */
-  int log_fd;                              /* --log file for errors after the parent is gone, or -1 */
+  int preserve_fds;                          /* fds 3 .. 3+preserve_fds-1 reach the container */
+  int sync_fd;                               /* our end of the sync socket */
+  int fifo_fd;                               /* O_PATH descriptor of exec.fifo, opened by the parent */
+  const int *mount_source_fds;               /* bind sources the parent opened (rt_mount_one), or NULL */
+  const struct rt_mount_options *mount_opts; /* per config.mounts entry, parsed by the parent */
+  const struct rt_mempolicy *mempolicy;      /* linux.memoryPolicy, parsed */
+  const struct rt_seccomp_filter *seccomp;   /* linux.seccomp, compiled */
+  int fd_dir;                                /* our /proc/self/fd, opened before pivot_root to reopen
+                                                fifo_fd by (the container may have no /proc); set by
+                                                rt_init_main */
+  int log_fd;                                /* --log file for errors after the parent is gone, or -1 */
   bool log_json;
   struct rt_context log; /* the parent's, with log_sock = sync_fd: --debug
                             records go to the parent until "ready" */

@@ -251,6 +251,25 @@ rt_mount_options_clear(struct rt_mount_options *o)
 }
 
 int
+rt_mount_options_parse_all(const struct oci_config *cfg, struct rt_mount_options **out,
+                           struct oci_error **err)
+{
+  *out = xcalloc(cfg->mounts_len ? cfg->mounts_len : 1, sizeof **out);
+  for (size_t i = 0; i < cfg->mounts_len; i++)
+    if (rt_mount_options_parse(cfg->mounts[i].options, cfg->mounts[i].options_len, &(*out)[i], err) < 0)
+      return oci_error_wrap(err, "mounts[%zu].options", i);
+  return 0;
+}
+
+void
+rt_mount_options_free_all(struct rt_mount_options *all, size_t n)
+{
+  for (size_t i = 0; all && i < n; i++)
+    rt_mount_options_clear(&all[i]);
+  free(all);
+}
+
+int
 rt_propagation_parse(const char *name, unsigned long *flags, struct oci_error **err)
 {
   for (size_t i = 0; i < OCI_ARRAY_SIZE(propagation_options); i++)
@@ -916,9 +935,10 @@ rt_mount_is_bind(const struct oci_mount *m)
 }
 
 int
-rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, int source_fd, struct oci_error **err)
+rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const struct rt_mount_options *parsed,
+             int source_fd, struct oci_error **err)
 {
-  struct rt_mount_options o;
+  struct rt_mount_options o = *parsed; /* flags adjusted below; the strings stay the caller's */
   const char *type = m->type;
   int r;
 
@@ -927,8 +947,6 @@ rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, int sour
   if (rt_mount_is_idmapped(m) && source_fd < 0)
     return oci_error_set(err, 0, "not supported: idmapped mounts other than bind mounts");
   if (check_proc_path(m->destination, err) < 0)
-    return -1;
-  if (rt_mount_options_parse(m->options, m->options_len, &o, err) < 0)
     return -1;
 
   /* Whatever the type says, "bind"/"rbind" make it a bind mount (runc);
@@ -959,7 +977,6 @@ rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, int sour
         o.flags &= ~MS_RDONLY;
       r = rt_mount_fs(ctx, m, type, &o, err);
     }
-  rt_mount_options_clear(&o);
   return r;
 }
 

@@ -34,6 +34,12 @@ struct rt_mount_options
 int rt_mount_options_parse(char *const *options, size_t n, struct rt_mount_options *out,
                            struct oci_error **err);
 void rt_mount_options_clear(struct rt_mount_options *o);
+/* The options of every config.mounts entry, parsed once by create for
+ * itself and the init (*out has one entry per mount; free it with
+ * rt_mount_options_free_all, even after a failure). */
+int rt_mount_options_parse_all(const struct oci_config *cfg, struct rt_mount_options **out,
+                               struct oci_error **err);
+void rt_mount_options_free_all(struct rt_mount_options *all, size_t n);
 
 /* linux.rootfsPropagation ("rslave", "private", ...) as MS_* flags. */
 int rt_propagation_parse(const char *name, unsigned long *flags, struct oci_error **err);
@@ -51,12 +57,11 @@ struct rt_mount_ctx
 bool rt_mount_is_bind(const struct oci_mount *m);
 
 /* Mount one entry of config.mounts inside the root (before pivot_root).
- * `source_fd`: for a bind mount, a detached copy of its source's mount
- * tree that the parent made on the host side (open_tree with
- * OPEN_TREE_CLONE; a user namespace may not reach the source by path), or
- * -1. */
-int rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, int source_fd,
-                 struct oci_error **err);
+ * `o`: its options, from rt_mount_options_parse_all().  `source_fd`: for a bind mount, a detached copy of its
+ * source's mount tree that the parent made on the host side (open_tree with OPEN_TREE_CLONE; a user namespace
+ * may not reach the source by path), or -1. */
+int rt_mount_one(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const struct rt_mount_options *o,
+                 int source_fd, struct oci_error **err);
 
 /* MS_* flags of the mount that `fd` is on, as statfs(2) reports them. */
 int rt_mount_flags_of_fd(int fd, unsigned long *flags, struct oci_error **err);

@@ -94,6 +94,7 @@ rt_ns_plan_init(const struct oci_config *cfg, struct rt_ns_plan *plan, struct oc
       plan->has_mount_ns |= flag == CLONE_NEWNS;
       plan->has_uts_ns |= flag == CLONE_NEWUTS;
       plan->has_user_ns |= flag == CLONE_NEWUSER;
+      plan->has_cgroup_ns |= flag == CLONE_NEWCGROUP;
       if (ns->path && ns->path[0])
         {
           if (add_join(plan, ns, flag, err) < 0)

@@ -26,17 +26,6 @@
 #include "sysctl.h"
 #include "util.h"
 
-static bool
-has_namespace(const struct oci_config *cfg, const char *type)
-{
-  const struct oci_linux *l = cfg->linux_;
-
-  for (size_t i = 0; l && i < l->namespaces_len; i++)
-    if (l->namespaces[i].type && strcmp(l->namespaces[i].type, type) == 0)
-      return true;
-  return false;
-}
-
 static const char *
 configured_propagation(const struct oci_config *cfg)
 {
@@ -113,7 +102,7 @@ mount_all(int rootfd, const struct oci_config *cfg, const struct rt_rootfs_opts 
     .log = opts->log,
     .rootfd = rootfd,
     .in_userns = opts->in_userns,
-    .cgroupns = has_namespace(cfg, "cgroup"),
+    .cgroupns = opts->cgroupns,
   };
 
   for (size_t i = 0; i < cfg->mounts_len; i++)
@@ -121,7 +110,9 @@ mount_all(int rootfd, const struct oci_config *cfg, const struct rt_rootfs_opts 
       const struct oci_mount *m = &cfg->mounts[i];
       const char *what = m->source ? m->source : m->type ? m->type : "";
 
-      if (rt_mount_one(&ctx, m, opts->mount_source_fds ? opts->mount_source_fds[i] : -1, err) < 0)
+      if (rt_mount_one(&ctx, m, &opts->mount_opts[i], opts->mount_source_fds ? opts->mount_source_fds[i] : -1,
+                       err)
+          < 0)
         return oci_error_wrap(err, "mounting `%s` on `%s`", what, m->destination ? m->destination : "");
     }
   return 0;
@@ -283,13 +274,11 @@ rt_rootfs_enter_shared(const struct oci_config *cfg, const struct rt_rootfs_opts
 int
 rt_rootfs_prepare(const struct oci_config *cfg, const struct rt_rootfs_opts *opts, struct oci_error **err)
 {
-  cleanup_free char *rootfs = NULL;
+  const char *rootfs = opts->rootfs;
   cleanup_close int rootfd = -1;
   cleanup_close int dirfd = -1;
   bool devices = rt_devices_needed(cfg);
 
-  if (opts->rootfs == NULL || (rootfs = realpath(opts->rootfs, NULL)) == NULL)
-    return oci_error_errno(err, "rootfs `%s`", opts->rootfs ? opts->rootfs : "");
   if (prepare_root(opts->log, rootfs, cfg, opts->no_pivot, err) < 0)
     return oci_error_wrap(err, "preparing the rootfs");
   /* Opened after the bind, so that both name the bind mount. */
@@ -335,22 +324,19 @@ is_dev(const char *path)
 
 static int
 remount_readonly_mounts(const struct rt_context *log, int rootfd, const struct oci_config *cfg,
-                        struct oci_error **err)
+                        const struct rt_mount_options *mount_opts, struct oci_error **err)
 {
   for (size_t i = 0; i < cfg->mounts_len; i++)
     {
       const struct oci_mount *m = &cfg->mounts[i];
-      struct rt_mount_options o;
+      const struct rt_mount_options *o = &mount_opts[i];
       bool ro, deferred;
       int r = 0;
 
-      if (rt_mount_options_parse(m->options, m->options_len, &o, err) < 0)
-        return -1;
-      ro = (o.flags & MS_RDONLY) != 0;
+      ro = (o->flags & MS_RDONLY) != 0;
       /* Those mounted read-write first (see mounts.c): tmpfs and /dev. */
-      deferred = !(o.flags & MS_BIND) && m->type && strcmp(m->type, "bind") != 0
+      deferred = !(o->flags & MS_BIND) && m->type && strcmp(m->type, "bind") != 0
                  && (strcmp(m->type, "tmpfs") == 0 || is_dev(m->destination));
-      rt_mount_options_clear(&o);
       if (ro && deferred)
         {
           rt_debug(log, "mount: remounting %s read-only, now that it is filled", m->destination);
@@ -389,7 +375,7 @@ rt_rootfs_finalize(const struct oci_config *cfg, const struct rt_rootfs_opts *op
 
   if (root < 0)
     return oci_error_errno(err, "opening `/`");
-  if (remount_readonly_mounts(opts->log, root, cfg, err) < 0)
+  if (remount_readonly_mounts(opts->log, root, cfg, opts->mount_opts, err) < 0)
     return -1;
   if (cfg->root && cfg->root->readonly)
     rt_debug(opts->log, "rootfs: remounting / read-only (root.readonly)");

@@ -16,15 +16,18 @@
 
 #include "oci-config.h"
 #include "context.h"
+#include "mounts.h"
 #include "error.h"
 
 struct rt_rootfs_opts
 {
-  const struct rt_context *log; /* --debug records of each mount and step */
-  const char *rootfs;           /* absolute host path of root.path */
-  bool no_pivot;                /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
-  bool in_userns;               /* mknod is not allowed: bind-mount host device nodes */
-  const int *mount_source_fds;  /* per config.mounts entry: see rt_mount_one(); NULL: none */
+  const struct rt_context *log;              /* --debug records of each mount and step */
+  const char *rootfs;                        /* absolute host path of root.path, symlinks resolved */
+  bool no_pivot;                             /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
+  bool in_userns;                            /* mknod is not allowed: bind-mount host device nodes */
+  bool cgroupns;                             /* linux.namespaces has a cgroup namespace (new or joined) */
+  const int *mount_source_fds;               /* per config.mounts entry: see rt_mount_one(); NULL: none */
+  const struct rt_mount_options *mount_opts; /* per config.mounts entry, parsed */
   /* Called once the mounts and /dev are ready, right before pivot_root
    * (the createRuntime and createContainer hooks); may be NULL. */
   int (*before_pivot)(void *data, struct oci_error **err);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "spec/atomic-file.h"
 #include "spec/json.h"
 #include "spec/util.h"
 #include "cgroups.h"
@@ -167,7 +168,6 @@ rt_state_save(int dirfd, const struct rt_state *st, struct oci_error **err)
 {
   cleanup_json_writer struct json_writer *w = json_writer_new(false);
   cleanup_free char *text = NULL;
-  cleanup_close int fd = -1;
   size_t len;
 
   json_write_object_begin(w);
@@ -188,13 +188,9 @@ rt_state_save(int dirfd, const struct rt_state *st, struct oci_error **err)
   if (json_writer_finish(w, &text, &len, err) < 0)
     return oci_error_wrap(err, "encoding " RT_STATE_FILE);
 
-  fd = openat(dirfd, RT_STATE_FILE ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return oci_error_errno(err, "creating " RT_STATE_FILE ".tmp");
-  if (oci_write_all(fd, text, len) < 0)
-    return oci_error_errno(err, "writing " RT_STATE_FILE ".tmp");
-  if (renameat(dirfd, RT_STATE_FILE ".tmp", dirfd, RT_STATE_FILE) < 0)
-    return oci_error_errno(err, "renaming " RT_STATE_FILE ".tmp");
+  /* Not durable: the state dir is on tmpfs (/run), gone with a crash. */
+  if (oci_write_file_atomic(dirfd, RT_STATE_FILE, text, len, 0600, OCI_NOT_DURABLE, err) < 0)
+    return oci_error_wrap(err, "saving " RT_STATE_FILE);
   return 0;
 }
 
