@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic-file.h"
 #include "json.h"
 #include "seccomp-cache.h"
 #include "spec/config-fields.h"
@@ -212,26 +213,23 @@ trim(int dirfd)
       (void)unlinkat(dirfd, e->d_name, 0);
 }
 
-/* Temp file and rename: a reader sees a whole entry or none.  No fsync:
- * the directory is on tmpfs, and a lost entry is compiled again. */
+/* A reader sees a whole entry or none.  Not durable: the directory is on
+ * tmpfs, and a lost entry is compiled again. */
 static void
 write_entry(int dirfd, const char *name, const char *key, size_t key_len, const struct rt_seccomp_filter *f)
 {
   struct entry_header h = { .key_len = (uint32_t)key_len, .insns_len = f->len };
-  char tmp[64];
-  int fd;
-  bool ok;
+  size_t insns_size = (size_t)f->len * sizeof(struct sock_filter);
+  size_t len = sizeof(h) + key_len + insns_size;
+  cleanup_free char *buf = xmalloc(len);
+  struct oci_error *err = NULL;
 
   memcpy(h.magic, ENTRY_MAGIC, sizeof(h.magic));
-  snprintf(tmp, sizeof(tmp), ".tmp-%ld", (long)getpid());
-  fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return;
-  ok = oci_write_all(fd, &h, sizeof(h)) == 0 && oci_write_all(fd, key, key_len) == 0
-       && oci_write_all(fd, f->insns, (size_t)f->len * sizeof(struct sock_filter)) == 0;
-  ok = close(fd) == 0 && ok;
-  if (!ok || renameat(dirfd, tmp, dirfd, name) < 0)
-    (void)unlinkat(dirfd, tmp, 0);
+  memcpy(buf, &h, sizeof(h));
+  memcpy(buf + sizeof(h), key, key_len);
+  memcpy(buf + sizeof(h) + key_len, f->insns, insns_size);
+  if (oci_write_file_atomic(dirfd, name, buf, len, 0600, OCI_NOT_DURABLE, &err) < 0)
+    oci_error_free(err);
 }
 
 /* ---- entry points ---- */
