@@ -190,18 +190,18 @@ run_make_check() {
 		summary 0 1 0
 	}
 	check_tree "$build"
-	local pass=$PASS fail=$FAIL skip=$SKIP
-	if [ "${NO_VM:-}" = 1 ]; then
-		echo "SKIP: vm: NO_VM=1 leaves the VM pass out"
-		skip=$((skip + 1))
-	elif [ "$PASS" -gt 0 ]; then
-		check_vm "$build"
-		pass=$((pass + PASS)) fail=$((fail + FAIL)) skip=$((skip + SKIP))
-	fi
+	local pass=$PASS fail=$FAIL skip=$SKIP built=$PASS
 	if [ "${NO_SANITIZERS:-}" != 1 ]; then
 		export ASAN_OPTIONS=halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 		CHECK_CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined" \
 			check_tree "$build-sanitized" TESTS='$(check_PROGRAMS) $(IMGTOOL_BATS)'
+		pass=$((pass + PASS)) fail=$((fail + FAIL)) skip=$((skip + SKIP))
+	fi
+	if [ "${NO_VM:-}" = 1 ]; then
+		echo "SKIP: vm: NO_VM=1 leaves the VM pass out"
+		skip=$((skip + 1))
+	elif [ "$built" -gt 0 ]; then
+		check_vm "$build"
 		pass=$((pass + PASS)) fail=$((fail + FAIL)) skip=$((skip + SKIP))
 	fi
 	summary "$pass" "$fail" "$skip"
