@@ -10,6 +10,7 @@
 # Debian 12 guest.  On a host without systemd only the refusals run.
 
 load ../lib/helpers
+load ../lib/containerd
 
 setup() {
 	setup_test
@@ -19,6 +20,7 @@ setup() {
 }
 
 teardown() {
+	[ -z "${CTRD_DIR:-}" ] || containerd_stop_file
 	# Units of this test that a failed assertion left running.
 	local u
 	if systemd_pid1; then
@@ -32,6 +34,12 @@ teardown() {
 
 systemd_pid1() {
 	[ -d /run/systemd/system ] && [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]
+}
+
+# Whether the runtime under test was built with libsystemd (ocirt's
+# configure makes it optional).
+has_libsystemd() {
+	ldd "$OCIRT" 2>/dev/null | grep -q libsystemd
 }
 
 requires_systemd() {
@@ -66,8 +74,14 @@ unit_gone() {
 	[ "$state" = not-found ] || [ -z "$state" ]
 }
 
+# systemd collects a stopped transient unit on its next round: allow it one.
 assert_unit_gone() {
-	unit_gone "$1" || fail "unit $1 is still there: $(systemctl show -p LoadState,ActiveState "$1")"
+	local i
+	for ((i = 0; i < 50; i++)); do
+		unit_gone "$1" && return 0
+		sleep 0.1
+	done
+	fail "unit $1 is still there: $(systemctl show -p LoadState,ActiveState "$1")"
 }
 
 # limits: the resources used by the comparisons below.
@@ -101,10 +115,12 @@ files_of() {
 	assert_no_leaks
 	ocirt_only "error wording"
 	assert_output_contains "not supported: --systemd-cgroup"
+	has_libsystemd || assert_output_contains "(built without libsystemd)"
 	assert_one_line
 }
 
 @test "--systemd-cgroup: a bad cgroupsPath is refused naming it, nothing left" {
+	is_runc || has_libsystemd || skip "built without libsystemd: the flag itself is refused"
 	local p
 	for p in "a:b" "a/b.slice:p:n" "a--b.slice:p:n" "notaslice:p:n"; do
 		update_config 'c["linux"]["cgroupsPath"] = sys.argv[3]' "$p"
@@ -323,11 +339,129 @@ CPUQuotaPerSecUSec=250ms"
 
 @test "features: the systemd driver is claimed" {
 	ocirt_only "features of this build"
-	ldd "$OCIRT" | grep -q libsystemd || skip "built without libsystemd"
+	has_libsystemd || skip "built without libsystemd"
 	sd features
 	assert_success
 	python3 -c '
 import json, sys
 c = json.loads(sys.argv[1])["linux"]["cgroup"]
 assert c["systemd"] is True and c["systemdUser"] is True, c' "$output"
+}
+
+# ---------------------------------------------------------------- clients
+
+# ctrd_start: a containerd of this test's own (tests/lib/containerd.bash's
+# layout, without an image: `ctr run --rootfs` takes the bundle's rootfs).
+ctrd_start() {
+	requires_cmd containerd ctr containerd-shim-runc-v2
+	# A short path: the socket's must fit in sun_path.
+	CTRD_DIR=/tmp/ocirt-sd-$UNIQ
+	mkdir -p "$CTRD_DIR"
+	cat >"$CTRD_DIR/config.toml" <<CONF
+version = 2
+root = "$CTRD_DIR/root"
+state = "$CTRD_DIR/state"
+[grpc]
+  address = "$CTRD_DIR/sock"
+[ttrpc]
+  address = "$CTRD_DIR/sock.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+CONF
+	containerd --config "$CTRD_DIR/config.toml" >"$CTRD_DIR/log" 2>&1 3>&- </dev/null &
+	CTRD_PID=$!
+	local i
+	for ((i = 0; i < 300; i++)); do
+		[ -S "$CTRD_DIR/sock" ] && ctrd version >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	cat "$CTRD_DIR/log" >&2
+	return 1
+}
+
+@test "containerd with SystemdCgroup: run, exec, the memory limit inside and on the scope, kill, delete" {
+	requires_systemd
+	ctrd_start
+	local rt c unit
+	for rt in "$REF_RUNTIME" "$OCIRT"; do
+		c=c-$ID-$(basename "$rt")
+		unit=ctr-$c.scope
+		cctr run -d --runc-binary "$rt" --runc-systemd-cgroup --cgroup "system.slice:ctr:$c" \
+			--memory-limit 67108864 --rootfs "$BUNDLE/rootfs" "$c" sleep 1000
+		assert_success
+		assert_equal "$(systemctl show -p ActiveState,Delegate,MemoryMax "$unit" | tr '\n' ' ')" \
+			"ActiveState=active Delegate=yes MemoryMax=67108864 "
+		cctr task exec --exec-id e1 "$c" cat /sys/fs/cgroup/memory.max
+		assert_success
+		assert_output 67108864
+		cctr task kill --signal SIGKILL "$c"
+		assert_success
+		local i
+		for ((i = 0; i < 100; i++)); do
+			ctrd task ls | grep -q "^$c .*STOPPED" && break
+			sleep 0.1
+		done
+		cctr task delete "$c"
+		assert_success
+		cctr containers delete "$c"
+		assert_success
+		assert_unit_gone "$unit"
+		[ ! -e "/sys/fs/cgroup/system.slice/$unit" ] || fail "$unit's cgroup is left"
+	done
+	containerd_stop_file
+	CTRD_DIR=
+	assert_no_leaks
+}
+
+# pod_sd ARGS: podman with the systemd cgroup manager and this test's store.
+pod_sd() {
+	status=0
+	output=$(timeout -k 5 120 env CONTAINERS_CONF="$TEST_TMP/containers.conf" \
+		podman --root "$TEST_TMP/storage" --runroot "$TEST_TMP/run" --tmpdir "$TEST_TMP/ptmp" \
+		--storage-driver vfs --cgroup-manager systemd "$@" 2>&1 </dev/null) || status=$?
+	echo "podman $* (status=$status):" >&2
+	echo "$output" >&2
+}
+
+@test "podman --cgroup-manager systemd: run, exec, the memory limit inside and on the scope, kill, stop, rm" {
+	requires_systemd
+	requires_cmd podman conmon
+	mkdir -p "$TEST_TMP/ptmp"
+	cat >"$TEST_TMP/containers.conf" <<CONF
+[engine]
+runtime_supports_json = ["ocirt", "runc"]
+cgroup_manager = "systemd"
+events_logger = "file"
+[engine.runtimes]
+ocirt = ["$OCIRT"]
+runc = ["$REF_RUNTIME"]
+CONF
+	local rt c cid unit
+	for rt in runc "$OCIRT_NAME"; do
+		[ "$rt" = runc ] || rt=ocirt
+		c=c-$ID-$rt
+		cp -a "$BUNDLE/rootfs" "$TEST_TMP/rootfs-$rt"
+		pod_sd --runtime "$rt" run -d --name "$c" --network none --memory 64m \
+			--ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --rootfs "$TEST_TMP/rootfs-$rt" sleep 1000
+		assert_success
+		cid=${output##*$'\n'}
+		unit=libpod-$cid.scope
+		assert_equal "$(systemctl show -p ActiveState,Delegate,MemoryMax "$unit" | tr '\n' ' ')" \
+			"ActiveState=active Delegate=yes MemoryMax=67108864 "
+		pod_sd --runtime "$rt" exec "$c" cat /sys/fs/cgroup/memory.max
+		assert_success
+		assert_output 67108864
+		pod_sd --runtime "$rt" kill --signal USR1 "$c"
+		assert_success
+		pod_sd --runtime "$rt" stop --time 1 "$c"
+		assert_success
+		pod_sd --runtime "$rt" rm "$c"
+		assert_success
+		assert_unit_gone "$unit"
+		[ ! -e "/sys/fs/cgroup/machine.slice/$unit" ] || fail "$unit's cgroup is left"
+	done
+	pod_sd system reset --force >/dev/null 2>&1 || true
+	assert_no_leaks
 }
