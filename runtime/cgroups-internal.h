@@ -57,7 +57,6 @@ struct rt_cgroup
    * path only unit and user are known. */
   struct rt_cg_sd_unit sd;
   char *sd_description;
-  bool sd_started; /* the unit exists: rt_cgroup_start ran, or opened from state */
 };
 
 /* ---- pure helpers (cgroups.c) ---- */

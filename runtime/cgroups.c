@@ -744,7 +744,6 @@ parse_unit_line(struct rt_cgroup *cg, const char *l)
   free(cg->sd.unit);
   cg->sd.unit = xstrdup(l + strlen(user ? SD_LINE_USER : SD_LINE_SYSTEM));
   cg->sd.user = user;
-  cg->sd_started = true;
   return true;
 }
 
@@ -1002,7 +1001,6 @@ rt_cgroup_start(struct rt_cgroup *cg, const struct oci_resources *res, pid_t pid
     rt_debug(cg->log, "cgroup: starting the systemd unit %s with pid %d", cg->sd.unit, (int)pid);
   if (rt_cg_sd_start(&cg->sd, cg->sd_description, pid, cg->mode == RT_CG_UNIFIED, res, &unit_cgroup, err) < 0)
     return -1;
-  cg->sd_started = true;
   return join_started_unit(cg, unit_cgroup, res, pid, err);
 }
 
