@@ -21,6 +21,10 @@ setup() {
 
 teardown() {
 	[ -z "${CTRD_DIR:-}" ] || containerd_stop_file
+	if [ -f "$TEST_TMP/containers.conf" ]; then
+		pod_sd rm --all --force --time 0 >/dev/null 2>&1
+		pod_sd system reset --force >/dev/null 2>&1
+	fi
 	# Units of this test that a failed assertion left running.
 	local u
 	if systemd_pid1; then
@@ -389,11 +393,11 @@ CONF
 		c=c-$ID-$(basename "$rt")
 		unit=ctr-$c.scope
 		cctr run -d --runc-binary "$rt" --runc-systemd-cgroup --cgroup "system.slice:ctr:$c" \
-			--memory-limit 67108864 --rootfs "$BUNDLE/rootfs" "$c" sleep 1000
+			--memory-limit 67108864 --rootfs "$BUNDLE/rootfs" "$c" /bin/sleep 1000
 		assert_success
-		assert_equal "$(systemctl show -p ActiveState,Delegate,MemoryMax "$unit" | tr '\n' ' ')" \
+		assert_equal "$(show "$unit" ActiveState Delegate MemoryMax | tr '\n' ' ')" \
 			"ActiveState=active Delegate=yes MemoryMax=67108864 "
-		cctr task exec --exec-id e1 "$c" cat /sys/fs/cgroup/memory.max
+		cctr task exec --exec-id e1 "$c" /bin/cat /sys/fs/cgroup/memory.max
 		assert_success
 		assert_output 67108864
 		cctr task kill --signal SIGKILL "$c"
@@ -448,7 +452,7 @@ CONF
 		assert_success
 		cid=${output##*$'\n'}
 		unit=libpod-$cid.scope
-		assert_equal "$(systemctl show -p ActiveState,Delegate,MemoryMax "$unit" | tr '\n' ' ')" \
+		assert_equal "$(show "$unit" ActiveState Delegate MemoryMax | tr '\n' ' ')" \
 			"ActiveState=active Delegate=yes MemoryMax=67108864 "
 		pod_sd --runtime "$rt" exec "$c" cat /sys/fs/cgroup/memory.max
 		assert_success
