@@ -9,6 +9,7 @@
 #include "oci-config.h"
 #include "cgroups.h"
 #include "context.h"
+#include "cgroups-systemd.h"
 
 enum rt_cg_mode
 {
@@ -52,6 +53,10 @@ struct rt_cgroup
   const struct rt_context *log; /* --debug records of each write; may be NULL */
   struct rt_cg_hier *h;
   size_t n;
+  /* --systemd-cgroup: the unit (sd.unit NULL otherwise).  From a stored
+   * path only unit and user are known. */
+  struct rt_cg_sd_unit sd;
+  char *sd_description;
 };
 
 /* ---- pure helpers (cgroups.c) ---- */

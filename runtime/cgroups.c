@@ -15,6 +15,7 @@
 #include "cgroups-internal.h"
 #include "inroot.h"
 #include "log.h"
+#include "namespaces.h"
 #include "util.h"
 
 /* ------------------------------------------------------------------ */
@@ -469,6 +470,8 @@ rt_cgroup_free(struct rt_cgroup *cg)
   if (cg == NULL)
     return;
   cgroup_free_hiers(cg);
+  rt_cg_sd_unit_clear(&cg->sd);
+  free(cg->sd_description);
   free(cg->path);
   free(cg);
 }
@@ -676,6 +679,32 @@ display_path(const char *stored)
   return out;
 }
 
+/* The stored form of a --systemd-cgroup container ends in a line naming its
+ * unit and the bus of its manager; "systemd" is no hierarchy's key (v1's
+ * named hierarchy is "name=systemd"). */
+#define SD_LINE_SYSTEM "systemd:"
+#define SD_LINE_USER "systemd-user:"
+
+static char *
+stored_path_with_unit(const struct rt_cgroup *cg)
+{
+  cleanup_free char *base = stored_path(cg);
+  return xasprintf("%s\n%s%s", base, cg->sd.user ? SD_LINE_USER : SD_LINE_SYSTEM, cg->sd.unit);
+}
+
+static bool
+parse_unit_line(struct rt_cgroup *cg, const char *l)
+{
+  bool user = strncmp(l, SD_LINE_USER, strlen(SD_LINE_USER)) == 0;
+
+  if (!user && strncmp(l, SD_LINE_SYSTEM, strlen(SD_LINE_SYSTEM)) != 0)
+    return false;
+  free(cg->sd.unit);
+  cg->sd.unit = xstrdup(l + strlen(user ? SD_LINE_USER : SD_LINE_SYSTEM));
+  cg->sd.user = user;
+  return true;
+}
+
 static int
 resolve_stored(struct rt_cgroup *cg, const char *stored, struct oci_error **err)
 {
@@ -690,6 +719,8 @@ resolve_stored(struct rt_cgroup *cg, const char *stored, struct oci_error **err)
           common = l;
           continue;
         }
+      if (parse_unit_line(cg, l))
+        continue;
       char *colon = strchr(l, ':');
       if (colon == NULL || colon[1] != '/')
         {
@@ -745,6 +776,32 @@ rmdir_retry(const char *dir, struct oci_error **err)
     }
 }
 
+/* The unit's cgroup as the system manager will place it; a user manager's
+ * real path is only known once the unit runs (rt_cgroup_start). */
+static int
+plan_systemd(struct rt_cgroup *cg, const char *cgroups_path, const char *id, struct oci_error **err)
+{
+  bool user = geteuid() != 0 || rt_ns_in_user_namespace();
+
+  if (!rt_cg_sd_available())
+    return oci_error_set(err, 0, "not supported: --systemd-cgroup (built without libsystemd)");
+  if (rt_cg_sd_parse(cgroups_path, id, user, &cg->sd, err) < 0)
+    return -1;
+  /* A scope must be made by systemd over D-Bus; directories made behind
+   * its back would be fought over by it. */
+  if (!systemd_running())
+    return oci_error_set(err, 0, "not supported: --systemd-cgroup (systemd is not running)");
+  if (discover(cg, err) < 0)
+    return -1;
+  for (size_t i = 0; i < cg->n; i++)
+    cg->h[i].rel = xstrdup(cg->sd.path);
+  fill_dirs(cg);
+  cg->path = stored_path_with_unit(cg);
+  cg->sd_description = xasprintf("ocirt container %s", id);
+  cg->created = true;
+  return 0;
+}
+
 int
 rt_cgroup_plan(const struct oci_config *cfg, const char *id, bool systemd, struct rt_cgroup **out,
                struct oci_error **err)
@@ -756,15 +813,10 @@ rt_cgroup_plan(const struct oci_config *cfg, const char *id, bool systemd, struc
 
   if (systemd)
     {
-      cleanup_free char *slice = NULL, *prefix = NULL, *name = NULL;
-      if (cgroups_path && cgroups_path[0]
-          && rt_cg_parse_systemd_path(cgroups_path, &slice, &prefix, &name, err) < 0)
+      if (plan_systemd(cg, cgroups_path, id, err) < 0)
         return -1;
-      /* A scope must be created by systemd over D-Bus; making directories
-       * behind its back would be undone or fought over by it. */
-      if (!systemd_running())
-        return oci_error_set(err, 0, "not supported: systemd cgroup manager (systemd is not running)");
-      return oci_error_set(err, 0, "not supported: systemd cgroup manager (no D-Bus client yet)");
+      *out = steal_pointer(&cg);
+      return 0;
     }
 
   if (rt_cg_config_path(cgroups_path, id, &inner, err) < 0)
@@ -787,6 +839,9 @@ int
 rt_cgroup_make(const struct rt_cgroup *cg, const struct oci_config *cfg, struct oci_error **err)
 {
   const struct oci_linux *l = cfg ? cfg->linux_ : NULL;
+  /* systemd makes the directories when it starts the unit. */
+  if (cg->sd.unit)
+    return 0;
   cleanup_free char *ctrls
       = cg->mode == RT_CG_UNIFIED ? rt_cg_v2_needed_controllers(l ? l->resources : NULL) : xstrdup("");
   for (size_t i = 0; i < cg->n; i++)
@@ -862,6 +917,49 @@ rt_cgroup_enter(const struct rt_cgroup *cg, pid_t pid, struct oci_error **err)
     if (rt_cg_write(cg->log, cg->h[i].dir, "cgroup.procs", buf, err) < 0)
       return oci_error_wrap(err, "joining cgroup `%s`", cg->h[i].dir);
   return 0;
+}
+
+/* After systemd made the unit's cgroup: the path it chose, the controllers
+ * the limits need that systemd does not enable itself (hugetlb, rdma ...),
+ * the v1 hierarchies it does not manage, and the pid in all of them, as
+ * runc's systemd driver does with its cgroupfs one. */
+static int
+join_started_unit(struct rt_cgroup *cg, const char *unit_cgroup, const struct oci_resources *res, pid_t pid,
+                  struct oci_error **err)
+{
+  cleanup_free char *ctrls = cg->mode == RT_CG_UNIFIED ? rt_cg_v2_needed_controllers(res) : xstrdup("");
+
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      free(cg->h[i].rel);
+      free(cg->h[i].dir);
+      cg->h[i].rel = xstrdup(unit_cgroup);
+    }
+  fill_dirs(cg);
+  free(cg->path);
+  cg->path = stored_path_with_unit(cg);
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      int r = cg->h[i].m.v2 ? rt_cg_v2_create_dir(cg->log, &cg->h[i], ctrls, err)
+                            : rt_cg_v1_create_dir(cg->log, &cg->h[i], err);
+      if (r < 0)
+        return oci_error_wrap(err, "setting up the cgroup of unit `%s`", cg->sd.unit);
+    }
+  return rt_cgroup_enter(cg, pid, err);
+}
+
+int
+rt_cgroup_start(struct rt_cgroup *cg, const struct oci_resources *res, pid_t pid, struct oci_error **err)
+{
+  cleanup_free char *unit_cgroup = NULL;
+
+  if (cg->sd.unit == NULL)
+    return rt_cgroup_enter(cg, pid, err);
+  if (cg->log)
+    rt_debug(cg->log, "cgroup: starting the systemd unit %s with pid %d", cg->sd.unit, (int)pid);
+  if (rt_cg_sd_start(&cg->sd, cg->sd_description, pid, cg->mode == RT_CG_UNIFIED, res, &unit_cgroup, err) < 0)
+    return -1;
+  return join_started_unit(cg, unit_cgroup, res, pid, err);
 }
 
 /* A sub-cgroup path stays below the container's cgroup: no ".." in it. */
@@ -949,6 +1047,11 @@ rt_cgroup_apply(const struct rt_cgroup *cg, const struct oci_resources *res, str
 
   if (res == NULL)
     res = &none;
+  /* `update`: systemd's copy first, or its next reload would undo the
+   * files (a new unit got its properties when it started). */
+  if (cg->sd.unit && !cg->created
+      && rt_cg_sd_set(cg->sd.unit, cg->sd.user, cg->mode == RT_CG_UNIFIED, res, err) < 0)
+    return -1;
   if (cg->mode == RT_CG_UNIFIED)
     return rt_cg_v2_apply(cg, &cg->h[0], res, err);
   return rt_cg_v1_apply(cg, res, err);
@@ -1076,6 +1179,10 @@ rt_cgroup_destroy(const struct rt_cgroup *cg, struct oci_error **err)
 {
   int ret = 0;
 
+  /* systemd removes the unit's cgroup as it stops it; what is left (a
+   * unit that never started) the loop below removes. */
+  if (cg->sd.unit && rt_cg_sd_stop(cg->sd.unit, cg->sd.user, err) < 0)
+    ret = -1;
   /* Keep going after a failure so that one busy hierarchy does not leave
    * all the others behind; report the first error. */
   for (size_t i = 0; i < cg->n; i++)

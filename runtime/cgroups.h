@@ -39,6 +39,10 @@ const char *rt_cgroup_path(const struct rt_cgroup *cg);
 char *rt_cgroup_display_path(const struct rt_cgroup *cg);
 
 int rt_cgroup_enter(const struct rt_cgroup *cg, pid_t pid, struct oci_error **err);
+/* Put a new container's first process in its cgroup: rt_cgroup_enter, or
+ * with --systemd-cgroup, start the unit with `pid` in it and with `res`
+ * as its properties (the path then is what systemd says it is). */
+int rt_cgroup_start(struct rt_cgroup *cg, const struct oci_resources *res, pid_t pid, struct oci_error **err);
 /* `exec --cgroup`: each of `subs` is "PATH" (alone: every hierarchy) or
  * "CONTROLLER[,CONTROLLER...]:PATH" (v1 hierarchies of those controllers),
  * an existing sub-cgroup of the container's; hierarchies no entry names

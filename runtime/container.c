@@ -536,7 +536,7 @@ job_drive(struct create_job *job, struct oci_error **err)
     return -1;
   if (job->cg)
     {
-      if (rt_cgroup_enter(job->cg, job->stage1, err) < 0)
+      if (rt_cgroup_start(job->cg, lnx ? lnx->resources : NULL, job->stage1, err) < 0)
         return -1;
       if (lnx && lnx->resources && rt_cgroup_apply(job->cg, lnx->resources, err) < 0)
         return -1;

@@ -317,6 +317,120 @@ test_oom_killed(void)
     }
 }
 
+static void
+test_systemd(void)
+{
+  struct oci_error *err = NULL;
+  struct rt_cg_sd_unit u = { 0 };
+  char *out = NULL;
+
+  check(rt_cg_sd_expand_slice("a-b-c.slice", &out, &err) == 0
+            && strcmp(out, "/a.slice/a-b.slice/a-b-c.slice") == 0,
+        "nested slice expanded");
+  free(out);
+  check(rt_cg_sd_expand_slice("machine.slice", &out, &err) == 0 && strcmp(out, "/machine.slice") == 0,
+        "plain slice");
+  free(out);
+  check(rt_cg_sd_expand_slice("-.slice", &out, &err) == 0 && strcmp(out, "") == 0, "root slice");
+  free(out);
+  static const char *const bad[] = { "a", "a--b.slice", "-a.slice", "a-.slice", "a/b.slice", ".slice" };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    {
+      check(rt_cg_sd_expand_slice(bad[i], &out, &err) == -1 && err && strstr(err->msg, "slice"),
+            "bad slice refused: %s", bad[i]);
+      oci_error_free(err);
+      err = NULL;
+    }
+
+  check(rt_cg_sd_parse(NULL, "c1", false, &u, &err) == 0 && strcmp(u.unit, "runc-c1.scope") == 0
+            && strcmp(u.slice, "system.slice") == 0 && strcmp(u.path, "/system.slice/runc-c1.scope") == 0,
+        "empty cgroupsPath: runc's :runc:<id> in system.slice");
+  rt_cg_sd_unit_clear(&u);
+  check(rt_cg_sd_parse("", "c1", true, &u, &err) == 0 && strcmp(u.slice, "user.slice") == 0 && u.user,
+        "the user's manager defaults to user.slice");
+  rt_cg_sd_unit_clear(&u);
+  check(rt_cg_sd_parse("machine-x.slice:docker:abc", "c1", false, &u, &err) == 0
+            && strcmp(u.unit, "docker-abc.scope") == 0
+            && strcmp(u.path, "/machine.slice/machine-x.slice/docker-abc.scope") == 0,
+        "slice:prefix:name");
+  rt_cg_sd_unit_clear(&u);
+  check(rt_cg_sd_parse("system.slice:ignored:my-c.slice", "c1", false, &u, &err) == 0
+            && strcmp(u.unit, "my-c.slice") == 0 && u.is_slice && strcmp(u.path, "/my.slice/my-c.slice") == 0,
+        "a name ending in .slice is that slice");
+  rt_cg_sd_unit_clear(&u);
+  check(rt_cg_sd_parse("a/b.slice:p:n", "c1", false, &u, &err) == -1 && err,
+        "a slash in the slice is refused");
+  oci_error_free(err);
+  err = NULL;
+
+  check(rt_cg_sd_quota_per_sec(50000, 100000) == 500000, "quota 50000/100000 is 0.5 s per s");
+  check(rt_cg_sd_quota_per_sec(1234, 100000) == 20000, "quota rounded up to 10 ms");
+  check(rt_cg_sd_quota_per_sec(-1, 100000) == UINT64_MAX, "quota -1 is infinity");
+  check(rt_cg_sd_quota_per_sec(20000, 0) == 200000, "default period 100 ms");
+
+  uint8_t *mask = NULL;
+  size_t n = 0;
+  check(rt_cg_sd_cpu_mask("0-2,9", "f", &mask, &n, &err) == 0 && n == 2 && mask[0] == 0x07 && mask[1] == 0x02,
+        "cpu list as a bitmask");
+  free(mask);
+  check(rt_cg_sd_cpu_mask("1-x", "linux.resources.cpu.cpus", &mask, &n, &err) == -1
+            && strstr(err->msg, "linux.resources.cpu.cpus"),
+        "a bad cpu list names the field");
+  oci_error_free(err);
+  err = NULL;
+
+  struct oci_memory mem = { .has_limit = true, .limit = 64 << 20, .has_swap = true, .swap = 128 << 20 };
+  struct oci_cpu cpu = { .has_shares = true,
+                         .shares = 1024,
+                         .has_quota = true,
+                         .quota = 50000,
+                         .has_period = true,
+                         .period = 100000,
+                         .cpus = (char *)"0" };
+  struct oci_device_cgroup devs[] = { { .allow = false, .access = (char *)"rwm" } };
+  struct oci_resources res = {
+    .memory = &mem, .cpu = &cpu, .has_pids_limit = true, .pids_limit = 100, .devices = devs, .devices_len = 1
+  };
+  struct rt_sd_props p = { 0 };
+  const struct rt_sd_prop *e;
+  check(rt_cg_sd_resource_props(&res, true, 252, true, &p, &err) == 0, "resources as properties");
+  check((e = rt_sd_props_find(&p, "MemoryMax")) && e->u == 64 << 20, "MemoryMax");
+  check((e = rt_sd_props_find(&p, "MemorySwapMax")) && e->u == 64 << 20, "MemorySwapMax is swap - limit");
+  check((e = rt_sd_props_find(&p, "CPUWeight")) && e->u == rt_cg_shares_to_weight(1024),
+        "CPUWeight from shares");
+  check((e = rt_sd_props_find(&p, "CPUQuotaPerSecUSec")) && e->u == 500000, "CPUQuotaPerSecUSec");
+  check((e = rt_sd_props_find(&p, "AllowedCPUs")) && e->n == 1 && e->bytes[0] == 1, "AllowedCPUs");
+  check((e = rt_sd_props_find(&p, "TasksMax")) && e->u == 100, "TasksMax");
+  check((e = rt_sd_props_find(&p, "DevicePolicy")) && strcmp(e->s, "strict") == 0, "DevicePolicy strict");
+  check((e = rt_sd_props_find(&p, "DeviceAllow")) && e->n >= 3 && strcmp(e->pairs[0].s, "char-*") == 0
+            && strcmp(e->pairs[0].s2, "m") == 0,
+        "DeviceAllow from the default allow list");
+  rt_sd_props_clear(&p);
+  check(rt_cg_sd_resource_props(&res, true, 243, false, &p, &err) == 0
+            && !rt_sd_props_find(&p, "AllowedCPUs"),
+        "no AllowedCPUs before systemd 244");
+  rt_sd_props_clear(&p);
+  struct oci_device_cgroup mixed[] = { { .allow = true,
+                                         .type = (char *)"c",
+                                         .has_major = true,
+                                         .major = 1,
+                                         .has_minor = true,
+                                         .minor = 3,
+                                         .access = (char *)"rw" },
+                                       { .allow = false,
+                                         .type = (char *)"c",
+                                         .has_major = true,
+                                         .major = 1,
+                                         .has_minor = true,
+                                         .minor = 3,
+                                         .access = (char *)"w" } };
+  struct oci_resources res2 = { .devices = mixed, .devices_len = 2 };
+  check(rt_cg_sd_resource_props(&res2, true, 252, true, &p, &err) == 0
+            && !rt_sd_props_find(&p, "DeviceAllow"),
+        "a deny after an allow is left to the eBPF program");
+  rt_sd_props_clear(&p);
+}
+
 int
 main(void)
 {
@@ -326,5 +440,6 @@ main(void)
   test_conversions();
   test_device_rules();
   test_oom_killed();
+  test_systemd();
   return tap_done();
 }

@@ -36,7 +36,7 @@ cache=${OCIRT_VM_CACHE:-/var/cache/ocirt-vm}
 # Measured under TCG on two cores, with ocirt: lifecycle 460 s, process 90 s,
 # commands 390 s; compat (220 s) and leaks (270 s) are left to
 # OCIRT_VM_SUITES to keep the pass near 15 minutes.
-suites=${OCIRT_VM_SUITES:-lifecycle.bats process.bats commands.bats}
+suites=${OCIRT_VM_SUITES:-lifecycle.bats process.bats commands.bats systemd.bats}
 runtimes=${OCIRT_VM_RUNTIMES:-ocirt runc}
 control=${OCIRT_VM_CONTROL:-failed}
 vm_timeout=${OCIRT_VM_TIMEOUT:-1200}
