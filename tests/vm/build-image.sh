@@ -10,6 +10,9 @@
 #   vmlinuz          the kernel, taken out of linux-image-<version>-amd64
 #   base.cpio.gz     the root filesystem, /init first (see make_init)
 #   image.stamp      what the two were built from; a different recipe rebuilds
+#   modules.cpio.gz  a few modules of the same kernel ($guest_modules), added
+#                    to each boot by run.sh; built apart from the base image
+#                    (modules.stamp), so adding one rebuilds nothing else
 #
 # Environment: OCIRT_VM_CACHE, OCIRT_VM_MIRROR (default
 # http://deb.debian.org/debian), OCIRT_VM_KERNEL (an exact package name such
@@ -39,6 +42,11 @@ guest_packages="systemd systemd-sysv dbus bats runc busybox-static python3 jq ip
 util-linux procps kmod libseccomp2 libcap2 libyajl2 libsystemd0
 containerd podman conmon containernetworking-plugins uidmap slirp4netns dbus-user-session
 criu apparmor ${OCIRT_VM_EXTRA_PACKAGES:-}"
+
+# Kernel modules the guest loads (paths below lib/modules/VERSION; Debian
+# builds them as modules): brd gives a RAM disk, the block device the io
+# controller's per-device limits need (the guest has no disk).
+guest_modules="kernel/drivers/block/brd.ko"
 
 say() { echo "== vm-image: $*" >&2; }
 skip() {
@@ -98,6 +106,38 @@ fetch_kernel() {
 		skip "apt-get download $pkg failed (no mirror?): $(tail -1 "$work/apt-download.log")"
 	dpkg-deb -x "$work"/"$pkg"_*.deb "$work/kernel"
 	cp "$work/kernel/boot/vmlinuz-${pkg#linux-image-}" "$work/vmlinuz"
+}
+
+# make_modules PACKAGE WORKDIR: WORKDIR/modules.cpio.gz with $guest_modules
+# of PACKAGE under /usr/lib/modules (bookworm's /lib is a symlink to it).
+make_modules() {
+	local pkg=$1 work=$2 ver=${1#linux-image-} m
+	[ -d "$work/kernel" ] || fetch_kernel "$pkg" "$work"
+	for m in $guest_modules; do
+		install -D -m 644 "$work/kernel/lib/modules/$ver/$m" "$work/modules/usr/lib/modules/$ver/$m"
+	done
+	(cd "$work/modules" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
+		cpio --null -o -H newc -R 0:0 --quiet) | gzip -1 >"$work/modules.cpio.gz"
+}
+
+# modules KPKG: the modules archive, when it is missing or stale.  Only
+# the download needs the mirror; without one the guest has no extra
+# modules and the tests that need them skip.
+modules() {
+	local kpkg=$1 want="$1 $guest_modules" work
+	[ "$(cat "$cache/modules.stamp" 2>/dev/null)" != "$want" ] || [ ! -s "$cache/modules.cpio.gz" ] || return 0
+	[ -w "$cache" ] || return 0
+	work=$(mktemp -d "$cache/modules.XXXXXX")
+	chmod 755 "$work"
+	if (make_modules "$kpkg" "$work") 2>&1; then
+		rm -f "$cache/modules.stamp"
+		mv "$work/modules.cpio.gz" "$cache/modules.cpio.gz"
+		echo "$want" >"$cache/modules.stamp"
+		say "cached the guest's modules: $guest_modules"
+	else
+		say "no guest modules ($guest_modules): the tests that need them will skip"
+	fi
+	rm -rf --one-file-system "$work"
 }
 
 # make_rootfs DIR: a minimal bookworm with $guest_packages.
@@ -185,6 +225,7 @@ main() {
 	want=$(recipe "$kpkg")
 	if ! $rebuild && [ -s "$cache/vmlinuz" ] && [ -s "$cache/base.cpio.gz" ] &&
 		[ "$(cat "$cache/image.stamp" 2>/dev/null)" = "$want" ]; then
+		modules "$kpkg"
 		return 0
 	fi
 	[ "$(id -u)" = 0 ] || skip "no VM image in $cache and building one needs root (debootstrap)"
@@ -207,6 +248,7 @@ main() {
 	mv "$work/base.cpio.gz" "$cache/base.cpio.gz"
 	echo "$want" >"$cache/image.stamp"
 	say "cached $kpkg and a $(du -h "$cache/base.cpio.gz" | cut -f1) root filesystem in $cache"
+	modules "$kpkg"
 }
 
 main "$@"
