@@ -108,10 +108,23 @@ word_in(const char *list, const char *name, size_t len)
   return false;
 }
 
+/* Whether `dir` has processes of its own.  The kernel refuses domain
+ * controllers below such a cgroup (EBUSY) but takes threaded ones (cpu,
+ * cpuset, pids), which makes it a thread root: its new children are then no
+ * valid domain, and joining them fails with EOPNOTSUPP.  So no controller is
+ * enabled there at all.  The root is exempt from the rule. */
+static bool
+has_processes(const char *dir, bool root)
+{
+  cleanup_free char *procs = root ? NULL : rt_cg_read(dir, "cgroup.procs");
+
+  return procs && procs[0];
+}
+
 /* Enable `controllers` ("+a +b") for the children of `dir`, writing only
  * those that are not enabled yet (an already set-up host sees no write). */
 static int
-enable_controllers(const struct rt_context *log, const char *dir, const char *controllers,
+enable_controllers(const struct rt_context *log, const char *dir, bool root, const char *controllers,
                    struct oci_error **err)
 {
   cleanup_free char *avail = rt_cg_read(dir, "cgroup.controllers");
@@ -134,6 +147,11 @@ enable_controllers(const struct rt_context *log, const char *dir, const char *co
       if (!word_in(avail, name, len))
         return oci_error_set(err, 0, "not supported: the `%.*s` controller is not available in `%s`",
                              (int)len, name, dir);
+      if (has_processes(dir, root))
+        return oci_error_set(err, EBUSY,
+                             "cannot enable the `%.*s` controller below `%s`: it has processes of its "
+                             "own and cgroup v2 enables controllers only for cgroups without them",
+                             (int)len, name, dir);
       cleanup_free char *item = xasprintf("+%.*s", (int)len, name);
       if (rt_cg_write(log, dir, "cgroup.subtree_control", item, err) < 0)
         {
@@ -154,8 +172,11 @@ enable_controllers(const struct rt_context *log, const char *dir, const char *co
  * with processes of its own (the caller's cgroup, for a relative path)
  * refuses them all; that is no error here. */
 static void
-enable_available(const struct rt_context *log, const char *dir)
+enable_available(const struct rt_context *log, const char *dir, bool root)
 {
+  if (has_processes(dir, root))
+    return;
+
   cleanup_free char *avail = rt_cg_read(dir, "cgroup.controllers");
   cleanup_free char *enabled = rt_cg_read(dir, "cgroup.subtree_control");
 
@@ -193,9 +214,10 @@ rt_cg_v2_create_dir(const struct rt_context *log, const struct rt_cg_hier *h, co
       /* Enable in the parent of the level about to be made: what the
        * limits need, or fail naming it; then the rest where allowed. */
       *p = '\0';
-      int r = controllers[0] ? enable_controllers(log, path, controllers, err) : 0;
+      bool root = p == path + base && strcmp(h->m.root, "/") == 0;
+      int r = controllers[0] ? enable_controllers(log, path, root, controllers, err) : 0;
       if (r == 0)
-        enable_available(log, path);
+        enable_available(log, path, root);
       *p = '/';
       if (r < 0)
         return -1;

@@ -51,12 +51,13 @@ teardown() {
 # as_user SCRIPT ARGS...: SCRIPT run by the test user's systemd in a unit of
 # its own with Delegate=yes, the way a user's login shell or podman gets a
 # cgroup it may manage; stdout and stderr come back, and the exit status.
+# bash: its errors name the errno (dash says "I/O error" for any).
 as_user() {
 	local script=$1
 	shift
 	status=0
 	output=$(timeout -k 5 120 systemd-run --machine="$ROOTLESS_USER@.host" --user --wait --pipe --quiet \
-		-p Delegate=yes -E "$MARK" /bin/sh -c "$script" sh "$@" 2>&1 </dev/null) || status=$?
+		-p Delegate=yes -E "$MARK" /bin/bash -c "$script" bash "$@" 2>&1 </dev/null) || status=$?
 	echo "as $ROOTLESS_USER (status=$status):" >&2
 	echo "$output" >&2
 }
