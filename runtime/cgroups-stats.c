@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/inotify.h>
 
 #include "spec/json.h"
 #include "spec/util.h"
@@ -356,19 +357,61 @@ v2_blkio(const char *dir, struct json_writer *w)
 /* ---- OOM kills ---- */
 
 /* v2's memory.events and v1's memory.oom_control count OOM kills
- * ("oom_kill N"; on v1 since Linux 4.13).  Older v1 kernels only count how
- * often the limit was hit (memory.failcnt), the best evidence there. */
+ * ("oom_kill N"; on v1 since Linux 4.13). */
+static const char *
+oom_file(const struct rt_cgroup *cg, const char **dir)
+{
+  bool v2 = cg->mode == RT_CG_UNIFIED;
+
+  *dir = v2 ? (cg->n ? cg->h[0].dir : NULL) : v1_dir(cg, "memory");
+  return v2 ? "memory.events" : "memory.oom_control";
+}
+
+bool
+rt_cgroup_oom_kills(const struct rt_cgroup *cg, uint64_t *n)
+{
+  const char *dir;
+  const char *file = oom_file(cg, &dir);
+  cleanup_free char *text = dir ? rt_cg_read(dir, file) : NULL;
+
+  *n = 0;
+  return text && keyed_u64(text, "oom_kill", n);
+}
+
+/* Older v1 kernels only count how often the limit was hit
+ * (memory.failcnt), the best evidence there. */
 bool
 rt_cgroup_oom_killed(const struct rt_cgroup *cg)
 {
-  bool v2 = cg->mode == RT_CG_UNIFIED;
-  const char *dir = v2 ? (cg->n ? cg->h[0].dir : NULL) : v1_dir(cg, "memory");
-  cleanup_free char *text = dir ? rt_cg_read(dir, v2 ? "memory.events" : "memory.oom_control") : NULL;
+  const char *dir;
   uint64_t n = 0;
 
-  if (text && keyed_u64(text, "oom_kill", &n))
+  if (rt_cgroup_oom_kills(cg, &n))
     return n > 0;
-  return !v2 && read_u64(dir, "memory.failcnt", &n) && n > 0;
+  oom_file(cg, &dir);
+  return cg->mode != RT_CG_UNIFIED && read_u64(dir, "memory.failcnt", &n) && n > 0;
+}
+
+int
+rt_cgroup_oom_watch(const struct rt_cgroup *cg)
+{
+  const char *dir;
+  const char *file = oom_file(cg, &dir);
+
+  /* The kernel notifies changes of v2's event files; v1's control files
+   * never do. */
+  if (cg->mode != RT_CG_UNIFIED || dir == NULL)
+    return -1;
+  cleanup_free char *path = xasprintf("%s/%s", dir, file);
+  int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (fd < 0)
+    return -1;
+  if (inotify_add_watch(fd, path, IN_MODIFY) < 0)
+    {
+      close(fd);
+      return -1;
+    }
+  return fd;
 }
 
 /* ---- the whole object ---- */

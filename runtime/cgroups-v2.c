@@ -108,10 +108,23 @@ word_in(const char *list, const char *name, size_t len)
   return false;
 }
 
+/* Whether `dir` has processes of its own.  The kernel refuses domain
+ * controllers below such a cgroup (EBUSY) but takes threaded ones (cpu,
+ * cpuset, pids), which makes it a thread root: its new children are then no
+ * valid domain, and joining them fails with EOPNOTSUPP.  So no controller is
+ * enabled there at all.  The root is exempt from the rule. */
+static bool
+has_processes(const char *dir, bool root)
+{
+  cleanup_free char *procs = root ? NULL : rt_cg_read(dir, "cgroup.procs");
+
+  return procs && procs[0];
+}
+
 /* Enable `controllers` ("+a +b") for the children of `dir`, writing only
  * those that are not enabled yet (an already set-up host sees no write). */
 static int
-enable_controllers(const struct rt_context *log, const char *dir, const char *controllers,
+enable_controllers(const struct rt_context *log, const char *dir, bool root, const char *controllers,
                    struct oci_error **err)
 {
   cleanup_free char *avail = rt_cg_read(dir, "cgroup.controllers");
@@ -134,18 +147,58 @@ enable_controllers(const struct rt_context *log, const char *dir, const char *co
       if (!word_in(avail, name, len))
         return oci_error_set(err, 0, "not supported: the `%.*s` controller is not available in `%s`",
                              (int)len, name, dir);
+      if (has_processes(dir, root))
+        return oci_error_set(err, EBUSY,
+                             "cannot enable the `%.*s` controller below `%s`: it has processes of its "
+                             "own and cgroup v2 enables controllers only for cgroups without them",
+                             (int)len, name, dir);
       cleanup_free char *item = xasprintf("+%.*s", (int)len, name);
       if (rt_cg_write(log, dir, "cgroup.subtree_control", item, err) < 0)
         {
           if ((*err)->status == EBUSY)
             return oci_error_wrap(err,
-                                  "`%s` has processes of its own and cgroup v2 enables controllers only "
-                                  "for cgroups without them",
-                                  dir);
-          return -1;
+                                  "cannot enable the `%.*s` controller below `%s`: it has processes of its "
+                                  "own and cgroup v2 enables controllers only for cgroups without them",
+                                  (int)len, name, dir);
+          return oci_error_wrap(err, "cannot enable the `%.*s` controller below `%s`", (int)len, name, dir);
         }
     }
   return 0;
+}
+
+/* Enable, where the kernel lets us, every other controller `dir` offers
+ * its children, as runc does: a container made without a limit can then
+ * get one through `update`, and `events --stats` reads its usage.  A parent
+ * with processes of its own (the caller's cgroup, for a relative path)
+ * refuses them all; that is no error here. */
+static void
+enable_available(const struct rt_context *log, const char *dir, bool root)
+{
+  if (has_processes(dir, root))
+    return;
+
+  cleanup_free char *avail = rt_cg_read(dir, "cgroup.controllers");
+  cleanup_free char *enabled = rt_cg_read(dir, "cgroup.subtree_control");
+
+  if (avail == NULL || enabled == NULL)
+    return;
+  for (const char *p = avail; *p;)
+    {
+      while (*p == ' ')
+        p++;
+      size_t len = strcspn(p, " ");
+      if (len == 0)
+        break;
+      if (!word_in(enabled, p, len))
+        {
+          cleanup_free char *item = xasprintf("+%.*s", (int)len, p);
+          struct oci_error *ignored = NULL;
+          if (rt_cg_write(log, dir, "cgroup.subtree_control", item, &ignored) < 0 && ignored->status == EBUSY)
+            len = strlen(p); /* processes in `dir`: every other write fails alike */
+          oci_error_free(ignored);
+        }
+      p += len;
+    }
 }
 
 int
@@ -158,15 +211,16 @@ rt_cg_v2_create_dir(const struct rt_context *log, const struct rt_cg_hier *h, co
   for (char *p = path + base; p && *p;)
     {
       char *next = strchr(p + 1, '/');
-      if (controllers[0])
-        {
-          /* Enable in the parent of the level about to be made. */
-          *p = '\0';
-          int r = enable_controllers(log, path, controllers, err);
-          *p = '/';
-          if (r < 0)
-            return -1;
-        }
+      /* Enable in the parent of the level about to be made: what the
+       * limits need, or fail naming it; then the rest where allowed. */
+      *p = '\0';
+      bool root = p == path + base && strcmp(h->m.root, "/") == 0;
+      int r = controllers[0] ? enable_controllers(log, path, root, controllers, err) : 0;
+      if (r == 0)
+        enable_available(log, path, root);
+      *p = '/';
+      if (r < 0)
+        return -1;
       if (next)
         *next = '\0';
       if (mkdir(path, 0755) < 0 && errno != EEXIST)
@@ -368,7 +422,13 @@ rt_cg_v2_apply(const struct rt_cgroup *cg, const struct rt_cg_hier *h, const str
   const struct rt_context *log = cg->log;
   const char *dir = h->dir;
 
-  if (cg->created || res->devices_len > 0)
+  /* Loading a device program takes privileges a rootless runtime lacks
+   * (even with a delegated subtree); runc skips the filter there too. */
+  bool rootless = log && log->rootless;
+
+  if (rootless && (cg->created || res->devices_len > 0))
+    rt_debug(log, "cgroup: no device filter (rootless)");
+  else if (cg->created || res->devices_len > 0)
     {
       cleanup_free struct rt_cg_dev_rule *rules = NULL;
       size_t n = 0;

@@ -64,6 +64,12 @@ void rt_cgroup_write_stats(const struct rt_cgroup *cg, struct json_writer *w);
 /* Whether the kernel's OOM killer has killed a process of the cgroup
  * (cgroups-stats.c). */
 bool rt_cgroup_oom_killed(const struct rt_cgroup *cg);
+/* The cgroup's count of OOM kills in *n; false when it cannot be read. */
+bool rt_cgroup_oom_kills(const struct rt_cgroup *cg, uint64_t *n);
+/* An inotify descriptor that becomes readable when the count may have
+ * changed (cgroup v2's memory.events), or -1 where there is none (v1: poll
+ * the count). */
+int rt_cgroup_oom_watch(const struct rt_cgroup *cg);
 /* Remove the directories (retrying while the kernel releases them). */
 int rt_cgroup_destroy(const struct rt_cgroup *cg, struct oci_error **err);
 void rt_cgroup_free(struct rt_cgroup *cg);

@@ -132,6 +132,23 @@ rt_container_update(const struct rt_context *ctx, const char *id, const struct o
 }
 
 int
+rt_container_oom_kills(const struct rt_context *ctx, const char *id, uint64_t *count, int *watch_fd,
+                       struct oci_error **err)
+{
+  cleanup_opened struct opened o;
+
+  if (open_container(ctx, id, "events", &o, err) < 0)
+    return -1;
+  /* No memory controller (or a cgroup gone with its container): no kills
+   * to report. */
+  if (!rt_cgroup_oom_kills(o.cg, count))
+    *count = 0;
+  if (watch_fd)
+    *watch_fd = rt_cgroup_oom_watch(o.cg);
+  return 0;
+}
+
+int
 rt_container_kill_paused(const struct rt_state *st, struct oci_error **err)
 {
   cleanup_cgroup struct rt_cgroup *cg = NULL;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "oci-config.h"
@@ -28,6 +29,11 @@ int rt_container_update(const struct rt_context *ctx, const char *id, const stru
  * container is "container not running" (*stopped set, for `events`). */
 int rt_container_stats(const struct rt_context *ctx, const char *id, char **json, size_t *len, bool *stopped,
                        struct oci_error **err);
+/* For `events`: how many processes of the container the OOM killer has
+ * killed so far and, with watch_fd, a descriptor that becomes readable when
+ * that may have changed (-1 where the kernel offers none: poll). */
+int rt_container_oom_kills(const struct rt_context *ctx, const char *id, uint64_t *count, int *watch_fd,
+                           struct oci_error **err);
 
 /* `delete --force` of a paused container: SIGKILL everything in the cgroup,
  * then thaw it so that the signals are delivered (a v1 freezer holds even

@@ -62,6 +62,16 @@ requires_crun() {
 	[ -n "$CRUN" ] && [ -x "$CRUN" ] || skip "needs crun"
 }
 
+# cgroup_v2: the host is pure cgroup v2 (make check-vm's guest; this
+# development machine is hybrid).
+cgroup_v2() {
+	[ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]
+}
+
+requires_cgroup_v2() {
+	cgroup_v2 || skip "needs a pure cgroup v2 host (make check-vm)"
+}
+
 requires_cmd() {
 	local c
 	for c in "$@"; do
@@ -112,6 +122,9 @@ teardown_test() {
 	for ct in $(list_containers); do
 		__ocirt delete --force "$ct" >/dev/null 2>&1 </dev/null
 	done
+	# The parent use_test_cgroup made (runtimes leave parents in place);
+	# once its containers are gone it is empty, else find_leaks names them.
+	[ -z "${TEST_CGROUP:-}" ] || rmdir "$TEST_CGROUP" 2>/dev/null || true
 	local leaks
 	leaks=$(find_leaks)
 	cleanup_leaks
@@ -274,6 +287,29 @@ ns[:] = [n for n in ns if n["type"] != sys.argv[3]]
 n = {"type": sys.argv[3]}
 if len(sys.argv) > 4: n["path"] = sys.argv[4]
 ns.append(n)' "$@"
+}
+
+# use_test_cgroup [ID]: on cgroup v2, linux.cgroupsPath of $BUNDLE becomes
+# /ocirt-test-$UNIQ/ID (default $ID), and $TEST_CGROUP that parent's
+# directory (teardown_test removes it).  A relative path (the default) puts
+# the container below the caller's own cgroup, which on v2 has processes and
+# so can enable no controller for its children: limits need a parent without
+# processes, which is what containerd and podman give runtimes too.  On v1 a
+# no-op: the default path takes limits there.
+use_test_cgroup() {
+	cgroup_v2 || return 0
+	TEST_CGROUP=/sys/fs/cgroup/ocirt-test-$UNIQ
+	update_config 'c["linux"]["cgroupsPath"] = sys.argv[3]' "/ocirt-test-$UNIQ/${1:-$ID}"
+}
+
+# cgroup_dir ID: the host directory of the container's cgroup: on v2 the one
+# directory, on v1 the one of controller $2 (default memory).
+cgroup_dir() {
+	local root=/sys/fs/cgroup d
+	cgroup_v2 || root=/sys/fs/cgroup/${2:-memory}
+	d=$(find "$root" -maxdepth 8 -type d -name "$1" 2>/dev/null | head -1)
+	[ -n "$d" ] || fail "no cgroup directory for $1 under $root" || return 1
+	echo "$d"
 }
 
 # ---------------------------------------------------------------- state

@@ -416,66 +416,87 @@ PY
 
 # ---------------------------------------------------------------- update
 
-# cgroup_file CONTROLLER FILE: that v1 file of this test's container.
+# cgroup_file CONTROLLER FILE: that file of this test's container (on v2
+# the one directory, CONTROLLER ignored).
 cgroup_file() {
 	local dir
-	dir=$(find "/sys/fs/cgroup/$1" -maxdepth 8 -type d -name "$ID" 2>/dev/null | head -1)
-	[ -n "$dir" ] || fail "no $1 cgroup for $ID"
+	dir=$(cgroup_dir "$ID" "$1") || return 1
 	cat "$dir/$2"
 }
 
-requires_v1() {
-	[ -e /sys/fs/cgroup/memory/memory.limit_in_bytes ] || [ -n "$(find /sys/fs/cgroup/memory -maxdepth 3 -name memory.limit_in_bytes -print -quit 2>/dev/null)" ] ||
-		skip "needs the v1 memory controller"
+# On v2 the containers of these tests need a parent that can enable
+# controllers (see use_test_cgroup).
+run_limited() {
+	use_test_cgroup
+	run_sleeper
 }
 
 @test "update --memory/--pids-limit/--cpu-share change the container's cgroup" {
-	requires_v1
-	run_sleeper
+	run_limited
 	ocirt update --memory 64m --pids-limit 50 --cpu-share 512 "$ID"
 	assert_success
 	assert_output ""
-	assert_equal "$(cgroup_file memory memory.limit_in_bytes)" "67108864"
 	assert_equal "$(cgroup_file pids pids.max)" "50"
-	assert_equal "$(cgroup_file cpu cpu.shares)" "512"
+	if cgroup_v2; then
+		assert_equal "$(cgroup_file memory memory.max)" "67108864"
+		# runc's conversion: 1 + (shares - 2) * 9999 / 262142.
+		assert_equal "$(cgroup_file cpu cpu.weight)" "20"
+	else
+		assert_equal "$(cgroup_file memory memory.limit_in_bytes)" "67108864"
+		assert_equal "$(cgroup_file cpu cpu.shares)" "512"
+	fi
 	ocirt update --pids-limit -1 "$ID"
 	assert_success
 	assert_equal "$(cgroup_file pids pids.max)" "max"
 }
 
+# memory_limit: the container's memory limit file, either version.
+memory_limit() {
+	if cgroup_v2; then cgroup_file memory memory.max; else cgroup_file memory memory.limit_in_bytes; fi
+}
+
 @test "update --resources - (stdin) and --resources=FILE take a LinuxResources object" {
-	requires_v1
-	run_sleeper
+	run_limited
 	OUT_FILE=$(mktemp "$TEST_TMP/out.XXXXXX")
 	status=0
 	echo '{"memory": {"limit": 33554432}, "pids": {"limit": 40}}' |
 		__ocirt update --resources=- "$ID" >"$OUT_FILE" 2>&1 || status=$?
 	assert_success
-	assert_equal "$(cgroup_file memory memory.limit_in_bytes)" "33554432"
+	assert_equal "$(memory_limit)" "33554432"
 	assert_equal "$(cgroup_file pids pids.max)" "40"
 	echo '{"pids": {"limit": 30}}' >"$TEST_TMP/res.json"
 	ocirt update --resources "$TEST_TMP/res.json" "$ID"
 	assert_success
 	assert_equal "$(cgroup_file pids pids.max)" "30"
 	# The memory limit was not touched by the second update.
-	assert_equal "$(cgroup_file memory memory.limit_in_bytes)" "33554432"
+	assert_equal "$(memory_limit)" "33554432"
+}
+
+# update_probe: the files `update --memory 100m --cpu-period 100000
+# --cpu-quota 50000 --pids-limit 77` writes, as one line.
+update_probe() {
+	if cgroup_v2; then
+		echo "$(cgroup_file memory memory.max) $(cgroup_file cpu cpu.max) $(cgroup_file pids pids.max)"
+	else
+		echo "$(cgroup_file memory memory.limit_in_bytes) $(cgroup_file cpu cpu.cfs_quota_us) $(cgroup_file pids pids.max)"
+	fi
 }
 
 @test "update: the same limits as runc sets" {
-	requires_v1
 	requires_cmd "$REF_RUNTIME"
-	run_sleeper
+	run_limited
 	ocirt update --memory 100m --cpu-period 100000 --cpu-quota 50000 --pids-limit 77 "$ID"
 	assert_success
 	local ours
-	ours="$(cgroup_file memory memory.limit_in_bytes) $(cgroup_file cpu cpu.cfs_quota_us) $(cgroup_file pids pids.max)"
+	ours=$(update_probe)
+	use_test_cgroup "$ID-ref"
 	ref run -d --bundle "$BUNDLE" "$ID-ref"
 	assert_success
 	ref update --memory 100m --cpu-period 100000 --cpu-quota 50000 --pids-limit 77 "$ID-ref"
 	assert_success
 	local saved=$ID theirs
 	ID="$ID-ref"
-	theirs="$(cgroup_file memory memory.limit_in_bytes) $(cgroup_file cpu cpu.cfs_quota_us) $(cgroup_file pids pids.max)"
+	theirs=$(update_probe)
 	ID=$saved
 	ref delete --force "$ID-ref"
 	assert_equal "$ours" "$theirs"
@@ -504,7 +525,7 @@ requires_v1() {
 # ---------------------------------------------------------------- events
 
 @test "events --stats: one JSON record with cpu, memory, pids and blkio from the cgroup" {
-	requires_v1
+	use_test_cgroup
 	set_cmd 'sleep 1000 & exec sleep 1001'
 	ocirt run -d --bundle "$BUNDLE" "$ID"
 	assert_success
@@ -513,9 +534,12 @@ requires_v1() {
 	ocirt events --stats "$ID"
 	assert_success
 	assert_one_line
-	python3 - "$ID" "$output" <<'PY'
+	local v2=0
+	! cgroup_v2 || v2=1
+	python3 - "$ID" "$output" "$v2" <<'PY'
 import json, sys
 rec = json.loads(sys.argv[2])
+v2 = sys.argv[3] == "1"
 assert rec["type"] == "stats" and rec["id"] == sys.argv[1], rec
 d = rec["data"]
 assert set(["cpu", "memory", "pids", "blkio"]) <= set(d), d.keys()
@@ -523,19 +547,25 @@ assert d["pids"]["current"] == 2, d["pids"]
 assert d["memory"]["usage"]["limit"] == 64 << 20, d["memory"]["usage"]
 assert d["memory"]["usage"]["usage"] > 0
 assert d["cpu"]["usage"]["total"] > 0
-assert len(d["cpu"]["usage"]["percpu"]) >= 1
-assert "total_rss" in d["memory"]["raw"]
+if v2:
+    # memory.stat of v2 (runc reports no per-CPU usage there).
+    assert "anon" in d["memory"]["raw"] and "file" in d["memory"]["raw"], d["memory"]["raw"]
+else:
+    assert len(d["cpu"]["usage"]["percpu"]) >= 1
+    assert "total_rss" in d["memory"]["raw"]
 PY
 }
 
 @test "events --stats has the fields runc reports for the same container" {
-	requires_v1
 	requires_cmd "$REF_RUNTIME"
 	set_cmd 'sleep 1000 & exec sleep 1001'
+	update_config 'c["linux"]["resources"]["pids"] = {"limit": 100}'
+	use_test_cgroup
 	ocirt run -d --bundle "$BUNDLE" "$ID"
 	ocirt events --stats "$ID"
 	assert_success
 	local ours=$output
+	use_test_cgroup "$ID-ref"
 	ref run -d --bundle "$BUNDLE" "$ID-ref"
 	ref events --stats "$ID-ref"
 	local theirs=$output
@@ -572,6 +602,47 @@ PY
 	n=$(grep -c '^{"type":"stats"' "$events" || true)
 	[ "$n" -ge 3 ] || fail "only $n records: $(cat "$events")"
 	[ "$(wc -l <"$events")" -eq "$n" ] || fail "unexpected output: $(cat "$events")"
+}
+
+@test "events reports an OOM kill in the container as runc does: {\"type\":\"oom\",\"id\":...}" {
+	requires_cmd "$REF_RUNTIME"
+	update_config 'c["linux"]["resources"]["memory"] = {"limit": 16 << 20}'
+	local rt id events epid i ours
+	for rt in ocirt ref; do
+		id=$ID
+		[ "$rt" = ocirt ] || id=$ID-ref
+		use_test_cgroup "$id"
+		set_cmd 'exec sleep 1000'
+		$rt run -d --bundle "$BUNDLE" "$id"
+		assert_success
+		events=$TEST_TMP/events-$rt
+		if [ "$rt" = ocirt ]; then
+			__ocirt events --interval 1s "$id" >"$events" 2>&1 </dev/null &
+		else
+			timeout -k 5 "$OCIRT_CMD_TIMEOUT" "$REF_RUNTIME" --root "$TEST_TMP/ref-state" \
+				events --interval 1s "$id" >"$events" 2>&1 </dev/null &
+		fi
+		epid=$!
+		# The first record: the stream is watching (runc's comes after
+		# one interval).
+		for ((i = 0; i < 200; i++)); do
+			grep -q '"type":"stats"' "$events" && break
+			sleep 0.1
+		done
+		# 64 MB in one buffer, in a 16 MB cgroup: the OOM killer takes dd.
+		$rt exec "$id" dd if=/dev/zero of=/dev/null bs=64M count=1
+		assert_failure
+		for ((i = 0; i < 200; i++)); do
+			grep -q '"type":"oom"' "$events" && break
+			sleep 0.1
+		done
+		$rt delete --force "$id"
+		wait "$epid" || true
+		grep '"type":"oom"' "$events" | head -1 | sed "s/$id/ID/" >"$events.oom"
+		[ -s "$events.oom" ] || fail "$rt events reported no OOM kill: $(cat "$events")"
+	done
+	assert_equal "$(cat "$TEST_TMP/events-ocirt.oom")" '{"type":"oom","id":"ID"}'
+	assert_equal "$(cat "$TEST_TMP/events-ref.oom")" "$(cat "$TEST_TMP/events-ocirt.oom")"
 }
 
 @test "events errors: unknown id, stopped container, bad interval" {

@@ -33,10 +33,13 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 cache=${OCIRT_VM_CACHE:-/var/cache/ocirt-vm}
-# Measured under TCG on two cores, with ocirt: lifecycle 460 s, process 90 s,
-# commands 390 s; compat (220 s) and leaks (270 s) are left to
-# OCIRT_VM_SUITES to keep the pass near 15 minutes.
-suites=${OCIRT_VM_SUITES:-lifecycle.bats process.bats commands.bats systemd.bats}
+# The suites about cgroups: process (90 s under TCG on two cores, with
+# ocirt), commands (390 s), cgroupv2 (the v2 controllers, which only this
+# guest has), systemd (the systemd cgroup driver, which needs systemd as
+# PID 1).  rootless (fails yet: see its file), lifecycle (460 s), compat
+# (220 s) and leaks (270 s) are left to OCIRT_VM_SUITES to keep the pass
+# within 20 minutes.
+suites=${OCIRT_VM_SUITES:-process.bats commands.bats cgroupv2.bats systemd.bats}
 runtimes=${OCIRT_VM_RUNTIMES:-ocirt runc}
 control=${OCIRT_VM_CONTROL:-failed}
 vm_timeout=${OCIRT_VM_TIMEOUT:-1200}
@@ -94,6 +97,7 @@ make_run_archive() {
 		RUNTIMES="$runtimes"
 		CONTROL="$control"
 		BUDGET=$((vm_timeout - 90))
+		DEADLINE=$(($(date +%s) + vm_timeout - 90))
 		BATS_TEST_TIMEOUT=180
 	EOF
 	write_unit >"$stage/etc/systemd/system/ocirt-vm-test.service"
