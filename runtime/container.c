@@ -531,6 +531,22 @@ job_go(struct create_job *job, int64_t value, struct oci_error **err)
   return (*err)->status == EPIPE ? job_init_died(job, err) : -1;
 }
 
+/* SCMP_ACT_NOTIFY: the init's listener goes to the agent with the state
+ * "creating" (runc's), then the init may go on. */
+static int
+job_send_listener(struct create_job *job, int listener, struct oci_error **err)
+{
+  struct oci_state st = job_hook_state(job, "creating");
+  int r;
+
+  r = rt_seccomp_send_listener(job->cfg->linux_ ? job->cfg->linux_->seccomp : NULL, &st, job->init, listener,
+                               err);
+  close(listener);
+  if (r < 0)
+    return -1;
+  return job_go(job, 0, err);
+}
+
 /* The parent's half of the protocol, until the init reports "ready". */
 static int
 job_drive(struct create_job *job, struct oci_error **err)
@@ -572,6 +588,10 @@ job_drive(struct create_job *job, struct oci_error **err)
           break;
         case RT_SYNC_HOOKS:
           if (job_create_hooks(job, err) < 0 || job_go(job, job->init, err) < 0)
+            return -1;
+          break;
+        case RT_SYNC_SECCOMP:
+          if (job_send_listener(job, msg.fd, err) < 0)
             return -1;
           break;
         case RT_SYNC_READY:

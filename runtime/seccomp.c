@@ -54,8 +54,7 @@ parse_action(const char *name, bool has_errno, uint32_t errno_ret, const char *f
   else if (strcmp(name, "SCMP_ACT_LOG") == 0)
     *out = SCMP_ACT_LOG;
   else if (strcmp(name, "SCMP_ACT_NOTIFY") == 0)
-    /* It needs the listener fd sent to linux.seccomp.listenerPath. */
-    return oci_error_set(err, 0, "%s: not supported: seccomp notify (SCMP_ACT_NOTIFY)", field);
+    *out = SCMP_ACT_NOTIFY;
   else
     return oci_error_set(err, 0, "%s: unknown action \"%s\"", field, name);
   return 0;
@@ -165,6 +164,16 @@ repeats_an_index(const struct scmp_arg_cmp *cmp, size_t n)
   return false;
 }
 
+/* The filter is loaded before its listener reaches the parent, over the
+ * sync socket (sendmsg): notifying that would wait for an agent that can
+ * never get the listener.  runc refuses `write` for the same reason (its
+ * sync pipe); so do we, so that one profile behaves the same under both. */
+static bool
+needed_after_load(const char *name)
+{
+  return strcmp(name, "sendmsg") == 0 || strcmp(name, "write") == 0;
+}
+
 static int
 add_syscall_rules(scmp_filter_ctx ctx, uint32_t def, const struct oci_seccomp_syscall *s, size_t i,
                   struct oci_error **err)
@@ -194,6 +203,11 @@ add_syscall_rules(scmp_filter_ctx ctx, uint32_t def, const struct oci_seccomp_sy
       int nr = seccomp_syscall_resolve_name(s->names[n]);
       int rc = 0;
 
+      if (action == SCMP_ACT_NOTIFY && needed_after_load(s->names[n]))
+        return oci_error_set(err, 0,
+                             "linux.seccomp.syscalls[%zu]: SCMP_ACT_NOTIFY cannot be used for the %s syscall",
+                             i, s->names[n]);
+
       /* Unknown to this libseccomp or architecture: ignored, as runc does,
        * so one profile serves several kernels. */
       if (nr == __NR_SCMP_ERROR)
@@ -221,6 +235,11 @@ build_filter(const struct oci_seccomp *sc, scmp_filter_ctx *out, struct oci_erro
                    "linux.seccomp.defaultAction", &def, err)
       < 0)
     return -1;
+  /* Everything, our own sendmsg of the listener included, would wait for
+   * an agent (runc's rule too). */
+  if (def == SCMP_ACT_NOTIFY)
+    return oci_error_set(err, 0,
+                         "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be used as default action");
   ctx = seccomp_init(def);
   if (ctx == NULL)
     return oci_error_set(err, EINVAL, "linux.seccomp: creating the filter");
@@ -290,6 +309,9 @@ rt_seccomp_compile(const struct oci_seccomp *sc, struct rt_seccomp_filter *out, 
       rt_seccomp_filter_clear(out);
       return -1;
     }
+  for (size_t i = 0; i < sc->syscalls_len; i++)
+    if (sc->syscalls[i].action && strcmp(sc->syscalls[i].action, "SCMP_ACT_NOTIFY") == 0)
+      out->notify = true;
   return 0;
 }
 
@@ -301,14 +323,21 @@ rt_seccomp_filter_clear(struct rt_seccomp_filter *f)
 }
 
 int
-rt_seccomp_load(const struct rt_seccomp_filter *f, struct oci_error **err)
+rt_seccomp_load(const struct rt_seccomp_filter *f, int *listener, struct oci_error **err)
 {
   struct sock_fprog prog = { .len = f->len, .filter = f->insns };
+  unsigned int flags = f->flags | (f->notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0);
+  long r;
 
+  *listener = -1;
   if (f->insns == NULL)
     return 0;
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &prog) < 0)
+  r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+  if (r < 0)
     return oci_error_errno(err, "linux.seccomp: loading the filter");
+  /* With NEW_LISTENER the result is the listener (close-on-exec). */
+  if (f->notify)
+    *listener = (int)r;
   return 0;
 }
 
@@ -340,7 +369,7 @@ void
 rt_seccomp_features(struct oci_features_seccomp *out)
 {
   /* Level 3 brought KILL_PROCESS, LOG and the LOG flag; 4 SPEC_ALLOW;
-   * 7 WAIT_KILLABLE_RECV.  Level 0 means the kernel is unknown. */
+   * 5 NOTIFY; 7 WAIT_KILLABLE_RECV.  Level 0 means the kernel is unknown. */
   unsigned api = seccomp_api_get();
 
   out->enabled = (struct oci_optbool){ true, true };
@@ -353,6 +382,9 @@ rt_seccomp_features(struct oci_features_seccomp *out)
   oci_strlist_add(&out->actions, "SCMP_ACT_KILL_THREAD");
   if (api >= 3)
     oci_strlist_add(&out->actions, "SCMP_ACT_LOG");
+  /* Level 5: the kernel has user notification (SECCOMP_FILTER_FLAG_NEW_LISTENER). */
+  if (api >= 5)
+    oci_strlist_add(&out->actions, "SCMP_ACT_NOTIFY");
   oci_strlist_add(&out->actions, "SCMP_ACT_TRACE");
   oci_strlist_add(&out->actions, "SCMP_ACT_TRAP");
 
