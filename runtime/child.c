@@ -152,6 +152,9 @@ rt_child_prepare(const struct rt_child *c, struct rt_exec *exec, struct oci_erro
    * beyond the preserved range, so the container gets no host fds. */
   if (syscall(SYS_close_range, 3 + c->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     return oci_error_errno(err, "marking descriptors close-on-exec");
+  /* The parent moved us into the cgroup, which may have changed our CPUs. */
+  if (c->affinity && rt_cpu_affinity_final(c->affinity, err) < 0)
+    return -1;
   if (c->mempolicy && rt_mempolicy_apply(c->mempolicy, err) < 0)
     return -1;
   if (rt_process_prepare(c->log, c->proc, exec, !nnp && has_filter(c) ? &before_user : NULL, err) < 0)

@@ -31,6 +31,7 @@
 #include "mounts.h"
 #include "namespaces.h"
 #include "process.h"
+#include "cpu-affinity.h"
 #include "seccomp.h"
 #include "state.h"
 #include "support.h"
@@ -325,6 +326,7 @@ job_load_config(struct create_job *job, struct oci_error **err)
   cleanup_free char *config_path = NULL;
   struct stat st;
   const char *root_path;
+  struct rt_cpu_affinity affinity;
 
   job->bundle = realpath(bundle, NULL);
   if (job->bundle == NULL)
@@ -362,6 +364,9 @@ job_load_config(struct create_job *job, struct oci_error **err)
     return oci_error_set(err, 0, "cannot allocate tty if ocirt will detach without setting console socket");
   if (!job->cfg->process->terminal && job->opts->console_socket)
     return oci_error_set(err, 0, "cannot use console socket if ocirt will not detach or allocate tty");
+  /* Not for the init (runtime-spec): checked here for `exec`'s sake. */
+  if (rt_cpu_affinity_parse(job->cfg->process->exec_cpu_affinity, "process", &affinity, err) < 0)
+    return oci_error_wrap(err, "config.json");
   /* Before anything exists that would have to be rolled back. */
   if (rt_seccomp_compile(job->cfg->linux_ ? job->cfg->linux_->seccomp : NULL, &job->seccomp, err) < 0)
     return oci_error_wrap(err, "config.json");

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "namespaces.h"
 #include "process.h"
+#include "cpu-affinity.h"
 #include "seccomp.h"
 #include "state.h"
 #include "sync.h"
@@ -51,6 +52,7 @@ struct exec_job
   struct rt_context child_log;      /* the children's: records over sync[1] */
   struct rt_mempolicy mempolicy;    /* the container's linux.memoryPolicy */
   struct rt_seccomp_filter seccomp; /* compiled once, here */
+  struct rt_cpu_affinity affinity;  /* process.execCPUAffinity */
 };
 
 static void
@@ -218,6 +220,9 @@ job_prepare(struct exec_job *job, struct oci_error **err)
     return oci_error_wrap(err, "config.json");
   if (rt_seccomp_compile(job->cfg->linux_ ? job->cfg->linux_->seccomp : NULL, &job->seccomp, err) < 0)
     return oci_error_wrap(err, "config.json");
+  /* --process: the field is named as oci_process_validate names it */
+  if (rt_cpu_affinity_parse(job->proc->exec_cpu_affinity, "process", &job->affinity, err) < 0)
+    return job->opts->process ? -1 : oci_error_wrap(err, "config.json");
   return open_init(job, err);
 }
 
@@ -238,6 +243,7 @@ stage2(struct exec_job *job)
     .preserve_fds = job->opts->preserve_fds,
     .mempolicy = &job->mempolicy,
     .seccomp = &job->seccomp,
+    .affinity = &job->affinity,
   };
 
   /* The mount namespace's root is the rootfs only after pivot_root; with
@@ -371,6 +377,10 @@ drive(struct exec_job *job, struct oci_error **err)
   struct rt_sync_msg msg;
   bool ready = false;
 
+  /* Our set-up (joining namespaces, forking) runs on `initial`, from
+   * before the cgroup; the process applies `final` once in it. */
+  if (rt_cpu_affinity_initial(job->ctx, &job->affinity, job->stage1, err) < 0)
+    return -1;
   if (job->cg
       && rt_cgroup_enter_subs(job->cg, job->stage1, job->opts->cgroups, job->opts->cgroups_len, err) < 0)
     return -1;

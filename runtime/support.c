@@ -21,8 +21,6 @@ rt_config_check_support(const struct oci_config *cfg, struct oci_error **err)
     return oci_error_set(err, 0, "config.json: not supported: process.apparmorProfile (no AppArmor support)");
   if (p && set(p->selinux_label))
     return oci_error_set(err, 0, "config.json: not supported: process.selinuxLabel (no SELinux support)");
-  if (p && p->exec_cpu_affinity)
-    return oci_error_set(err, 0, "config.json: not supported: process.execCPUAffinity");
   if (l == NULL)
     return 0;
   if (set(l->mount_label))
