@@ -26,6 +26,7 @@
 #include "process.h"
 #include "cpu-affinity.h"
 #include "seccomp.h"
+#include "support.h"
 #include "state.h"
 #include "sync.h"
 #include "terminal.h"
@@ -170,7 +171,8 @@ load_config(struct exec_job *job, struct oci_error **err)
       apply_overrides(job->cfg->process, job->opts);
       job->proc = job->cfg->process;
     }
-  if (oci_process_validate("process", job->proc, err) < 0)
+  if (oci_process_validate("process", job->proc, err) < 0
+      || rt_process_check_support("process", job->proc, err) < 0)
     return -1;
   lnx = job->cfg->linux_;
   for (size_t i = 0; lnx && i < lnx->namespaces_len; i++)

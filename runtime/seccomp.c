@@ -327,6 +327,15 @@ rt_seccomp_load(const struct rt_seccomp_filter *f, int *listener, struct oci_err
 {
   struct sock_fprog prog = { .len = f->len, .filter = f->insns };
   unsigned int flags = f->flags | (f->notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0);
+
+  /* It is about the listener's waits: the kernel refuses it without one,
+   * libseccomp leaves it out then; so do we. */
+  if (!f->notify)
+    flags &= ~(unsigned int)SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+  /* TSYNC alone reports a thread it cannot sync in the result, where the
+   * listener goes: the kernel wants TSYNC_ESRCH with a listener. */
+  if (f->notify && (flags & SECCOMP_FILTER_FLAG_TSYNC))
+    flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
   long r;
 
   *listener = -1;
@@ -357,6 +366,25 @@ add_upper(struct oci_strlist *l, const char *prefix, const char *name)
   for (char *p = s; *p; p++)
     *p = (char)toupper((unsigned char)*p);
   oci_strlist_add(l, s);
+}
+
+/* An architecture build_filter can add next to the native one: libseccomp
+ * refuses one of the other byte order (MIPS, PPC, s390 ... on x86_64),
+ * so a profile naming it could not be loaded here. */
+static bool
+arch_usable(const char *name)
+{
+  uint32_t arch = seccomp_arch_resolve_name(name);
+  cleanup_scmp scmp_filter_ctx ctx = NULL;
+  int rc;
+
+  if (arch == 0)
+    return false;
+  ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (ctx == NULL)
+    return false;
+  rc = seccomp_arch_add(ctx, arch);
+  return rc == 0 || rc == -EEXIST;
 }
 
 static int
@@ -395,7 +423,7 @@ rt_seccomp_features(struct oci_features_seccomp *out)
 
   out->archs.set = true;
   for (size_t k = 0; k < OCI_ARRAY_SIZE(arch_names); k++)
-    if (seccomp_arch_resolve_name(arch_names[k]) != 0)
+    if (arch_usable(arch_names[k]))
       add_upper(&out->archs, "SCMP_ARCH_", arch_names[k]);
   qsort(out->archs.v, out->archs.len, sizeof(char *), compare_strings);
 
@@ -405,8 +433,13 @@ rt_seccomp_features(struct oci_features_seccomp *out)
   out->supported_flags.set = true;
   for (size_t k = 0; k < OCI_ARRAY_SIZE(filter_flags); k++)
     {
+      /* WAIT_KILLABLE_RECV only goes with a listener (see rt_seccomp_load). */
+      unsigned long probe = filter_flags[k].value == SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+                                ? filter_flags[k].value | SECCOMP_FILTER_FLAG_NEW_LISTENER
+                                : filter_flags[k].value;
+
       oci_strlist_add(&out->known_flags, filter_flags[k].name);
-      if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, filter_flags[k].value, NULL) < 0 && errno != EINVAL)
+      if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, probe, NULL) < 0 && errno != EINVAL)
         oci_strlist_add(&out->supported_flags, filter_flags[k].name);
     }
 }

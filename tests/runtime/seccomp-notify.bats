@@ -249,3 +249,21 @@ print(json.dumps(s, sort_keys=True))' "$1"
 	python3 -c 'import json, sys; assert "SCMP_ACT_NOTIFY" in json.loads(sys.argv[1])["linux"]["seccomp"]["actions"]' \
 		"$output" || fail "SCMP_ACT_NOTIFY missing from features"
 }
+
+@test "seccomp notify: the listener flags: TSYNC and WAIT_KILLABLE_RECV with a listener, WAIT_KILLABLE_RECV alone is left out" {
+	ocirt features
+	python3 -c 'import json, sys; assert "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" in json.loads(sys.argv[1])["linux"]["seccomp"]["supportedFlags"]' \
+		"$output" || skip "the kernel has no SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"
+	start_agent "$TEST_TMP/agent" --mkdir errno:13
+	set_notify
+	update_config 'c["linux"]["seccomp"]["flags"] = ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]'
+	set_cmd 'mkdir /tmp/a; echo "mkdir=$?"'
+	ocirt run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output_contains "Permission denied" "mkdir=1"
+	# without a NOTIFY rule the kernel would refuse the flag
+	update_config 'c["linux"]["seccomp"]["syscalls"][0]["action"] = "SCMP_ACT_ERRNO"'
+	ocirt run --bundle "$BUNDLE" "$ID-2"
+	assert_success
+	assert_output_contains "Operation not permitted" "mkdir=1"
+}
