@@ -210,13 +210,14 @@ normalized_state() {
 	python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
-assert s["pid"] == s["state"]["pid"] > 0, s
+# create: the init is the process under the filter; exec: its own
+assert (s["pid"] == s["state"]["pid"] > 0) == (sys.argv[2] == "create"), s
 for d in (s, s["state"]):
     d["pid"] = "PID"
     d["ociVersion"] = "VERSION"
 s["state"]["id"] = "ID"
 s["state"]["bundle"] = "BUNDLE"
-print(json.dumps(s, sort_keys=True))' "$1"
+print(json.dumps(s, sort_keys=True))' "$1" "${2:-create}"
 }
 
 @test "seccomp notify: runc sends the same state and the container sees the same" {
@@ -241,6 +242,34 @@ print(json.dumps(s, sort_keys=True))' "$1"
 	assert_equal "$(normalized_state "$TEST_TMP/agent-ours/state-1.json")" \
 		"$(normalized_state "$TEST_TMP/agent-ref/state-1.json")"
 	assert_equal "$(cut -d' ' -f1,2 "$TEST_TMP/agent-ours/log")" "$(cut -d' ' -f1,2 "$TEST_TMP/agent-ref/log")"
+}
+
+@test "seccomp notify: for exec runc sends the same state and the process sees the same" {
+	is_runc && skip "OCIRT is runc itself"
+	[ -x "$REF_RUNTIME" ] || skip "reference runtime not installed"
+	local b theirs their_status
+	for b in ours ref; do
+		start_agent "$TEST_TMP/agent-$b" --mkdir errno:17
+		make_bundle hello "$TEST_TMP/$b"
+		update_config 'c["root"]["readonly"] = False'
+		update_config 'c["annotations"] = {"org.example.notify": "yes"}'
+		set_notify
+		set_args sleep 100
+	done
+	ref run -d --bundle "$TEST_TMP/ref" "$ID-ref"
+	assert_success
+	ref exec "$ID-ref" sh -c 'mkdir /tmp/e 2>&1; echo "mkdir=$?"'
+	theirs=$output their_status=$status
+	ocirt run -d --bundle "$TEST_TMP/ours" "$ID"
+	assert_success
+	ocirt exec "$ID" sh -c 'mkdir /tmp/e 2>&1; echo "mkdir=$?"'
+	assert_status "$their_status"
+	assert_equal "$output" "$theirs"
+	assert_output_contains "File exists"
+	wait_for_file "$TEST_TMP/agent-ref/state-2.json"
+	wait_for_file "$TEST_TMP/agent-ours/state-2.json"
+	assert_equal "$(normalized_state "$TEST_TMP/agent-ours/state-2.json" exec)" \
+		"$(normalized_state "$TEST_TMP/agent-ref/state-2.json" exec)"
 }
 
 @test "features: SCMP_ACT_NOTIFY is listed, as runc lists it" {
