@@ -95,16 +95,41 @@ debug_ready(const struct rt_child *c, const struct rt_exec *exec)
            args);
 }
 
+/* With SCMP_ACT_NOTIFY rules the listener goes to the parent, which
+ * hands it to the agent at linux.seccomp.listenerPath; we go on only once
+ * the agent has it, so that a notified syscall of ours always has someone
+ * to answer it. */
 static int
 load_seccomp(void *data, struct oci_error **err)
 {
-  return rt_seccomp_load(data, err);
+  const struct rt_child *c = data;
+  cleanup_close int listener = -1;
+  struct rt_sync_msg msg;
+
+  if (rt_seccomp_load(c->seccomp, &listener, err) < 0)
+    return -1;
+  if (listener < 0)
+    return 0;
+  if (rt_sync_send(c->sync_fd, RT_SYNC_SECCOMP, 0, listener, err) < 0
+      || rt_sync_expect(c->sync_fd, RT_SYNC_GO, &msg, err) < 0)
+    return oci_error_wrap(err, "linux.seccomp: handing over the notify listener");
+  return 0;
 }
 
 static bool
 has_filter(const struct rt_child *c)
 {
   return c->seccomp && c->seccomp->insns;
+}
+
+/* With noNewPrivileges the filter goes on last, in rt_child_exec(); but a
+ * listener must reach the parent, which is gone by then for the init
+ * (`create` has returned): such a filter goes on right before "ready"
+ * instead, as runc loads it before it closes its sync pipe. */
+static bool
+loads_before_ready(const struct rt_child *c)
+{
+  return c->proc->no_new_privileges && has_filter(c) && c->seccomp->notify;
 }
 
 int
@@ -117,16 +142,20 @@ rt_child_prepare(const struct rt_child *c, struct rt_exec *exec, struct oci_erro
    * resolved, so that the profile need not allow what only ocirt does
    * (faccessat2, close_range).  The user change, the "ready" and execve
    * then run under it, as under runc. */
-  const struct rt_process_step before_user = { .fn = load_seccomp, .data = (void *)c->seccomp };
+  const struct rt_process_step before_user = { .fn = load_seccomp, .data = (void *)c };
 
   rt_seccomp_debug(c->log, sc,
-                   !nnp                 ? "now"
-                   : c->waits_for_start ? "at start, right before exec (after no_new_privs)"
-                                        : "right before exec (after no_new_privs)");
+                   !nnp                    ? "now"
+                   : loads_before_ready(c) ? "before ready (after no_new_privs), to hand over its listener"
+                   : c->waits_for_start    ? "at start, right before exec (after no_new_privs)"
+                                           : "right before exec (after no_new_privs)");
   /* Everything we open is close-on-exec; also whatever our caller leaked
    * beyond the preserved range, so the container gets no host fds. */
   if (syscall(SYS_close_range, 3 + c->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     return oci_error_errno(err, "marking descriptors close-on-exec");
+  /* The parent moved us into the cgroup, which may have changed our CPUs. */
+  if (c->affinity && rt_cpu_affinity_final(c->affinity, err) < 0)
+    return -1;
   if (c->mempolicy && rt_mempolicy_apply(c->mempolicy, err) < 0)
     return -1;
   if (rt_lsm_apply(c->proc, err) < 0)
@@ -134,6 +163,8 @@ rt_child_prepare(const struct rt_child *c, struct rt_exec *exec, struct oci_erro
   if (rt_process_prepare(c->log, c->proc, exec, !nnp && has_filter(c) ? &before_user : NULL, err) < 0)
     return -1;
   debug_ready(c, exec);
+  if (loads_before_ready(c) && load_seccomp((void *)c, err) < 0)
+    return -1;
   return rt_sync_send(c->sync_fd, RT_SYNC_READY, 0, -1, err);
 }
 
@@ -142,7 +173,10 @@ rt_child_exec(const struct rt_child *c, const struct rt_exec *exec, struct oci_e
 {
   /* With no_new_privs the filter goes on last, so that only execve itself
    * has to be allowed by the profile (runc's order). */
-  if (c->proc->no_new_privileges && has_filter(c) && rt_seccomp_load(c->seccomp, err) < 0)
+  cleanup_close int none = -1;
+
+  if (c->proc->no_new_privileges && has_filter(c) && !loads_before_ready(c)
+      && rt_seccomp_load(c->seccomp, &none, err) < 0)
     return -1;
   return rt_process_exec(exec, err);
 }

@@ -20,6 +20,7 @@
 #include "oci-config.h"
 #include "context.h"
 #include "error.h"
+#include "cpu-affinity.h"
 #include "mempolicy.h"
 #include "process.h"
 #include "seccomp.h"
@@ -33,6 +34,7 @@ struct rt_child
   int preserve_fds;                        /* fds 3 .. 3+preserve_fds-1 reach the process */
   const struct rt_mempolicy *mempolicy;    /* linux.memoryPolicy, parsed by the parent */
   const struct rt_seccomp_filter *seccomp; /* linux.seccomp, compiled by the parent */
+  const struct rt_cpu_affinity *affinity;  /* exec: process.execCPUAffinity; NULL for the init */
   bool console;                            /* the init: the pty slave is bound on /dev/console too */
   bool waits_for_start;                    /* the init: execve only after `start` */
 };
@@ -57,8 +59,8 @@ void rt_child_begin(void);
  * to the parent.  Without a terminal: a new session all the same. */
 int rt_child_terminal(const struct rt_child *c, struct oci_error **err);
 
-/* Everything between "in the container's root" and "ready": the memory
- * policy, seccomp (now,
+/* Everything between "in the container's root" and "ready": the final
+ * CPU affinity (exec), the memory policy, seccomp (now,
  * without noNewPrivileges: loading then needs CAP_SYS_ADMIN, which the
  * process settings may drop), rt_process_prepare(), close-on-exec on what
  * is not preserved, RT_SYNC_READY.  Fills *exec. */

@@ -33,6 +33,7 @@
 #include "namespaces.h"
 #include "netdev.h"
 #include "process.h"
+#include "cpu-affinity.h"
 #include "seccomp.h"
 #include "state.h"
 #include "support.h"
@@ -325,6 +326,7 @@ job_load_config(struct create_job *job, struct oci_error **err)
 {
   const char *bundle = job->opts->bundle ? job->opts->bundle : ".";
   cleanup_free char *config_path = NULL;
+  struct rt_cpu_affinity affinity;
 
   job->bundle = realpath(bundle, NULL);
   if (job->bundle == NULL)
@@ -349,6 +351,9 @@ job_load_config(struct create_job *job, struct oci_error **err)
   if (!job->cfg->process->terminal && job->opts->console_socket)
     return oci_error_set(err, 0, "cannot use console socket if ocirt will not detach or allocate tty");
   if (rt_mount_options_parse_all(job->cfg, &job->mount_opts, err) < 0)
+    return oci_error_wrap(err, "config.json");
+  /* Not for the init (runtime-spec): checked here for `exec`'s sake. */
+  if (rt_cpu_affinity_parse(job->cfg->process->exec_cpu_affinity, "process", &affinity, err) < 0)
     return oci_error_wrap(err, "config.json");
   /* Before anything exists that would have to be rolled back. */
   if (rt_seccomp_compile(job->cfg->linux_ ? job->cfg->linux_->seccomp : NULL, job->ctx->cache_dir,
@@ -525,6 +530,22 @@ job_go(struct create_job *job, int64_t value, struct oci_error **err)
   return (*err)->status == EPIPE ? job_init_died(job, err) : -1;
 }
 
+/* SCMP_ACT_NOTIFY: the init's listener goes to the agent with the state
+ * "creating" (runc's), then the init may go on. */
+static int
+job_send_listener(struct create_job *job, int listener, struct oci_error **err)
+{
+  struct oci_state st = job_hook_state(job, "creating");
+  int r;
+
+  r = rt_seccomp_send_listener(job->cfg->linux_ ? job->cfg->linux_->seccomp : NULL, &st, job->init, listener,
+                               err);
+  close(listener);
+  if (r < 0)
+    return -1;
+  return job_go(job, 0, err);
+}
+
 /* The parent's half of the protocol, until the init reports "ready". */
 static int
 job_drive(struct create_job *job, struct oci_error **err)
@@ -566,6 +587,10 @@ job_drive(struct create_job *job, struct oci_error **err)
           break;
         case RT_SYNC_HOOKS:
           if (job_create_hooks(job, err) < 0 || job_go(job, job->init, err) < 0)
+            return -1;
+          break;
+        case RT_SYNC_SECCOMP:
+          if (job_send_listener(job, msg.fd, err) < 0)
             return -1;
           break;
         case RT_SYNC_READY:

@@ -25,6 +25,7 @@
 #include "lsm.h"
 #include "namespaces.h"
 #include "process.h"
+#include "cpu-affinity.h"
 #include "seccomp.h"
 #include "state.h"
 #include "sync.h"
@@ -41,16 +42,18 @@ struct exec_job
   const struct oci_process *proc; /* what runs: opts->process or cfg->process */
   struct rt_state *st;
   struct rt_cgroup *cg;
-  int dirfd;    /* the state lock, held until the process runs */
-  int pidfd;    /* the container init */
-  int rootfd;   /* its root directory (O_PATH) */
-  int ns_flags; /* CLONE_NEW* to join through the pidfd */
+  int dirfd;             /* the state lock, held until the process runs */
+  int pidfd;             /* the container init */
+  int rootfd;            /* its root directory (O_PATH) */
+  int ns_flags;          /* CLONE_NEW* to join through the pidfd */
+  enum rt_status status; /* the container's, when we started */
   int sync[2];
   pid_t stage1, pid;
   int master;
   struct rt_context child_log;      /* the children's: records over sync[1] */
   struct rt_mempolicy mempolicy;    /* the container's linux.memoryPolicy */
   struct rt_seccomp_filter seccomp; /* compiled once, here */
+  struct rt_cpu_affinity affinity;  /* process.execCPUAffinity */
 };
 
 static void
@@ -207,7 +210,7 @@ job_prepare(struct exec_job *job, struct oci_error **err)
   if (rt_state_open(job->ctx->root, job->id, &job->dirfd, err) < 0
       || rt_state_load(job->dirfd, job->id, &job->st, err) < 0)
     return -1;
-  status = rt_state_status(job->dirfd, job->st);
+  status = job->status = rt_state_status(job->dirfd, job->st);
   if (status == RT_STATUS_PAUSED)
     return oci_error_set(err, 0, "cannot exec in a paused container");
   if (status != RT_STATUS_RUNNING && status != RT_STATUS_CREATED)
@@ -231,6 +234,9 @@ job_prepare(struct exec_job *job, struct oci_error **err)
                          &job->seccomp, err)
       < 0)
     return oci_error_wrap(err, "config.json");
+  /* --process: the field is named as oci_process_validate names it */
+  if (rt_cpu_affinity_parse(job->proc->exec_cpu_affinity, "process", &job->affinity, err) < 0)
+    return job->opts->process ? -1 : oci_error_wrap(err, "config.json");
   return open_init(job, err);
 }
 
@@ -251,6 +257,7 @@ stage2(struct exec_job *job)
     .preserve_fds = job->opts->preserve_fds,
     .mempolicy = &job->mempolicy,
     .seccomp = &job->seccomp,
+    .affinity = &job->affinity,
   };
 
   /* The mount namespace's root is the rootfs only after pivot_root; with
@@ -333,6 +340,30 @@ handle_terminal(struct exec_job *job, int master, struct oci_error **err)
   return 0;
 }
 
+/* SCMP_ACT_NOTIFY: the process's listener goes to the agent with the
+ * container's state and the process's pid, then the process may go on. */
+static int
+send_listener(struct exec_job *job, int listener, struct oci_error **err)
+{
+  const struct oci_state st = {
+    .oci_version = (char *)OCI_SPEC_VERSION,
+    .id = (char *)job->id,
+    .status = (char *)rt_status_name(job->status),
+    .pid = job->st->pid,
+    .bundle = job->st->bundle,
+    .annotations = job->st->annotations,
+    .annotations_len = job->st->annotations_len,
+  };
+  int r;
+
+  r = rt_seccomp_send_listener(job->cfg->linux_ ? job->cfg->linux_->seccomp : NULL, &st, job->pid, listener,
+                               err);
+  close(listener);
+  if (r < 0)
+    return -1;
+  return rt_sync_send(job->sync[0], RT_SYNC_GO, 0, -1, err);
+}
+
 /* After READY: end of stream means execve succeeded (the socket is
  * close-on-exec); a message is the error of the last steps. */
 static int
@@ -360,6 +391,10 @@ drive(struct exec_job *job, struct oci_error **err)
   struct rt_sync_msg msg;
   bool ready = false;
 
+  /* Our set-up (joining namespaces, forking) runs on `initial`, from
+   * before the cgroup; the process applies `final` once in it. */
+  if (rt_cpu_affinity_initial(job->ctx, &job->affinity, job->stage1, err) < 0)
+    return -1;
   if (job->cg
       && rt_cgroup_enter_subs(job->cg, job->stage1, job->opts->cgroups, job->opts->cgroups_len, err) < 0)
     return -1;
@@ -379,6 +414,10 @@ drive(struct exec_job *job, struct oci_error **err)
           break;
         case RT_SYNC_TERMINAL:
           if (handle_terminal(job, msg.fd, err) < 0)
+            return -1;
+          break;
+        case RT_SYNC_SECCOMP:
+          if (send_listener(job, msg.fd, err) < 0)
             return -1;
           break;
         case RT_SYNC_READY:

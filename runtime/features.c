@@ -180,6 +180,9 @@ rt_features_build(void)
   oci_strlist_add_all(&f->hooks, hook_names);
   add_mount_options(&f->mount_options);
   f->linux_ = build_linux();
+  /* No annotation of config.json changes what ocirt does: an empty list
+   * (not an absent one) says so. */
+  f->potentially_unsafe_config_annotations.set = true;
   f->annotations = xcalloc(1, sizeof *f->annotations);
   f->annotations[0].key = xstrdup("io.github.seccomp.libseccomp.version");
   f->annotations[0].value = rt_seccomp_version();

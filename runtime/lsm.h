@@ -9,7 +9,7 @@
 
 /* In the parent, before anything is created: a profile on a host whose
  * kernel has AppArmor disabled fails here, naming the field (prefix
- * `where`, such as "config.json: process."), rather than in the init. */
+ * `where`, such as "process."), rather than in the init. */
 int rt_lsm_check(const struct oci_process *p, const char *where, struct oci_error **err);
 
 /* In the container's process, before its filter and its user change: the

@@ -122,6 +122,22 @@ systemd_cgroup_value(int argc, char **argv, struct rt_context *ctx)
   if (value == NULL && optind < argc && argv[optind][0] != '-' && find_command(argv[optind]) == NULL)
     value = argv[optind++];
   ctx->systemd_cgroup = parse_bool(value);
+  if (ctx->systemd_cgroup)
+    ctx->cgroups_disabled = false;
+}
+
+/* crun's --cgroup-manager: one driver of three, the last of it and
+ * --systemd-cgroup (runc's name for "systemd") wins.  "disabled": no cgroup
+ * at all, the container stays in ours and linux.resources is not applied,
+ * as under crun. */
+static int
+cgroup_manager_value(const char *value, struct rt_context *ctx, struct oci_error **err)
+{
+  if (strcmp(value, "cgroupfs") != 0 && strcmp(value, "systemd") != 0 && strcmp(value, "disabled") != 0)
+    return oci_error_set(err, 0, "invalid --cgroup-manager `%s`: use cgroupfs, systemd or disabled", value);
+  ctx->systemd_cgroup = strcmp(value, "systemd") == 0;
+  ctx->cgroups_disabled = strcmp(value, "disabled") == 0;
+  return 0;
 }
 
 enum rootless
@@ -193,13 +209,8 @@ parse_global(int argc, char **argv, struct rt_context *ctx, struct oci_error **e
         systemd_cgroup_value(argc, argv, ctx);
         break;
       case OPT_CGROUP_MANAGER:
-        if (strcmp(optarg, "systemd") == 0)
-          ctx->systemd_cgroup = true;
-        else if (strcmp(optarg, "disabled") == 0)
-          ctx->cgroups_disabled = true;
-        else if (strcmp(optarg, "cgroupfs") != 0)
-          return oci_error_set(err, 0, "invalid --cgroup-manager `%s`: use cgroupfs, systemd or disabled",
-                               optarg);
+        if (cgroup_manager_value(optarg, ctx, err) < 0)
+          return -1;
         break;
       case OPT_ROOTLESS:
         if (rootless_value(argc, argv, &rootless, err) < 0)

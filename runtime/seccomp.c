@@ -55,8 +55,7 @@ parse_action(const char *name, bool has_errno, uint32_t errno_ret, const char *f
   else if (strcmp(name, "SCMP_ACT_LOG") == 0)
     *out = SCMP_ACT_LOG;
   else if (strcmp(name, "SCMP_ACT_NOTIFY") == 0)
-    /* It needs the listener fd sent to linux.seccomp.listenerPath. */
-    return oci_error_set(err, 0, "%s: not supported: seccomp notify (SCMP_ACT_NOTIFY)", field);
+    *out = SCMP_ACT_NOTIFY;
   else
     return oci_error_set(err, 0, "%s: unknown action \"%s\"", field, name);
   return 0;
@@ -166,6 +165,16 @@ repeats_an_index(const struct scmp_arg_cmp *cmp, size_t n)
   return false;
 }
 
+/* The filter is loaded before its listener reaches the parent, over the
+ * sync socket (sendmsg): notifying that would wait for an agent that can
+ * never get the listener.  runc refuses `write` for the same reason (its
+ * sync pipe); so do we, so that one profile behaves the same under both. */
+static bool
+needed_after_load(const char *name)
+{
+  return strcmp(name, "sendmsg") == 0 || strcmp(name, "write") == 0;
+}
+
 static int
 add_syscall_rules(scmp_filter_ctx ctx, uint32_t def, const struct oci_seccomp_syscall *s, size_t i,
                   struct oci_error **err)
@@ -195,6 +204,11 @@ add_syscall_rules(scmp_filter_ctx ctx, uint32_t def, const struct oci_seccomp_sy
       int nr = seccomp_syscall_resolve_name(s->names[n]);
       int rc = 0;
 
+      if (action == SCMP_ACT_NOTIFY && needed_after_load(s->names[n]))
+        return oci_error_set(err, 0,
+                             "linux.seccomp.syscalls[%zu]: SCMP_ACT_NOTIFY cannot be used for the %s syscall",
+                             i, s->names[n]);
+
       /* Unknown to this libseccomp or architecture: ignored, as runc does,
        * so one profile serves several kernels. */
       if (nr == __NR_SCMP_ERROR)
@@ -222,6 +236,11 @@ build_filter(const struct oci_seccomp *sc, scmp_filter_ctx *out, struct oci_erro
                    "linux.seccomp.defaultAction", &def, err)
       < 0)
     return -1;
+  /* Everything, our own sendmsg of the listener included, would wait for
+   * an agent (runc's rule too). */
+  if (def == SCMP_ACT_NOTIFY)
+    return oci_error_set(err, 0,
+                         "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be used as default action");
   ctx = seccomp_init(def);
   if (ctx == NULL)
     return oci_error_set(err, EINVAL, "linux.seccomp: creating the filter");
@@ -288,6 +307,11 @@ rt_seccomp_compile(const struct oci_seccomp *sc, const char *cache_dir, struct r
   for (size_t i = 0; i < sc->flags_len; i++)
     if (parse_flag(sc->flags[i], i, &out->flags, err) < 0)
       return -1;
+  /* Like the flags, read from the profile each time: the cache holds only
+   * the program. */
+  for (size_t i = 0; i < sc->syscalls_len; i++)
+    if (sc->syscalls[i].action && strcmp(sc->syscalls[i].action, "SCMP_ACT_NOTIFY") == 0)
+      out->notify = true;
   /* Only a profile that compiled is ever cached, so a hit needs no check. */
   rt_seccomp_cache_init(&cache, cache_dir, sc);
   if (rt_seccomp_cache_get(&cache, out))
@@ -314,14 +338,30 @@ rt_seccomp_filter_clear(struct rt_seccomp_filter *f)
 }
 
 int
-rt_seccomp_load(const struct rt_seccomp_filter *f, struct oci_error **err)
+rt_seccomp_load(const struct rt_seccomp_filter *f, int *listener, struct oci_error **err)
 {
   struct sock_fprog prog = { .len = f->len, .filter = f->insns };
+  unsigned int flags = f->flags | (f->notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0);
 
+  /* It is about the listener's waits: the kernel refuses it without one,
+   * libseccomp leaves it out then; so do we. */
+  if (!f->notify)
+    flags &= ~(unsigned int)SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+  /* TSYNC alone reports a thread it cannot sync in the result, where the
+   * listener goes: the kernel wants TSYNC_ESRCH with a listener. */
+  if (f->notify && (flags & SECCOMP_FILTER_FLAG_TSYNC))
+    flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+  long r;
+
+  *listener = -1;
   if (f->insns == NULL)
     return 0;
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &prog) < 0)
+  r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+  if (r < 0)
     return oci_error_errno(err, "linux.seccomp: loading the filter");
+  /* With NEW_LISTENER the result is the listener (close-on-exec). */
+  if (f->notify)
+    *listener = (int)r;
   return 0;
 }
 
@@ -343,6 +383,25 @@ add_upper(struct oci_strlist *l, const char *prefix, const char *name)
   oci_strlist_add(l, s);
 }
 
+/* An architecture build_filter can add next to the native one: libseccomp
+ * refuses one of the other byte order (MIPS, PPC, s390 ... on x86_64),
+ * so a profile naming it could not be loaded here. */
+static bool
+arch_usable(const char *name)
+{
+  uint32_t arch = seccomp_arch_resolve_name(name);
+  cleanup_scmp scmp_filter_ctx ctx = NULL;
+  int rc;
+
+  if (arch == 0)
+    return false;
+  ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (ctx == NULL)
+    return false;
+  rc = seccomp_arch_add(ctx, arch);
+  return rc == 0 || rc == -EEXIST;
+}
+
 static int
 compare_strings(const void *a, const void *b)
 {
@@ -353,7 +412,7 @@ void
 rt_seccomp_features(struct oci_features_seccomp *out)
 {
   /* Level 3 brought KILL_PROCESS, LOG and the LOG flag; 4 SPEC_ALLOW;
-   * 7 WAIT_KILLABLE_RECV.  Level 0 means the kernel is unknown. */
+   * 5 NOTIFY; 7 WAIT_KILLABLE_RECV.  Level 0 means the kernel is unknown. */
   unsigned api = seccomp_api_get();
 
   out->enabled = (struct oci_optbool){ true, true };
@@ -366,6 +425,9 @@ rt_seccomp_features(struct oci_features_seccomp *out)
   oci_strlist_add(&out->actions, "SCMP_ACT_KILL_THREAD");
   if (api >= 3)
     oci_strlist_add(&out->actions, "SCMP_ACT_LOG");
+  /* Level 5: the kernel has user notification (SECCOMP_FILTER_FLAG_NEW_LISTENER). */
+  if (api >= 5)
+    oci_strlist_add(&out->actions, "SCMP_ACT_NOTIFY");
   oci_strlist_add(&out->actions, "SCMP_ACT_TRACE");
   oci_strlist_add(&out->actions, "SCMP_ACT_TRAP");
 
@@ -376,7 +438,7 @@ rt_seccomp_features(struct oci_features_seccomp *out)
 
   out->archs.set = true;
   for (size_t k = 0; k < OCI_ARRAY_SIZE(arch_names); k++)
-    if (seccomp_arch_resolve_name(arch_names[k]) != 0)
+    if (arch_usable(arch_names[k]))
       add_upper(&out->archs, "SCMP_ARCH_", arch_names[k]);
   qsort(out->archs.v, out->archs.len, sizeof(char *), compare_strings);
 
@@ -386,8 +448,13 @@ rt_seccomp_features(struct oci_features_seccomp *out)
   out->supported_flags.set = true;
   for (size_t k = 0; k < OCI_ARRAY_SIZE(filter_flags); k++)
     {
+      /* WAIT_KILLABLE_RECV only goes with a listener (see rt_seccomp_load). */
+      unsigned long probe = filter_flags[k].value == SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+                                ? filter_flags[k].value | SECCOMP_FILTER_FLAG_NEW_LISTENER
+                                : filter_flags[k].value;
+
       oci_strlist_add(&out->known_flags, filter_flags[k].name);
-      if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, filter_flags[k].value, NULL) < 0 && errno != EINVAL)
+      if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, probe, NULL) < 0 && errno != EINVAL)
         oci_strlist_add(&out->supported_flags, filter_flags[k].name);
     }
 }

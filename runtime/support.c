@@ -15,13 +15,10 @@ set(const char *s)
 int
 rt_config_check_support(const struct oci_config *cfg, struct oci_error **err)
 {
-  const struct oci_process *p = cfg->process;
   const struct oci_linux *l = cfg->linux_;
 
-  if (rt_lsm_check(p, "config.json: process.", err) < 0)
-    return -1;
-  if (p && p->exec_cpu_affinity)
-    return oci_error_set(err, 0, "config.json: not supported: process.execCPUAffinity");
+  if (rt_lsm_check(cfg->process, "process.", err) < 0)
+    return oci_error_wrap(err, "config.json");
   if (l == NULL)
     return 0;
   if (set(l->mount_label))

@@ -28,6 +28,9 @@ enum rt_sync_type
                        the socket without a word, or was reset (it died) */
   RT_SYNC_LOG,      /* child -> parent, only with --debug: value = level,
                        text = one log record for the parent to write */
+  RT_SYNC_SECCOMP,  /* child -> parent: the seccomp notify listener, for
+                       linux.seccomp.listenerPath; the parent answers GO
+                       once the agent has it */
 };
 
 struct rt_sync_msg

@@ -369,7 +369,7 @@ check_seccomp(const struct check *c, const struct oci_seccomp *s)
           return fail(c, "linux.seccomp.syscalls[%zu].args[%zu].op: unknown operator \"%s\"", i, j,
                       sc->args[j].op ? sc->args[j].op : "");
     }
-  if (notify && s->listener_path == NULL)
+  if (notify && (s->listener_path == NULL || s->listener_path[0] == '\0'))
     return fail(c, "linux.seccomp.listenerPath: required with SCMP_ACT_NOTIFY");
   return 0;
 }

@@ -36,6 +36,21 @@ put_string(struct json_writer *w, const char *key, const char *value)
   json_write_string(w, value ? value : "");
 }
 
+static void
+put_annotations(struct json_writer *w, const struct oci_state *st)
+{
+  if (st->annotations_len == 0)
+    return;
+  json_write_key(w, "annotations");
+  json_write_object_begin(w);
+  for (size_t i = 0; i < st->annotations_len; i++)
+    {
+      json_write_key(w, st->annotations[i].key);
+      json_write_string(w, st->annotations[i].value);
+    }
+  json_write_object_end(w);
+}
+
 int
 oci_state_emit(const struct oci_state *st, bool pretty, char **out, size_t *len, struct oci_error **err)
 {
@@ -50,18 +65,37 @@ oci_state_emit(const struct oci_state *st, bool pretty, char **out, size_t *len,
   put_string(w, "bundle", st->bundle);
   put_string(w, "rootfs", st->rootfs);
   put_string(w, "created", st->created);
-  if (st->annotations_len > 0)
-    {
-      json_write_key(w, "annotations");
-      json_write_object_begin(w);
-      for (size_t i = 0; i < st->annotations_len; i++)
-        {
-          json_write_key(w, st->annotations[i].key);
-          json_write_string(w, st->annotations[i].value);
-        }
-      json_write_object_end(w);
-    }
+  put_annotations(w, st);
   put_string(w, "owner", st->owner);
+  json_write_object_end(w);
+  return json_writer_finish(w, out, len, err);
+}
+
+int
+oci_process_state_emit(const struct oci_state *st, pid_t pid, const char *metadata, char **out, size_t *len,
+                       struct oci_error **err)
+{
+  cleanup_json_writer struct json_writer *w = json_writer_new(false);
+  static char *const fds[] = { (char *)"seccompFd" };
+
+  json_write_object_begin(w);
+  put_string(w, "ociVersion", st->oci_version);
+  json_write_member_strv(w, "fds", fds, OCI_ARRAY_SIZE(fds));
+  json_write_key(w, "pid");
+  json_write_int64(w, pid);
+  /* Left out when empty, as runc and crun do. */
+  if (metadata && metadata[0])
+    put_string(w, "metadata", metadata);
+  json_write_key(w, "state");
+  json_write_object_begin(w);
+  put_string(w, "ociVersion", st->oci_version);
+  put_string(w, "id", st->id);
+  put_string(w, "status", st->status);
+  json_write_key(w, "pid");
+  json_write_int64(w, st->pid);
+  put_string(w, "bundle", st->bundle);
+  put_annotations(w, st);
+  json_write_object_end(w);
   json_write_object_end(w);
   return json_writer_finish(w, out, len, err);
 }

@@ -25,6 +25,12 @@ struct oci_state
 };
 
 int oci_state_emit(const struct oci_state *st, bool pretty, char **out, size_t *len, struct oci_error **err);
+/* runtime-spec runtime.md "State", containerProcessState: what a runtime
+ * sends to linux.seccomp.listenerPath with the seccomp notify fd.  `pid`
+ * is the process under the filter, `st` the container's state (its
+ * ociVersion, id, status, pid, bundle and annotations only). */
+int oci_process_state_emit(const struct oci_state *st, pid_t pid, const char *metadata, char **out,
+                           size_t *len, struct oci_error **err);
 int oci_state_parse(const char *name, const char *text, size_t len, struct oci_state **out,
                     struct oci_error **err);
 void oci_state_free(struct oci_state *st);

@@ -691,6 +691,25 @@ test_state(void)
          && strcmp(err->msg, "state.json: pid: expected integer") == 0,
      "state type errors name the field");
   oci_error_free(err);
+  err = NULL;
+  {
+    cleanup_free char *proc = NULL, *bare = NULL;
+
+    st.status = "creating";
+    ok(oci_process_state_emit(&st, 4343, "meta", &proc, &len, &err) == 0
+           && strcmp(proc,
+                     "{\"ociVersion\":\"1.2.0\",\"fds\":[\"seccompFd\"],\"pid\":4343,\"metadata\":\"meta\","
+                     "\"state\":{\"ociVersion\":\"1.2.0\",\"id\":\"c1\",\"status\":\"creating\",\"pid\":4242,"
+                     "\"bundle\":\"/b\",\"annotations\":{\"a\":\"b\"}}}")
+                  == 0,
+       "container process state for a seccomp agent, runc's members and order");
+    if (proc)
+      printf("# %s\n", proc);
+    st.annotations_len = 0;
+    ok(oci_process_state_emit(&st, 4343, "", &bare, &len, &err) == 0 && strstr(bare, "metadata") == NULL
+           && strstr(bare, "annotations") == NULL,
+       "container process state leaves out empty metadata and annotations");
+  }
 }
 
 static void
