@@ -1,0 +1,245 @@
+#!/usr/bin/env bats
+# checkpoint and restore through criu, with runc's command lines.  The same
+# tests run against runc (the VM pass runs this suite with both), so each
+# behaviour here is runc's too unless marked ocirt_only.
+#
+# criu 3.17 cannot run on every kernel (this development machine's stops at
+# "vdso: Unexpected rt vDSO area bounds"): the tests that need a working
+# criu skip with criu's own reason; tests/vm runs them on Debian's kernel.
+
+load ../lib/helpers
+
+setup() {
+	setup_test
+	make_bundle default
+	update_config 'c["root"]["readonly"] = False'
+	mkdir -p "$TEST_TMP/data"
+}
+
+teardown() {
+	teardown_test
+}
+
+# criu's verdict on this kernel; the netfilter modules its check probes are
+# loaded first where the kernel has them (the VM's).
+requires_criu() {
+	requires_cmd criu
+	local m out
+	for m in nfnetlink nf_tables libcrc32c crc32c_generic; do
+		modprobe -q "$m" 2>/dev/null || true
+	done
+	out=$(criu check 2>&1) ||
+		skip "criu cannot run on this kernel: $(grep -m1 'Error' <<<"$out" | sed 's/^Error ([^)]*): //')"
+}
+
+# The counting container: each second tenth a number, appended to
+# /data/log (a bind mount of $TEST_TMP/data), the count itself only in the
+# shell's memory; stdio is /dev/null, as for a container started by hand.
+counting_bundle() {
+	update_config '
+c["mounts"].append({"destination": "/data", "type": "bind", "source": sys.argv[3], "options": ["rbind", "rw"]})
+c["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]})
+' "$TEST_TMP/data"
+	set_cmd 'i=0; while :; do i=$((i+1)); echo $i >> /data/log; echo $i > /tmp/last; sleep 0.2; done'
+}
+
+# last_count: the last number the container wrote (0 before the first).
+last_count() {
+	tail -n1 "$TEST_TMP/data/log" 2>/dev/null | grep -E '^[0-9]+$' || echo 0
+}
+
+# wait_count N [SECONDS]: until the container has counted to N at least.
+wait_count() {
+	local n=$1 secs=${2:-60} i
+	for ((i = 0; i < secs * 10; i++)); do
+		[ "$(last_count)" -ge "$n" ] && return 0
+		sleep 0.1
+	done
+	fail "the counter stayed at $(last_count), expected $n after ${secs}s"
+}
+
+# The log holds 1, 2, 3 ... without a gap or a restart.
+assert_log_continuous() {
+	local log n
+	log=$(cat "$TEST_TMP/data/log")
+	n=$(tail -n1 <<<"$log")
+	[ -n "$n" ] || fail "the counter wrote nothing"
+	assert_equal "$log" "$(seq 1 "$n")"
+}
+
+start_counting() {
+	counting_bundle
+	__ocirt run -d --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1 || fail "run -d failed"
+	wait_for_status "$ID" running
+	wait_count 3
+}
+
+@test "checkpoint, restore: criu missing from PATH is one clear line" {
+	ocirt_only "message wording"
+	run timeout 20 env PATH=/nonexistent "$OCIRT" --root "$STATE_ROOT" checkpoint "$ID"
+	assert_failure
+	assert_output "ocirt: checkpoint: criu not found"
+	run timeout 20 env PATH=/nonexistent "$OCIRT" --root "$STATE_ROOT" restore -b "$BUNDLE" "$ID"
+	assert_failure
+	assert_output "ocirt: restore: criu not found"
+	assert_no_leaks
+}
+
+@test "checkpoint: a created container cannot be checkpointed, and stays created" {
+	requires_cmd criu
+	set_args sleep 1000
+	ocirt create --bundle "$BUNDLE" "$ID"
+	assert_success
+	ocirt checkpoint --image-path "$TEST_TMP/img" "$ID"
+	assert_failure
+	assert_output_contains_ci "cannot be checkpointed in created state"
+	assert_equal "$(container_status "$ID")" created
+	ocirt delete --force "$ID"
+	assert_no_leaks
+}
+
+@test "checkpoint: options criu cannot honour are refused by name" {
+	ocirt_only "runc accepts these and fails later"
+	ocirt checkpoint --lazy-pages "$ID"
+	assert_failure
+	assert_output "ocirt: not supported: checkpoint --lazy-pages"
+	ocirt checkpoint --empty-ns pid "$ID"
+	assert_failure
+	assert_output_contains "not supported: --empty-ns pid"
+	ocirt checkpoint --manage-cgroups-mode sometimes "$ID"
+	assert_failure
+	assert_output_contains "invalid --manage-cgroups-mode \`sometimes\`"
+}
+
+@test "checkpoint: when criu fails the container runs on and the error names the log" {
+	requires_cmd criu
+	counting_bundle
+	# stdout to a file outside the container's mounts: criu 3.17 refuses to
+	# dump that (and fails anyway where criu cannot run).
+	__ocirt run -d --bundle "$BUNDLE" "$ID" </dev/null >"$TEST_TMP/outside" 2>&1
+	wait_for_status "$ID" running
+	wait_count 2
+	ocirt checkpoint --image-path "$TEST_TMP/img" --work-path "$TEST_TMP/work" "$ID"
+	assert_failure
+	assert_output_contains "$TEST_TMP/work/dump.log"
+	if ! is_runc; then
+		assert_one_line
+		assert_output_contains "ocirt: checkpoint: criu dump failed: Error ("
+	fi
+	assert_equal "$(container_status "$ID")" running
+	local n
+	n=$(last_count)
+	wait_count $((n + 2))
+	assert_log_continuous
+	ocirt delete --force "$ID"
+	assert_no_leaks
+}
+
+@test "restore: when criu fails nothing is left behind" {
+	requires_cmd criu
+	counting_bundle
+	mkdir -p "$TEST_TMP/img"
+	echo '["/dev/null","/dev/null","/dev/null"]' >"$TEST_TMP/img/descriptors.json"
+	ocirt restore -d -b "$BUNDLE" --image-path "$TEST_TMP/img" --work-path "$TEST_TMP/work" "$ID"
+	assert_failure
+	assert_output_contains "$TEST_TMP/work/restore.log"
+	if ! is_runc; then
+		assert_one_line
+		assert_output_contains "ocirt: restore: criu restore failed"
+	fi
+	assert_no_leaks
+	ocirt state "$ID"
+	assert_failure
+	assert_output_contains "does not exist"
+}
+
+@test "checkpoint, restore: the container counts on from where it was" {
+	requires_criu
+	start_counting
+	local pid1 before
+	pid1=$(container_pid "$ID")
+	ocirt checkpoint --image-path "$TEST_TMP/img" --work-path "$TEST_TMP/work" "$ID"
+	assert_success
+	[ -s "$TEST_TMP/img/descriptors.json" ] || fail "no descriptors.json in the image path"
+	# runc deletes a checkpointed container, so that its id can be restored.
+	ocirt state "$ID"
+	assert_failure
+	assert_output_contains "does not exist"
+	wait_gone "$pid1" || fail "the checkpointed init $pid1 still runs"
+	before=$(last_count)
+	sleep 1
+	assert_equal "$(last_count)" "$before"
+
+	ocirt restore -d -b "$BUNDLE" --image-path "$TEST_TMP/img" --work-path "$TEST_TMP/work" \
+		--pid-file "$TEST_TMP/pid" "$ID"
+	assert_success
+	ocirt state "$ID"
+	assert_success
+	assert_equal "$(json_field status <<<"$output")" running
+	local pid
+	pid=$(json_field pid <<<"$output")
+	assert_equal "$(cat "$TEST_TMP/pid")" "$pid"
+	pid_alive "$pid" || fail "restored init $pid is not alive"
+	wait_count $((before + 3))
+	assert_log_continuous
+	# The tmpfs came back with its content, and the restored container takes
+	# an exec into its namespaces.
+	ocirt exec "$ID" cat /tmp/last
+	assert_success
+	[ "$output" -gt "$before" ] || fail "/tmp/last is $output, not past $before"
+	ocirt delete --force "$ID"
+	assert_success
+	assert_no_leaks
+}
+
+@test "checkpoint --leave-running: the container goes on, and the images restore elsewhere" {
+	requires_criu
+	start_counting
+	local pid1 n
+	pid1=$(container_pid "$ID")
+	ocirt checkpoint --leave-running --image-path "$TEST_TMP/img" --work-path "$TEST_TMP/work" "$ID"
+	assert_success
+	assert_equal "$(container_status "$ID")" running
+	assert_equal "$(container_pid "$ID")" "$pid1"
+	n=$(last_count)
+	wait_count $((n + 2))
+	assert_log_continuous
+	ocirt delete --force "$ID"
+	assert_success
+	# The images still restore (the counter restarts from the dump's count,
+	# so the log is no longer one sequence: only the status is checked).
+	ocirt restore -d -b "$BUNDLE" --image-path "$TEST_TMP/img" --work-path "$TEST_TMP/work" "$ID"
+	assert_success
+	wait_for_status "$ID" running
+	ocirt delete --force "$ID"
+	assert_no_leaks
+}
+
+@test "restore in the foreground: the caller's pipes replace the old ones, and its status is the container's" {
+	requires_criu
+	set_cmd 'i=0; while [ $i -lt 60 ]; do i=$((i+1)); echo $i; sleep 0.2; done; exit 7'
+	# containerd's and conmon's stdio: pipes.
+	__ocirt run -d --bundle "$BUNDLE" "$ID" </dev/null 2>/dev/null | cat >"$TEST_TMP/out1" &
+	local i
+	for ((i = 0; i < 600; i++)); do
+		[ "$(wc -l <"$TEST_TMP/out1")" -ge 3 ] && break
+		sleep 0.1
+	done
+	ocirt checkpoint --image-path "$TEST_TMP/img" --work-path "$TEST_TMP/work" "$ID"
+	assert_success
+	wait
+	grep -q pipe: "$TEST_TMP/img/descriptors.json" || fail "stdout was not recorded as a pipe: $(cat "$TEST_TMP/img/descriptors.json")"
+	{
+		__ocirt restore -b "$BUNDLE" --image-path "$TEST_TMP/img" --work-path "$TEST_TMP/work" "$ID" \
+			</dev/null 2>"$TEST_TMP/err"
+		echo $? >"$TEST_TMP/rc"
+	} | cat >"$TEST_TMP/out2"
+	cat "$TEST_TMP/err" >&2
+	assert_equal "$(cat "$TEST_TMP/rc")" 7
+	assert_equal "$(cat "$TEST_TMP/out1" "$TEST_TMP/out2")" "$(seq 1 60)"
+	[ -s "$TEST_TMP/out2" ] || fail "nothing came through the new pipe"
+	# In the foreground the container is deleted once it exits, as with run.
+	ocirt state "$ID"
+	assert_failure
+	assert_no_leaks
+}
