@@ -125,33 +125,59 @@ add_common(struct args *a, const struct rt_criu_opts *o, const char *image, cons
   arg_add(a, "--manage-cgroups=%s", o->manage_cgroups_mode ? o->manage_cgroups_mode : "soft");
 }
 
-/* The first "Error (...)" line of criu's log (the cause; later ones tell
- * what gave up because of it), for a one-line message. */
+/* The first "Error (...)" line of what criu wrote (the cause; later ones
+ * tell what gave up because of it); *generic is set when it is only
+ * "Dumping FAILED." or the like. */
 static char *
-criu_log_error(const char *log_path)
+first_error(FILE *f, bool *generic)
 {
-  cleanup_fclose FILE *f = fopen(log_path, "re");
   cleanup_free char *line = NULL;
-  char *last = NULL;
+  char *found = NULL;
   size_t cap = 0;
   ssize_t n;
 
-  if (f == NULL)
-    return NULL;
-  while (last == NULL && (n = getline(&line, &cap, f)) > 0)
+  *generic = false;
+  while (f && (n = getline(&line, &cap, f)) > 0)
     if (strstr(line, "Error (") != NULL)
       {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
           line[--n] = '\0';
-        last = xstrdup(strstr(line, "Error ("));
+        if (found == NULL || *generic)
+          {
+            free(found);
+            found = xstrdup(strstr(line, "Error ("));
+            *generic = strstr(line, "FAILED.") != NULL;
+          }
+        if (!*generic)
+          break;
       }
-  return last;
+  return found;
+}
+
+/* criu's log, else what it wrote on stderr before its log was open (an
+ * option it refused, an image directory it could not open). */
+static char *
+criu_error(const char *log_path, const char *errtext)
+{
+  cleanup_fclose FILE *log = fopen(log_path, "re");
+  cleanup_fclose FILE *mem = errtext && errtext[0] ? fmemopen((void *)errtext, strlen(errtext), "r") : NULL;
+  bool generic_log, generic_err;
+  char *from_log = first_error(log, &generic_log);
+  char *from_err = first_error(mem, &generic_err);
+
+  if (from_log && (!generic_log || from_err == NULL))
+    {
+      free(from_err);
+      return from_log;
+    }
+  free(from_log);
+  return from_err;
 }
 
 static int
-criu_failed(const char *what, int status, const char *log_path, struct oci_error **err)
+criu_failed(const char *what, int status, const char *log_path, const char *errtext, struct oci_error **err)
 {
-  cleanup_free char *line = criu_log_error(log_path);
+  cleanup_free char *line = criu_error(log_path, errtext);
   cleanup_free char *how = NULL;
 
   if (line)
@@ -417,23 +443,42 @@ static int
 run_dump(const struct rt_context *ctx, const char *criu, struct args *a, const char *what,
          const char *log_path, struct oci_error **err)
 {
-  int status;
+  char errtext[4096];
+  size_t len = 0;
+  int status, out[2];
+  ssize_t n;
   pid_t pid;
 
   rt_debug(ctx, "checkpoint: running criu %s (log file %s)", what, log_path);
+  if (pipe2(out, O_CLOEXEC) < 0)
+    return oci_error_errno(err, "pipe");
   pid = fork();
   if (pid < 0)
-    return oci_error_errno(err, "fork");
+    {
+      close(out[0]);
+      close(out[1]);
+      return oci_error_errno(err, "fork");
+    }
   if (pid == 0)
     {
       null_stdio(0);
+      dup2(out[1], STDERR_FILENO);
       execv(criu, a->v);
       _exit(127);
     }
+  close(out[1]);
+  /* Until criu exits: it writes little there, and only before its log. */
+  while ((n = read(out[0], errtext + len, sizeof errtext - 1 - len)) != 0)
+    if (n > 0)
+      len += (size_t)n;
+    else if (errno != EINTR || len == sizeof errtext - 1)
+      break;
+  errtext[len] = '\0';
+  close(out[0]);
   if (wait_child(pid, &status) < 0)
     return oci_error_errno(err, "waiting for criu");
   if (status != 0)
-    return criu_failed(what, status, log_path, err);
+    return criu_failed(what, status, log_path, errtext, err);
   return 0;
 }
 
@@ -680,7 +725,7 @@ run_restore(const struct rt_context *ctx, struct restore_child *c, const char *p
       return oci_error_set(err, 0, "preparing criu: %s", why);
     }
   if (status != 0)
-    return criu_failed("restore", status, log_path, err);
+    return criu_failed("restore", status, log_path, NULL, err);
   {
     cleanup_close int fd = open(pidfile, O_RDONLY | O_CLOEXEC);
     n = fd < 0 ? -1 : oci_read_all(fd, text, sizeof text - 1);

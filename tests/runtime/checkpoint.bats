@@ -67,6 +67,20 @@ assert_log_continuous() {
 	assert_equal "$log" "$(seq 1 "$n")"
 }
 
+# criu_log FILE: what criu said went wrong, for the test's diagnostics.
+criu_log() {
+	echo "--- $1:" >&2
+	grep -E 'Error|Warn|rror' "$1" 2>/dev/null | head -40 >&2 || true
+	tail -n 15 "$1" >&2 2>/dev/null || true
+}
+
+# criu_ok LOG: the last runtime call succeeded; criu's log when it did not.
+criu_ok() {
+	[ "$status" -eq 0 ] && return 0
+	criu_log "$1"
+	fail "exit status $status: $output"
+}
+
 start_counting() {
 	counting_bundle
 	__ocirt run -d --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1 || fail "run -d failed"
@@ -153,13 +167,60 @@ start_counting() {
 	assert_output_contains "does not exist"
 }
 
+@test "checkpoint, restore: runc does the same on the same bundle" {
+	requires_criu
+	counting_bundle
+	# The reference runtime's copy: its own bundle and counter.
+	local mine=$BUNDLE
+	mkdir -p "$TEST_TMP/ref-data"
+	make_bundle default "$TEST_TMP/ref-bundle"
+	update_config 'c["root"]["readonly"] = False'
+	update_config '
+c["mounts"].append({"destination": "/data", "type": "bind", "source": sys.argv[3], "options": ["rbind", "rw"]})
+c["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]})
+' "$TEST_TMP/ref-data"
+	set_cmd 'i=0; while :; do i=$((i+1)); echo $i >> /data/log; sleep 0.2; done'
+	local refbundle=$BUNDLE
+	BUNDLE=$mine
+	mkdir -p "$TEST_TMP/ref-state"
+	timeout 60 env "$MARK" "$REF_RUNTIME" --root "$TEST_TMP/ref-state" run -d --bundle "$refbundle" "$ID-ref" \
+		</dev/null >/dev/null 2>&1 || fail "ref run -d failed"
+	__ocirt run -d --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1 || fail "run -d failed"
+	wait_count 3
+	local i
+	for ((i = 0; i < 600; i++)); do
+		[ "$(wc -l <"$TEST_TMP/ref-data/log")" -ge 3 ] && break
+		sleep 0.1
+	done
+	local ref_dump ref_restore
+	ref checkpoint --image-path "$TEST_TMP/ref-img" --work-path "$TEST_TMP/ref-work" "$ID-ref"
+	ref_dump=$status
+	[ "$ref_dump" -eq 0 ] || criu_log "$TEST_TMP/ref-work/dump.log"
+	ocirt checkpoint --image-path "$TEST_TMP/img" --work-path "$TEST_TMP/work" "$ID"
+	[ "$status" -eq 0 ] || criu_log "$TEST_TMP/work/dump.log"
+	assert_equal "$status" "$ref_dump"
+	ref restore -d --bundle "$refbundle" --image-path "$TEST_TMP/ref-img" --work-path "$TEST_TMP/ref-work" "$ID-ref"
+	ref_restore=$status
+	[ "$ref_restore" -eq 0 ] || criu_log "$TEST_TMP/ref-work/restore.log"
+	ocirt restore -d --bundle "$BUNDLE" --image-path "$TEST_TMP/img" --work-path "$TEST_TMP/work" "$ID"
+	[ "$status" -eq 0 ] || criu_log "$TEST_TMP/work/restore.log"
+	assert_equal "$status" "$ref_restore"
+	assert_equal "$ref_dump$ref_restore" 00
+	ref state "$ID-ref"
+	assert_equal "$(json_field status <<<"$output")" running
+	assert_equal "$(container_status "$ID")" running
+	ref delete --force "$ID-ref"
+	ocirt delete --force "$ID"
+	assert_no_leaks
+}
+
 @test "checkpoint, restore: the container counts on from where it was" {
 	requires_criu
 	start_counting
 	local pid1 before
 	pid1=$(container_pid "$ID")
 	ocirt checkpoint --image-path "$TEST_TMP/img" --work-path "$TEST_TMP/work" "$ID"
-	assert_success
+	criu_ok "$TEST_TMP/work/dump.log"
 	[ -s "$TEST_TMP/img/descriptors.json" ] || fail "no descriptors.json in the image path"
 	# runc deletes a checkpointed container, so that its id can be restored.
 	ocirt state "$ID"
@@ -172,7 +233,7 @@ start_counting() {
 
 	ocirt restore -d -b "$BUNDLE" --image-path "$TEST_TMP/img" --work-path "$TEST_TMP/work" \
 		--pid-file "$TEST_TMP/pid" "$ID"
-	assert_success
+	criu_ok "$TEST_TMP/work/restore.log"
 	ocirt state "$ID"
 	assert_success
 	assert_equal "$(json_field status <<<"$output")" running
@@ -198,7 +259,7 @@ start_counting() {
 	local pid1 n
 	pid1=$(container_pid "$ID")
 	ocirt checkpoint --leave-running --image-path "$TEST_TMP/img" --work-path "$TEST_TMP/work" "$ID"
-	assert_success
+	criu_ok "$TEST_TMP/work/dump.log"
 	assert_equal "$(container_status "$ID")" running
 	assert_equal "$(container_pid "$ID")" "$pid1"
 	n=$(last_count)
@@ -209,7 +270,7 @@ start_counting() {
 	# The images still restore (the counter restarts from the dump's count,
 	# so the log is no longer one sequence: only the status is checked).
 	ocirt restore -d -b "$BUNDLE" --image-path "$TEST_TMP/img" --work-path "$TEST_TMP/work" "$ID"
-	assert_success
+	criu_ok "$TEST_TMP/work/restore.log"
 	wait_for_status "$ID" running
 	ocirt delete --force "$ID"
 	assert_no_leaks
@@ -226,7 +287,7 @@ start_counting() {
 		sleep 0.1
 	done
 	ocirt checkpoint --image-path "$TEST_TMP/img" --work-path "$TEST_TMP/work" "$ID"
-	assert_success
+	criu_ok "$TEST_TMP/work/dump.log"
 	wait
 	grep -q pipe: "$TEST_TMP/img/descriptors.json" || fail "stdout was not recorded as a pipe: $(cat "$TEST_TMP/img/descriptors.json")"
 	{
@@ -235,6 +296,7 @@ start_counting() {
 		echo $? >"$TEST_TMP/rc"
 	} | cat >"$TEST_TMP/out2"
 	cat "$TEST_TMP/err" >&2
+	[ "$(cat "$TEST_TMP/rc")" = 7 ] || criu_log "$TEST_TMP/work/restore.log"
 	assert_equal "$(cat "$TEST_TMP/rc")" 7
 	assert_equal "$(cat "$TEST_TMP/out1" "$TEST_TMP/out2")" "$(seq 1 60)"
 	[ -s "$TEST_TMP/out2" ] || fail "nothing came through the new pipe"
