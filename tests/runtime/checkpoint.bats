@@ -80,7 +80,8 @@ ctrd_stop() {
 requires_criu() {
 	requires_cmd criu
 	local m out
-	for m in nfnetlink nf_tables libcrc32c crc32c_generic; do
+	for m in nfnetlink nf_tables libcrc32c crc32c_generic inet_diag tcp_diag udp_diag raw_diag unix_diag \
+		netlink_diag af_packet af_packet_diag; do
 		modprobe -q "$m" 2>/dev/null || true
 	done
 	out=$(criu check 2>&1) ||
