@@ -817,7 +817,16 @@ restore_steps(struct restore_run *r, const sigset_t *sigmask, struct oci_error *
   bundle = realpath(o->create.bundle ? o->create.bundle : ".", NULL);
   if (bundle == NULL)
     return oci_error_errno(err, "bundle");
-  r->criu_root = xasprintf("%s/%s/criu-root", r->ctx->root, r->id);
+  /* Absolute: criu resolves --root itself. */
+  if (r->ctx->root[0] == '/')
+    r->criu_root = xasprintf("%s/%s/criu-root", r->ctx->root, r->id);
+  else
+    {
+      cleanup_free char *cwd = getcwd(NULL, 0);
+      if (cwd == NULL)
+        return oci_error_errno(err, "getcwd");
+      r->criu_root = xasprintf("%s/%s/%s/criu-root", cwd, r->ctx->root, r->id);
+    }
   if (mkdir(r->criu_root, 0755) < 0)
     return oci_error_errno(err, "creating `%s`", r->criu_root);
   r->pidfile = xasprintf("%s/restore.pid", r->work);
