@@ -334,18 +334,33 @@ c["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "
 
 @test "restore in the foreground: the caller's pipes replace the old ones, and its status is the container's" {
 	requires_criu
-	set_cmd 'i=0; while [ $i -lt 60 ]; do i=$((i+1)); echo $i; sleep 0.2; done; exit 7'
+	set_cmd 'i=0; while [ $i -lt 30 ]; do i=$((i+1)); echo $i; sleep 0.2; done; exit 7'
 	# containerd's and conmon's stdio: pipes.
 	__ocirt run -d --bundle "$BUNDLE" "$ID" </dev/null 2>/dev/null | cat >"$TEST_TMP/out1" &
-	local i
+	local reader=$! i
 	for ((i = 0; i < 600; i++)); do
 		[ "$(wc -l <"$TEST_TMP/out1")" -ge 3 ] && break
 		sleep 0.1
 	done
 	ocirt checkpoint --image-path "$TEST_TMP/img" --work-path "$TEST_TMP/work" "$ID"
 	criu_ok "$TEST_TMP/work/dump.log"
-	wait
-	grep -q pipe: "$TEST_TMP/img/descriptors.json" || fail "stdout was not recorded as a pipe: $(cat "$TEST_TMP/img/descriptors.json")"
+	local pipe
+	pipe=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[1])' "$TEST_TMP/img/descriptors.json")
+	[[ "$pipe" == pipe:* ]] || fail "stdout was not recorded as a pipe: $(cat "$TEST_TMP/img/descriptors.json")"
+	# The dumped tree is gone, and with it the old pipe's writer.
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$reader" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$reader" 2>/dev/null; then
+		echo "still holding $pipe:" >&2
+		find /proc/[0-9]*/fd -lname "$pipe" 2>/dev/null | while read -r f; do
+			p=${f#/proc/}
+			echo "  ${p%%/*}: $(tr '\0' ' ' <"/proc/${p%%/*}/cmdline")" >&2
+		done
+		kill "$reader" 2>/dev/null || true
+		fail "the old pipe still has a writer after the checkpoint"
+	fi
 	{
 		__ocirt restore -b "$BUNDLE" --image-path "$TEST_TMP/img" --work-path "$TEST_TMP/work" "$ID" \
 			</dev/null 2>"$TEST_TMP/err"
@@ -354,7 +369,7 @@ c["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "
 	cat "$TEST_TMP/err" >&2
 	[ "$(cat "$TEST_TMP/rc")" = 7 ] || criu_log "$TEST_TMP/work/restore.log"
 	assert_equal "$(cat "$TEST_TMP/rc")" 7
-	assert_equal "$(cat "$TEST_TMP/out1" "$TEST_TMP/out2")" "$(seq 1 60)"
+	assert_equal "$(cat "$TEST_TMP/out1" "$TEST_TMP/out2")" "$(seq 1 30)"
 	[ -s "$TEST_TMP/out2" ] || fail "nothing came through the new pipe"
 	# In the foreground the container is deleted once it exits, as with run.
 	ocirt state "$ID"
