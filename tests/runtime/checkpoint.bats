@@ -361,10 +361,12 @@ c["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "
 		kill "$reader" 2>/dev/null || true
 		fail "the old pipe still has a writer after the checkpoint"
 	fi
+	# (errexit holds in the group: the status is caught, not fallen over.)
 	{
+		local rc=0
 		__ocirt restore -b "$BUNDLE" --image-path "$TEST_TMP/img" --work-path "$TEST_TMP/work" "$ID" \
-			</dev/null 2>"$TEST_TMP/err"
-		echo $? >"$TEST_TMP/rc"
+			</dev/null 2>"$TEST_TMP/err" || rc=$?
+		echo "$rc" >"$TEST_TMP/rc"
 	} | cat >"$TEST_TMP/out2"
 	cat "$TEST_TMP/err" >&2
 	[ "$(cat "$TEST_TMP/rc")" = 7 ] || criu_log "$TEST_TMP/work/restore.log"
