@@ -8,7 +8,7 @@ packages="autoconf automake libtool pkg-config make gcc clang
 libseccomp-dev libcap-dev libyajl-dev libsystemd-dev libarchive-dev libcurl4-openssl-dev libssl-dev libisal-dev
 busybox-static runc crun bats util-linux iproute2 python3 tmux curl ca-certificates
 skopeo umoci docker-registry openssl zstd jq man-db
-podman conmon containernetworking-plugins containerd uidmap"
+podman conmon containernetworking-plugins containerd uidmap criu"
 
 missing=""
 for p in $packages; do

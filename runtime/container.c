@@ -1214,3 +1214,85 @@ rt_spec_write(const char *bundle, bool rootless, struct oci_error **err)
     return oci_error_errno(err, "writing `%s`", path);
   return 0;
 }
+
+/* ---- restore (checkpoint.c): the create path without an init ---- */
+
+/* `restore` makes the container as `create` does (config, state directory,
+ * cgroup with its limits), but criu, not clone, brings its processes. */
+struct rt_restore_job
+{
+  struct create_job job;
+};
+
+int
+rt_restore_prepare(const struct rt_context *ctx, const char *id, const struct rt_create_opts *opts,
+                   struct rt_restore_job **out, struct oci_error **err)
+{
+  struct rt_restore_job *r = xzalloc(sizeof *r);
+  struct create_job *job = &r->job;
+  const struct oci_linux *lnx;
+
+  job_init(job, ctx, id, opts, false);
+  rt_time_rfc3339(job->created, sizeof job->created, true);
+  if (job_load_config(job, err) < 0 || job_make_state_dir(job, err) < 0
+      || (!ctx->cgroups_disabled && job_make_cgroup(job, err) < 0))
+    goto fail;
+  lnx = job->cfg->linux_;
+  if (job->cg && lnx && lnx->resources && rt_cgroup_apply(job->cg, lnx->resources, err) < 0)
+    goto fail;
+  /* No init waits on the fifo: without it the container reads "running". */
+  close(job->fifo_fd);
+  job->fifo_fd = -1;
+  if (unlinkat(job->dirfd, RT_EXEC_FIFO, 0) < 0)
+    {
+      oci_error_errno(err, "removing " RT_EXEC_FIFO);
+      goto fail;
+    }
+  *out = r;
+  return 0;
+fail:
+  rt_restore_finish(r, false);
+  return -1;
+}
+
+const struct oci_config *
+rt_restore_config(const struct rt_restore_job *r)
+{
+  return r->job.cfg;
+}
+
+const char *
+rt_restore_rootfs(const struct rt_restore_job *r)
+{
+  return r->job.rootfs;
+}
+
+const struct rt_cgroup *
+rt_restore_cgroup(const struct rt_restore_job *r)
+{
+  return r->job.cg;
+}
+
+int
+rt_restore_dirfd(const struct rt_restore_job *r)
+{
+  return r->job.dirfd;
+}
+
+int
+rt_restore_commit(struct rt_restore_job *r, pid_t init, struct oci_error **err)
+{
+  r->job.init = r->job.stage1 = init;
+  return job_commit(&r->job, err);
+}
+
+void
+rt_restore_finish(struct rt_restore_job *r, bool ok)
+{
+  if (r == NULL)
+    return;
+  if (!ok)
+    job_rollback(&r->job);
+  job_clear(&r->job);
+  free(r);
+}

@@ -36,6 +36,8 @@ static const struct command commands[] = {
   { "update", cli_update, "change the resource limits of a container" },
   { "events", cli_events, "print resource usage statistics" },
   { "features", cli_features, "print the features this runtime supports" },
+  { "checkpoint", cli_checkpoint, "save a running container with criu" },
+  { "restore", cli_restore, "restore a container saved by checkpoint" },
 };
 
 static const char global_help[]

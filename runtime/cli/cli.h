@@ -26,6 +26,8 @@ int cli_ps(struct rt_context *ctx, int argc, char **argv, struct oci_error **err
 int cli_pause(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
 int cli_resume(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
 int cli_features(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
+int cli_checkpoint(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
+int cli_restore(struct rt_context *ctx, int argc, char **argv, struct oci_error **err);
 
 /* Shared by the parsers (optstrings start with "+:": options stop at the
  * container id as with runc, and a missing value is reported as ':'). */

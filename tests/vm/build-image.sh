@@ -161,13 +161,18 @@ EOF
 }
 
 # The kernel modules the suites load: dummy and veth (linux.netDevices),
-# the netfilter family criu probes, overlay and fuse, brd (a RAM disk: the
-# block device the io controller's per-device limits need; the guest has no
-# disk).  Debian's kernel has
-# them as modules only; all of them would be 400 MB in RAM.
+# the netfilter family criu probes, the socket diagnostics criu dumps a
+# network namespace's sockets with (without them `criu dump` fails after
+# "Sockects collect procedure ...: -2", with no error line), overlay and
+# fuse, brd (a RAM disk: the block device the io controller's per-device
+# limits need; the guest has no disk).  Debian's kernel has them as modules
+# only; all of them would be 400 MB in RAM.
 module_dirs="drivers/net/dummy.ko drivers/net/veth.ko drivers/net/macvlan.ko drivers/net/ipvlan
 net/netfilter net/ipv4/netfilter net/ipv6/netfilter net/bridge net/802 net/llc net/sched
-lib/libcrc32c.ko crypto/crc32c_generic.ko arch/x86/crypto/crc32c-intel.ko fs/overlay fs/fuse drivers/block/brd.ko"
+net/ipv4/inet_diag.ko net/ipv4/tcp_diag.ko net/ipv4/udp_diag.ko net/ipv4/raw_diag.ko
+net/unix/unix_diag.ko net/netlink/netlink_diag.ko net/packet
+lib/libcrc32c.ko crypto/crc32c_generic.ko arch/x86/crypto/crc32c-intel.ko fs/overlay fs/fuse
+drivers/block/brd.ko"
 
 # make_modules PACKAGE WORKDIR OUT: those modules with their modules.dep, as a
 # second archive (usr/lib/modules: /lib is a link in the base image).  The
