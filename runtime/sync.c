@@ -6,6 +6,7 @@
 #include "spec/util.h"
 #include "log.h"
 #include "sync.h"
+#include "unix-socket.h"
 
 struct wire
 {
@@ -23,42 +24,12 @@ rt_sync_pair(int fds[2], struct oci_error **err)
   return 0;
 }
 
-static int
-send_wire(int sock, const struct wire *w, size_t len, int fd)
-{
-  union
-  {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  struct iovec iov = { .iov_base = (void *)w, .iov_len = len };
-  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-  ssize_t r;
-
-  if (fd >= 0)
-    {
-      struct cmsghdr *c;
-      memset(&control, 0, sizeof control);
-      mh.msg_control = control.buf;
-      mh.msg_controllen = sizeof control.buf;
-      c = CMSG_FIRSTHDR(&mh);
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN(sizeof(int));
-      memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    }
-  do
-    r = sendmsg(sock, &mh, MSG_NOSIGNAL);
-  while (r < 0 && errno == EINTR);
-  return r < 0 ? -1 : 0;
-}
-
 int
 rt_sync_send(int sock, enum rt_sync_type type, int64_t value, int fd, struct oci_error **err)
 {
   struct wire w = { .type = type, .value = value };
 
-  if (send_wire(sock, &w, offsetof(struct wire, text), fd) < 0)
+  if (rt_unix_send_with_fd(sock, &w, offsetof(struct wire, text), fd) < 0)
     return oci_error_errno(err, "sending to the sync socket");
   return 0;
 }
@@ -72,7 +43,7 @@ rt_sync_send_error(int sock, const struct oci_error *e)
   w.status = e ? e->status : 0;
   snprintf(w.text, sizeof w.text, "%s", e && e->msg ? e->msg : "unknown error");
   n = strlen(w.text);
-  (void)send_wire(sock, &w, offsetof(struct wire, text) + n + 1, -1);
+  (void)rt_unix_send_with_fd(sock, &w, offsetof(struct wire, text) + n + 1, -1);
 }
 
 void
@@ -83,7 +54,7 @@ rt_sync_send_log(int sock, int level, const char *text)
 
   snprintf(w.text, sizeof w.text, "%s", text);
   n = strlen(w.text);
-  (void)send_wire(sock, &w, offsetof(struct wire, text) + n + 1, -1);
+  (void)rt_unix_send_with_fd(sock, &w, offsetof(struct wire, text) + n + 1, -1);
 }
 
 static int

@@ -13,13 +13,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "inroot.h"
 #include "terminal.h"
+#include "unix-socket.h"
 #include "util.h"
 
 #ifndef TIOCGPTPEER
@@ -185,52 +185,18 @@ int
 rt_console_socket_send(const char *path, int master, struct oci_error **err)
 {
   cleanup_close int sock = -1;
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
   char name[64];
-  union
-  {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  struct iovec iov;
-  struct msghdr msg = { 0 };
-  struct cmsghdr *cmsg;
 
-  if (strlen(path) >= sizeof addr.sun_path)
-    return oci_error_set(err, ENAMETOOLONG, "console socket `%s`", path);
-  memcpy(addr.sun_path, path, strlen(path) + 1);
   if (pty_name(master, name, sizeof name, err) < 0)
     return -1;
-
-  sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sock = rt_unix_connect(path, "the console socket", err);
   if (sock < 0)
-    return oci_error_errno(err, "creating a unix socket");
-  if (connect(sock, (struct sockaddr *)&addr, sizeof addr) < 0)
-    return oci_error_errno(err, "connecting to the console socket `%s`", path);
-
+    return -1;
   /* go-runc's recvFd wants exactly one message with one fd and a non-empty
    * payload: the pty name. */
-  iov.iov_base = name;
-  iov.iov_len = strlen(name);
-  memset(&control, 0, sizeof control);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
-  cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
-
-  for (;;)
-    {
-      ssize_t r = sendmsg(sock, &msg, MSG_NOSIGNAL);
-      if (r >= 0)
-        return 0;
-      if (errno != EINTR)
-        return oci_error_errno(err, "sending the pty master to the console socket `%s`", path);
-    }
+  if (rt_unix_send_with_fd(sock, name, strlen(name), master) < 0)
+    return oci_error_errno(err, "sending the pty master to the console socket `%s`", path);
+  return 0;
 }
 
 /* ---- the foreground relay ---- */
