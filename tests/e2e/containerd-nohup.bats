@@ -12,7 +12,7 @@ setup_file() {
 }
 
 teardown_file() {
-	containerd_stop_file
+	containerd_stop
 }
 
 setup() {

@@ -1,13 +1,26 @@
 #!/bin/bash
-# A containerd daemon of the file's own (root, state, socket and namespace)
-# whose runc v2 shim runs the runtime under test, for tests/e2e/containerd
-# *.bats.  Load after helpers.bash and e2e.bash.
+# A containerd daemon of the caller's own (root, state, socket and
+# namespace) whose runc v2 shim runs the runtime under test, for
+# tests/e2e/containerd*.bats and the runtime suites that drive ctr.  Load
+# after helpers.bash (and e2e.bash for containerd_start_file's image).
 
-# containerd_start_file [SIGNAL...]: once per file, in setup_file(): start
-# containerd with SIGNALs ignored (as under nohup) and import a busybox
-# image.  Sets CTRD_DIR, CTRD_PID, CTRD_IMAGE.
+# containerd_start_file [SIGNAL...]: once per file, in setup_file(): the
+# daemon (containerd_start) and a busybox image.  Sets CTRD_IMAGE.
 containerd_start_file() {
-	requires_cmd containerd ctr containerd-shim-runc-v2 umoci
+	requires_cmd umoci
+	containerd_start "$@" || return 1
+	e2e_busybox_layout "$CTRD_DIR/layout"
+	tar -C "$CTRD_DIR/layout" -cf "$CTRD_DIR/image.tar" .
+	ctrd image import --base-name localhost/ocirt-e2e-busybox "$CTRD_DIR/image.tar" >/dev/null
+	CTRD_IMAGE=localhost/ocirt-e2e-busybox:busybox
+	export CTRD_IMAGE
+}
+
+# containerd_start [SIGNAL...]: start containerd with SIGNALs ignored (as
+# under nohup).  Sets CTRD_DIR, CTRD_PID.  ctr runs a task with
+# `--runc-binary "$OCIRT"`, or `run --rootfs DIR` without an image.
+containerd_start() {
+	requires_cmd containerd ctr containerd-shim-runc-v2
 	# A short path: the socket's must fit in sun_path.
 	CTRD_DIR=/tmp/ocirt-ctrd-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 	mkdir -p "$CTRD_DIR"
@@ -43,11 +56,6 @@ PY
 		cat "$CTRD_DIR/log" >&2
 		return 1
 	}
-	e2e_busybox_layout "$CTRD_DIR/layout"
-	tar -C "$CTRD_DIR/layout" -cf "$CTRD_DIR/image.tar" .
-	ctrd image import --base-name localhost/ocirt-e2e-busybox "$CTRD_DIR/image.tar" >/dev/null
-	CTRD_IMAGE=localhost/ocirt-e2e-busybox:busybox
-	export CTRD_IMAGE
 }
 
 # ctrd ARGS...: ctr against this file's daemon, in its own namespace.
@@ -78,8 +86,9 @@ containerd_cleanup() {
 	return 0
 }
 
-# containerd_stop_file: in teardown_file().
-containerd_stop_file() {
+# containerd_stop: its tasks, containers and daemon gone (teardown_file()
+# or teardown()); nothing to do when none was started.
+containerd_stop() {
 	[ -n "${CTRD_DIR:-}" ] || return 0
 	containerd_cleanup
 	if [ -n "${CTRD_PID:-}" ]; then
@@ -94,4 +103,5 @@ containerd_stop_file() {
 	if ! awk -v p="$CTRD_DIR" 'index($5, p) == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
 		rm -rf --one-file-system "$CTRD_DIR"
 	fi
+	CTRD_DIR=
 }

@@ -8,6 +8,7 @@
 # criu skip with criu's own reason; tests/vm runs them on Debian's kernel.
 
 load ../lib/helpers
+load ../lib/containerd
 
 setup() {
 	setup_test
@@ -17,62 +18,8 @@ setup() {
 }
 
 teardown() {
-	ctrd_stop
+	containerd_stop
 	teardown_test
-}
-
-# ---- a containerd of the test's own (for `ctr task checkpoint`)
-
-ctrd_start() {
-	requires_cmd containerd ctr containerd-shim-runc-v2
-	# A short path: the socket's must fit in sun_path.
-	CTRD_DIR=/tmp/ocirt-ctrd-$UNIQ
-	mkdir -p "$CTRD_DIR"
-	cat >"$CTRD_DIR/config.toml" <<-CONF
-		version = 2
-		root = "$CTRD_DIR/root"
-		state = "$CTRD_DIR/state"
-		[grpc]
-		  address = "$CTRD_DIR/sock"
-		[ttrpc]
-		  address = "$CTRD_DIR/sock.ttrpc"
-		[debug]
-		  address = ""
-		[metrics]
-		  address = ""
-	CONF
-	containerd --config "$CTRD_DIR/config.toml" </dev/null >"$CTRD_DIR/log" 2>&1 3>&- &
-	CTRD_PID=$!
-	local i
-	for ((i = 0; i < 300; i++)); do
-		[ -S "$CTRD_DIR/sock" ] && ctrd version >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	cat "$CTRD_DIR/log" >&2
-	fail "containerd did not start"
-}
-
-ctrd() {
-	timeout -k 5 120 ctr --address "$CTRD_DIR/sock" --namespace ocirt-ckpt "$@"
-}
-
-ctrd_stop() {
-	[ -n "${CTRD_DIR:-}" ] || return 0
-	local c
-	for c in $(ctrd containers list -q 2>/dev/null); do
-		ctrd task kill --all --signal SIGKILL "$c" >/dev/null 2>&1
-		ctrd task delete --force "$c" >/dev/null 2>&1
-		ctrd containers delete "$c" >/dev/null 2>&1
-	done
-	if [ -n "${CTRD_PID:-}" ]; then
-		kill "$CTRD_PID" 2>/dev/null
-		wait "$CTRD_PID" 2>/dev/null || true
-	fi
-	find /sys/fs/cgroup -maxdepth 3 -type d -name ocirt-ckpt -exec rmdir {} + 2>/dev/null || true
-	if ! awk -v p="$CTRD_DIR" 'index($5, p) == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
-		rm -rf --one-file-system "$CTRD_DIR"
-	fi
-	CTRD_DIR=
 }
 
 # criu's verdict on this kernel; the netfilter modules its check probes are
@@ -381,7 +328,7 @@ c["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "
 
 @test "ctr task checkpoint: containerd's runc shim checkpoints through the runtime" {
 	requires_criu
-	ctrd_start
+	containerd_start
 	local rootfs=$BUNDLE/rootfs
 	ctrd run -d --runc-binary "$OCIRT" --rootfs "$rootfs" "$ID" \
 		sh -c 'i=0; while :; do i=$((i+1)); echo $i > /count; sleep 0.2; done' >&2 ||

@@ -145,7 +145,7 @@ boot() {
 		-nographic -monitor none -no-reboot -nic none \
 		-serial "file:$tmp/console.log" -serial "file:$tmp/results.txt" \
 		-kernel "$cache/vmlinuz" -initrd "$initrd" \
-		-append "console=ttyS0 rdinit=/init panic=-1 quiet systemd.unified_cgroup_hierarchy=1" \
+		-append "console=ttyS0 rdinit=/init panic=-1 quiet mitigations=off systemd.unified_cgroup_hierarchy=1" \
 		</dev/null >"$tmp/qemu.log" 2>&1 &
 	qemu_pid=$!
 }
