@@ -14,7 +14,12 @@
 
 #ifdef HAVE_LIBSYSTEMD
 
-#include <systemd/sd-bus.h>
+#include "sd-bus-lib.h"
+
+/* sd-bus's functions, through the table sd-bus-lib.c resolved: every entry
+ * point opens the bus (bus_open, which loads the table) before any other
+ * call, and the cleanups below touch only what an opened bus made. */
+#define SD(name) (rt_sd_bus_lib(NULL)->name)
 
 #define SD_DEST "org.freedesktop.systemd1"
 #define SD_PATH "/org/freedesktop/systemd1"
@@ -26,25 +31,33 @@ static void
 cleanup_busp(sd_bus **b)
 {
   if (*b)
-    sd_bus_flush_close_unref(*b);
+    SD(sd_bus_flush_close_unref)(*b);
 }
 #define cleanup_bus __attribute__((cleanup(cleanup_busp)))
 
 static void
 cleanup_msgp(sd_bus_message **m)
 {
-  sd_bus_message_unref(*m);
+  if (*m)
+    SD(sd_bus_message_unref)(*m);
 }
 #define cleanup_msg __attribute__((cleanup(cleanup_msgp)))
 
 static void
 cleanup_slotp(sd_bus_slot **s)
 {
-  sd_bus_slot_unref(*s);
+  if (*s)
+    SD(sd_bus_slot_unref)(*s);
 }
 #define cleanup_slot __attribute__((cleanup(cleanup_slotp)))
 
-#define cleanup_bus_error __attribute__((cleanup(sd_bus_error_free)))
+static void
+cleanup_bus_errorp(sd_bus_error *e)
+{
+  if (e->name || e->message)
+    SD(sd_bus_error_free)(e);
+}
+#define cleanup_bus_error __attribute__((cleanup(cleanup_bus_errorp)))
 
 static void
 cleanup_propsp(struct rt_sd_props *p)
@@ -63,8 +76,8 @@ rt_cg_sd_available(void)
 static int
 bus_fail(struct oci_error **err, int r, const sd_bus_error *e, const char *what, const char *unit)
 {
-  if (e && sd_bus_error_is_set(e))
-    return oci_error_set(err, sd_bus_error_get_errno(e), "systemd: %s `%s`: %s", what, unit,
+  if (e && SD(sd_bus_error_is_set)(e))
+    return oci_error_set(err, SD(sd_bus_error_get_errno)(e), "systemd: %s `%s`: %s", what, unit,
                          e->message ? e->message : e->name);
   return oci_error_set(err, -r, "systemd: %s `%s`: %s", what, unit, strerror(-r));
 }
@@ -72,8 +85,11 @@ bus_fail(struct oci_error **err, int r, const sd_bus_error *e, const char *what,
 static int
 bus_open(bool user, sd_bus **out, struct oci_error **err)
 {
-  int r = user ? sd_bus_open_user(out) : sd_bus_open_system(out);
+  int r;
 
+  if (rt_sd_bus_lib(err) == NULL)
+    return -1;
+  r = user ? SD(sd_bus_open_user)(out) : SD(sd_bus_open_system)(out);
   if (r < 0)
     return oci_error_set(err, -r, "connecting to the %s bus for the systemd cgroup driver: %s",
                          user ? "user's" : "system", strerror(-r));
@@ -88,7 +104,7 @@ manager_version(sd_bus *bus)
   cleanup_bus_error sd_bus_error e = SD_BUS_ERROR_NULL;
   cleanup_free char *v = NULL;
 
-  if (sd_bus_get_property_string(bus, SD_DEST, SD_PATH, SD_MANAGER, "Version", &e, &v) < 0 || v == NULL)
+  if (SD(sd_bus_get_property_string)(bus, SD_DEST, SD_PATH, SD_MANAGER, "Version", &e, &v) < 0 || v == NULL)
     return 0;
   return (unsigned)strtoul(v[0] == 'v' ? v + 1 : v, NULL, 10);
 }
@@ -102,49 +118,49 @@ append_prop(sd_bus_message *m, const struct rt_sd_prop *p)
   };
   int r;
 
-  if ((r = sd_bus_message_open_container(m, 'r', "sv")) < 0
-      || (r = sd_bus_message_append(m, "s", p->name)) < 0
-      || (r = sd_bus_message_open_container(m, 'v', sig[p->type])) < 0)
+  if ((r = SD(sd_bus_message_open_container)(m, 'r', "sv")) < 0
+      || (r = SD(sd_bus_message_append)(m, "s", p->name)) < 0
+      || (r = SD(sd_bus_message_open_container)(m, 'v', sig[p->type])) < 0)
     return r;
   switch (p->type)
     {
     case RT_SD_BOOL:
-      r = sd_bus_message_append(m, "b", (int)p->b);
+      r = SD(sd_bus_message_append)(m, "b", (int)p->b);
       break;
     case RT_SD_U64:
-      r = sd_bus_message_append(m, "t", p->u);
+      r = SD(sd_bus_message_append)(m, "t", p->u);
       break;
     case RT_SD_STR:
-      r = sd_bus_message_append(m, "s", p->s);
+      r = SD(sd_bus_message_append)(m, "s", p->s);
       break;
     case RT_SD_BYTES:
-      r = sd_bus_message_append_array(m, 'y', p->bytes, p->n);
+      r = SD(sd_bus_message_append_array)(m, 'y', p->bytes, p->n);
       break;
     case RT_SD_PIDS:
     case RT_SD_PAIRS_SS:
     case RT_SD_PAIRS_ST:
-      r = sd_bus_message_open_container(m, 'a', sig[p->type] + 1);
+      r = SD(sd_bus_message_open_container)(m, 'a', sig[p->type] + 1);
       for (size_t i = 0; r >= 0 && i < p->n; i++)
-        r = p->type == RT_SD_PIDS       ? sd_bus_message_append(m, "u", (uint32_t)p->pairs[i].u)
-            : p->type == RT_SD_PAIRS_SS ? sd_bus_message_append(m, "(ss)", p->pairs[i].s, p->pairs[i].s2)
-                                        : sd_bus_message_append(m, "(st)", p->pairs[i].s, p->pairs[i].u);
+        r = p->type == RT_SD_PIDS       ? SD(sd_bus_message_append)(m, "u", (uint32_t)p->pairs[i].u)
+            : p->type == RT_SD_PAIRS_SS ? SD(sd_bus_message_append)(m, "(ss)", p->pairs[i].s, p->pairs[i].s2)
+                                        : SD(sd_bus_message_append)(m, "(st)", p->pairs[i].s, p->pairs[i].u);
       if (r >= 0)
-        r = sd_bus_message_close_container(m);
+        r = SD(sd_bus_message_close_container)(m);
       break;
     }
-  if (r < 0 || (r = sd_bus_message_close_container(m)) < 0)
+  if (r < 0 || (r = SD(sd_bus_message_close_container)(m)) < 0)
     return r;
-  return sd_bus_message_close_container(m);
+  return SD(sd_bus_message_close_container)(m);
 }
 
 static int
 append_props(sd_bus_message *m, const struct rt_sd_props *props)
 {
-  int r = sd_bus_message_open_container(m, 'a', "(sv)");
+  int r = SD(sd_bus_message_open_container)(m, 'a', "(sv)");
 
   for (size_t i = 0; r >= 0 && i < props->n; i++)
     r = append_prop(m, &props->v[i]);
-  return r < 0 ? r : sd_bus_message_close_container(m);
+  return r < 0 ? r : SD(sd_bus_message_close_container)(m);
 }
 
 /* ---- jobs ---- */
@@ -162,7 +178,7 @@ on_job_removed(sd_bus_message *m, void *data, sd_bus_error *ret_error)
   const char *path, *unit, *result;
   uint32_t id;
 
-  if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
+  if (SD(sd_bus_message_read)(m, "uoss", &id, &path, &unit, &result) < 0)
     return 0;
   if (w->path && w->result == NULL && strcmp(path, w->path) == 0)
     w->result = xstrdup(result);
@@ -184,11 +200,11 @@ static int
 job_listen(sd_bus *bus, struct job_wait *w, sd_bus_slot **slot, const char *unit, struct oci_error **err)
 {
   cleanup_bus_error sd_bus_error e = SD_BUS_ERROR_NULL;
-  int r = sd_bus_match_signal(bus, slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved", on_job_removed, w);
+  int r = SD(sd_bus_match_signal)(bus, slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved", on_job_removed, w);
 
   if (r < 0)
     return bus_fail(err, r, NULL, "listening for jobs of", unit);
-  (void)sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", &e, NULL, "");
+  (void)SD(sd_bus_call_method)(bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", &e, NULL, "");
   return 0;
 }
 
@@ -199,14 +215,14 @@ job_wait(sd_bus *bus, struct job_wait *w, sd_bus_message *reply, const char *wha
 {
   const char *path;
   uint64_t deadline = now_usec() + SD_JOB_TIMEOUT_USEC;
-  int r = sd_bus_message_read(reply, "o", &path);
+  int r = SD(sd_bus_message_read)(reply, "o", &path);
 
   if (r < 0)
     return bus_fail(err, r, NULL, what, unit);
   w->path = xstrdup(path);
   while (w->result == NULL)
     {
-      r = sd_bus_process(bus, NULL);
+      r = SD(sd_bus_process)(bus, NULL);
       if (r < 0)
         return bus_fail(err, r, NULL, what, unit);
       if (r > 0)
@@ -215,7 +231,7 @@ job_wait(sd_bus *bus, struct job_wait *w, sd_bus_message *reply, const char *wha
       if (now >= deadline)
         return oci_error_set(err, ETIMEDOUT, "systemd: %s `%s`: the job did not finish in %llu s", what, unit,
                              SD_JOB_TIMEOUT_USEC / 1000000ULL);
-      r = sd_bus_wait(bus, deadline - now);
+      r = SD(sd_bus_wait)(bus, deadline - now);
       if (r < 0)
         return bus_fail(err, r, NULL, what, unit);
     }
@@ -265,19 +281,19 @@ call_start(sd_bus *bus, const char *unit, const struct rt_sd_props *props, sd_bu
            sd_bus_error *e)
 {
   cleanup_msg sd_bus_message *m = NULL;
-  int r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "StartTransientUnit");
+  int r = SD(sd_bus_message_new_method_call)(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "StartTransientUnit");
 
-  if (r < 0 || (r = sd_bus_message_append(m, "ss", unit, "replace")) < 0 || (r = append_props(m, props)) < 0
-      || (r = sd_bus_message_append(m, "a(sa(sv))", 0)) < 0)
+  if (r < 0 || (r = SD(sd_bus_message_append)(m, "ss", unit, "replace")) < 0
+      || (r = append_props(m, props)) < 0 || (r = SD(sd_bus_message_append)(m, "a(sa(sv))", 0)) < 0)
     return r;
-  return sd_bus_call(bus, m, 0, e, reply);
+  return SD(sd_bus_call)(bus, m, 0, e, reply);
 }
 
 static void
 reset_failed(sd_bus *bus, const char *unit)
 {
   cleanup_bus_error sd_bus_error e = SD_BUS_ERROR_NULL;
-  (void)sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "ResetFailedUnit", &e, NULL, "s", unit);
+  (void)SD(sd_bus_call_method)(bus, SD_DEST, SD_PATH, SD_MANAGER, "ResetFailedUnit", &e, NULL, "s", unit);
 }
 
 static int
@@ -286,11 +302,11 @@ unit_cgroup(sd_bus *bus, const char *unit, bool is_slice, char **out, struct oci
   cleanup_bus_error sd_bus_error e = SD_BUS_ERROR_NULL;
   cleanup_msg sd_bus_message *reply = NULL;
   const char *path;
-  int r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", &e, &reply, "s", unit);
+  int r = SD(sd_bus_call_method)(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", &e, &reply, "s", unit);
 
-  if (r < 0 || (r = sd_bus_message_read(reply, "o", &path)) < 0)
+  if (r < 0 || (r = SD(sd_bus_message_read)(reply, "o", &path)) < 0)
     return bus_fail(err, r, &e, "finding the unit", unit);
-  r = sd_bus_get_property_string(
+  r = SD(sd_bus_get_property_string)(
       bus, SD_DEST, path, is_slice ? "org.freedesktop.systemd1.Slice" : "org.freedesktop.systemd1.Scope",
       "ControlGroup", &e, out);
   if (r < 0)
@@ -327,7 +343,7 @@ rt_cg_sd_start(const struct rt_cg_sd_unit *u, const char *description, pid_t pid
         }
       /* A failed unit of the same name keeps it until reset (runc resets
        * it and tries again once); a live one is someone else's. */
-      if (attempt == 0 && sd_bus_error_has_name(&e, "org.freedesktop.systemd1.UnitExists"))
+      if (attempt == 0 && SD(sd_bus_error_has_name)(&e, "org.freedesktop.systemd1.UnitExists"))
         {
           reset_failed(bus, u->unit);
           continue;
@@ -353,9 +369,9 @@ rt_cg_sd_set(const char *unit, bool user, bool v2, const struct oci_resources *r
     return -1;
   if (props.n == 0)
     return 0;
-  r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "SetUnitProperties");
-  if (r >= 0 && (r = sd_bus_message_append(m, "sb", unit, 1)) >= 0 && (r = append_props(m, &props)) >= 0)
-    r = sd_bus_call(bus, m, 0, &e, NULL);
+  r = SD(sd_bus_message_new_method_call)(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "SetUnitProperties");
+  if (r >= 0 && (r = SD(sd_bus_message_append)(m, "sb", unit, 1)) >= 0 && (r = append_props(m, &props)) >= 0)
+    r = SD(sd_bus_call)(bus, m, 0, &e, NULL);
   if (r < 0)
     return bus_fail(err, r, &e, "setting the properties of", unit);
   return 0;
@@ -373,12 +389,13 @@ rt_cg_sd_stop(const char *unit, bool user, struct oci_error **err)
 
   if (bus_open(user, &bus, err) < 0 || job_listen(bus, &w, &slot, unit, err) < 0)
     return -1;
-  r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit", &e, &reply, "ss", unit, "replace");
+  r = SD(sd_bus_call_method)(bus, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit", &e, &reply, "ss", unit,
+                             "replace");
   if (r < 0)
     {
       /* Gone already: the scope of a container whose processes all exited
        * is collected by systemd itself. */
-      if (sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit"))
+      if (SD(sd_bus_error_has_name)(&e, "org.freedesktop.systemd1.NoSuchUnit"))
         return 0;
       return bus_fail(err, r, &e, "stopping", unit);
     }
