@@ -167,30 +167,59 @@ v2_cpu(const char *dir, struct json_writer *w)
 
 /* ---- memory ---- */
 
-/* {"limit","usage","max","failcnt"} from <prefix>.{limit_in_bytes,...}. */
+struct memory_entry
+{
+  uint64_t limit, usage, max, failcnt;
+};
+
+/* As runc's events encode a memory entry (Go): limit and failcnt always,
+ * usage and max only when not zero. */
+static void
+write_memory_entry(struct json_writer *w, const char *key, const struct memory_entry *e)
+{
+  json_write_key(w, key);
+  json_write_object_begin(w);
+  json_write_key(w, "limit");
+  json_write_uint64(w, e->limit);
+  if (e->usage)
+    {
+      json_write_key(w, "usage");
+      json_write_uint64(w, e->usage);
+    }
+  if (e->max)
+    {
+      json_write_key(w, "max");
+      json_write_uint64(w, e->max);
+    }
+  json_write_key(w, "failcnt");
+  json_write_uint64(w, e->failcnt);
+  json_write_object_end(w);
+}
+
+/* <prefix>.{limit_in_bytes,usage_in_bytes,max_usage_in_bytes,failcnt};
+ * a file the kernel does not have counts as 0, as with runc. */
 static void
 v1_memory_entry(struct json_writer *w, const char *key, const char *dir, const char *prefix)
 {
-  static const char *const files[][2] = {
-    { "limit", "limit_in_bytes" },
-    { "usage", "usage_in_bytes" },
-    { "max", "max_usage_in_bytes" },
-    { "failcnt", "failcnt" },
+  struct memory_entry e = { 0 };
+  const struct
+  {
+    const char *file;
+    uint64_t *value;
+  } files[] = {
+    { "limit_in_bytes", &e.limit },
+    { "usage_in_bytes", &e.usage },
+    { "max_usage_in_bytes", &e.max },
+    { "failcnt", &e.failcnt },
   };
 
-  json_write_key(w, key);
-  json_write_object_begin(w);
-  for (size_t i = 0; i < OCI_ARRAY_SIZE(files); i++)
+  for (size_t i = 0; dir && i < OCI_ARRAY_SIZE(files); i++)
     {
-      cleanup_free char *file = xasprintf("%s.%s", prefix, files[i][1]);
-      uint64_t v;
-      if (read_u64(dir, file, &v))
-        {
-          json_write_key(w, files[i][0]);
-          json_write_uint64(w, v);
-        }
+      cleanup_free char *file = xasprintf("%s.%s", prefix, files[i].file);
+      if (!read_u64(dir, file, files[i].value))
+        *files[i].value = 0;
     }
-  json_write_object_end(w);
+  write_memory_entry(w, key, &e);
 }
 
 static void
@@ -210,36 +239,40 @@ v1_memory(const struct rt_cgroup *cg, struct json_writer *w)
     write_raw(w, stat);
 }
 
-static void
-v2_entry(struct json_writer *w, const char *key, const char *dir, const char *current, const char *max)
+/* `current` and `max` of a v2 file pair; "max" reads as UINT64_MAX. */
+static struct memory_entry
+v2_memory_entry(const char *dir, const char *current, const char *max)
 {
-  uint64_t v;
+  struct memory_entry e = { 0 };
 
-  json_write_key(w, key);
-  json_write_object_begin(w);
-  if (read_u64(dir, max, &v))
-    {
-      json_write_key(w, "limit");
-      json_write_uint64(w, v);
-    }
-  if (read_u64(dir, current, &v))
-    {
-      json_write_key(w, "usage");
-      json_write_uint64(w, v);
-    }
-  json_write_object_end(w);
+  if (!read_u64(dir, max, &e.limit))
+    e.limit = 0;
+  if (!read_u64(dir, current, &e.usage))
+    e.usage = 0;
+  return e;
 }
 
 static void
 v2_memory(const char *dir, struct json_writer *w)
 {
   cleanup_free char *stat = rt_cg_read(dir, "memory.stat");
+  struct memory_entry mem = v2_memory_entry(dir, "memory.current", "memory.max");
+  struct memory_entry swap = v2_memory_entry(dir, "memory.swap.current", "memory.swap.max");
+  const struct memory_entry none = { 0 };
   uint64_t cache;
 
   if (stat && keyed_u64(stat, "file", &cache))
     write_nonzero(w, "cache", cache);
-  v2_entry(w, "usage", dir, "memory.current", "memory.max");
-  v2_entry(w, "swap", dir, "memory.swap.current", "memory.swap.max");
+  /* v1's memsw counts memory and swap together; runc reports v2's swap
+   * that way too, so a reader written for v1 sees the same quantity. */
+  swap.usage += mem.usage;
+  if (swap.limit != UINT64_MAX)
+    swap.limit += mem.limit;
+  write_memory_entry(w, "usage", &mem);
+  write_memory_entry(w, "swap", &swap);
+  /* v2 has no separate kernel memory accounting: zeros, as runc. */
+  write_memory_entry(w, "kernel", &none);
+  write_memory_entry(w, "kernelTCP", &none);
   if (stat)
     write_raw(w, stat);
 }
