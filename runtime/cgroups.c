@@ -583,7 +583,10 @@ line_matches(const struct rt_cg_mount *m, const char *controllers)
   return controllers[0] != '\0' && rt_cg_options_have(m->options, controllers);
 }
 
-/* The cgroup the caller is in, per hierarchy (for relative paths). */
+/* The base of a relative path, per hierarchy: the caller's cgroup on v1
+ * and hybrid hosts, its parent on a pure v2 host (as runc): the caller's
+ * own cgroup has processes, the caller among them, and cgroup v2 enables
+ * no controller below such a cgroup. */
 static int
 resolve_relative(struct rt_cgroup *cg, const char *inner, struct oci_error **err)
 {
@@ -601,7 +604,12 @@ resolve_relative(struct rt_cgroup *cg, const char *inner, struct oci_error **err
       for (size_t i = 0; i < cg->n; i++)
         if (cg->h[i].rel == NULL && line_matches(&cg->h[i].m, ctrls))
           {
-            cleanup_free char *joined = xasprintf("%s/%s", path, inner);
+            cleanup_free char *base = xstrdup(path);
+            cleanup_free char *joined = NULL;
+            char *slash = strrchr(base, '/');
+            if (cg->mode == RT_CG_UNIFIED && slash)
+              slash[slash == base ? 1 : 0] = '\0';
+            joined = xasprintf("%s/%s", base, inner);
             cg->h[i].rel = oci_path_clean(joined, OCI_PATH_KEEP_FORM);
           }
     }
