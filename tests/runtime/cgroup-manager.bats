@@ -4,6 +4,9 @@
 # a cgroup of its own (podman passes it for --cgroups=disabled); the last of
 # these flags wins.  Compared with crun where it is installed.
 
+# The VM pass (tests/vm) runs every test here: see README.md.
+# bats file_tags=vm
+
 load ../lib/helpers
 
 setup() {

@@ -7,6 +7,9 @@
 # "vdso: Unexpected rt vDSO area bounds"): the tests that need a working
 # criu skip with criu's own reason; tests/vm runs them on Debian's kernel.
 
+# The VM pass (tests/vm) runs every test here: see README.md.
+# bats file_tags=vm
+
 load ../lib/helpers
 load ../lib/containerd
 

@@ -26,6 +26,7 @@ json_pids() {
 
 # ---------------------------------------------------------------- ps
 
+# bats test_tags=vm
 @test "ps --format json: the host pids of the container, the init among them" {
 	run_sleeper
 	local pid
@@ -48,6 +49,7 @@ json_pids() {
 	[ -n "$found" ] || fail "no sleep 1000 among $pids"
 }
 
+# bats test_tags=vm
 @test "ps (table): the header and only the container's lines, ps options passed on" {
 	run_sleeper
 	ocirt ps "$ID"
@@ -71,6 +73,7 @@ json_pids() {
 	assert_output_contains "does not exist"
 }
 
+# bats test_tags=vm
 @test "ps --format json agrees with runc on the same kind of container" {
 	requires_cmd "$REF_RUNTIME"
 	run_sleeper
@@ -94,6 +97,7 @@ cpu_ticks() {
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
+# bats test_tags=vm
 @test "pause freezes the container, state says paused, resume thaws it" {
 	set_cmd 'while :; do :; done'
 	ocirt run -d --bundle "$BUNDLE" "$ID"
@@ -149,6 +153,7 @@ cpu_ticks() {
 	assert_output_contains "does not exist"
 }
 
+# bats test_tags=vm
 @test "a paused container: kill KILL stops it (thawed to deliver), like runc" {
 	run_sleeper
 	local pid
@@ -163,6 +168,7 @@ cpu_ticks() {
 	assert_no_leaks "$ID"
 }
 
+# bats test_tags=vm
 @test "a paused container: kill TERM leaves it paused, delete refuses, delete --force removes it" {
 	run_sleeper
 	local pid
@@ -207,6 +213,7 @@ cpu_ticks() {
 	assert_output ""
 }
 
+# bats test_tags=vm
 @test "exec joins the init's namespaces, root and cgroup" {
 	run_sleeper
 	local init
@@ -431,6 +438,7 @@ run_limited() {
 	run_sleeper
 }
 
+# bats test_tags=vm
 @test "update --memory/--pids-limit/--cpu-share change the container's cgroup" {
 	run_limited
 	ocirt update --memory 64m --pids-limit 50 --cpu-share 512 "$ID"
@@ -455,6 +463,7 @@ memory_limit() {
 	if cgroup_v2; then cgroup_file memory memory.max; else cgroup_file memory memory.limit_in_bytes; fi
 }
 
+# bats test_tags=vm
 @test "update --resources - (stdin) and --resources=FILE take a LinuxResources object" {
 	run_limited
 	OUT_FILE=$(mktemp "$TEST_TMP/out.XXXXXX")
@@ -482,6 +491,7 @@ update_probe() {
 	fi
 }
 
+# bats test_tags=vm
 @test "update: the same limits as runc sets" {
 	requires_cmd "$REF_RUNTIME"
 	run_limited
@@ -502,6 +512,7 @@ update_probe() {
 	assert_equal "$ours" "$theirs"
 }
 
+# bats test_tags=vm
 @test "update errors: bad JSON names the field, bad values, unknown id, stopped container" {
 	run_sleeper
 	echo '{"memory": {"limit": "lots"}}' >"$TEST_TMP/res.json"
@@ -524,6 +535,7 @@ update_probe() {
 
 # ---------------------------------------------------------------- events
 
+# bats test_tags=vm
 @test "events --stats: one JSON record with cpu, memory, pids and blkio from the cgroup" {
 	use_test_cgroup
 	set_cmd 'sleep 1000 & exec sleep 1001'
@@ -556,6 +568,7 @@ else:
 PY
 }
 
+# bats test_tags=vm
 @test "events --stats has the fields runc reports for the same container" {
 	requires_cmd "$REF_RUNTIME"
 	set_cmd 'sleep 1000 & exec sleep 1001'
@@ -587,6 +600,7 @@ assert ours["pids"]["current"] == theirs["pids"]["current"] == 2
 PY
 }
 
+# bats test_tags=vm
 @test "events --interval streams records until the container stops" {
 	run_sleeper
 	local events="$TEST_TMP/events.out"
@@ -604,6 +618,7 @@ PY
 	[ "$(wc -l <"$events")" -eq "$n" ] || fail "unexpected output: $(cat "$events")"
 }
 
+# bats test_tags=vm
 @test "events reports an OOM kill in the container as runc does: {\"type\":\"oom\",\"id\":...}" {
 	requires_cmd "$REF_RUNTIME"
 	update_config 'c["linux"]["resources"]["memory"] = {"limit": 16 << 20}'
@@ -645,6 +660,7 @@ PY
 	assert_equal "$(cat "$TEST_TMP/events-ref.oom")" "$(cat "$TEST_TMP/events-ocirt.oom")"
 }
 
+# bats test_tags=vm
 @test "events errors: unknown id, stopped container, bad interval" {
 	ocirt events --stats "$ID-nope"
 	assert_failure

@@ -79,12 +79,14 @@ pod_delete() {
 	assert_success
 }
 
+# bats test_tags=vm
 @test "compat: kill --all after the init exited kills what a shared-pid-ns container left (runc, ocirt)" {
 	pod_kill_all_then_delete ref
 	pod_kill_all_then_delete ocirt
 	assert_no_leaks
 }
 
+# bats test_tags=vm
 @test "compat: delete of a stopped container kills what it left in a shared pid namespace (runc, ocirt)" {
 	pod_delete ref
 	pod_delete ocirt
@@ -297,6 +299,7 @@ exec_in_sub() {
 	"$rt" delete --force "$id" >&2
 }
 
+# bats test_tags=vm
 @test "compat: exec --cgroup runs the process in an existing sub-cgroup of the container's (runc, ocirt)" {
 	local got
 	same_as_runc exec_in_sub
@@ -345,6 +348,7 @@ as_userns_root() {
 	echo "$rt $* (status=$status): $output" >&2
 }
 
+# bats test_tags=vm
 @test "compat: uid 0 in a user namespace keeps state in \$XDG_RUNTIME_DIR and runs without a cgroup it may not make, unless limits are set (runc, ocirt)" {
 	requires_cmd setpriv unshare
 	mkdir -p "$TEST_TMP/xdg"

@@ -311,6 +311,7 @@ c["linux"]["resources"]["devices"].append({"allow": True, "type": "c", "major": 
 3"
 }
 
+# bats test_tags=vm
 @test "the device cgroup denies a device that is not allowed" {
 	update_config 'c["linux"]["devices"] = [{"path": "/dev/kmsg-copy", "type": "c", "major": 1, "minor": 11, "fileMode": 420}]'
 	in_container 'head -c 1 /dev/kmsg-copy >/dev/null 2>&1; echo rc=$?'
@@ -345,6 +346,7 @@ c["linux"]["resources"]["devices"].append({"allow": True, "type": "c", "major": 
 	[ "$output" != "$(readlink /proc/self/ns/ipc)" ] || fail "shares the host ipc namespace"
 }
 
+# bats test_tags=vm
 @test "a cgroup namespace: the container's cgroup is its root" {
 	add_namespace cgroup
 	in_container 'cat /proc/self/cgroup'

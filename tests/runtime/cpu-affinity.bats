@@ -57,6 +57,7 @@ cpus_of_exec() {
 	assert_output_matches '^Cpus_allowed_list:[[:space:]]+0-1$'
 }
 
+# bats test_tags=vm
 @test "execCPUAffinity: the set-up runs on initial, before the process joins the cgroup" {
 	set_affinity 1 0
 	ocirt run -d --bundle "$BUNDLE" "$ID"

@@ -214,6 +214,7 @@ EOF
 	grep -q '^"namespaces: creating (unshare) pid .*mount"' <<<"$msgs" || fail "no unshare line: $msgs"
 }
 
+# bats test_tags=vm
 @test "--debug: each cgroup limit is logged with its file and value" {
 	ocirt_only "ocirt's debug records"
 	update_config 'c["linux"].setdefault("resources", {})["pids"] = {"limit": 321}'

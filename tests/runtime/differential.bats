@@ -87,6 +87,7 @@ compare_runtimes() {
 	compare_runtimes nonroot
 }
 
+# bats test_tags=vm
 @test "differential: rlimits, oomScoreAdj, cwd, env, cgroup namespace" {
 	# runc 1.1 ignores domainname: leave it out of the comparison.
 	compare_runtimes custom 'c.pop("domainname", None)'

@@ -16,6 +16,7 @@ teardown() {
 # host through /proc/PID/root) when the user program runs, then waits.
 marker_cmd='echo started > /dev/shm/ran; trap "exit 0" TERM; while :; do sleep 0.1; done'
 
+# bats test_tags=vm
 @test "create, start, kill, delete: each step reports the right state" {
 	set_cmd "$marker_cmd"
 	ocirt create --bundle "$BUNDLE" "$ID"
@@ -358,6 +359,7 @@ EOF
 	wait_for_status "$ID-2" stopped
 }
 
+# bats test_tags=vm
 @test "kill --all signals every process of the container" {
 	set_cmd 'sleep 100 & sleep 100 & trap "" TERM; echo ready > /dev/shm/ready; wait'
 	ocirt run -d --bundle "$BUNDLE" "$ID"
@@ -391,6 +393,7 @@ EOF
 	[ "$alive" -eq 0 ] || fail "processes survived kill --all"
 }
 
+# bats test_tags=vm
 @test "delete --force removes a running container" {
 	set_args sleep 100
 	ocirt run -d --bundle "$BUNDLE" "$ID"

@@ -5,6 +5,9 @@
 # field; the confinement itself is tested in the VM pass (Debian's kernel
 # enables AppArmor), with a profile the test loads and removes.
 
+# The VM pass (tests/vm) runs every test here: see README.md.
+# bats file_tags=vm
+
 load ../lib/helpers
 
 apparmor_enabled() {

@@ -7,6 +7,9 @@
 # 1.1 has no such field and silently ignores it: the expectations are the
 # specification's.
 
+# The VM pass (tests/vm) runs every test here: see README.md.
+# bats file_tags=vm
+
 load ../lib/helpers
 
 # add_interface NAME: a TAP device where /dev/net/tun is (this host), else

@@ -159,6 +159,7 @@ run_piped_to_head() {
 # hierarchy; where those differ (here: memory, on hosts where a service
 # manager put us in a memory sub-cgroup) the stored path has several lines.
 # An error naming it must still be one readable line.
+# bats test_tags=vm
 @test "cgroups: a cgroup that cannot be created is named on one line" {
 	ocirt_only "message wording"
 	# A path under a file: mkdir fails with ENOTDIR in every hierarchy.

@@ -10,6 +10,9 @@
 # Needs systemd as PID 1 and cgroup v2: tests/vm runs this suite in a
 # Debian 12 guest.  On a host without systemd only the refusals run.
 
+# The VM pass (tests/vm) runs every test here: see README.md.
+# bats file_tags=vm
+
 load ../lib/helpers
 
 setup() {

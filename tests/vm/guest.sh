@@ -12,7 +12,7 @@ set -uo pipefail
 
 vm=/opt/ocirt-vm
 # shellcheck source=/dev/null
-. "$vm/config" # SUITES RUNTIMES CONTROL BUDGET DEADLINE BATS_TEST_TIMEOUT
+. "$vm/config" # SUITES TAGS RUNTIMES CONTROL BUDGET DEADLINE BATS_TEST_TIMEOUT
 results=/dev/ttyS1
 # The host's deadline (DEADLINE, seconds since the epoch: the guest's clock
 # starts from the host's) also counts the boot, which takes minutes on a
@@ -73,7 +73,7 @@ run_suite() {
 		(
 			cd "$vm/src" &&
 				OCIRT=$(runtime_binary "$runtime") TOP_SRCDIR="$vm/src" \
-					timeout -k 10 "$left" tests/lib/run-bats "tests/runtime/$suite"
+					timeout -k 10 "$left" tests/lib/run-bats "tests/runtime/$suite" "${TAGS:-}"
 		) 2>&1 | tee "$log" >&2
 		rc=${PIPESTATUS[0]}
 		if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then

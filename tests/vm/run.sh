@@ -15,7 +15,9 @@
 # powers off.  The TAP logs land in BUILD_DIR/vm-logs/RUNTIME/SUITE.log.
 #
 # Environment:
-#   OCIRT_VM_SUITES    bats files of tests/runtime (default: those that touch cgroups)
+#   OCIRT_VM_SUITES    bats files of tests/runtime (default: those with tests tagged vm)
+#   OCIRT_VM_TAGS      run only the tests with these bats tags (default "vm";
+#                      empty: every test of the suites)
 #   OCIRT_VM_RUNTIMES  default "ocirt runc"; the first one is the runtime under test,
 #                      the others are controls
 #   OCIRT_VM_CONTROL   "failed" (default): a control runs only the suites that
@@ -33,13 +35,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 cache=${OCIRT_VM_CACHE:-/var/cache/ocirt-vm}
-# The suites about cgroups: process (90 s under TCG on two cores, with
-# ocirt), commands (390 s), cgroupv2 (the v2 controllers, which only this
-# guest has), systemd (the systemd cgroup driver, which needs systemd as
-# PID 1).  rootless (fails yet: see its file), lifecycle (460 s), compat
-# (220 s) and leaks (270 s) are left to OCIRT_VM_SUITES to keep the pass
-# within 20 minutes.
-suites=${OCIRT_VM_SUITES:-process.bats commands.bats cgroupv2.bats systemd.bats}
+# What only this guest can test: the tests tagged "vm" (`# bats
+# test_tags=vm`, or file_tags for a whole suite), in every suite that has
+# some.  The host's pass runs them too, with everything else.
+tags=${OCIRT_VM_TAGS-vm}
+suites=${OCIRT_VM_SUITES:-$(cd "$top/tests/runtime" &&
+	grep -l -E '^# bats (file|test)_tags=(.*,)?vm(,|$)' -- *.bats | tr '\n' ' ')}
 runtimes=${OCIRT_VM_RUNTIMES:-ocirt runc}
 control=${OCIRT_VM_CONTROL:-failed}
 vm_timeout=${OCIRT_VM_TIMEOUT:-1200}
@@ -94,6 +95,7 @@ make_run_archive() {
 	# so the last suite's log still makes it out.
 	cat >"$vm/config" <<-EOF
 		SUITES="$suites"
+		TAGS="$tags"
 		RUNTIMES="$runtimes"
 		CONTROL="$control"
 		BUDGET=$((vm_timeout - 90))
@@ -339,7 +341,7 @@ make_run_archive "$build" "$tmp/run.cpio.gz"
 # One -initrd: the kernel unpacks concatenated archives in order.
 cat "$cache/base.cpio.gz" "$cache/modules.cpio.gz" "$tmp/run.cpio.gz" >"$tmp/initrd"
 : >"$tmp/results.txt"
-say "booting (suites: $suites; runtimes: $runtimes; hard limit ${vm_timeout}s)"
+say "booting (suites: $suites; tags: ${tags:-none}; runtimes: $runtimes; hard limit ${vm_timeout}s)"
 finished=true
 boot "$tmp/initrd"
 wait_vm || finished=false
