@@ -22,7 +22,7 @@
 #                      the others are controls
 #   OCIRT_VM_CONTROL   "failed" (default): a control runs only the suites that
 #                      failed under test; "always": every suite
-#   OCIRT_VM_TIMEOUT   hard limit for the whole VM, seconds (default 1200)
+#   OCIRT_VM_TIMEOUT   hard limit for the whole VM, seconds (default 1800)
 #   OCIRT_VM_MEMORY    guest memory, MB (default 2048)
 #   OCIRT_VM_CACHE     see build-image.sh
 #
@@ -43,7 +43,7 @@ suites=${OCIRT_VM_SUITES:-$(cd "$top/tests/runtime" &&
 	grep -l -E '^# bats (file|test)_tags=(.*,)?vm(,|$)' -- *.bats | tr '\n' ' ')}
 runtimes=${OCIRT_VM_RUNTIMES:-ocirt runc}
 control=${OCIRT_VM_CONTROL:-failed}
-vm_timeout=${OCIRT_VM_TIMEOUT:-1200}
+vm_timeout=${OCIRT_VM_TIMEOUT:-1800}
 memory=${OCIRT_VM_MEMORY:-2048}
 
 say() { echo "== vm: $*" >&2; }
