@@ -778,6 +778,26 @@ load_saved_hooks(const struct rt_context *ctx, int dirfd, struct oci_config **sa
 /* Unblock the init waiting in open(exec.fifo, O_WRONLY).  Opening our end
  * without O_NONBLOCK would hang forever if the init died; the pidfd tells us
  * that instead. */
+/* Wait for exec.fifo's writer, the init, to go: its execve closes it. */
+static void
+wait_fifo_end(int fifo, int pidfd)
+{
+  struct pollfd p[2] = { { .fd = fifo, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+  char c;
+
+  for (;;)
+    {
+      ssize_t n = read(fifo, &c, 1);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        return;
+      if (n < 0 && poll(p, 2, -1) < 0 && errno != EINTR)
+        return;
+      /* Exited: the kernel closed its end as well. */
+      if (p[1].revents & POLLIN)
+        return;
+    }
+}
+
 static int
 release_exec_fifo(int dirfd, const struct rt_state *st, struct oci_error **err)
 {
@@ -813,6 +833,7 @@ release_exec_fifo(int dirfd, const struct rt_state *st, struct oci_error **err)
     return oci_error_set(err, 0,
                          "cannot start a container that has stopped (its init exited before "
                          "executing the process)");
+  wait_fifo_end(fifo, pidfd);
   if (unlinkat(dirfd, RT_EXEC_FIFO, 0) < 0)
     return oci_error_errno(err, "removing " RT_EXEC_FIFO);
   return 0;

@@ -269,9 +269,14 @@ fail_after_ready(struct rt_init_args *a, struct oci_error *e)
 /* Block until `start` opens exec.fifo for reading, then run the
  * startContainer hooks.  The fifo's O_PATH fd was opened by the parent;
  * it is reopened for writing through the fd directory we opened before
- * pivot_root, which needs no path inside the container, not even /proc. */
+ * pivot_root, which needs no path inside the container, not even /proc.
+ * On success the written end is left in *`started`, open until execve
+ * closes it (O_CLOEXEC): `start` reads the fifo to its end, so that it
+ * returns once the container's process runs, as runc's does; until then
+ * this process is not dumpable and its /proc files are closed to the
+ * container (an `exec` right after `start` could not read /proc/1/environ). */
 static int
-wait_for_start(struct rt_init_args *a, struct oci_error **err)
+wait_for_start(struct rt_init_args *a, int *started, struct oci_error **err)
 {
   char name[16];
   cleanup_close int fd = -1;
@@ -301,6 +306,7 @@ wait_for_start(struct rt_init_args *a, struct oci_error **err)
   close(a->fifo_fd);
   close(a->fd_dir);
   a->fifo_fd = a->fd_dir = -1;
+  *started = steal_fd(&fd);
   return 0;
 }
 
@@ -344,7 +350,8 @@ rt_init_main(struct rt_init_args *a)
    * process may run under its seccomp filter. */
   a->log.debug = false;
   a->log.log_sock = -1;
-  if (wait_for_start(a, &err) < 0)
+  int started; /* exec.fifo's written end: execve closes it (wait_for_start) */
+  if (wait_for_start(a, &started, &err) < 0)
     fail_after_ready(a, err);
   rt_child_exec(&child, &exec, &err);
   fail_after_ready(a, err);

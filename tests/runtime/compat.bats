@@ -135,6 +135,36 @@ env_seen() {
 	"$rt" delete --force "$id" >&2
 }
 
+# start_exe RT ID: after each of 10 create/start, what the init's
+# /proc/PID/exe names the moment `start` returned.  runc's start reads
+# exec.fifo to its end, which the init's execve closes: the program runs
+# by then, and a client's exec right after may read /proc/1/environ.
+start_exe() {
+	local rt=$1 id=$2 i pid
+	for ((i = 0; i < 10; i++)); do
+		"$rt" create --bundle "$TEST_TMP/$rt" "$id-$i"
+		assert_success
+		pid=$(rt_pid "$rt" "$id-$i")
+		"$rt" start "$id-$i"
+		assert_success
+		readlink "/proc/$pid/exe"
+		"$rt" delete --force "$id-$i" >&2
+	done | sort | uniq -c
+}
+
+exe_after_start() {
+	local rt=$1 id=$ID-$1
+	make_bundle default "$TEST_TMP/$rt"
+	set_args sleep 1000
+	start_exe "$rt" "$id"
+}
+
+@test "compat: when start returns, the container's process runs, not the runtime (runc, ocirt)" {
+	local got
+	same_as_runc exe_after_start
+	[ "$got" = "     10 /bin/busybox" ] || fail "start returned before the process ran: $got"
+}
+
 @test "compat: a name given twice in process.env or again by exec --env takes its last value (runc, ocirt)" {
 	local got
 	same_as_runc env_seen
