@@ -4,9 +4,6 @@
 # a cgroup of its own (podman passes it for --cgroups=disabled); the last of
 # these flags wins.  Compared with crun where it is installed.
 
-# The VM pass (tests/vm) runs every test here: see README.md.
-# bats file_tags=vm
-
 load ../lib/helpers
 
 setup() {
@@ -25,6 +22,7 @@ cgroups_of() {
 	cat "/proc/$1/cgroup"
 }
 
+# bats test_tags=vm
 @test "--cgroup-manager disabled: the container stays in our cgroup, none is made" {
 	ocirt_only "crun's flag"
 	ocirt --cgroup-manager disabled run -d --bundle "$BUNDLE" "$ID"
@@ -73,6 +71,7 @@ outcome() {
 	fi
 }
 
+# bats test_tags=vm
 @test "--cgroup-manager systemd is --systemd-cgroup" {
 	ocirt_only "crun's flag"
 	local a b

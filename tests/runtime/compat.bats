@@ -86,7 +86,6 @@ pod_delete() {
 	assert_no_leaks
 }
 
-# bats test_tags=vm
 @test "compat: delete of a stopped container kills what it left in a shared pid namespace (runc, ocirt)" {
 	pod_delete ref
 	pod_delete ocirt
@@ -378,7 +377,6 @@ as_userns_root() {
 	echo "$rt $* (status=$status): $output" >&2
 }
 
-# bats test_tags=vm
 @test "compat: uid 0 in a user namespace keeps state in \$XDG_RUNTIME_DIR and runs without a cgroup it may not make, unless limits are set (runc, ocirt)" {
 	requires_cmd setpriv unshare
 	mkdir -p "$TEST_TMP/xdg"
