@@ -24,11 +24,15 @@ stty -F "$results" raw -echo 2>/dev/null || true
 
 # send NAME FILE: one file to the host.
 send() {
-	{
-		echo "begin $1"
-		base64 "$2"
-		echo "end $1"
-	} >"$results"
+	# One file at a time: the lanes share the port.
+	(
+		flock 9
+		{
+			echo "begin $1"
+			base64 "$2"
+			echo "end $1"
+		} >"$results"
+	) 9>/run/ocirt-vm-send.lock
 }
 
 # What the tests ran on, for the report: is this really a pure v2 host
@@ -101,6 +105,30 @@ load_modules() {
 	insmod "$brd" rd_nr=1 rd_size=8192 || echo "vm: loading brd failed" >&2
 }
 
+# The suites still to run, and those that failed, shared by the lanes.
+queue= failed=
+# One lane per vCPU: the suites are made to run side by side (the host's
+# `make -j2 check` does too), and under emulation one lane leaves a CPU idle
+# while a test waits on the runtime.
+LANES=$(nproc)
+
+# next_suite: the first suite of the queue, taken off it; none when empty.
+next_suite() {
+	flock "$queue" sh -c 'head -1 "$1"; sed -i 1d "$1"' sh "$queue"
+}
+
+# run_lane RUNTIME: suites from the queue until it is empty; each that
+# failed (each with CONTROL=always) is added to $failed.
+run_lane() {
+	local suite
+	while suite=$(next_suite) && [ -n "$suite" ]; do
+		run_suite "$1" "$suite"
+		if [ "$CONTROL" = always ] || [ "$LAST_OK" != true ]; then
+			flock "$failed" sh -c 'echo "$1" >>"$2"' sh "$suite" "$failed"
+		fi
+	done
+}
+
 main() {
 	local env runtime suite
 	load_modules
@@ -115,19 +143,22 @@ main() {
 	# suites that failed (every suite with CONTROL=always): they are there
 	# to tell ocirt's failures from tests that do not hold on this host, and
 	# under emulation every suite costs minutes.
-	local under controls failed=()
+	local under controls lanes=() i
 	read -r under controls <<<"$RUNTIMES"
-	for suite in $SUITES; do
-		run_suite "$under" "$suite"
-		if [ "$CONTROL" = always ] || [ "$LAST_OK" != true ]; then
-			failed+=("$suite")
-		fi
+	queue=$(mktemp /tmp/ocirt-vm-queue.XXXXXX)
+	failed=$(mktemp /tmp/ocirt-vm-failed.XXXXXX)
+	printf '%s\n' $SUITES >"$queue"
+	for ((i = 0; i < LANES; i++)); do
+		run_lane "$under" &
+		lanes+=($!)
 	done
-	for suite in "${failed[@]}"; do
+	wait "${lanes[@]}"
+	for suite in $(cat "$failed"); do
 		for runtime in $controls; do
 			run_suite "$runtime" "$suite"
 		done
 	done
+	rm -f "$queue" "$failed"
 	echo "done" >"$results"
 }
 

@@ -39,8 +39,12 @@ cache=${OCIRT_VM_CACHE:-/var/cache/ocirt-vm}
 # test_tags=vm`, or file_tags for a whole suite), in every suite that has
 # some.  The host's pass runs them too, with everything else.
 tags=${OCIRT_VM_TAGS-vm}
-suites=${OCIRT_VM_SUITES:-$(cd "$top/tests/runtime" &&
-	grep -l -E '^# bats (file|test)_tags=(.*,)?vm(,|$)' -- *.bats | tr '\n' ' ')}
+# Whole suites first: they take longest, and the guest's lanes (one per
+# vCPU, guest.sh) then end closer together.
+suites=${OCIRT_VM_SUITES:-$(cd "$top/tests/runtime" && {
+	grep -l -E '^# bats file_tags=(.*,)?vm(,|$)' -- *.bats
+	grep -l -E '^# bats test_tags=(.*,)?vm(,|$)' -- *.bats
+} | awk '!seen[$0]++' | tr '\n' ' ')}
 runtimes=${OCIRT_VM_RUNTIMES:-ocirt runc}
 control=${OCIRT_VM_CONTROL:-failed}
 vm_timeout=${OCIRT_VM_TIMEOUT:-1800}
