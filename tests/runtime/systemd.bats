@@ -26,7 +26,7 @@ setup() {
 }
 
 teardown() {
-	[ -z "${CTRD_DIR:-}" ] || containerd_stop_file
+	containerd_stop
 	[ -z "${PODMAN_DIR:-}" ] || podman_teardown_file
 	# Units of this test that a failed assertion left running.
 	local u
@@ -427,8 +427,7 @@ CLIENT_INIT='trap "echo usr1 >/tmp/usr1" USR1; trap "exit 3" TERM; while :; do s
 	cctr containers delete "$c"
 	assert_success
 	assert_unit_gone "$unit"
-	containerd_stop_file
-	CTRD_DIR=
+	containerd_stop
 	assert_client_gone "$c" "$pid" "$shim"
 }
 
