@@ -13,6 +13,7 @@
 
 #include "cgroups-internal.h"
 #include "log.h"
+#include "namespaces.h"
 #include "util.h"
 
 /* ---- creating ---- */
@@ -437,7 +438,17 @@ rt_cg_v2_apply(const struct rt_cgroup *cg, const struct rt_cg_hier *h, const str
       if (log)
         rt_debug(log, "cgroup: attaching a device filter (eBPF) of %zu rules to %s", n, dir);
       if (rt_cg_v2_devices(dir, rules, n, err) < 0)
-        return -1;
+        {
+          /* uid 0 of a user namespace (rootless podman with the systemd
+           * driver: not rootless by runc's rule) may not load a program
+           * either; runc ignores the error there too. */
+          if (!rt_ns_in_user_namespace())
+            return -1;
+          if (log)
+            rt_debug(log, "cgroup: no device filter in a user namespace: %s", (*err)->msg);
+          oci_error_free(*err);
+          *err = NULL;
+        }
     }
   if (memory_requested(res->memory) && v2_memory(log, dir, res->memory, err) < 0)
     return -1;

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 
 #include "cgroups-internal.h"
@@ -17,6 +18,10 @@
 #include "log.h"
 #include "namespaces.h"
 #include "util.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
 
 /* ------------------------------------------------------------------ */
 /* pure helpers                                                         */
@@ -505,6 +510,13 @@ hide_shadowed(struct rt_cgroup *cg, struct rt_cg_mount *v2, bool *have_v2, const
       rt_cg_mount_clear(v2);
       *have_v2 = false;
     }
+}
+
+bool
+rt_cgroup_unified(void)
+{
+  struct statfs st;
+  return statfs("/sys/fs/cgroup", &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
 }
 
 /* Fill cg->h with the hierarchies to use and set cg->mode. */

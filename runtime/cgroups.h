@@ -70,6 +70,8 @@ bool rt_cgroup_oom_kills(const struct rt_cgroup *cg, uint64_t *n);
  * changed (cgroup v2's memory.events), or -1 where there is none (v1: poll
  * the count). */
 int rt_cgroup_oom_watch(const struct rt_cgroup *cg);
+/* Whether /sys/fs/cgroup is cgroup v2 alone (runc's IsCgroup2UnifiedMode). */
+bool rt_cgroup_unified(void);
 /* Remove the directories (retrying while the kernel releases them). */
 int rt_cgroup_destroy(const struct rt_cgroup *cg, struct oci_error **err);
 void rt_cgroup_free(struct rt_cgroup *cg);

@@ -1222,6 +1222,10 @@ rt_spec_write(const char *bundle, bool rootless, struct oci_error **err)
   cleanup_close int fd = -1;
   size_t len;
 
+  /* The document depends on the host, as runc's does. */
+  if (rt_cgroup_unified())
+    oci_config_default_add_cgroupns(cfg);
+
   if (oci_config_emit(cfg, true, &text, &len, err) < 0)
     return -1;
   fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);

@@ -155,3 +155,18 @@ oci_config_default(bool rootless, uint32_t uid, uint32_t gid)
   cfg->linux_ = default_linux(rootless, uid, gid);
   return cfg;
 }
+
+void
+oci_config_default_add_cgroupns(struct oci_config *cfg)
+{
+  struct oci_linux *l = cfg->linux_;
+  size_t at = l->namespaces_len;
+
+  for (size_t i = 0; i < l->namespaces_len; i++)
+    if (strcmp(l->namespaces[i].type, "user") == 0)
+      at = i;
+  l->namespaces = xrealloc(l->namespaces, (l->namespaces_len + 1) * sizeof *l->namespaces);
+  memmove(&l->namespaces[at + 1], &l->namespaces[at], (l->namespaces_len - at) * sizeof *l->namespaces);
+  l->namespaces[at] = (struct oci_namespace){ .type = xstrdup("cgroup") };
+  l->namespaces_len++;
+}

@@ -471,6 +471,9 @@ int oci_resources_parse(const char *name, const char *text, size_t len, struct o
  * `rootless` adds a user namespace mapping `uid`/`gid` to root and the
  * mount options an unprivileged user can use. */
 struct oci_config *oci_config_default(bool rootless, uint32_t uid, uint32_t gid);
+/* What `runc spec` adds on a cgroup v2 host: a cgroup namespace, after the
+ * mount namespace and before the user namespace of --rootless. */
+void oci_config_default_add_cgroupns(struct oci_config *cfg);
 
 void oci_config_free(struct oci_config *cfg);
 void oci_process_free(struct oci_process *p);

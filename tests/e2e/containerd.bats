@@ -33,21 +33,6 @@ teardown() {
 	done
 }
 
-# ctrd_task_pid ID: the host pid of task ID's init, as `ctr task ls` shows it.
-ctrd_task_pid() {
-	ctrd task ls | awk -v c="$1" '$1 == c { print $2 }'
-}
-
-# ctrd_wait_stopped ID: true once task ID is STOPPED (10 s at most).
-ctrd_wait_stopped() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ "$(ctrd task ls | awk -v c="$1" '$1 == c { print $3 }')" = STOPPED ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # ctrd_leftovers ID...: processes of the containers' cgroups, their cgroups
 # and their mounts (the rootfs snapshots are mounted under the state dir).
 ctrd_leftovers() {

@@ -47,8 +47,9 @@ os.execvp("containerd", ["containerd", "--config", config])
 PY
 	CTRD_PID=$!
 	export CTRD_DIR CTRD_PID
+	# Seconds under emulation (make check-vm's guest).
 	local i
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 300; i++)); do
 		[ -S "$CTRD_DIR/sock" ] && ctrd version >/dev/null 2>&1 && break
 		sleep 0.1
 	done
@@ -69,6 +70,22 @@ cctr() {
 	output=$(ctrd "$@" 2>&1 </dev/null) || status=$?
 	echo "ctr $* (status=$status):" >&2
 	echo "$output" >&2
+}
+
+# ctrd_task_pid ID: the host pid of task ID's init, as `ctr task ls` shows it.
+ctrd_task_pid() {
+	ctrd task ls | awk -v c="$1" '$1 == c { print $2 }'
+}
+
+# ctrd_wait_stopped ID: true once task ID is STOPPED (30 s at most: under
+# emulation a shim takes seconds to notice).
+ctrd_wait_stopped() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		[ "$(ctrd task ls | awk -v c="$1" '$1 == c { print $3 }')" = STOPPED ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 # containerd_cleanup: remove this file's tasks and containers.

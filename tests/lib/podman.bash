@@ -1,7 +1,8 @@
 #!/bin/bash
 # podman driving the runtime under test, with a store, run root and
 # configuration of its own (nothing of the machine's podman is touched),
-# for tests/e2e/podman*.bats.  Load after helpers.bash and e2e.bash.
+# for tests/e2e/podman*.bats and tests/runtime/systemd.bats.  Load after
+# helpers.bash (and e2e.bash for podman_setup_file).
 
 # podman_setup_file: once per file, in setup_file(): a busybox image built
 # with umoci as an OCI layout, and podman's directories.
@@ -9,21 +10,9 @@ podman_setup_file() {
 	requires_cmd podman conmon umoci
 	# podman names an oci: image after its path, which must then be
 	# lowercase: bats' own directories are not.
-	PODMAN_DIR=/tmp/ocirt-e2e-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
-	mkdir -p "$PODMAN_DIR/tmp"
+	podman_dirs "/tmp/ocirt-e2e-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')" cgroupfs
 	e2e_busybox_layout "$PODMAN_DIR/image"
 	PODMAN_IMAGE=oci:$PODMAN_DIR/image:busybox
-	export PODMAN_DIR
-	cat >"$PODMAN_DIR/containers.conf" <<CONF
-[engine]
-# Error reports as JSON lines: what podman parses from runc and crun.
-runtime_supports_json = ["ocirt", "runc"]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-[engine.runtimes]
-ocirt = ["$OCIRT"]
-runc = ["$REF_RUNTIME"]
-CONF
 	# Into the store once, under a plain name: an oci: reference would be
 	# copied again (with progress on stderr) by every run.
 	pod ocirt pull --quiet "$PODMAN_IMAGE"
@@ -32,6 +21,26 @@ CONF
 	[ "$status" -eq 0 ] || return 1
 	PODMAN_IMAGE=localhost/ocirt-e2e-busybox:latest
 	export PODMAN_DIR PODMAN_IMAGE
+}
+
+# podman_dirs DIR MANAGER: podman's store, run root and configuration in
+# DIR (set as PODMAN_DIR), with the cgroup manager MANAGER (cgroupfs or
+# systemd); podman_teardown_file removes them.  `pod ocirt` runs $OCIRT,
+# `pod runc` the reference runtime.
+podman_dirs() {
+	PODMAN_DIR=$1
+	export PODMAN_DIR
+	mkdir -p "$PODMAN_DIR/tmp"
+	cat >"$PODMAN_DIR/containers.conf" <<CONF
+[engine]
+# Error reports as JSON lines: what podman parses from runc and crun.
+runtime_supports_json = ["ocirt", "runc"]
+cgroup_manager = "$2"
+events_logger = "file"
+[engine.runtimes]
+ocirt = ["$OCIRT"]
+runc = ["$REF_RUNTIME"]
+CONF
 }
 
 # pod RUNTIME ARGS...: podman with RUNTIME (ocirt or runc) and this file's

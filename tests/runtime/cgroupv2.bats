@@ -305,3 +305,19 @@ memory.max=67108864"
 	assert_one_line
 	assert_output_contains "memory" "/ocirt-test-$UNIQ/busy"
 }
+
+@test "cgroup v2: spec and spec --rootless add a cgroup namespace, as runc's do here" {
+	requires_cmd "$REF_RUNTIME"
+	local r ours theirs
+	for r in "" --rootless; do
+		mkdir -p "$TEST_TMP/ours$r" "$TEST_TMP/theirs$r"
+		ocirt spec $r --bundle "$TEST_TMP/ours$r"
+		assert_success
+		ref spec $r --bundle "$TEST_TMP/theirs$r"
+		assert_success
+		ours=$(jq -c '[.linux.namespaces[].type]' "$TEST_TMP/ours$r/config.json")
+		theirs=$(jq -c '[.linux.namespaces[].type]' "$TEST_TMP/theirs$r/config.json")
+		assert_equal "$ours" "$theirs"
+		[[ "$ours" == *'"cgroup"'* ]] || fail "no cgroup namespace: $ours"
+	done
+}

@@ -158,3 +158,36 @@ spec_bundle() {
 	assert_failure
 	assert_output_contains "unknown version"
 }
+
+# spec_like_runc [--rootless]: `spec` writes the document runc's `spec`
+# writes on this host (a cgroup namespace on cgroup v2), hostname and
+# ociVersion aside.
+spec_like_runc() {
+	requires_cmd "$REF_RUNTIME"
+	mkdir -p "$TEST_TMP/ours" "$TEST_TMP/theirs"
+	rm -f "$TEST_TMP/ours/config.json" "$TEST_TMP/theirs/config.json"
+	ocirt spec "$@" --bundle "$TEST_TMP/ours"
+	assert_success
+	ref spec "$@" --bundle "$TEST_TMP/theirs"
+	assert_success
+	run python3 - "$TEST_TMP/ours/config.json" "$TEST_TMP/theirs/config.json" <<'PY'
+import json, sys
+ours, theirs = (json.load(open(p)) for p in sys.argv[1:])
+for c in (ours, theirs):
+    del c["hostname"], c["ociVersion"]
+for k in sorted(set(ours) | set(theirs)):
+    if ours.get(k) != theirs.get(k):
+        print(k, json.dumps(ours.get(k)), "runc:", json.dumps(theirs.get(k)))
+print(" ".join(n["type"] for n in ours["linux"]["namespaces"]))
+PY
+	assert_success
+}
+
+@test "spec and spec --rootless: runc's document for this host (a cgroup namespace on cgroup v2)" {
+	local cgns=""
+	cgroup_v2 && cgns=" cgroup"
+	spec_like_runc
+	assert_output "pid network ipc uts mount$cgns"
+	spec_like_runc --rootless
+	assert_output "pid ipc uts mount$cgns user"
+}

@@ -591,6 +591,37 @@ test_default(void)
      "rootless default: user namespace mapping the caller, no network namespace, sysfs bind");
 }
 
+/* The namespace types of cfg, space-separated. */
+static char *
+namespace_types(const struct oci_config *cfg)
+{
+  char *s = xstrdup("");
+
+  for (size_t i = 0; i < cfg->linux_->namespaces_len; i++)
+    {
+      char *t = xasprintf("%s%s%s", s, i ? " " : "", cfg->linux_->namespaces[i].type);
+      free(s);
+      s = t;
+    }
+  return s;
+}
+
+/* runc's order on a cgroup v2 host: cgroup after mount, user last. */
+static void
+test_default_cgroupns(void)
+{
+  cleanup_config struct oci_config *def = oci_config_default(false, 0, 0);
+  cleanup_config struct oci_config *rl = oci_config_default(true, 1000, 1001);
+  cleanup_free char *a = NULL, *b = NULL;
+
+  oci_config_default_add_cgroupns(def);
+  oci_config_default_add_cgroupns(rl);
+  a = namespace_types(def);
+  b = namespace_types(rl);
+  ok(strcmp(a, "pid network ipc uts mount cgroup") == 0, "cgroup v2 default: %s", a);
+  ok(strcmp(b, "pid ipc uts mount cgroup user") == 0, "cgroup v2 rootless default: %s", b);
+}
+
 /* ---- ociVersion ---- */
 
 /* The version `member` (a JSON member of config.json) needs on top of a
@@ -803,6 +834,7 @@ main(void)
   test_other_documents();
   test_validation();
   test_default();
+  test_default_cgroupns();
   test_min_version();
   test_state();
   test_features();

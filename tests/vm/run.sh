@@ -281,16 +281,17 @@ compare() {
 }
 
 report() {
-	local control rt
-	read -r under control _ <<<"$runtimes"
+	# The first control runtime; $control is the mode (failed, always).
+	local ref_rt rt
+	read -r under ref_rt _ <<<"$runtimes"
 	[ -f "$out/env.txt" ] && sed 's/^/    /' "$out/env.txt"
 	for rt in $runtimes; do
 		echo "== failures with $rt"
 		print_failures "$rt"
 	done
-	if [ -n "${control:-}" ]; then
-		echo "== $under against the control $control (failed tests)"
-		compare "$under" "$control"
+	if [ -n "${ref_rt:-}" ]; then
+		echo "== $under against the control $ref_rt (failed tests)"
+		compare "$under" "$ref_rt"
 	fi
 	for rt in $runtimes; do
 		tally "$rt"
