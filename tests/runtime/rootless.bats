@@ -8,6 +8,9 @@
 # removes it with its session and cgroups (the last test checks that).
 # Skipped where there is no systemd or no cgroup v2.
 
+# The VM pass (tests/vm) runs every test here: see README.md.
+# bats file_tags=vm
+
 load ../lib/helpers
 
 # One user for the file: its systemd instance takes seconds to start under
