@@ -1114,8 +1114,10 @@ append_pids(const char *dir, void *data, struct oci_error **err)
 
   if (procs == NULL)
     {
-      if (errno == ENOENT)
-        return 0; /* removed under us */
+      /* Removed under us: gone (ENOENT), or still being torn down (ENODEV),
+       * as when systemd stops a scope that has emptied. */
+      if (errno == ENOENT || errno == ENODEV)
+        return 0;
       return oci_error_errno(err, "reading `%s/cgroup.procs`", dir);
     }
   for (char *p = procs; *p;)
