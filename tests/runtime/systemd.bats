@@ -115,6 +115,15 @@ files_of() {
 	done
 }
 
+# The properties and files of our scope and of the reference runtime's
+# (container $ID-ref) are the same.
+assert_scope_like_ref() {
+	local ours theirs
+	ours=$(show "runc-$ID.scope" "${PROPS[@]}"; files_of "/sys/fs/cgroup/system.slice/runc-$ID.scope")
+	theirs=$(show "runc-$ID-ref.scope" "${PROPS[@]}"; files_of "/sys/fs/cgroup/system.slice/runc-$ID-ref.scope")
+	assert_equal "$ours" "$theirs"
+}
+
 # ---------------------------------------------------------------- without systemd
 
 @test "--systemd-cgroup without systemd as PID 1: not supported, nothing left" {
@@ -191,10 +200,7 @@ CPUQuotaPerSecUSec=500ms"
 	assert_success
 	sd_ref run -d --bundle "$BUNDLE" "$ID-ref"
 	assert_success
-	local ours theirs
-	ours=$(show "runc-$ID.scope" "${PROPS[@]}"; files_of "/sys/fs/cgroup/system.slice/runc-$ID.scope")
-	theirs=$(show "runc-$ID-ref.scope" "${PROPS[@]}"; files_of "/sys/fs/cgroup/system.slice/runc-$ID-ref.scope")
-	assert_equal "$ours" "$theirs"
+	assert_scope_like_ref
 	sd delete --force "$ID"
 	assert_success
 	sd_ref delete --force "$ID-ref"
@@ -278,10 +284,7 @@ CPUQuotaPerSecUSec=500ms"
 TasksMax=50
 CPUQuotaPerSecUSec=250ms"
 	assert_equal "$(cat /sys/fs/cgroup/system.slice/runc-$ID.scope/memory.max)" 134217728
-	local ours theirs
-	ours=$(show "runc-$ID.scope" "${PROPS[@]}"; files_of "/sys/fs/cgroup/system.slice/runc-$ID.scope")
-	theirs=$(show "runc-$ID-ref.scope" "${PROPS[@]}"; files_of "/sys/fs/cgroup/system.slice/runc-$ID-ref.scope")
-	assert_equal "$ours" "$theirs"
+	assert_scope_like_ref
 	# A daemon-reload re-applies the unit's properties: the update holds.
 	systemctl daemon-reload
 	assert_equal "$(cat /sys/fs/cgroup/system.slice/runc-$ID.scope/memory.max)" 134217728
