@@ -1,7 +1,7 @@
 /* The systemd cgroup driver's D-Bus half (libsystemd's sd-bus): start,
  * change and stop the container's transient unit through systemd's Manager
- * API, on the system bus, or the user's bus for a rootless caller.  Built
- * without libsystemd, every entry point answers "not supported". */
+ * API, on the system bus, or the user's bus for a rootless caller.  Linked
+ * into the ocirt-systemd helper only (see cgroups-systemd-bus.h). */
 #include <config.h>
 
 #include <errno.h>
@@ -9,17 +9,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "cgroups-systemd.h"
+#include <systemd/sd-bus.h>
+
+#include "cgroups-systemd-bus.h"
 #include "util.h"
 
-#ifdef HAVE_LIBSYSTEMD
-
-#include "sd-bus-lib.h"
-
-/* sd-bus's functions, through the table sd-bus-lib.c resolved: every entry
- * point opens the bus (bus_open, which loads the table) before any other
- * call, and the cleanups below touch only what an opened bus made. */
-#define SD(name) (rt_sd_bus_lib(NULL)->name)
 
 #define SD_DEST "org.freedesktop.systemd1"
 #define SD_PATH "/org/freedesktop/systemd1"
@@ -31,7 +25,7 @@ static void
 cleanup_busp(sd_bus **b)
 {
   if (*b)
-    SD(sd_bus_flush_close_unref)(*b);
+    sd_bus_flush_close_unref(*b);
 }
 #define cleanup_bus __attribute__((cleanup(cleanup_busp)))
 
@@ -39,7 +33,7 @@ static void
 cleanup_msgp(sd_bus_message **m)
 {
   if (*m)
-    SD(sd_bus_message_unref)(*m);
+    sd_bus_message_unref(*m);
 }
 #define cleanup_msg __attribute__((cleanup(cleanup_msgp)))
 
@@ -47,7 +41,7 @@ static void
 cleanup_slotp(sd_bus_slot **s)
 {
   if (*s)
-    SD(sd_bus_slot_unref)(*s);
+    sd_bus_slot_unref(*s);
 }
 #define cleanup_slot __attribute__((cleanup(cleanup_slotp)))
 
@@ -55,7 +49,7 @@ static void
 cleanup_bus_errorp(sd_bus_error *e)
 {
   if (e->name || e->message)
-    SD(sd_bus_error_free)(e);
+    sd_bus_error_free(e);
 }
 #define cleanup_bus_error __attribute__((cleanup(cleanup_bus_errorp)))
 
@@ -66,18 +60,12 @@ cleanup_propsp(struct rt_sd_props *p)
 }
 #define cleanup_props __attribute__((cleanup(cleanup_propsp)))
 
-bool
-rt_cg_sd_available(void)
-{
-  return true;
-}
-
 /* An sd-bus failure as our error: systemd's message when it sent one. */
 static int
 bus_fail(struct oci_error **err, int r, const sd_bus_error *e, const char *what, const char *unit)
 {
-  if (e && SD(sd_bus_error_is_set)(e))
-    return oci_error_set(err, SD(sd_bus_error_get_errno)(e), "systemd: %s `%s`: %s", what, unit,
+  if (e && sd_bus_error_is_set(e))
+    return oci_error_set(err, sd_bus_error_get_errno(e), "systemd: %s `%s`: %s", what, unit,
                          e->message ? e->message : e->name);
   return oci_error_set(err, -r, "systemd: %s `%s`: %s", what, unit, strerror(-r));
 }
@@ -87,9 +75,7 @@ bus_open(bool user, sd_bus **out, struct oci_error **err)
 {
   int r;
 
-  if (rt_sd_bus_lib(err) == NULL)
-    return -1;
-  r = user ? SD(sd_bus_open_user)(out) : SD(sd_bus_open_system)(out);
+  r = user ? sd_bus_open_user(out) : sd_bus_open_system(out);
   if (r < 0)
     return oci_error_set(err, -r, "connecting to the %s bus for the systemd cgroup driver: %s",
                          user ? "user's" : "system", strerror(-r));
@@ -104,7 +90,7 @@ manager_version(sd_bus *bus)
   cleanup_bus_error sd_bus_error e = SD_BUS_ERROR_NULL;
   cleanup_free char *v = NULL;
 
-  if (SD(sd_bus_get_property_string)(bus, SD_DEST, SD_PATH, SD_MANAGER, "Version", &e, &v) < 0 || v == NULL)
+  if (sd_bus_get_property_string(bus, SD_DEST, SD_PATH, SD_MANAGER, "Version", &e, &v) < 0 || v == NULL)
     return 0;
   return (unsigned)strtoul(v[0] == 'v' ? v + 1 : v, NULL, 10);
 }
@@ -118,49 +104,49 @@ append_prop(sd_bus_message *m, const struct rt_sd_prop *p)
   };
   int r;
 
-  if ((r = SD(sd_bus_message_open_container)(m, 'r', "sv")) < 0
-      || (r = SD(sd_bus_message_append)(m, "s", p->name)) < 0
-      || (r = SD(sd_bus_message_open_container)(m, 'v', sig[p->type])) < 0)
+  if ((r = sd_bus_message_open_container(m, 'r', "sv")) < 0
+      || (r = sd_bus_message_append(m, "s", p->name)) < 0
+      || (r = sd_bus_message_open_container(m, 'v', sig[p->type])) < 0)
     return r;
   switch (p->type)
     {
     case RT_SD_BOOL:
-      r = SD(sd_bus_message_append)(m, "b", (int)p->b);
+      r = sd_bus_message_append(m, "b", (int)p->b);
       break;
     case RT_SD_U64:
-      r = SD(sd_bus_message_append)(m, "t", p->u);
+      r = sd_bus_message_append(m, "t", p->u);
       break;
     case RT_SD_STR:
-      r = SD(sd_bus_message_append)(m, "s", p->s);
+      r = sd_bus_message_append(m, "s", p->s);
       break;
     case RT_SD_BYTES:
-      r = SD(sd_bus_message_append_array)(m, 'y', p->bytes, p->n);
+      r = sd_bus_message_append_array(m, 'y', p->bytes, p->n);
       break;
     case RT_SD_PIDS:
     case RT_SD_PAIRS_SS:
     case RT_SD_PAIRS_ST:
-      r = SD(sd_bus_message_open_container)(m, 'a', sig[p->type] + 1);
+      r = sd_bus_message_open_container(m, 'a', sig[p->type] + 1);
       for (size_t i = 0; r >= 0 && i < p->n; i++)
-        r = p->type == RT_SD_PIDS       ? SD(sd_bus_message_append)(m, "u", (uint32_t)p->pairs[i].u)
-            : p->type == RT_SD_PAIRS_SS ? SD(sd_bus_message_append)(m, "(ss)", p->pairs[i].s, p->pairs[i].s2)
-                                        : SD(sd_bus_message_append)(m, "(st)", p->pairs[i].s, p->pairs[i].u);
+        r = p->type == RT_SD_PIDS       ? sd_bus_message_append(m, "u", (uint32_t)p->pairs[i].u)
+            : p->type == RT_SD_PAIRS_SS ? sd_bus_message_append(m, "(ss)", p->pairs[i].s, p->pairs[i].s2)
+                                        : sd_bus_message_append(m, "(st)", p->pairs[i].s, p->pairs[i].u);
       if (r >= 0)
-        r = SD(sd_bus_message_close_container)(m);
+        r = sd_bus_message_close_container(m);
       break;
     }
-  if (r < 0 || (r = SD(sd_bus_message_close_container)(m)) < 0)
+  if (r < 0 || (r = sd_bus_message_close_container(m)) < 0)
     return r;
-  return SD(sd_bus_message_close_container)(m);
+  return sd_bus_message_close_container(m);
 }
 
 static int
 append_props(sd_bus_message *m, const struct rt_sd_props *props)
 {
-  int r = SD(sd_bus_message_open_container)(m, 'a', "(sv)");
+  int r = sd_bus_message_open_container(m, 'a', "(sv)");
 
   for (size_t i = 0; r >= 0 && i < props->n; i++)
     r = append_prop(m, &props->v[i]);
-  return r < 0 ? r : SD(sd_bus_message_close_container)(m);
+  return r < 0 ? r : sd_bus_message_close_container(m);
 }
 
 /* ---- jobs ---- */
@@ -178,7 +164,7 @@ on_job_removed(sd_bus_message *m, void *data, sd_bus_error *ret_error)
   const char *path, *unit, *result;
   uint32_t id;
 
-  if (SD(sd_bus_message_read)(m, "uoss", &id, &path, &unit, &result) < 0)
+  if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
     return 0;
   if (w->path && w->result == NULL && strcmp(path, w->path) == 0)
     w->result = xstrdup(result);
@@ -200,11 +186,11 @@ static int
 job_listen(sd_bus *bus, struct job_wait *w, sd_bus_slot **slot, const char *unit, struct oci_error **err)
 {
   cleanup_bus_error sd_bus_error e = SD_BUS_ERROR_NULL;
-  int r = SD(sd_bus_match_signal)(bus, slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved", on_job_removed, w);
+  int r = sd_bus_match_signal(bus, slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved", on_job_removed, w);
 
   if (r < 0)
     return bus_fail(err, r, NULL, "listening for jobs of", unit);
-  (void)SD(sd_bus_call_method)(bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", &e, NULL, "");
+  (void)sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", &e, NULL, "");
   return 0;
 }
 
@@ -215,14 +201,14 @@ job_wait(sd_bus *bus, struct job_wait *w, sd_bus_message *reply, const char *wha
 {
   const char *path;
   uint64_t deadline = now_usec() + SD_JOB_TIMEOUT_USEC;
-  int r = SD(sd_bus_message_read)(reply, "o", &path);
+  int r = sd_bus_message_read(reply, "o", &path);
 
   if (r < 0)
     return bus_fail(err, r, NULL, what, unit);
   w->path = xstrdup(path);
   while (w->result == NULL)
     {
-      r = SD(sd_bus_process)(bus, NULL);
+      r = sd_bus_process(bus, NULL);
       if (r < 0)
         return bus_fail(err, r, NULL, what, unit);
       if (r > 0)
@@ -231,7 +217,7 @@ job_wait(sd_bus *bus, struct job_wait *w, sd_bus_message *reply, const char *wha
       if (now >= deadline)
         return oci_error_set(err, ETIMEDOUT, "systemd: %s `%s`: the job did not finish in %llu s", what, unit,
                              SD_JOB_TIMEOUT_USEC / 1000000ULL);
-      r = SD(sd_bus_wait)(bus, deadline - now);
+      r = sd_bus_wait(bus, deadline - now);
       if (r < 0)
         return bus_fail(err, r, NULL, what, unit);
     }
@@ -281,19 +267,19 @@ call_start(sd_bus *bus, const char *unit, const struct rt_sd_props *props, sd_bu
            sd_bus_error *e)
 {
   cleanup_msg sd_bus_message *m = NULL;
-  int r = SD(sd_bus_message_new_method_call)(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "StartTransientUnit");
+  int r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "StartTransientUnit");
 
-  if (r < 0 || (r = SD(sd_bus_message_append)(m, "ss", unit, "replace")) < 0
-      || (r = append_props(m, props)) < 0 || (r = SD(sd_bus_message_append)(m, "a(sa(sv))", 0)) < 0)
+  if (r < 0 || (r = sd_bus_message_append(m, "ss", unit, "replace")) < 0
+      || (r = append_props(m, props)) < 0 || (r = sd_bus_message_append(m, "a(sa(sv))", 0)) < 0)
     return r;
-  return SD(sd_bus_call)(bus, m, 0, e, reply);
+  return sd_bus_call(bus, m, 0, e, reply);
 }
 
 static void
 reset_failed(sd_bus *bus, const char *unit)
 {
   cleanup_bus_error sd_bus_error e = SD_BUS_ERROR_NULL;
-  (void)SD(sd_bus_call_method)(bus, SD_DEST, SD_PATH, SD_MANAGER, "ResetFailedUnit", &e, NULL, "s", unit);
+  (void)sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "ResetFailedUnit", &e, NULL, "s", unit);
 }
 
 static int
@@ -302,11 +288,11 @@ unit_cgroup(sd_bus *bus, const char *unit, bool is_slice, char **out, struct oci
   cleanup_bus_error sd_bus_error e = SD_BUS_ERROR_NULL;
   cleanup_msg sd_bus_message *reply = NULL;
   const char *path;
-  int r = SD(sd_bus_call_method)(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", &e, &reply, "s", unit);
+  int r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", &e, &reply, "s", unit);
 
-  if (r < 0 || (r = SD(sd_bus_message_read)(reply, "o", &path)) < 0)
+  if (r < 0 || (r = sd_bus_message_read(reply, "o", &path)) < 0)
     return bus_fail(err, r, &e, "finding the unit", unit);
-  r = SD(sd_bus_get_property_string)(
+  r = sd_bus_get_property_string(
       bus, SD_DEST, path, is_slice ? "org.freedesktop.systemd1.Slice" : "org.freedesktop.systemd1.Scope",
       "ControlGroup", &e, out);
   if (r < 0)
@@ -317,7 +303,7 @@ unit_cgroup(sd_bus *bus, const char *unit, bool is_slice, char **out, struct oci
 }
 
 int
-rt_cg_sd_start(const struct rt_cg_sd_unit *u, const char *description, pid_t pid, bool v2,
+rt_sd_bus_start(const struct rt_cg_sd_unit *u, const char *description, pid_t pid, bool v2,
                const struct oci_resources *res, char **cgroup, struct oci_error **err)
 {
   cleanup_bus sd_bus *bus = NULL;
@@ -343,7 +329,7 @@ rt_cg_sd_start(const struct rt_cg_sd_unit *u, const char *description, pid_t pid
         }
       /* A failed unit of the same name keeps it until reset (runc resets
        * it and tries again once); a live one is someone else's. */
-      if (attempt == 0 && SD(sd_bus_error_has_name)(&e, "org.freedesktop.systemd1.UnitExists"))
+      if (attempt == 0 && sd_bus_error_has_name(&e, "org.freedesktop.systemd1.UnitExists"))
         {
           reset_failed(bus, u->unit);
           continue;
@@ -356,7 +342,7 @@ rt_cg_sd_start(const struct rt_cg_sd_unit *u, const char *description, pid_t pid
 }
 
 int
-rt_cg_sd_set(const char *unit, bool user, bool v2, const struct oci_resources *res, struct oci_error **err)
+rt_sd_bus_set(const char *unit, bool user, bool v2, const struct oci_resources *res, struct oci_error **err)
 {
   cleanup_bus sd_bus *bus = NULL;
   cleanup_props struct rt_sd_props props = { 0 };
@@ -369,16 +355,16 @@ rt_cg_sd_set(const char *unit, bool user, bool v2, const struct oci_resources *r
     return -1;
   if (props.n == 0)
     return 0;
-  r = SD(sd_bus_message_new_method_call)(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "SetUnitProperties");
-  if (r >= 0 && (r = SD(sd_bus_message_append)(m, "sb", unit, 1)) >= 0 && (r = append_props(m, &props)) >= 0)
-    r = SD(sd_bus_call)(bus, m, 0, &e, NULL);
+  r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "SetUnitProperties");
+  if (r >= 0 && (r = sd_bus_message_append(m, "sb", unit, 1)) >= 0 && (r = append_props(m, &props)) >= 0)
+    r = sd_bus_call(bus, m, 0, &e, NULL);
   if (r < 0)
     return bus_fail(err, r, &e, "setting the properties of", unit);
   return 0;
 }
 
 int
-rt_cg_sd_stop(const char *unit, bool user, struct oci_error **err)
+rt_sd_bus_stop(const char *unit, bool user, struct oci_error **err)
 {
   cleanup_bus sd_bus *bus = NULL;
   cleanup_slot sd_bus_slot *slot = NULL;
@@ -389,13 +375,13 @@ rt_cg_sd_stop(const char *unit, bool user, struct oci_error **err)
 
   if (bus_open(user, &bus, err) < 0 || job_listen(bus, &w, &slot, unit, err) < 0)
     return -1;
-  r = SD(sd_bus_call_method)(bus, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit", &e, &reply, "ss", unit,
+  r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit", &e, &reply, "ss", unit,
                              "replace");
   if (r < 0)
     {
       /* Gone already: the scope of a container whose processes all exited
        * is collected by systemd itself. */
-      if (SD(sd_bus_error_has_name)(&e, "org.freedesktop.systemd1.NoSuchUnit"))
+      if (sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit"))
         return 0;
       return bus_fail(err, r, &e, "stopping", unit);
     }
@@ -404,38 +390,3 @@ rt_cg_sd_stop(const char *unit, bool user, struct oci_error **err)
   reset_failed(bus, unit);
   return r;
 }
-
-#else /* !HAVE_LIBSYSTEMD */
-
-bool
-rt_cg_sd_available(void)
-{
-  return false;
-}
-
-static int
-not_built(struct oci_error **err)
-{
-  return oci_error_set(err, 0, "not supported: --systemd-cgroup (built without libsystemd)");
-}
-
-int
-rt_cg_sd_start(const struct rt_cg_sd_unit *u, const char *description, pid_t pid, bool v2,
-               const struct oci_resources *res, char **cgroup, struct oci_error **err)
-{
-  return not_built(err);
-}
-
-int
-rt_cg_sd_set(const char *unit, bool user, bool v2, const struct oci_resources *res, struct oci_error **err)
-{
-  return not_built(err);
-}
-
-int
-rt_cg_sd_stop(const char *unit, bool user, struct oci_error **err)
-{
-  return not_built(err);
-}
-
-#endif

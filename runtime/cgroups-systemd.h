@@ -86,13 +86,17 @@ void rt_sd_props_clear(struct rt_sd_props *p);
 int rt_cg_sd_resource_props(const struct oci_resources *res, bool v2, unsigned version, bool with_devices,
                             struct rt_sd_props *p, struct oci_error **err);
 
-/* ---- D-Bus (cgroups-systemd-bus.c) ---- */
+/* ---- the unit, through the ocirt-systemd helper (cgroups-systemd-client.c) ----
+ * sd-bus lives in a helper program, not in ocirt: ocirt is linked
+ * statically for its start-up time and memory, and libsystemd comes only as
+ * a shared library (with libgcrypt, liblzma, libzstd, liblz4 and
+ * libgpg-error behind it).  Each call below runs the helper once. */
 
 /* Whether this build has the driver (libsystemd at configure time). */
 bool rt_cg_sd_available(void);
-/* StartTransientUnit with `props` plus the driver's own (Slice, Delegate,
- * accounting, PIDs=pid unless a slice); waits for the job; *cgroup gets
- * the unit's ControlGroup ("/system.slice/runc-c1.scope"). */
+/* StartTransientUnit with the driver's own properties (Slice, Delegate,
+ * accounting, PIDs=pid unless a slice) and the resources; waits for the
+ * job; *cgroup gets the unit's ControlGroup ("/system.slice/runc-c1.scope"). */
 int rt_cg_sd_start(const struct rt_cg_sd_unit *u, const char *description, pid_t pid, bool v2,
                    const struct oci_resources *res, char **cgroup, struct oci_error **err);
 /* SetUnitProperties (runtime) for `update`. */

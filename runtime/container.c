@@ -876,13 +876,19 @@ rt_container_start(const struct rt_context *ctx, const char *id, struct oci_erro
 static char *
 owner_name(uid_t uid)
 {
+  cleanup_fclose FILE *f = NULL;
   struct passwd *pw;
 
   /* runc reports root as "" in `state`. */
   if (uid == 0)
     return xstrdup("");
-  pw = getpwuid(uid);
-  return pw ? xstrdup(pw->pw_name) : xasprintf("#%u", (unsigned)uid);
+  /* /etc/passwd itself, not getpwuid: ocirt is linked statically, and NSS
+   * would load the shared modules of whatever glibc the host has. */
+  f = fopen("/etc/passwd", "re");
+  while (f && (pw = fgetpwent(f)) != NULL)
+    if (pw->pw_uid == uid)
+      return xstrdup(pw->pw_name);
+  return xasprintf("#%u", (unsigned)uid);
 }
 
 static struct oci_state *

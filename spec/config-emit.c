@@ -29,3 +29,14 @@ oci_config_emit(const struct oci_config *cfg, bool pretty, char **out, size_t *l
   json_write_object_end(w);
   return json_writer_finish(w, out, len, err);
 }
+
+int
+oci_resources_emit(const struct oci_resources *res, char **out, size_t *len, struct oci_error **err)
+{
+  cleanup_json_writer writer *w = json_writer_new_indent(NULL);
+
+  json_write_object_begin(w);
+  oci_fields_emit(w, oci_resources_fields, res);
+  json_write_object_end(w);
+  return json_writer_finish(w, out, len, err);
+}

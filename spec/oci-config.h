@@ -458,6 +458,10 @@ const char *oci_config_min_version(const struct oci_config *cfg);
 int oci_config_emit(const struct oci_config *cfg, bool pretty, char **out, size_t *len,
                     struct oci_error **err);
 
+/* A bare LinuxResources object as compact JSON: what oci_resources_parse
+ * reads back (the systemd driver hands resources to its helper so). */
+int oci_resources_emit(const struct oci_resources *res, char **out, size_t *len, struct oci_error **err);
+
 /* Parse a bare runtime-spec Process object (used by `exec --process`). */
 int oci_process_parse(const char *name, const char *text, size_t len, struct oci_process **out,
                       struct oci_error **err);

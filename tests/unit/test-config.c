@@ -220,6 +220,30 @@ test_round_trip(void)
      "pretty output is tab-indented like runc spec");
 }
 
+/* The systemd driver's helper gets linux.resources as this JSON. */
+static void
+test_resources_round_trip(void)
+{
+  cleanup_config struct oci_config *c = parse(RICH, NULL);
+  struct oci_resources *back = NULL;
+  cleanup_free char *json = NULL, *again = NULL, *member = NULL;
+  cleanup_error struct oci_error *err = NULL;
+  size_t len;
+
+  if (c == NULL || oci_resources_emit(c->linux_->resources, &json, &len, &err) < 0)
+    {
+      ok(0, "resources round trip: emit");
+      return;
+    }
+  member = xasprintf("\"resources\":%s", json);
+  ok(strstr(RICH, member) != NULL, "oci_resources_emit writes linux.resources as config.json has it");
+  if (oci_resources_parse("resources", json, len, &back, &err) < 0 || oci_resources_emit(back, &again, &len, &err) < 0)
+    ok(0, "resources round trip: parse");
+  else
+    ok(strcmp(json, again) == 0, "emit(parse(emit(resources))) is lossless");
+  oci_resources_free(back);
+}
+
 static void
 check_parse_error(const char *text, const char *want)
 {
@@ -829,6 +853,7 @@ main(void)
 {
   test_rich_fields();
   test_round_trip();
+  test_resources_round_trip();
   test_type_errors();
   test_lenient();
   test_other_documents();

@@ -92,6 +92,8 @@ make_run_archive() {
 	local vm=$stage/opt/ocirt-vm
 	mkdir -p "$vm/bin" "$vm/src/tests" "$stage/etc/systemd/system/multi-user.target.wants"
 	cp "$build/ocirt" "$vm/bin/ocirt"
+	# The systemd driver's helper, found beside ocirt.
+	if [ -x "$build/ocirt-systemd" ]; then cp "$build/ocirt-systemd" "$vm/bin/"; fi
 	cp -r "$top/tests/lib" "$top/tests/runtime" "$vm/src/tests/"
 	cp -r "$top/bundles" "$vm/src/"
 	cp "$here/guest.sh" "$vm/guest.sh"
