@@ -4,7 +4,7 @@
 # nothing when everything is there.
 set -eu
 
-packages="autoconf automake libtool pkg-config make gcc clang
+packages="autoconf automake libtool pkg-config make gcc clang libc6-dev
 libseccomp-dev libcap-dev libyajl-dev libsystemd-dev libarchive-dev libcurl4-openssl-dev libssl-dev libisal-dev
 busybox-static runc crun bats util-linux iproute2 python3 tmux curl ca-certificates
 skopeo umoci docker-registry openssl zstd jq man-db
