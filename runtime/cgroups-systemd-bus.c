@@ -67,7 +67,7 @@ bus_fail(struct oci_error **err, int r, const sd_bus_error *e, const char *what,
   if (e && sd_bus_error_is_set(e))
     return oci_error_set(err, sd_bus_error_get_errno(e), "systemd: %s `%s`: %s", what, unit,
                          e->message ? e->message : e->name);
-  return oci_error_set(err, -r, "systemd: %s `%s`: %s", what, unit, strerror(-r));
+  return oci_error_set(err, -r, "systemd: %s `%s`", what, unit);
 }
 
 static int
@@ -77,8 +77,8 @@ bus_open(bool user, sd_bus **out, struct oci_error **err)
 
   r = user ? sd_bus_open_user(out) : sd_bus_open_system(out);
   if (r < 0)
-    return oci_error_set(err, -r, "connecting to the %s bus for the systemd cgroup driver: %s",
-                         user ? "user's" : "system", strerror(-r));
+    return oci_error_set(err, -r, "connecting to the %s bus for the systemd cgroup driver",
+                         user ? "user's" : "system");
   return 0;
 }
 

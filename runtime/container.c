@@ -412,6 +412,7 @@ job_spawn(struct create_job *job, struct oci_error **err)
     .created = job->created,
     .no_pivot = job->opts->no_pivot,
     .no_new_keyring = job->opts->no_new_keyring,
+    .maps_by_unprivileged_parent = job->ns.new_user && geteuid() != 0,
     .preserve_fds = job->opts->preserve_fds + listen_fds(),
     .sync_fd = job->sync[1],
     .fifo_fd = job->fifo_fd,

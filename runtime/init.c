@@ -182,12 +182,6 @@ init_container(struct rt_init_args *a, const struct rt_child *child, struct rt_e
   return rt_child_prepare(child, exec, err);
 }
 
-static bool
-maps_by_unprivileged_parent(const struct rt_init_args *a)
-{
-  return a->ns->new_user && geteuid() != 0;
-}
-
 static int
 set_nondumpable(struct oci_error **err)
 {
@@ -333,7 +327,7 @@ rt_init_main(struct rt_init_args *a)
    * (the ocirt binary) or our descriptors (CVE-2019-5736).  An unprivileged
    * parent still has to write our uid_map: then we wait until it has, which
    * is before anything of the container can see us. */
-  if (!maps_by_unprivileged_parent(a) && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+  if (!a->maps_by_unprivileged_parent && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     _exit(1);
   for (size_t i = 0; i < OCI_ARRAY_SIZE(a->parent_fds) && a->parent_fds[i] >= 0; i++)
     close(a->parent_fds[i]);

@@ -24,6 +24,10 @@ struct rt_init_args
   pid_t host_pid;          /* our pid as `state` shows it: set by the hooks sync */
   bool no_pivot;
   bool no_new_keyring;
+  /* The parent is not root and must write our uid_map itself, so we stay
+   * dumpable until it has.  Decided by the parent before the clone: our
+   * own geteuid() turns 0 the moment the map is written. */
+  bool maps_by_unprivileged_parent;
   int preserve_fds;                          /* fds 3 .. 3+preserve_fds-1 reach the container */
   int sync_fd;                               /* our end of the sync socket */
   int fifo_fd;                               /* O_PATH descriptor of exec.fifo, opened by the parent */

@@ -41,6 +41,13 @@ parse_args(int argc, char **argv, struct request *rq, struct oci_error **err)
   };
   int c;
 
+  /* The operation first, then its options: getopt sees argv + 1, whose
+   * "program name" is the operation. */
+  if (argc < 2)
+    return oci_error_fail(err, 0, "ocirt-systemd: usage: start|set|stop --unit UNIT ... (it is run by ocirt)");
+  rq->op = argv[1];
+  argc--;
+  argv++;
   while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1)
     switch (c)
       {
@@ -54,9 +61,8 @@ parse_args(int argc, char **argv, struct request *rq, struct oci_error **err)
       case 'r': rq->resources = optarg; break;
       default: return oci_error_fail(err, 0, "ocirt-systemd: bad option (it is run by ocirt)");
       }
-  if (optind != argc - 1 || rq->unit.unit == NULL)
+  if (optind != argc || rq->unit.unit == NULL)
     return oci_error_fail(err, 0, "ocirt-systemd: usage: start|set|stop --unit UNIT ... (it is run by ocirt)");
-  rq->op = argv[optind];
   if (strcmp(rq->op, "start") == 0 && (rq->unit.slice == NULL || rq->pid <= 0 || rq->description == NULL))
     return oci_error_fail(err, 0, "ocirt-systemd: start needs --slice, --pid and --description");
   return 0;
