@@ -66,7 +66,9 @@ selinux_timeout=${OCIRT_VM_SELINUX_TIMEOUT:-900}
 selinux_suites=
 if [ "${OCIRT_VM_SELINUX:-yes}" != no ]; then
 	selinux_suites=$(for s in $suites; do
-		grep -q -E '^# bats (test|file)_tags=(.*,)?selinux(,|$)' "$top/tests/runtime/$s" 2>/dev/null && echo "$s"
+		if grep -q -E '^# bats (test|file)_tags=(.*,)?selinux(,|$)' "$top/tests/runtime/$s" 2>/dev/null; then
+			echo "$s"
+		fi
 	done | tr '\n' ' ')
 fi
 
