@@ -4,7 +4,9 @@
 #   contrib/test.sh              install missing packages (root, apt), build,
 #                                `make check` (unit tests + bats suites), then
 #                                `make check-vm` (the cgroup suites in a cgroup
-#                                v2 + systemd guest under qemu)
+#                                v2 + systemd guest under qemu) and
+#                                `make check-vm-selinux` (the SELinux tests in
+#                                that guest booted under SELinux)
 #   contrib/test.sh --bats-only  run only the tests/runtime bats suites against
 #                                $OCIRT (e.g. OCIRT=runc), no build needed
 #
@@ -153,29 +155,30 @@ check_tree() {
 	fi
 }
 
-# check_vm DIR: the runtime suites again in a pure cgroup v2 guest with
-# systemd as PID 1 (`make check-vm`, tests/vm/run.sh), counted like the
-# host's.  Where no VM can be had (exit 77: no qemu, no mirror), one skip
+# check_vm DIR TARGET WHAT: the runtime suites again in a pure cgroup v2
+# guest with systemd as PID 1 (`make check-vm`, tests/vm/run.sh; TARGET
+# check-vm-selinux: the SELinux tests in a boot under SELinux), counted like
+# the host's.  Where no VM can be had (exit 77: no qemu, no mirror), one skip
 # with the reason, never a silent pass.
 check_vm() {
-	local dir=$1 rc=0 last
+	local dir=$1 target=$2 what=$3 rc=0 last log=$1/$2.log
 	PASS=0 FAIL=0 SKIP=0
-	say "make check-vm (cgroup v2 + systemd guest under qemu)"
-	make -C "$dir" check-vm >"$dir/check-vm.log" 2>&1 || rc=$?
-	if [ "$rc" -ne 0 ] && grep -q '^SKIP: vm' "$dir/check-vm.log"; then
-		grep '^SKIP: vm' "$dir/check-vm.log"
+	say "make $target ($what)"
+	make -C "$dir" "$target" >"$log" 2>&1 || rc=$?
+	if [ "$rc" -ne 0 ] && grep -q '^SKIP: vm' "$log"; then
+		grep '^SKIP: vm' "$log"
 		SKIP=1
 		return
 	fi
-	last=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$dir/check-vm.log" | tail -1)
+	last=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -1)
 	if [ -z "$last" ]; then
-		tail -40 "$dir/check-vm.log"
+		tail -40 "$log"
 		FAIL=1
 		return
 	fi
 	read -r PASS _ FAIL _ SKIP _ <<<"$last"
 	# The report: failures with either runtime, and the comparison.
-	sed -n '/^== failures with/,$p' "$dir/check-vm.log" | head -150
+	sed -n '/^== failures with/,$p' "$log" | head -150
 	[ "$rc" -eq 0 ] || [ "$FAIL" -gt 0 ] || FAIL=1
 }
 
@@ -201,7 +204,9 @@ run_make_check() {
 		echo "SKIP: vm: NO_VM=1 leaves the VM pass out"
 		skip=$((skip + 1))
 	elif [ "$built" -gt 0 ]; then
-		check_vm "$build"
+		check_vm "$build" check-vm "cgroup v2 + systemd guest under qemu"
+		pass=$((pass + PASS)) fail=$((fail + FAIL)) skip=$((skip + SKIP))
+		check_vm "$build" check-vm-selinux "the same guest booted under SELinux"
 		pass=$((pass + PASS)) fail=$((fail + FAIL)) skip=$((skip + SKIP))
 	fi
 	summary "$pass" "$fail" "$skip"

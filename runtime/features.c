@@ -159,7 +159,7 @@ build_linux(void)
   l->seccomp = xzalloc(sizeof *l->seccomp);
   rt_seccomp_features(l->seccomp);
   l->apparmor = enabled(true);
-  l->selinux = enabled(false);
+  l->selinux = enabled(true);
   l->intel_rdt = xzalloc(sizeof *l->intel_rdt);
   l->intel_rdt->enabled = no;
   l->mount_extensions = xzalloc(sizeof *l->mount_extensions);

@@ -16,6 +16,7 @@
 #include "hooks.h"
 #include "init.h"
 #include "log.h"
+#include "lsm.h"
 #include "process.h"
 #include "rootfs.h"
 #include "state.h"
@@ -159,7 +160,10 @@ init_container(struct rt_init_args *a, const struct rt_child *child, struct rt_e
     rt_debug(&a->log, "network: bringing up lo in the new network namespace");
   if (a->ns->new_net && rt_ns_loopback_up(err) < 0)
     return -1;
-  if (!a->no_new_keyring && join_session_keyring(&a->log, a->id, err) < 0)
+  /* The new session keyring gets the process's SELinux label (runc). */
+  if (!a->no_new_keyring
+      && (rt_lsm_set_key_label(cfg->process, false, err) < 0 || join_session_keyring(&a->log, a->id, err) < 0
+          || rt_lsm_set_key_label(cfg->process, true, err) < 0))
     return -1;
   if (set_names(&a->log, cfg, err) < 0)
     return -1;

@@ -19,6 +19,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "oci-config.h"
@@ -598,6 +599,57 @@ copy_tree(int srcdir, int dstdir, struct oci_error **err)
   return 0;
 }
 
+/* ---- linux.mountLabel ---- */
+
+/* Which mounts get linux.mountLabel, as runc 1.1 (rootfs_linux.go) gives
+ * it: every filesystem mounted with data (tmpfs, devpts, the tmpfs of v1
+ * cgroups, any other type), but not proc and sysfs (SELinux cannot label
+ * them), nor the cgroup2 of a "cgroup" mount, nor a bind (a bind takes no
+ * mount data).  mqueue gets it on its root directory instead. */
+static bool
+takes_context_option(const char *config_type)
+{
+  static const char *const without[] = { "proc", "sysfs", "mqueue", "cgroup" };
+
+  for (size_t i = 0; i < OCI_ARRAY_SIZE(without); i++)
+    if (config_type && strcmp(config_type, without[i]) == 0)
+      return false;
+  return true;
+}
+
+/* The mount data with context="LABEL" after the rest, as go-selinux's
+ * FormatMountLabel writes it (quoted: an MCS label has commas); NULL
+ * without a label. */
+static char *
+data_with_label(const struct rt_mount_ctx *ctx, const char *data)
+{
+  const char *label = ctx->mount_label;
+
+  if (label == NULL || label[0] == '\0')
+    return NULL;
+  return data && data[0] ? xasprintf("%s,context=\"%s\"", data, label) : xasprintf("context=\"%s\"", label);
+}
+
+/* runc mounts mqueue as it is and sets the label on its root directory
+ * (an mqueue filesystem labels its files from the policy, not from a
+ * context= option). */
+static int
+label_mount_root(const struct rt_mount_ctx *ctx, const char *dest, struct oci_error **err)
+{
+  cleanup_close int fd = -1;
+  char path[64];
+
+  if (ctx->mount_label == NULL || ctx->mount_label[0] == '\0')
+    return 0;
+  fd = reopen_dest(ctx, dest, err);
+  if (fd < 0)
+    return -1;
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  if (setxattr(path, "security.selinux", ctx->mount_label, strlen(ctx->mount_label), 0) < 0)
+    return oci_error_errno(err, "linux.mountLabel: labeling `%s`", dest);
+  return 0;
+}
+
 /* ---- one function per kind of mount ---- */
 
 int
@@ -605,6 +657,8 @@ rt_mount_fs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const cha
             const struct rt_mount_options *o, struct oci_error **err)
 {
   cleanup_close int fd = -1;
+  cleanup_free char *labeled = takes_context_option(m->type) ? data_with_label(ctx, o->data) : NULL;
+  const char *data = labeled ? labeled : o->data;
   unsigned long flags = o->flags & ~(MS_REMOUNT | MS_BIND | MS_REC);
   bool strict = strcmp(type, "proc") == 0 || strcmp(type, "sysfs") == 0;
 
@@ -623,8 +677,10 @@ rt_mount_fs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const cha
     }
   if (check_proc_dest(fd, m->destination, type, NULL, err) < 0)
     return -1;
-  if (mount_on_fd(m->source ? m->source : type, fd, type, flags, o->data) < 0)
-    return oci_error_errno(err, "mount (type `%s`, data `%s`)", type, o->data ? o->data : "");
+  if (mount_on_fd(m->source ? m->source : type, fd, type, flags, data) < 0)
+    return oci_error_errno(err, "mount (type `%s`, data `%s`)", type, data ? data : "");
+  if (strcmp(type, "mqueue") == 0 && label_mount_root(ctx, m->destination, err) < 0)
+    return -1;
   return finish_mount(ctx, m->destination, o, err);
 }
 
@@ -660,7 +716,8 @@ rt_mount_tmpfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const 
   cleanup_close int olddir = -1;
   cleanup_close int newdir = -1;
   cleanup_free char *with_mode = NULL;
-  const char *data = o->data;
+  cleanup_free char *labeled = data_with_label(ctx, o->data);
+  const char *data = labeled ? labeled : o->data;
   struct stat st;
   bool existed;
   /* Read-only comes in rt_rootfs_finalize(): files are created in it first. */
@@ -1008,8 +1065,10 @@ open_null_tree(int rootfd, struct oci_error **err)
   return tree;
 }
 
+/* The masking tmpfs of a directory; runc gives it the mount label too.
+ * fsconfig takes the context as it is: no quotes. */
 static int
-open_ro_tmpfs(struct oci_error **err)
+open_ro_tmpfs(const char *mount_label, struct oci_error **err)
 {
   cleanup_close int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
   int mnt;
@@ -1017,8 +1076,11 @@ open_ro_tmpfs(struct oci_error **err)
   if (fs < 0)
     return oci_error_errno(err, "fsopen tmpfs");
   if (fsconfig(fs, FSCONFIG_SET_STRING, "source", "tmpfs", 0) < 0
-      || fsconfig(fs, FSCONFIG_SET_FLAG, "ro", NULL, 0) < 0
-      || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+      || fsconfig(fs, FSCONFIG_SET_FLAG, "ro", NULL, 0) < 0)
+    return oci_error_errno(err, "creating a tmpfs");
+  if (mount_label && mount_label[0] && fsconfig(fs, FSCONFIG_SET_STRING, "context", mount_label, 0) < 0)
+    return oci_error_errno(err, "linux.mountLabel: `%s` on a masking tmpfs", mount_label);
+  if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
     return oci_error_errno(err, "creating a tmpfs");
   mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
   if (mnt < 0)
@@ -1027,7 +1089,7 @@ open_ro_tmpfs(struct oci_error **err)
 }
 
 int
-rt_mount_mask_path(int rootfd, const char *path, struct oci_error **err)
+rt_mount_mask_path(int rootfd, const char *path, const char *mount_label, struct oci_error **err)
 {
   cleanup_close int dest = oci_root_openat(rootfd, path, O_PATH, 0);
   cleanup_close int tree = -1;
@@ -1037,7 +1099,7 @@ rt_mount_mask_path(int rootfd, const char *path, struct oci_error **err)
     return 0;
   if (dest < 0 || fstat(dest, &st) < 0)
     return oci_error_errno(err, "opening `%s`", path);
-  tree = S_ISDIR(st.st_mode) ? open_ro_tmpfs(err) : open_null_tree(rootfd, err);
+  tree = S_ISDIR(st.st_mode) ? open_ro_tmpfs(mount_label, err) : open_null_tree(rootfd, err);
   if (tree < 0)
     return -1;
   return move_onto(tree, dest, err);

@@ -50,6 +50,7 @@ struct rt_mount_ctx
   int rootfd;                   /* O_PATH fd of the container root (before pivot_root) */
   bool in_userns;               /* sysfs may have to fall back to a bind of /sys */
   bool cgroupns;                /* the container has a cgroup namespace */
+  const char *mount_label;      /* linux.mountLabel (SELinux context), or NULL */
 };
 
 /* Whether config.mounts entry `m` is a bind mount: type "bind", or a
@@ -68,9 +69,10 @@ int rt_mount_flags_of_fd(int fd, unsigned long *flags, struct oci_error **err);
 
 /* After pivot_root (rootfd is the container's "/"); these work without a
  * mounted /proc. */
-/* maskedPaths entry: a directory gets a read-only tmpfs, anything else the
- * container's /dev/null.  A missing path is not an error. */
-int rt_mount_mask_path(int rootfd, const char *path, struct oci_error **err);
+/* maskedPaths entry: a directory gets a read-only tmpfs (with the context
+ * `mount_label` unless NULL), anything else the container's /dev/null.  A
+ * missing path is not an error. */
+int rt_mount_mask_path(int rootfd, const char *path, const char *mount_label, struct oci_error **err);
 /* readonlyPaths entry: a recursive bind onto itself, read-only at the top.
  * A missing path is not an error. */
 int rt_mount_readonly_path(int rootfd, const char *path, struct oci_error **err);

@@ -103,6 +103,7 @@ mount_all(int rootfd, const struct oci_config *cfg, const struct rt_rootfs_opts 
     .rootfd = rootfd,
     .in_userns = opts->in_userns,
     .cgroupns = opts->cgroupns,
+    .mount_label = cfg->linux_ ? cfg->linux_->mount_label : NULL,
   };
 
   for (size_t i = 0; i < cfg->mounts_len; i++)
@@ -395,7 +396,7 @@ rt_rootfs_finalize(const struct oci_config *cfg, const struct rt_rootfs_opts *op
   for (size_t i = 0; l && i < l->masked_paths_len; i++)
     {
       rt_debug(opts->log, "maskedPaths: masking %s (if it exists)", l->masked_paths[i]);
-      if (rt_mount_mask_path(root, l->masked_paths[i], err) < 0)
+      if (rt_mount_mask_path(root, l->masked_paths[i], l->mount_label, err) < 0)
         return oci_error_wrap(err, "masking `%s`", l->masked_paths[i]);
     }
   return apply_root_propagation(opts->log, cfg, true, err);

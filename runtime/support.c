@@ -6,12 +6,6 @@
 #include "lsm.h"
 #include "support.h"
 
-static bool
-set(const char *s)
-{
-  return s != NULL && s[0] != '\0';
-}
-
 int
 rt_config_check_support(const struct oci_config *cfg, struct oci_error **err)
 {
@@ -21,8 +15,8 @@ rt_config_check_support(const struct oci_config *cfg, struct oci_error **err)
     return oci_error_wrap(err, "config.json");
   if (l == NULL)
     return 0;
-  if (set(l->mount_label))
-    return oci_error_set(err, 0, "config.json: not supported: linux.mountLabel (no SELinux support)");
+  if (rt_lsm_check_mount_label(l, err) < 0)
+    return oci_error_wrap(err, "config.json");
   if (l->intel_rdt)
     return oci_error_set(err, 0, "config.json: not supported: linux.intelRdt");
   return 0;

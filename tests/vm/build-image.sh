@@ -36,11 +36,13 @@ keyring=/usr/share/keyrings/debian-archive-bookworm-automatic.gpg
 # procps and psmisc: the suites read /proc through ps, kill and friends.
 # The clients (containerd, podman with conmon and the CNI plugins), rootless
 # (uidmap, slirp4netns, a user's systemd through dbus-user-session), criu and
-# apparmor serve the client, rootless, checkpoint and LSM suites.
+# apparmor serve the client, rootless, checkpoint and LSM suites;
+# selinux-policy-default (with selinux-utils) is the policy of run.sh's
+# second boot, under SELinux.
 guest_packages="systemd systemd-sysv dbus bats runc busybox-static python3 jq iproute2
 util-linux procps kmod libseccomp2 libcap2 libyajl2 libsystemd0
 containerd podman conmon containernetworking-plugins uidmap slirp4netns dbus-user-session
-criu apparmor ${OCIRT_VM_EXTRA_PACKAGES:-}"
+criu apparmor selinux-policy-default selinux-utils ${OCIRT_VM_EXTRA_PACKAGES:-}"
 
 say() { echo "== vm-image: $*" >&2; }
 skip() {
@@ -132,6 +134,12 @@ configure_guest() {
 		systemd-networkd-wait-online.service apt-daily.timer apt-daily-upgrade.timer; do
 		ln -sf /dev/null "$dir/etc/systemd/system/$unit"
 	done
+	# SELinux: only a boot with security=selinux (run.sh's second boot) has
+	# it; there systemd loads this policy, permissive: the files of the
+	# tmpfs root carry no labels, and what the tests observe (a process's
+	# label after exec, a mount's context=) shows in permissive mode too.
+	# Under AppArmor systemd finds no selinuxfs and goes on.
+	printf 'SELINUX=permissive\nSELINUXTYPE=default\n' >"$dir/etc/selinux/config"
 	# run.sh's per-run archive adds the test unit and enables it here.
 	mkdir -p "$dir/etc/systemd/system/multi-user.target.wants"
 	make_init >"$dir/init"

@@ -46,6 +46,8 @@ describe_host() {
 	echo "this unit's cgroup: $(cat /proc/self/cgroup)"
 	echo "systemd: $(systemctl --version | head -1)"
 	echo "system state: $(systemctl is-system-running 2>&1)"
+	echo "security modules: $(cat /sys/kernel/security/lsm 2>/dev/null)"
+	echo "selinux: $(getenforce 2>/dev/null || echo not installed), this unit: $(cat /proc/self/attr/current 2>/dev/null | tr -d '\0')"
 	echo "runc: $(runc --version | head -1)"
 	echo "bats: $(bats --version)"
 	echo "block devices: $(ls /sys/block | tr '\n' ' ')"

@@ -25,6 +25,19 @@
 #   OCIRT_VM_TIMEOUT   hard limit for the whole VM, seconds (default 1800)
 #   OCIRT_VM_MEMORY    guest memory, MB (default 2048)
 #   OCIRT_VM_CACHE     see build-image.sh
+#   OCIRT_VM_SELINUX   "no" (default): no SELinux boot; "yes": a second, short
+#                      boot under SELinux for the tests tagged "selinux" of
+#                      the chosen suites (see below); "only": that boot alone
+#                      (`make check-vm-selinux`)
+#   OCIRT_VM_SELINUX_TIMEOUT  hard limit for that boot, seconds (default 900)
+#
+# Debian's kernel runs one of AppArmor and SELinux per boot, AppArmor by
+# default.  The tests tagged "selinux" (`# bats test_tags=selinux`) run again
+# in a second boot of the same image with `security=selinux selinux=1`, where
+# systemd loads Debian's selinux-policy-default (permissive: build-image.sh);
+# only those tests run there, so the boot stays short.  Its logs land in
+# BUILD_DIR/vm-logs/selinux/RUNTIME/SUITE.log and its counts are added to the
+# last line.
 #
 # The last line is "N passed, N failed, N skipped" for the runtime under test,
 # counted as contrib/test.sh counts.  Exit status: 0 when nothing failed, 1
@@ -49,6 +62,16 @@ runtimes=${OCIRT_VM_RUNTIMES:-ocirt runc}
 control=${OCIRT_VM_CONTROL:-failed}
 vm_timeout=${OCIRT_VM_TIMEOUT:-1800}
 memory=${OCIRT_VM_MEMORY:-2048}
+selinux_timeout=${OCIRT_VM_SELINUX_TIMEOUT:-900}
+# The chosen suites that have tests tagged "selinux".
+selinux_suites=
+if [ "${OCIRT_VM_SELINUX:-no}" != no ]; then
+	selinux_suites=$(for s in $suites; do
+		if grep -q -E '^# bats (test|file)_tags=(.*,)?selinux(,|$)' "$top/tests/runtime/$s" 2>/dev/null; then
+			echo "$s"
+		fi
+	done | tr '\n' ' ')
+fi
 
 say() { echo "== vm: $*" >&2; }
 skip() {
@@ -87,9 +110,11 @@ trap 'exit 143' TERM
 
 # The per-run archive: the build under test, the suites, the unit that runs
 # them.  Unpacked after the base image, so it may add to /etc too.
+# make_run_archive BUILD OUT SUITES TAGS TIMEOUT
 make_run_archive() {
-	local build=$1 out=$2 stage=$tmp/stage
+	local build=$1 out=$2 suites=$3 tags=$4 vm_timeout=$5 stage=$tmp/stage
 	local vm=$stage/opt/ocirt-vm
+	rm -rf "$stage"
 	mkdir -p "$vm/bin" "$vm/src/tests" "$stage/etc/systemd/system/multi-user.target.wants"
 	cp "$build/ocirt" "$vm/bin/ocirt"
 	# The systemd driver's helper, found beside ocirt.
@@ -145,23 +170,26 @@ write_unit() {
 
 # ---------------------------------------------------------------- qemu
 
-# boot INITRD: run the VM in the background; its pid in $qemu_pid.
-# TCG only: with -enable-kvm Debian's kernel hangs in early boot here.
+# boot INITRD [KERNEL_ARGS]: run the VM in the background; its pid in
+# $qemu_pid.  TCG only: with -enable-kvm Debian's kernel hangs in early boot
+# here.
 boot() {
-	local initrd=$1
+	local initrd=$1 extra=${2:-}
+	: >"$tmp/results.txt"
+	: >"$tmp/console.log"
 	qemu-system-x86_64 -accel tcg -smp 2 -m "$memory" \
 		-nographic -monitor none -no-reboot -nic none \
 		-serial "file:$tmp/console.log" -serial "file:$tmp/results.txt" \
 		-kernel "$cache/vmlinuz" -initrd "$initrd" \
-		-append "console=ttyS0 rdinit=/init panic=-1 quiet mitigations=off systemd.unified_cgroup_hierarchy=1" \
+		-append "console=ttyS0 rdinit=/init panic=-1 quiet mitigations=off systemd.unified_cgroup_hierarchy=1${extra:+ $extra}" \
 		</dev/null >"$tmp/qemu.log" 2>&1 &
 	qemu_pid=$!
 }
 
-# wait_vm: until qemu exits or the hard timeout; prints each suite as its
-# log arrives.  Returns 1 on timeout.
+# wait_vm TIMEOUT: until qemu exits or the hard timeout; prints each suite
+# as its log arrives.  Returns 1 on timeout.
 wait_vm() {
-	local start=$SECONDS seen=0 n
+	local vm_timeout=$1 start=$SECONDS seen=0 n
 	while kill -0 "$qemu_pid" 2>/dev/null; do
 		if ((SECONDS - start >= vm_timeout)); then
 			say "timeout: the VM ran for ${vm_timeout}s; stopping it"
@@ -282,7 +310,11 @@ compare() {
 	done
 }
 
-report() {
+# report_pass DIR SUITES FINISHED: failures, the comparison with the
+# control and the counts of one boot; adds its counts for the runtime under
+# test to TOTAL_PASS TOTAL_FAIL TOTAL_SKIP.
+report_pass() {
+	local out=$1 suites=$2 finished=$3
 	# The first control runtime; $control is the mode (failed, always).
 	local ref_rt rt
 	read -r under ref_rt _ <<<"$runtimes"
@@ -306,8 +338,42 @@ report() {
 		tail -30 "$out/console.log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\r$//; s/^/    /'
 	fi
 	tally "$under"
-	echo "$PASS passed, $FAIL failed, $SKIP skipped"
-	[ "$FAIL" -eq 0 ] && [ $((PASS + SKIP)) -gt 0 ]
+	TOTAL_PASS=$((TOTAL_PASS + PASS)) TOTAL_FAIL=$((TOTAL_FAIL + FAIL)) TOTAL_SKIP=$((TOTAL_SKIP + SKIP))
+}
+
+# finished DIR: the boot whose logs are in DIR ran to its end.
+finished() {
+	[ -f "$1/finished" ] && echo true || echo false
+}
+
+report() {
+	TOTAL_PASS=0 TOTAL_FAIL=0 TOTAL_SKIP=0
+	[ ! -f "$out/booted" ] || report_pass "$out" "$suites" "$(finished "$out")"
+	if [ -f "$out/selinux/booted" ]; then
+		echo "== the SELinux boot (security=selinux, permissive; tests tagged selinux of: $selinux_suites)"
+		report_pass "$out/selinux" "$selinux_suites" "$(finished "$out/selinux")"
+	fi
+	echo "$TOTAL_PASS passed, $TOTAL_FAIL failed, $TOTAL_SKIP skipped"
+	[ "$TOTAL_FAIL" -eq 0 ] && [ $((TOTAL_PASS + TOTAL_SKIP)) -gt 0 ]
+}
+
+# run_boot DIR SUITES TAGS TIMEOUT [KERNEL_ARGS]: one boot of the image with
+# a fresh run archive; its results unpacked into DIR (DIR/finished when the
+# guest got through every suite).
+run_boot() {
+	local dir=$1 suites=$2 tags=$3 timeout=$4 extra=${5:-} ok=true
+	mkdir -p "$dir"
+	: >"$dir/booted"
+	make_run_archive "$build" "$tmp/run.cpio.gz" "$suites" "$tags" "$timeout"
+	# One -initrd: the kernel unpacks concatenated archives in order.
+	cat "$cache/base.cpio.gz" "$cache/modules.cpio.gz" "$tmp/run.cpio.gz" >"$tmp/initrd"
+	say "booting${extra:+ with $extra} (suites: $suites; tags: ${tags:-none}; runtimes: $runtimes; hard limit ${timeout}s)"
+	boot "$tmp/initrd" "$extra"
+	wait_vm "$timeout" || ok=false
+	cp "$tmp/console.log" "$dir/console.log" 2>/dev/null || true
+	unpack_results "$dir"
+	grep -qx 'done' <(tr -d '\r' <"$tmp/results.txt") || ok=false
+	! $ok || : >"$dir/finished"
 }
 
 # ---------------------------------------------------------------- main
@@ -329,8 +395,6 @@ done
 out=$build/vm-logs
 if $report_only; then
 	# The summary of the last run again, from its logs.
-	finished=true
-	[ -f "$out/finished" ] || finished=false
 	report
 	exit
 fi
@@ -344,16 +408,10 @@ command -v cpio >/dev/null || skip "cpio is not installed"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ocirt-vm.XXXXXX")
 rm -rf "$out"
 mkdir -p "$out"
-make_run_archive "$build" "$tmp/run.cpio.gz"
-# One -initrd: the kernel unpacks concatenated archives in order.
-cat "$cache/base.cpio.gz" "$cache/modules.cpio.gz" "$tmp/run.cpio.gz" >"$tmp/initrd"
-: >"$tmp/results.txt"
-say "booting (suites: $suites; tags: ${tags:-none}; runtimes: $runtimes; hard limit ${vm_timeout}s)"
-finished=true
-boot "$tmp/initrd"
-wait_vm || finished=false
-cp "$tmp/console.log" "$out/console.log" 2>/dev/null || true
-unpack_results "$out"
-grep -qx 'done' <(tr -d '\r' <"$tmp/results.txt") || finished=false
-! $finished || : >"$out/finished"
+[ "${OCIRT_VM_SELINUX:-no}" = only ] || run_boot "$out" "$suites" "$tags" "$vm_timeout"
+if [ -n "$selinux_suites" ]; then
+	start=$SECONDS
+	run_boot "$out/selinux" "$selinux_suites" selinux "$selinux_timeout" "security=selinux selinux=1"
+	say "the SELinux boot took $((SECONDS - start))s in all"
+fi
 report
