@@ -6,10 +6,12 @@
  * to keep in step with criu), while every option runc sends has a command
  * line twin.  What the RPC alone offers, runc uses for things we do
  * differently: the restored init's pid comes from --pidfile, not a
- * notification; criu's cgroup is joined before exec, not after spawn; the
+ * notification; criu's cgroup is joined before exec, not after spawn.  The
  * pty master of a terminal container (orphan-pts-master) has no command line
- * twin, so a terminal container is refused.  criu's stdio is ours, which is
- * what --inherit-fd hands to the restored init (the caller's pipes). */
+ * twin: such a container's dump and restore go through `criu swrk`
+ * (criu-rpc.c), their options still a command line, in criu's RPC
+ * configuration file.  criu's stdio is ours, which is what --inherit-fd
+ * hands to the restored init (the caller's pipes). */
 #include <config.h>
 
 #include <errno.h>
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -32,11 +35,13 @@
 #include "cgroups.h"
 #include "checkpoint.h"
 #include "container.h"
+#include "criu-rpc.h"
 #include "foreground.h"
 #include "log.h"
 #include "mounts.h"
 #include "process.h"
 #include "state.h"
+#include "terminal.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -109,7 +114,7 @@ add_common(struct args *a, const struct rt_criu_opts *o, const char *image, cons
   arg_add(a, "--images-dir=%s", image);
   arg_add(a, "--work-dir=%s", work);
   arg_add(a, "--log-file=%s", log);
-  arg_add(a, "-v4");
+  arg_add(a, "--verbosity=4"); /* -v4; criu's configuration file takes long options only */
   if (o->tcp_established)
     arg_add(a, "--tcp-established");
   if (o->ext_unix_sk)
@@ -212,6 +217,16 @@ null_stdio(int from)
 static int
 make_dir(const char *what, const char *path, struct oci_error **err)
 {
+  cleanup_free char *p = xstrdup(path);
+
+  /* With its parents, as runc (a pre-dump chain is often DIR/1, DIR/2). */
+  for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/'))
+    {
+      *s = '\0';
+      if (mkdir(p, 0700) < 0 && errno != EEXIST)
+        return oci_error_errno(err, "%s `%s`", what, path);
+      *s = '/';
+    }
   if (mkdir(path, 0700) < 0 && errno != EEXIST)
     return oci_error_errno(err, "%s `%s`", what, path);
   return 0;
@@ -482,6 +497,64 @@ run_dump(const struct rt_context *ctx, const char *criu, struct args *a, const c
   return 0;
 }
 
+/* `criu swrk` for a dump: the options in a configuration file. */
+static int
+run_dump_swrk(const struct rt_context *ctx, const char *criu, struct args *a, const char *image, pid_t tree,
+              const char *conf, const char *log_path, struct oci_error **err)
+{
+  struct rt_criu_req req = {
+    .type = RT_CRIU_DUMP,
+    .pid = tree,
+    .config_file = conf,
+    .log_file = "dump.log",
+    .log_level = 4,
+    .orphan_pts_master = true,
+  };
+  struct rt_criu_resp resp = { 0 };
+  cleanup_close int images = -1;
+  int sk[2], status = 0, r;
+  pid_t pid;
+
+  /* argv[0] and the action are not options. */
+  if (rt_criu_write_config(conf, a->v + 2) < 0)
+    return oci_error_errno(err, "writing criu's configuration file `%s`", conf);
+  images = open(image, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (images < 0)
+    return oci_error_errno(err, "image path `%s`", image);
+  req.images_dir_fd = images;
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sk) < 0)
+    return oci_error_errno(err, "socketpair");
+  rt_debug(ctx, "checkpoint: running criu swrk (log file %s)", log_path);
+  pid = fork();
+  if (pid == 0)
+    {
+      char fd[16];
+      char *argv[] = { (char *)criu, (char *)"swrk", fd, NULL };
+
+      snprintf(fd, sizeof fd, "%d", sk[1]);
+      null_stdio(0);
+      if (fcntl(sk[1], F_SETFD, 0) == 0)
+        execv(criu, argv);
+      _exit(127);
+    }
+  close(sk[1]);
+  if (pid < 0)
+    {
+      close(sk[0]);
+      (void)unlink(conf);
+      return oci_error_errno(err, "fork");
+    }
+  r = rt_criu_rpc(sk[0], &req, NULL, NULL, &resp, err);
+  close(sk[0]);
+  if (wait_child(pid, &status) < 0 && r == 0)
+    r = oci_error_errno(err, "waiting for criu");
+  if (r == 0 && !resp.success)
+    r = criu_failed("dump", status ? status : 1 << 8, log_path, resp.errmsg, err);
+  rt_criu_resp_clear(&resp);
+  (void)unlink(conf);
+  return r;
+}
+
 static int
 check_parent_path(const char *image, const char *parent, struct oci_error **err)
 {
@@ -547,7 +620,16 @@ checkpoint_locked(const struct rt_context *ctx, const char *id, const char *criu
       if (write_descriptors(image, st->pid, err) < 0)
         goto out;
     }
-  r = run_dump(ctx, criu, &a, what, log_path, err);
+  /* The pty master of a terminal container is outside the tree (with the
+   * console socket's receiver): criu dumps the slave alone only with
+   * orphan-pts-master, as runc asks.  (A pre-dump saves no files.) */
+  if (!o->pre_dump && cfg->process && cfg->process->terminal)
+    {
+      cleanup_free char *conf = xasprintf("%s/%s/criu.conf", ctx->root, id);
+      r = run_dump_swrk(ctx, criu, &a, image, st->pid, conf, log_path, err);
+    }
+  else
+    r = run_dump(ctx, criu, &a, what, log_path, err);
 out:
   args_clear(&a);
   return r;
@@ -647,11 +729,14 @@ struct restore_child
 {
   const char *criu;
   struct args *args;
-  const struct rt_cgroup *cg;
+  struct rt_restore_job *job; /* its cgroup: entered before exec */
   const char *rootfs;
   const char *criu_root;   /* where the rootfs is bound for criu's --root */
   int report;              /* pipe: why the child failed before exec */
+  int go;                  /* pipe: a byte once the child is in the cgroup */
   const sigset_t *sigmask; /* the caller's: a foreground restore blocks signals */
+  int swrk_sock;           /* >= 0: run `criu swrk` on this socket */
+  const char *swrk_config; /* and write the options there */
 };
 
 static void __attribute__((noreturn)) child_fail(const struct restore_child *c, const char *what)
@@ -663,18 +748,16 @@ static void __attribute__((noreturn)) child_fail(const struct restore_child *c, 
 }
 
 /* In the child: criu runs in the container's cgroup (the restored tree is
- * born there) and in a mount namespace of its own, where the rootfs is
+ * born there; the parent puts it there, systemd's unit may have to be
+ * started with it) and in a mount namespace of its own, where the rootfs is
  * bound on a fresh directory (criu's root must be a mount point whose
  * parent is not overmounted); nothing of it reaches the host's. */
 static void __attribute__((noreturn)) restore_child(const struct restore_child *c)
 {
-  cleanup_error struct oci_error *e = NULL;
+  char go;
 
-  if (c->cg && rt_cgroup_enter(c->cg, getpid(), &e) < 0)
-    {
-      errno = e->status;
-      child_fail(c, e->msg);
-    }
+  if (oci_read_all(c->go, &go, 1) != 1)
+    _exit(126); /* the parent failed, and says why */
   if (unshare(CLONE_NEWNS) < 0)
     child_fail(c, "unshare(CLONE_NEWNS)");
   if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
@@ -684,8 +767,77 @@ static void __attribute__((noreturn)) restore_child(const struct restore_child *
   add_cgroup_roots(c->args);
   if (c->sigmask)
     sigprocmask(SIG_SETMASK, c->sigmask, NULL);
-  execv(c->criu, c->args->v);
+  if (c->swrk_sock >= 0)
+    {
+      char fd[16];
+      char *argv[] = { (char *)c->criu, (char *)"swrk", fd, NULL };
+
+      snprintf(fd, sizeof fd, "%d", c->swrk_sock);
+      /* What criu says before its log is open comes back in its answer. */
+      null_stdio(0);
+      /* argv[0] and the action are not options. */
+      if (rt_criu_write_config(c->swrk_config, c->args->v + 2) < 0)
+        child_fail(c, "writing criu's configuration file");
+      if (fcntl(c->swrk_sock, F_SETFD, 0) < 0)
+        child_fail(c, "passing criu its socket");
+      execv(c->criu, argv);
+    }
+  else
+    execv(c->criu, c->args->v);
   child_fail(c, "executing criu");
+}
+
+/* Fork the child that becomes criu: 0 once it has executed criu (*pid),
+ * -1 with why it could not. */
+static int
+spawn_criu(struct restore_child *c, pid_t *pid, struct oci_error **err)
+{
+  int report[2], go[2], status;
+  char why[512];
+  ssize_t n;
+
+  if (pipe2(report, O_CLOEXEC) < 0)
+    return oci_error_errno(err, "pipe");
+  if (pipe2(go, O_CLOEXEC) < 0)
+    {
+      close(report[0]);
+      close(report[1]);
+      return oci_error_errno(err, "pipe");
+    }
+  *pid = fork();
+  if (*pid < 0)
+    {
+      close(report[0]);
+      close(report[1]);
+      close(go[0]);
+      close(go[1]);
+      return oci_error_errno(err, "fork");
+    }
+  if (*pid == 0)
+    {
+      close(report[0]);
+      close(go[1]);
+      c->report = report[1];
+      c->go = go[0];
+      restore_child(c);
+    }
+  close(report[1]);
+  close(go[0]);
+  if (rt_restore_start_cgroup(c->job, *pid, err) < 0 || oci_write_all(go[1], "x", 1) < 0)
+    {
+      close(go[1]);
+      close(report[0]);
+      (void)wait_child(*pid, &status);
+      return (*err) ? -1 : oci_error_errno(err, "starting criu");
+    }
+  close(go[1]);
+  n = oci_read_all(report[0], why, sizeof why - 1);
+  close(report[0]);
+  if (n <= 0)
+    return 0;
+  why[n] = '\0';
+  (void)wait_child(*pid, &status);
+  return oci_error_set(err, 0, "preparing criu: %s", why);
 }
 
 /* Run criu restore; the restored init's pid from its --pidfile. */
@@ -693,37 +845,16 @@ static int
 run_restore(const struct rt_context *ctx, struct restore_child *c, const char *pidfile, const char *log_path,
             pid_t *init, struct oci_error **err)
 {
-  int report[2], status;
-  char why[512], text[32];
+  char text[32];
+  int status;
   ssize_t n;
   pid_t pid;
 
-  if (pipe2(report, O_CLOEXEC) < 0)
-    return oci_error_errno(err, "pipe");
   rt_debug(ctx, "restore: running criu restore (log file %s)", log_path);
-  pid = fork();
-  if (pid < 0)
-    {
-      close(report[0]);
-      close(report[1]);
-      return oci_error_errno(err, "fork");
-    }
-  if (pid == 0)
-    {
-      close(report[0]);
-      c->report = report[1];
-      restore_child(c);
-    }
-  close(report[1]);
-  n = oci_read_all(report[0], why, sizeof why - 1);
-  close(report[0]);
+  if (spawn_criu(c, &pid, err) < 0)
+    return -1;
   if (wait_child(pid, &status) < 0)
     return oci_error_errno(err, "waiting for criu");
-  if (n > 0)
-    {
-      why[n] = '\0';
-      return oci_error_set(err, 0, "preparing criu: %s", why);
-    }
   if (status != 0)
     return criu_failed("restore", status, log_path, NULL, err);
   {
@@ -737,6 +868,86 @@ run_restore(const struct rt_context *ctx, struct restore_child *c, const char *p
   if (*init <= 0)
     return oci_error_set(err, 0, "criu's pid file `%s`: no pid", pidfile);
   return 0;
+}
+
+/* The notifications of a terminal container's restore: criu made a new pty
+ * for the restored slave, and its master goes where create sends one. */
+struct pty_handoff
+{
+  const char *console_socket;
+  struct oci_error *err;
+};
+
+static bool
+on_criu_notify(const char *script, int fd, void *data)
+{
+  struct pty_handoff *h = data;
+  int r;
+
+  if (strcmp(script, "orphan-pts-master") != 0)
+    {
+      if (fd >= 0)
+        close(fd);
+      return true;
+    }
+  if (fd < 0)
+    return oci_error_set(&h->err, 0, "criu's orphan-pts-master notification came without the master") == 0;
+  r = h->console_socket ? rt_console_socket_send(h->console_socket, fd, &h->err)
+                        : oci_error_set(&h->err, 0, "restoring a terminal container needs --console-socket");
+  close(fd);
+  return r == 0;
+}
+
+/* Run `criu swrk` for a restore whose pty master must come back to us. */
+static int
+run_restore_swrk(const struct rt_context *ctx, struct restore_child *c, const char *image,
+                 const char *console_socket, const char *log_path, pid_t *init, struct oci_error **err)
+{
+  struct pty_handoff h = { .console_socket = console_socket };
+  struct rt_criu_req req = {
+    .type = RT_CRIU_RESTORE,
+    .config_file = c->swrk_config,
+    .log_file = "restore.log",
+    .log_level = 4,
+    .orphan_pts_master = true,
+  };
+  struct rt_criu_resp resp = { 0 };
+  cleanup_close int images = -1;
+  int sk[2], status = 0, r;
+  pid_t pid;
+
+  images = open(image, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (images < 0)
+    return oci_error_errno(err, "image path `%s`", image);
+  req.images_dir_fd = images; /* criu opens it through our /proc/PID/fd */
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sk) < 0)
+    return oci_error_errno(err, "socketpair");
+  rt_debug(ctx, "restore: running criu swrk (log file %s)", log_path);
+  c->swrk_sock = sk[1];
+  r = spawn_criu(c, &pid, err);
+  close(sk[1]);
+  if (r < 0)
+    {
+      close(sk[0]);
+      return -1;
+    }
+  r = rt_criu_rpc(sk[0], &req, on_criu_notify, &h, &resp, err);
+  close(sk[0]);
+  if (wait_child(pid, &status) < 0 && r == 0)
+    r = oci_error_errno(err, "waiting for criu");
+  if (r == 0 && h.err)
+    {
+      *err = h.err;
+      h.err = NULL;
+      r = -1;
+    }
+  else if (r == 0 && !resp.success)
+    r = criu_failed("restore", status ? status : 1 << 8, log_path, resp.errmsg, err);
+  else if (r == 0)
+    *init = resp.pid;
+  oci_error_free(h.err);
+  rt_criu_resp_clear(&resp);
+  return r;
 }
 
 static int
@@ -766,7 +977,7 @@ struct restore_run
   const struct rt_restore_opts *opts;
   const char *criu;
   struct rt_restore_job *job;
-  char *image, *work, *criu_root, *pidfile;
+  char *image, *work, *criu_root, *criu_config, *pidfile;
   char **fds;
   int netns_fd;
   pid_t init;
@@ -810,8 +1021,6 @@ restore_steps(struct restore_run *r, const sigset_t *sigmask, struct oci_error *
   if (rt_restore_prepare(r->ctx, r->id, &o->create, &r->job, err) < 0)
     return -1;
   cfg = rt_restore_config(r->job);
-  if (cfg->process->terminal)
-    return oci_error_set(err, 0, "not supported: restoring a container with a terminal (process.terminal)");
   if (check_joined_namespaces(cfg, err) < 0)
     return -1;
   bundle = realpath(o->create.bundle ? o->create.bundle : ".", NULL);
@@ -829,6 +1038,9 @@ restore_steps(struct restore_run *r, const sigset_t *sigmask, struct oci_error *
     }
   if (mkdir(r->criu_root, 0755) < 0)
     return oci_error_errno(err, "creating `%s`", r->criu_root);
+  /* Beside it: the state directory goes with a failed restore. */
+  r->criu_config
+      = xasprintf("%.*s/criu.conf", (int)(strlen(r->criu_root) - strlen("/criu-root")), r->criu_root);
   r->pidfile = xasprintf("%s/restore.pid", r->work);
   (void)unlink(r->pidfile);
   log_path = xasprintf("%s/restore.log", r->work);
@@ -841,12 +1053,18 @@ restore_steps(struct restore_run *r, const sigset_t *sigmask, struct oci_error *
       child = (struct restore_child){
         .criu = r->criu,
         .args = &a,
-        .cg = rt_restore_cgroup(r->job),
+        .job = r->job,
         .rootfs = rt_restore_rootfs(r->job),
         .criu_root = r->criu_root,
         .sigmask = sigmask,
+        .swrk_sock = -1,
+        .swrk_config = r->criu_config,
       };
-      ret = run_restore(r->ctx, &child, r->pidfile, log_path, &r->init, err);
+      if (cfg->process->terminal)
+        ret = run_restore_swrk(r->ctx, &child, r->image, o->create.console_socket, log_path, &r->init, err);
+      else
+        ret = run_restore(r->ctx, &child, r->pidfile, log_path, &r->init, err);
+      (void)unlink(r->criu_config);
     }
   args_clear(&a);
   if (ret < 0)
@@ -864,6 +1082,7 @@ restore_run_clear(struct restore_run *r)
   free(r->image);
   free(r->work);
   free(r->criu_root);
+  free(r->criu_config);
   free(r->pidfile);
   cleanup_strvp(&r->fds);
 }

@@ -1262,15 +1262,11 @@ rt_restore_prepare(const struct rt_context *ctx, const char *id, const struct rt
 {
   struct rt_restore_job *r = xzalloc(sizeof *r);
   struct create_job *job = &r->job;
-  const struct oci_linux *lnx;
 
   job_init(job, ctx, id, opts, false);
   rt_time_rfc3339(job->created, sizeof job->created, true);
   if (job_load_config(job, err) < 0 || job_make_state_dir(job, err) < 0
       || (!ctx->cgroups_disabled && job_make_cgroup(job, err) < 0))
-    goto fail;
-  lnx = job->cfg->linux_;
-  if (job->cg && lnx && lnx->resources && rt_cgroup_apply(job->cg, lnx->resources, err) < 0)
     goto fail;
   /* No init waits on the fifo: without it the container reads "running". */
   close(job->fifo_fd);
@@ -1299,10 +1295,18 @@ rt_restore_rootfs(const struct rt_restore_job *r)
   return r->job.rootfs;
 }
 
-const struct rt_cgroup *
-rt_restore_cgroup(const struct rt_restore_job *r)
+int
+rt_restore_start_cgroup(struct rt_restore_job *r, pid_t pid, struct oci_error **err)
 {
-  return r->job.cg;
+  const struct oci_linux *lnx = r->job.cfg->linux_;
+
+  if (r->job.cg == NULL)
+    return 0;
+  if (rt_cgroup_start(r->job.cg, lnx ? lnx->resources : NULL, pid, err) < 0)
+    return -1;
+  if (lnx && lnx->resources && rt_cgroup_apply(r->job.cg, lnx->resources, err) < 0)
+    return -1;
+  return 0;
 }
 
 int

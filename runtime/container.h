@@ -53,10 +53,13 @@ int rt_write_pid_file(const char *path, pid_t pid, struct oci_error **err);
 int rt_spec_write(const char *bundle, bool rootless, struct oci_error **err);
 
 /* `restore` (checkpoint.c) reuses create's pieces: prepare loads and checks
- * the bundle's config, makes the state directory and the cgroup (limits
- * applied) but no init; commit records criu's restored init as the
- * container's (state.json, --pid-file); finish frees, and unless `ok`
- * undoes everything (the init, if committed, is killed and reaped). */
+ * the bundle's config, makes the state directory and plans the cgroup but
+ * starts no init; start_cgroup puts criu's process `pid` in the cgroup (with
+ * --systemd-cgroup: starts the unit with it, as runc does with criu's) and
+ * applies the limits, so that the restored tree is born there; commit
+ * records criu's restored init as the container's (state.json, --pid-file);
+ * finish frees, and unless `ok` undoes everything (the init, if committed,
+ * is killed and reaped). */
 struct rt_restore_job;
 struct rt_cgroup;
 struct oci_config;
@@ -64,7 +67,7 @@ int rt_restore_prepare(const struct rt_context *ctx, const char *id, const struc
                        struct rt_restore_job **out, struct oci_error **err);
 const struct oci_config *rt_restore_config(const struct rt_restore_job *r);
 const char *rt_restore_rootfs(const struct rt_restore_job *r);
-const struct rt_cgroup *rt_restore_cgroup(const struct rt_restore_job *r);
+int rt_restore_start_cgroup(struct rt_restore_job *r, pid_t pid, struct oci_error **err);
 int rt_restore_dirfd(const struct rt_restore_job *r);
 int rt_restore_commit(struct rt_restore_job *r, pid_t init, struct oci_error **err);
 void rt_restore_finish(struct rt_restore_job *r, bool ok);

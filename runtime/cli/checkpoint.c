@@ -36,7 +36,7 @@ static const char restore_help[]
       "  -b, --bundle DIR              bundle directory (default: current directory)\n"
       "  -d, --detach                  return once the container runs\n"
       "      --pid-file FILE           write the restored init's pid to FILE\n"
-      "      --console-socket SOCK     accepted; a terminal container is refused\n"
+      "      --console-socket SOCK     where the restored pty master goes (terminal)\n"
       "      --no-pivot                accepted (criu sets up the root)\n"
       "      --no-subreaper            accepted\n"
       "      --image-path DIR          criu images (default: ./checkpoint)\n"

@@ -12,6 +12,7 @@
 
 load ../lib/helpers
 load ../lib/containerd
+load ../lib/podman
 
 setup() {
 	setup_test
@@ -22,6 +23,11 @@ setup() {
 
 teardown() {
 	containerd_stop
+	if [ -n "${RECEIVER_PIDS:-}" ]; then
+		kill $RECEIVER_PIDS 2>/dev/null || true
+		wait $RECEIVER_PIDS 2>/dev/null || true
+	fi
+	[ -z "${PODMAN_DIR:-}" ] || podman_teardown_file
 	teardown_test
 }
 
@@ -49,9 +55,10 @@ c["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "
 	set_cmd 'i=0; while :; do i=$((i+1)); echo $i >> /data/log; echo $i > /tmp/last; sleep 0.2; done'
 }
 
-# last_count: the last number the container wrote (0 before the first).
+# last_count: the last number the container wrote (0 before the first), in
+# $DATA/log ($TEST_TMP/data unless a test counts elsewhere).
 last_count() {
-	tail -n1 "$TEST_TMP/data/log" 2>/dev/null | grep -E '^[0-9]+$' || echo 0
+	tail -n1 "${DATA:-$TEST_TMP/data}/log" 2>/dev/null | grep -E '^[0-9]+$' || echo 0
 }
 
 # wait_count N [SECONDS]: until the container has counted to N at least.
@@ -67,7 +74,7 @@ wait_count() {
 # The log holds 1, 2, 3 ... without a gap or a restart.
 assert_log_continuous() {
 	local log n
-	log=$(cat "$TEST_TMP/data/log")
+	log=$(cat "${DATA:-$TEST_TMP/data}/log")
 	n=$(tail -n1 <<<"$log")
 	[ -n "$n" ] || fail "the counter wrote nothing"
 	assert_equal "$log" "$(seq 1 "$n")"
@@ -168,6 +175,27 @@ start_counting() {
 		assert_output_contains "ocirt: restore: criu restore failed"
 	fi
 	assert_no_leaks
+	ocirt state "$ID"
+	assert_failure
+	assert_output_contains "does not exist"
+}
+
+@test "restore of a terminal container (criu's RPC): when criu fails nothing is left behind" {
+	requires_cmd criu
+	counting_bundle
+	update_config 'c["process"]["terminal"] = True'
+	mkdir -p "$TEST_TMP/img"
+	echo '["/dev/pts/0","/dev/pts/0","/dev/pts/0"]' >"$TEST_TMP/img/descriptors.json"
+	start_console_receiver console
+	ocirt restore -d --console-socket "$SOCK" -b "$BUNDLE" --image-path "$TEST_TMP/img" --work-path "$TEST_TMP/work" "$ID"
+	assert_failure
+	assert_output_contains "$TEST_TMP/work/restore.log"
+	if ! is_runc; then
+		assert_one_line
+		assert_output_contains "ocirt: restore: criu restore failed: Error ("
+	fi
+	assert_no_leaks
+	[ ! -e "$TEST_TMP/console.meta" ] || fail "a pty master was sent: $(cat "$TEST_TMP/console.meta")"
 	ocirt state "$ID"
 	assert_failure
 	assert_output_contains "does not exist"
@@ -357,4 +385,296 @@ c["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "
 	ctrd task ls | grep -q "$ID.*RUNNING" && fail "the task still runs after checkpoint --exit"
 	ctrd task delete "$ID" >/dev/null 2>&1 || true
 	ctrd containers delete "$ID"
+}
+
+# ---- the same scenario with both runtimes: RT is "ocirt" (the runtime
+# under test) or "ref" (runc), each with its own bundle, id and counter.
+
+# rt RT ARGS: the runtime's call as `run` (sets $status, $output).
+rt() {
+	local r=$1
+	shift
+	"$r" "$@"
+}
+
+# rt_detached RT ARGS: the call with the container's stdio on /dev/null
+# (a file outside the container's mounts would stop criu's dump).
+rt_detached() {
+	local r=$1
+	shift
+	if [ "$r" = ocirt ]; then
+		__ocirt "$@" </dev/null >/dev/null 2>&1
+	else
+		mkdir -p "$TEST_TMP/ref-state"
+		timeout -k 5 "$OCIRT_CMD_TIMEOUT" env "$MARK" "$REF_RUNTIME" --root "$TEST_TMP/ref-state" "$@" \
+			</dev/null >/dev/null 2>&1
+	fi
+}
+
+# rt_status RT ID: "running", ... or "missing".
+rt_status() {
+	rt "$1" state "$2" >/dev/null 2>&1
+	if [ "$status" -ne 0 ]; then
+		echo missing
+	else
+		json_field status <<<"$output"
+	fi
+}
+
+# counting_bundle_for RT: $BUNDLE, $CID and $DATA of the runtime's copy of
+# the counting container (its own bundle directory and data).
+counting_bundle_for() {
+	DATA=$TEST_TMP/$1-data
+	CID=$ID-$1
+	mkdir -p "$DATA"
+	make_bundle default "$TEST_TMP/$1-bundle"
+	update_config 'c["root"]["readonly"] = False'
+	counting_bundle
+	update_config 'c["mounts"][-2]["source"] = sys.argv[3]' "$DATA"
+}
+
+# Pre-copy migration: a pre-dump saves the memory while the container runs
+# on, the final dump on top of it (--parent-path, relative to the image
+# path) saves only what changed since, and the restore reads both.
+predump_chain() {
+	local r=$1 n before
+	counting_bundle_for "$r"
+	rt_detached "$r" run -d --bundle "$BUNDLE" "$CID" || fail "$r run -d failed"
+	wait_count 3
+	rt "$r" checkpoint --pre-dump --image-path "$TEST_TMP/$r-img/p1" --work-path "$TEST_TMP/$r-work" "$CID"
+	criu_ok "$TEST_TMP/$r-work/dump.log"
+	assert_equal "$(rt_status "$r" "$CID")" running
+	n=$(last_count)
+	wait_count $((n + 3))
+	rt "$r" checkpoint --parent-path ../p1 --image-path "$TEST_TMP/$r-img/final" --work-path "$TEST_TMP/$r-work" "$CID"
+	criu_ok "$TEST_TMP/$r-work/dump.log"
+	# criu links the dump to its parent.
+	assert_equal "$(readlink "$TEST_TMP/$r-img/final/parent")" ../p1
+	assert_equal "$(rt_status "$r" "$CID")" missing
+	before=$(last_count)
+	rt "$r" restore -d --bundle "$BUNDLE" --image-path "$TEST_TMP/$r-img/final" --work-path "$TEST_TMP/$r-work" "$CID"
+	criu_ok "$TEST_TMP/$r-work/restore.log"
+	assert_equal "$(rt_status "$r" "$CID")" running
+	wait_count $((before + 3))
+	assert_log_continuous
+	rt "$r" delete --force "$CID"
+	assert_success
+}
+
+# Each scenario is a test for each runtime: under emulation (tests/vm) the
+# two together can outlast a test's time limit.
+@test "checkpoint --pre-dump, then --parent-path: the restore counts on" {
+	requires_criu
+	predump_chain ocirt
+	assert_no_leaks
+}
+
+@test "checkpoint --pre-dump, then --parent-path: runc does the same" {
+	requires_criu
+	predump_chain ref
+	assert_no_leaks
+}
+
+# start_console_receiver NAME: a console-socket receiver at
+# $TEST_TMP/NAME.sock (set as $SOCK) that keeps every pty master it is sent,
+# logs each connection to NAME.meta ("conn N fds F tty T"), types "hello"
+# into every master after the first, and drains them all.
+start_console_receiver() {
+	SOCK=$TEST_TMP/$1.sock
+	cat >"$TEST_TMP/$1.py" <<'PY'
+import array, os, select, socket, sys
+path, out = sys.argv[1], sys.argv[2]
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(path)
+srv.listen(4)
+open(out + ".ready", "w").close()
+masters, n = [], 0
+while True:
+    ready, _, _ = select.select([srv] + masters, [], [])
+    for r in ready:
+        if r is srv:
+            conn, _ = srv.accept()
+            fds = array.array("i")
+            _, anc, _, _ = conn.recvmsg(4096, socket.CMSG_SPACE(16 * fds.itemsize))
+            for lvl, typ, d in anc:
+                if lvl == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+                    fds.frombytes(d[: len(d) - (len(d) % fds.itemsize)])
+            conn.close()
+            n += 1
+            with open(out + ".meta", "a") as f:
+                f.write("conn %d fds %d tty %s\n" % (n, len(fds), all(os.isatty(x) for x in fds)))
+            masters += list(fds)
+            if n > 1:
+                for x in fds:
+                    os.write(x, b"hello\n")
+        else:
+            try:
+                data = os.read(r, 4096)
+            except OSError:
+                data = b""
+            if not data:
+                masters.remove(r)
+                continue
+            with open(out + ".data", "ab") as f:
+                f.write(data)
+PY
+	# The interpreter itself (helpers' python3 is a function: $! would be a
+	# subshell), not holding bats' fd 3, which bats waits for.
+	"$PYTHON" "$TEST_TMP/$1.py" "$SOCK" "$TEST_TMP/$1" 3>&- &
+	RECEIVER_PIDS="${RECEIVER_PIDS:-} $!"
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ -e "$TEST_TMP/$1.ready" ] && return 0
+		sleep 0.05
+	done
+	fail "console receiver did not start"
+}
+
+# A terminal container: restore takes --console-socket, as create does,
+# and sends the master of the restored pty there; the restored processes
+# still read and write their terminal.
+terminal_restore() {
+	local r=$1 before i
+	counting_bundle_for "$r"
+	set_cmd '(i=0; while :; do i=$((i+1)); echo $i >> /data/log; sleep 0.2; done) &
+while read -r l; do echo "got $l on $(tty)" >> /data/reply; done'
+	update_config 'c["process"]["terminal"] = True'
+	start_console_receiver "$r-console"
+	rt_detached "$r" run -d --console-socket "$SOCK" --bundle "$BUNDLE" "$CID" || fail "$r run -d failed"
+	wait_count 3
+	rt "$r" checkpoint --image-path "$TEST_TMP/$r-img" --work-path "$TEST_TMP/$r-work" "$CID"
+	criu_ok "$TEST_TMP/$r-work/dump.log"
+	before=$(last_count)
+	rt "$r" restore -d --console-socket "$SOCK" --bundle "$BUNDLE" --image-path "$TEST_TMP/$r-img" \
+		--work-path "$TEST_TMP/$r-work" "$CID"
+	criu_ok "$TEST_TMP/$r-work/restore.log"
+	assert_equal "$(rt_status "$r" "$CID")" running
+	wait_count $((before + 3))
+	assert_log_continuous
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$DATA/reply" ] && break
+		sleep 0.1
+	done
+	cat "$TEST_TMP/$r-console.meta" >&2
+	cat -v "$TEST_TMP/$r-console.data" >&2 || true
+	assert_equal "$(cat "$TEST_TMP/$r-console.meta")" $'conn 1 fds 1 tty True\nconn 2 fds 1 tty True'
+	assert_equal "$(cat "$DATA/reply")" "got hello on /dev/pts/0"
+	rt "$r" delete --force "$CID"
+	assert_success
+}
+
+@test "restore --console-socket: a terminal container gets a new pty master, its processes keep the pty" {
+	requires_criu
+	terminal_restore ocirt
+	assert_no_leaks
+}
+
+@test "restore --console-socket: runc does the same with a terminal container" {
+	requires_criu
+	terminal_restore ref
+	assert_no_leaks
+}
+
+# ---- podman, with the runtime as its OCI runtime (podman --runtime).
+
+# podman_counting RT [image]: a counting container of podman's, on a copy of
+# the test's rootfs (--rootfs), or on an image of it in podman's store (an
+# export carries no --rootfs container), with its counter in $DATA; its
+# name in $PC.
+podman_counting() {
+	local r=$1 root=(--rootfs "$TEST_TMP/pod-$r-rootfs")
+	DATA=$TEST_TMP/pod-$r-data
+	PC=c-$r-$ID
+	mkdir -p "$DATA"
+	if [ "${2:-}" = image ]; then
+		tar -C "$BUNDLE/rootfs" -cf "$TEST_TMP/rootfs.tar" .
+		pod "$r" import --quiet "$TEST_TMP/rootfs.tar" localhost/ocirt-ckpt:latest
+		assert_success
+		root=(localhost/ocirt-ckpt:latest)
+	else
+		cp -a "$BUNDLE/rootfs" "$TEST_TMP/pod-$r-rootfs"
+	fi
+	pod "$r" run -d --name "$PC" --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+		-e "$MARK" -v "$DATA:/data" "${root[@]}" \
+		sh -c 'i=0; while :; do i=$((i+1)); echo $i >> /data/log; echo $i > /tmp/last; sleep 0.2; done'
+	assert_success
+	wait_count 3
+}
+
+podman_checkpoint_restore() {
+	local r=$1 before
+	podman_counting "$r"
+	pod "$r" container checkpoint "$PC"
+	assert_success
+	pod "$r" inspect --format '{{.State.Status}} {{.State.Checkpointed}}' "$PC"
+	assert_output "exited true"
+	before=$(last_count)
+	sleep 1
+	assert_equal "$(last_count)" "$before"
+	pod "$r" container restore "$PC"
+	assert_success
+	# podman 4.3 shows the state as "Up N seconds ago".
+	pod "$r" ps --format '{{.Names}} {{.State}}'
+	[[ "$output" == "$PC Up "* ]] || fail "podman ps shows: $output"
+	pod "$r" inspect --format '{{.State.Status}}' "$PC"
+	assert_output running
+	wait_count $((before + 3))
+	assert_log_continuous
+	# The restored container takes podman's exec, and its rootfs is the
+	# one the counter wrote to.
+	pod "$r" exec "$PC" cat /tmp/last
+	assert_success
+	[ "$output" -gt "$before" ] || fail "/tmp/last is $output, not past $before"
+	pod "$r" rm --force --time 0 "$PC"
+	assert_success
+}
+
+@test "podman container checkpoint, restore: the container counts on and podman shows it running" {
+	requires_criu
+	requires_cmd podman conmon
+	podman_dirs "$TEST_TMP/podman" systemd
+	podman_checkpoint_restore "$OCIRT_NAME"
+}
+
+@test "podman container checkpoint, restore: the same with runc" {
+	requires_criu
+	requires_cmd podman conmon
+	podman_dirs "$TEST_TMP/podman" systemd
+	podman_checkpoint_restore runc
+}
+
+podman_export_import() {
+	local r=$1 before
+	podman_counting "$r" image
+	pod "$r" container checkpoint --export "$TEST_TMP/$r.tar" "$PC"
+	assert_success
+	[ -s "$TEST_TMP/$r.tar" ] || fail "no $TEST_TMP/$r.tar"
+	before=$(last_count)
+	pod "$r" rm --force --time 0 "$PC"
+	assert_success
+	pod "$r" container restore --import "$TEST_TMP/$r.tar"
+	assert_success
+	# podman 4.3 shows the state as "Up N seconds ago".
+	pod "$r" ps --format '{{.Names}} {{.State}}'
+	[[ "$output" == "$PC Up "* ]] || fail "podman ps shows: $output"
+	pod "$r" inspect --format '{{.State.Status}}' "$PC"
+	assert_output running
+	wait_count $((before + 3))
+	assert_log_continuous
+	pod "$r" rm --force --time 0 "$PC"
+	assert_success
+}
+
+@test "podman container checkpoint --export, restore --import: the imported container counts on" {
+	requires_criu
+	requires_cmd podman conmon
+	podman_dirs "$TEST_TMP/podman" systemd
+	podman_export_import "$OCIRT_NAME"
+}
+
+@test "podman container checkpoint --export, restore --import: the same with runc" {
+	requires_criu
+	requires_cmd podman conmon
+	podman_dirs "$TEST_TMP/podman" systemd
+	podman_export_import runc
 }
