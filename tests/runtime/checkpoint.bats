@@ -601,6 +601,16 @@ podman_counting() {
 	wait_count 3
 }
 
+# The restored container as podman lists and inspects it.
+assert_podman_shows_running() {
+	local r=$1
+	# podman 4.3 shows the state as "Up N seconds ago".
+	pod "$r" ps --format '{{.Names}} {{.State}}'
+	[[ "$output" == "$PC Up "* ]] || fail "podman ps shows: $output"
+	pod "$r" inspect --format '{{.State.Status}}' "$PC"
+	assert_output running
+}
+
 podman_checkpoint_restore() {
 	local r=$1 before
 	podman_counting "$r"
@@ -613,11 +623,7 @@ podman_checkpoint_restore() {
 	assert_equal "$(last_count)" "$before"
 	pod "$r" container restore "$PC"
 	assert_success
-	# podman 4.3 shows the state as "Up N seconds ago".
-	pod "$r" ps --format '{{.Names}} {{.State}}'
-	[[ "$output" == "$PC Up "* ]] || fail "podman ps shows: $output"
-	pod "$r" inspect --format '{{.State.Status}}' "$PC"
-	assert_output running
+	assert_podman_shows_running "$r"
 	wait_count $((before + 3))
 	assert_log_continuous
 	# The restored container takes podman's exec, and its rootfs is the
@@ -654,11 +660,7 @@ podman_export_import() {
 	assert_success
 	pod "$r" container restore --import "$TEST_TMP/$r.tar"
 	assert_success
-	# podman 4.3 shows the state as "Up N seconds ago".
-	pod "$r" ps --format '{{.Names}} {{.State}}'
-	[[ "$output" == "$PC Up "* ]] || fail "podman ps shows: $output"
-	pod "$r" inspect --format '{{.State.Status}}' "$PC"
-	assert_output running
+	assert_podman_shows_running "$r"
 	wait_count $((before + 3))
 	assert_log_continuous
 	pod "$r" rm --force --time 0 "$PC"
