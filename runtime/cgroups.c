@@ -930,13 +930,7 @@ rt_cgroup_display_path(const struct rt_cgroup *cg)
 int
 rt_cgroup_enter(const struct rt_cgroup *cg, pid_t pid, struct oci_error **err)
 {
-  char buf[32];
-
-  snprintf(buf, sizeof buf, "%d", (int)pid);
-  for (size_t i = 0; i < cg->n; i++)
-    if (rt_cg_write(cg->log, cg->h[i].dir, "cgroup.procs", buf, err) < 0)
-      return oci_error_wrap(err, "joining cgroup `%s`", cg->h[i].dir);
-  return 0;
+  return rt_cgroup_enter_subs(cg, pid, NULL, 0, err);
 }
 
 /* After systemd made the unit's cgroup: the path it chose, the controllers
@@ -969,12 +963,13 @@ join_started_unit(struct rt_cgroup *cg, const char *unit_cgroup, const struct oc
 }
 
 int
-rt_cgroup_start(struct rt_cgroup *cg, const struct oci_resources *res, pid_t pid, struct oci_error **err)
+rt_cgroup_start(struct rt_cgroup *cg, const struct oci_resources *res, pid_t pid, struct rt_cgroup_join *j,
+                struct oci_error **err)
 {
   cleanup_free char *unit_cgroup = NULL;
 
   if (cg->sd.unit == NULL)
-    return rt_cgroup_enter(cg, pid, err);
+    return j ? rt_cgroup_join_finish(j, pid, err) : rt_cgroup_enter(cg, pid, err);
   if (cg->log)
     rt_debug(cg->log, "cgroup: starting the systemd unit %s with pid %d", cg->sd.unit, (int)pid);
   if (rt_cg_sd_start(&cg->sd, cg->sd_description, pid, cg->mode == RT_CG_UNIFIED, res, &unit_cgroup, err) < 0)
@@ -1017,47 +1012,18 @@ rt_cgroup_check_subs(char *const *subs, size_t n, struct oci_error **err)
   return 0;
 }
 
-/* The entry of `subs` for hierarchy `m`, or NULL. */
-static const char *
-sub_for(const struct rt_cg_mount *m, char *const *subs, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    {
-      const char *colon = strchr(subs[i], ':');
-      if (colon == NULL)
-        return subs[i];
-      if (m->v2)
-        continue;
-      cleanup_free char *ctrls = xstrndup(subs[i], (size_t)(colon - subs[i]));
-      char *save = NULL;
-      for (char *c = strtok_r(ctrls, ",", &save); c; c = strtok_r(NULL, ",", &save))
-        if (rt_cg_options_have(m->options, c))
-          return colon + 1;
-    }
-  return NULL;
-}
-
 int
 rt_cgroup_enter_subs(const struct rt_cgroup *cg, pid_t pid, char *const *subs, size_t n,
                      struct oci_error **err)
 {
-  char buf[32];
+  struct rt_cgroup_join j;
+  int r;
 
-  if (n == 0)
-    return rt_cgroup_enter(cg, pid, err);
-  snprintf(buf, sizeof buf, "%d", (int)pid);
-  for (size_t i = 0; i < cg->n; i++)
-    {
-      const char *sub = sub_for(&cg->h[i].m, subs, n);
-      cleanup_free char *dir = sub ? xasprintf("%s/%s", cg->h[i].dir, sub) : xstrdup(cg->h[i].dir);
-      struct stat st;
-
-      if (sub && (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)))
-        return oci_error_errno(err, "sub-cgroup `%s` (%s)", sub, dir);
-      if (rt_cg_write(cg->log, dir, "cgroup.procs", buf, err) < 0)
-        return oci_error_wrap(err, "joining cgroup `%s`", dir);
-    }
-  return 0;
+  if (rt_cgroup_join_prepare(cg, subs, n, 0, &j, err) < 0)
+    return -1;
+  r = rt_cgroup_join_finish(&j, pid, err);
+  rt_cgroup_join_clear(&j);
+  return r;
 }
 
 int

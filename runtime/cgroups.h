@@ -38,11 +38,46 @@ const char *rt_cgroup_path(const struct rt_cgroup *cg);
 /* The same on one line, for messages ("/common; memory:/other"). */
 char *rt_cgroup_display_path(const struct rt_cgroup *cg);
 
+/* Putting a new process in the cgroup (cgroups-join.c): the parent
+ * prepares before the process exists, creates it with
+ * rt_cgroup_join_clone, the process calls rt_cgroup_join_self first thing
+ * and the parent rt_cgroup_join_finish.  Where the process can enter
+ * itself it does, because a pid written by another process waits for the
+ * kernel's global cgroup lock (an RCU grace period, milliseconds); the
+ * parent writes the pid for the hierarchies where it cannot. */
+enum
+{
+  RT_CG_JOIN_CLONE_INTO = 1, /* cgroup2: created inside, clone3(CLONE_INTO_CGROUP) */
+  RT_CG_JOIN_SELF = 2,       /* v1: the process writes 0 to each hierarchy's `tasks` */
+};
+struct rt_cgroup_join
+{
+  const struct rt_cgroup *cg;
+  size_t n;
+  char **dirs; /* per hierarchy: the directory the process goes to */
+  int *tasks;  /* per hierarchy: its `tasks`, opened for the process, or -1 */
+  int into_fd; /* the cgroup2 directory for CLONE_INTO_CGROUP, or -1 */
+  size_t into_index;
+  bool born_inside; /* the clone went into into_fd's cgroup */
+};
+/* `subs` as for rt_cgroup_enter_subs; `how`: RT_CG_JOIN_* (0: the parent
+ * writes every pid; always so under --systemd-cgroup). */
+int rt_cgroup_join_prepare(const struct rt_cgroup *cg, char *const *subs, size_t n_subs, int how,
+                           struct rt_cgroup_join *j, struct oci_error **err);
+/* clone(flags | SIGCHLD), into the cgroup2 cgroup where it can.  `j` may be
+ * NULL. */
+pid_t rt_cgroup_join_clone(struct rt_cgroup_join *j, int flags);
+int rt_cgroup_join_self(struct rt_cgroup_join *j, const struct rt_context *log, struct oci_error **err);
+int rt_cgroup_join_finish(struct rt_cgroup_join *j, pid_t pid, struct oci_error **err);
+void rt_cgroup_join_clear(struct rt_cgroup_join *j);
+
 int rt_cgroup_enter(const struct rt_cgroup *cg, pid_t pid, struct oci_error **err);
-/* Put a new container's first process in its cgroup: rt_cgroup_enter, or
- * with --systemd-cgroup, start the unit with `pid` in it and with `res`
- * as its properties (the path then is what systemd says it is). */
-int rt_cgroup_start(struct rt_cgroup *cg, const struct oci_resources *res, pid_t pid, struct oci_error **err);
+/* Put a new container's first process in its cgroup: rt_cgroup_join_finish
+ * (rt_cgroup_enter when `j` is NULL), or with --systemd-cgroup, start the
+ * unit with `pid` in it and with `res` as its properties (the path then is
+ * what systemd says it is). */
+int rt_cgroup_start(struct rt_cgroup *cg, const struct oci_resources *res, pid_t pid,
+                    struct rt_cgroup_join *j, struct oci_error **err);
 /* `exec --cgroup`: each of `subs` is "PATH" (alone: every hierarchy) or
  * "CONTROLLER[,CONTROLLER...]:PATH" (v1 hierarchies of those controllers),
  * an existing sub-cgroup of the container's; hierarchies no entry names

@@ -108,6 +108,7 @@ struct create_job
   struct rt_mempolicy mempolicy;
   struct rt_seccomp_filter seccomp; /* compiled once, here: the init only loads it */
   struct rt_cgroup *cg;
+  struct rt_cgroup_join cg_join; /* valid when cg, from job_spawn on */
   struct rt_ns_plan ns;
   int sync[2];
   pid_t stage1; /* the process we cloned; it is the init unless it forks */
@@ -127,6 +128,7 @@ job_init(struct create_job *job, const struct rt_context *ctx, const char *id,
   job->keep_master = keep_master;
   job->dirfd = job->fifo_fd = job->master = -1;
   job->sync[0] = job->sync[1] = -1;
+  job->cg_join.into_fd = -1;
 }
 
 static void
@@ -189,6 +191,7 @@ job_clear(struct create_job *job)
   free(job->bundle);
   free(job->rootfs);
   free(job->rootfs_real);
+  rt_cgroup_join_clear(&job->cg_join);
   rt_cgroup_free(job->cg);
   rt_seccomp_filter_clear(&job->seccomp);
   rt_ns_plan_clear(&job->ns);
@@ -401,6 +404,10 @@ job_spawn(struct create_job *job, struct oci_error **err)
     return -1;
   if ((job->ns.new_user || has_idmapped_mounts(job->cfg)) && open_bind_sources(job, err) < 0)
     return -1;
+  if (job->cg
+      && rt_cgroup_join_prepare(job->cg, NULL, 0, RT_CG_JOIN_CLONE_INTO | RT_CG_JOIN_SELF, &job->cg_join, err)
+             < 0)
+    return -1;
 
   args = (struct rt_init_args){
     .cfg = job->cfg,
@@ -422,13 +429,14 @@ job_spawn(struct create_job *job, struct oci_error **err)
     .seccomp = &job->seccomp,
     .log_fd = job->ctx->log_fd,
     .log_json = job->ctx->log_json,
-    .parent_fds = { job->dirfd, job->sync[0], -1, -1 },
+    .cgroup_join = job->cg ? &job->cg_join : NULL,
+    .parent_fds = { job->dirfd, job->sync[0], job->cg_join.into_fd, -1 },
     .log = *job->ctx,
   };
   args.log.log_sock = job->sync[1];
   /* A fork, not a re-exec: the init runs the code below with the parsed
    * config already in memory. */
-  pid = syscall(SYS_clone, job->ns.clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+  pid = rt_cgroup_join_clone(job->cg ? &job->cg_join : NULL, job->ns.clone_flags);
   if (pid < 0)
     return oci_error_errno(err, "cloning the container init");
   if (pid == 0)
@@ -558,7 +566,7 @@ job_drive(struct create_job *job, struct oci_error **err)
     return -1;
   if (job->cg)
     {
-      if (rt_cgroup_start(job->cg, lnx ? lnx->resources : NULL, job->stage1, err) < 0)
+      if (rt_cgroup_start(job->cg, lnx ? lnx->resources : NULL, job->stage1, &job->cg_join, err) < 0)
         return -1;
       if (lnx && lnx->resources && rt_cgroup_apply(job->cg, lnx->resources, err) < 0)
         return -1;
@@ -1302,7 +1310,7 @@ rt_restore_start_cgroup(struct rt_restore_job *r, pid_t pid, struct oci_error **
 
   if (r->job.cg == NULL)
     return 0;
-  if (rt_cgroup_start(r->job.cg, lnx ? lnx->resources : NULL, pid, err) < 0)
+  if (rt_cgroup_start(r->job.cg, lnx ? lnx->resources : NULL, pid, NULL, err) < 0)
     return -1;
   if (lnx && lnx->resources && rt_cgroup_apply(r->job.cg, lnx->resources, err) < 0)
     return -1;

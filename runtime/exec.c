@@ -42,11 +42,12 @@ struct exec_job
   const struct oci_process *proc; /* what runs: opts->process or cfg->process */
   struct rt_state *st;
   struct rt_cgroup *cg;
-  int dirfd;             /* the state lock, held until the process runs */
-  int pidfd;             /* the container init */
-  int rootfd;            /* its root directory (O_PATH) */
-  int ns_flags;          /* CLONE_NEW* to join through the pidfd */
-  enum rt_status status; /* the container's, when we started */
+  struct rt_cgroup_join cg_join; /* valid when cg, from spawn on */
+  int dirfd;                     /* the state lock, held until the process runs */
+  int pidfd;                     /* the container init */
+  int rootfd;                    /* its root directory (O_PATH) */
+  int ns_flags;                  /* CLONE_NEW* to join through the pidfd */
+  enum rt_status status;         /* the container's, when we started */
   int sync[2];
   pid_t stage1, pid;
   int master;
@@ -62,6 +63,7 @@ job_clear(struct exec_job *job)
   oci_config_free(job->cfg);
   rt_seccomp_filter_clear(&job->seccomp);
   rt_state_free(job->st);
+  rt_cgroup_join_clear(&job->cg_join);
   rt_cgroup_free(job->cg);
   int *fds[] = { &job->dirfd, &job->pidfd, &job->rootfd, &job->sync[0], &job->sync[1], &job->master };
   for (size_t i = 0; i < OCI_ARRAY_SIZE(fds); i++)
@@ -277,9 +279,10 @@ stage1_run(struct exec_job *job, struct oci_error **err)
   struct rt_sync_msg msg;
   pid_t pid;
 
-  /* The parent moves us into the cgroup first: joining the cgroup
-   * namespace then makes that cgroup our root there. */
-  if (rt_sync_expect(job->sync[1], RT_SYNC_GO, &msg, err) < 0)
+  /* The cgroup first (the parent's part of it before GO): joining the
+   * cgroup namespace then makes that cgroup our root there. */
+  if (rt_sync_expect(job->sync[1], RT_SYNC_GO, &msg, err) < 0
+      || (job->cg && rt_cgroup_join_self(&job->cg_join, &job->child_log, err) < 0))
     return -1;
   if (job->ns_flags && job->child_log.debug)
     {
@@ -395,8 +398,7 @@ drive(struct exec_job *job, struct oci_error **err)
    * before the cgroup; the process applies `final` once in it. */
   if (rt_cpu_affinity_initial(job->ctx, &job->affinity, job->stage1, err) < 0)
     return -1;
-  if (job->cg
-      && rt_cgroup_enter_subs(job->cg, job->stage1, job->opts->cgroups, job->opts->cgroups_len, err) < 0)
+  if (job->cg && rt_cgroup_join_finish(&job->cg_join, job->stage1, err) < 0)
     return -1;
   if (rt_sync_send(job->sync[0], RT_SYNC_GO, 0, -1, err) < 0)
     return -1;
@@ -439,7 +441,15 @@ spawn(struct exec_job *job, struct oci_error **err)
 
   if (rt_sync_pair(job->sync, err) < 0)
     return -1;
-  pid = fork();
+  /* execCPUAffinity.initial holds until the process joins the cgroup: the
+   * parent sets it first, so the process must not be born inside. */
+  if (job->cg
+      && rt_cgroup_join_prepare(job->cg, job->opts->cgroups, job->opts->cgroups_len,
+                                RT_CG_JOIN_SELF | (job->affinity.has_initial ? 0 : RT_CG_JOIN_CLONE_INTO),
+                                &job->cg_join, err)
+             < 0)
+    return -1;
+  pid = rt_cgroup_join_clone(job->cg ? &job->cg_join : NULL, 0);
   if (pid < 0)
     return oci_error_errno(err, "forking");
   if (pid == 0)
@@ -502,6 +512,7 @@ rt_container_exec(const struct rt_context *ctx, const char *id, const struct rt_
     .rootfd = -1,
     .sync = { -1, -1 },
     .master = -1,
+    .cg_join = { .into_fd = -1 },
   };
   cleanup_close int sigfd = -1;
   sigset_t old;

@@ -337,8 +337,13 @@ rt_init_main(struct rt_init_args *a)
     close(a->parent_fds[i]);
   rt_child_begin();
 
-  if (rt_sync_expect(a->sync_fd, RT_SYNC_GO, &msg, &err) < 0 || enter_namespaces(a, &err) < 0
-      || set_nondumpable(&err) < 0 || init_container(a, &child, &exec, &err) < 0)
+  /* GO: the parent wrote our cgroups' limits, and the pid where we cannot
+   * enter ourselves; the cgroups before the namespaces, so that a new
+   * cgroup namespace is rooted at ours. */
+  if (rt_sync_expect(a->sync_fd, RT_SYNC_GO, &msg, &err) < 0
+      || (a->cgroup_join && rt_cgroup_join_self(a->cgroup_join, &a->log, &err) < 0)
+      || enter_namespaces(a, &err) < 0 || set_nondumpable(&err) < 0
+      || init_container(a, &child, &exec, &err) < 0)
     {
       rt_sync_send_error(a->sync_fd, err);
       _exit(1);

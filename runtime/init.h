@@ -10,6 +10,7 @@
 #include "mounts.h"
 #include "seccomp.h"
 #include "context.h"
+#include "cgroups.h"
 #include "namespaces.h"
 
 struct rt_init_args
@@ -38,6 +39,7 @@ struct rt_init_args
   int fd_dir;                                /* our /proc/self/fd, opened before pivot_root to reopen
                                                 fifo_fd by (the container may have no /proc); set by
                                                 rt_init_main */
+  struct rt_cgroup_join *cgroup_join;        /* the cgroups we enter ourselves, or NULL */
   int log_fd;                                /* --log file for errors after the parent is gone, or -1 */
   bool log_json;
   struct rt_context log; /* the parent's, with log_sock = sync_fd: --debug

@@ -345,6 +345,49 @@ exec_in_sub() {
 	assert_no_leaks
 }
 
+# cgroup_membership RT: where the init of a container with a pids limit and
+# two exec'd processes (-d --pid-file as the shims pass it, and one in the
+# foreground) are, per hierarchy ("controllers:path", the container's id
+# replaced by ID), and in how many host directories their pids are listed.
+cgroup_membership() {
+	local rt=$1 id="$ID-$1" pid epid d
+	make_bundle default "$TEST_TMP/$rt"
+	set_args sleep 1000
+	update_config 'c["linux"]["resources"] = {"pids": {"limit": 50}}'
+	"$rt" run -d --bundle "$TEST_TMP/$rt" "$id"
+	assert_success
+	pid=$(rt_pid "$rt" "$id")
+	"$rt" exec -d --pid-file "$TEST_TMP/$rt.pid" "$id" sleep 1000
+	assert_success
+	epid=$(cat "$TEST_TMP/$rt.pid")
+	echo "init:"
+	sed "s/$id/ID/g" "/proc/$pid/cgroup" | cut -d: -f2- | sort
+	echo "listed in $(cgroup_dirs "$pid" | wc -l) host directories"
+	echo "exec -d:"
+	sed "s/$id/ID/g" "/proc/$epid/cgroup" | cut -d: -f2- | sort
+	echo "listed in $(cgroup_dirs "$epid" | wc -l) host directories"
+	echo "exec (foreground):"
+	"$rt" exec "$id" sh -c 'cut -d: -f2- /proc/self/cgroup | sort'
+	sed "s/$id/ID/g" <<<"$output"
+	for d in $(cgroup_dirs "$pid"); do
+		[ -f "$d/pids.current" ] && echo "pids.current $(cat "$d/pids.current")"
+	done
+	"$rt" delete --force "$id" >&2
+}
+
+# bats test_tags=vm
+@test "compat: the init and exec'd processes are in the container's cgroup in every hierarchy (runc, ocirt)" {
+	local got
+	same_as_runc cgroup_membership
+	[[ "$got" == *"ID"* ]] || fail "not in a cgroup named after the container: $got"
+	# every hierarchy of the host, not just some
+	local n
+	n=$(grep -c . /proc/self/cgroup)
+	[[ "$got" == *"listed in $n host directories"*"listed in $n host directories"* ]] ||
+		fail "not in all $n hierarchies: $got"
+	assert_no_leaks
+}
+
 @test "compat: exec that cannot start its process exits 255, not a status the program could give (runc, ocirt)" {
 	local rt
 	for rt in ref ocirt; do
