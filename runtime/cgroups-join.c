@@ -119,8 +119,9 @@ rt_cgroup_join_prepare(const struct rt_cgroup *cg, char *const *subs, size_t n_s
   j->tasks = xcalloc(cg->n ? cg->n : 1, sizeof *j->tasks);
   for (size_t i = 0; i < cg->n; i++)
     j->tasks[i] = -1;
-  /* systemd puts the process in the unit's cgroup itself. */
-  if (cg->sd.unit)
+  /* A new systemd unit's cgroup exists only once systemd started it with
+   * the pid in it (rt_cgroup_start); an existing unit's is like any. */
+  if (cg->sd.unit && cg->created)
     how = 0;
   for (size_t i = 0; i < cg->n; i++)
     {
