@@ -161,6 +161,12 @@ rt_cgroup_join_clone(struct rt_cgroup_join *j, int flags)
 int
 rt_cgroup_join_self(struct rt_cgroup_join *j, const struct rt_context *log, struct oci_error **err)
 {
+  /* Our copy: nothing of the host's cgroup tree stays open in here. */
+  if (j->into_fd >= 0)
+    {
+      close(j->into_fd);
+      j->into_fd = -1;
+    }
   for (size_t i = 0; i < j->n; i++)
     {
       ssize_t r;
@@ -188,16 +194,16 @@ rt_cgroup_join_finish(struct rt_cgroup_join *j, pid_t pid, struct oci_error **er
   snprintf(buf, sizeof buf, "%d", (int)pid);
   for (size_t i = 0; i < j->n; i++)
     {
-      bool by_child = j->tasks[i] >= 0 || (j->born_inside && i == j->into_index);
-
       if (j->tasks[i] >= 0)
         {
-          close(j->tasks[i]); /* the child's copy is the one it writes */
+          /* The process writes its own copy (rt_cgroup_join_self). */
+          close(j->tasks[i]);
           j->tasks[i] = -1;
+          continue;
         }
-      if (by_child)
+      if (j->born_inside && i == j->into_index)
         {
-          if (j->cg->log && j->born_inside && i == j->into_index)
+          if (j->cg->log)
             rt_debug(j->cg->log, "cgroup: pid %d was created in %s (CLONE_INTO_CGROUP)", (int)pid,
                      j->dirs[i]);
           continue;

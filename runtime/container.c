@@ -430,7 +430,7 @@ job_spawn(struct create_job *job, struct oci_error **err)
     .log_fd = job->ctx->log_fd,
     .log_json = job->ctx->log_json,
     .cgroup_join = job->cg ? &job->cg_join : NULL,
-    .parent_fds = { job->dirfd, job->sync[0], job->cg_join.into_fd, -1 },
+    .parent_fds = { job->dirfd, job->sync[0], -1, -1 },
     .log = *job->ctx,
   };
   args.log.log_sock = job->sync[1];
