@@ -139,7 +139,9 @@ main() {
 	cat "$env" >&2
 	send env.txt "$env"
 	rm -f "$env"
-	export BATS_TEST_TIMEOUT HOME=/root
+	# Each test's time in the logs (tests/lib/run-bats): what the suites
+	# are split and ordered by.
+	export BATS_TEST_TIMEOUT HOME=/root OCIRT_BATS_TIMING=1
 	# Every suite against the runtime under test first, so that its counts
 	# are complete even when time runs out.  The controls then run the
 	# suites that failed (every suite with CONTROL=always): they are there
