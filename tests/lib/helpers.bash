@@ -308,6 +308,11 @@ use_test_cgroup() {
 # directory, on v1 the one of controller $2 (default memory).
 cgroup_dir() {
 	local root=/sys/fs/cgroup d
+	# Where use_test_cgroup put it, without a walk of the whole tree.
+	if [ -n "${TEST_CGROUP:-}" ] && [ -d "$TEST_CGROUP/$1" ]; then
+		echo "$TEST_CGROUP/$1"
+		return 0
+	fi
 	cgroup_v2 || root=/sys/fs/cgroup/${2:-memory}
 	d=$(find "$root" -maxdepth 8 -type d -name "$1" 2>/dev/null | head -1)
 	[ -n "$d" ] || fail "no cgroup directory for $1 under $root" || return 1
@@ -316,9 +321,12 @@ cgroup_dir() {
 
 # ---------------------------------------------------------------- state
 
-# json_field KEY < JSON: print one top-level field of a JSON object.
+# json_field KEY < JSON: print one top-level field of a JSON object (a
+# string or a number; empty when absent).  jq, not python: the waits poll
+# through it, and python's start costs half a second under emulation
+# (tests/vm).
 json_field() {
-	python3 -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else v)' "$1"
+	jq -r --arg k "$1" '.[$k] | if . == null then "" else . end'
 }
 
 # container_status ID: its status, or "missing" when state fails.
