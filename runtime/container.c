@@ -1250,12 +1250,12 @@ struct rt_restore_job
 
 int
 rt_restore_prepare(const struct rt_context *ctx, const char *id, const struct rt_create_opts *opts,
-                   struct rt_restore_job **out, struct oci_error **err)
+                   bool keep_master, struct rt_restore_job **out, struct oci_error **err)
 {
   struct rt_restore_job *r = xzalloc(sizeof *r);
   struct create_job *job = &r->job;
 
-  job_init(job, ctx, id, opts, false);
+  job_init(job, ctx, id, opts, keep_master);
   rt_time_rfc3339(job->created, sizeof job->created, true);
   if (job_load_config(job, err) < 0 || job_make_state_dir(job, err) < 0
       || (!ctx->cgroups_disabled && job_make_cgroup(job, err) < 0))
