@@ -321,12 +321,9 @@ cgroup_dir() {
 
 # ---------------------------------------------------------------- state
 
-# json_field KEY < JSON: print one top-level field of a JSON object (a
-# string or a number; empty when absent).  jq, not python: the waits poll
-# through it, and python's start costs half a second under emulation
-# (tests/vm).
+# json_field KEY < JSON: print one top-level field of a JSON object.
 json_field() {
-	jq -r --arg k "$1" '.[$k] | if . == null then "" else . end'
+	python3 -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else v)' "$1"
 }
 
 # container_status ID: its status, or "missing" when state fails.
