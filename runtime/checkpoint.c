@@ -871,10 +871,13 @@ run_restore(const struct rt_context *ctx, struct restore_child *c, const char *p
 }
 
 /* The notifications of a terminal container's restore: criu made a new pty
- * for the restored slave, and its master goes where create sends one. */
+ * for the restored slave, and its master goes where create sends one: to
+ * --console-socket, or, in the foreground without one, to us (`master`),
+ * to be relayed to the caller's terminal as `run` does. */
 struct pty_handoff
 {
   const char *console_socket;
+  int master;
   struct oci_error *err;
 };
 
@@ -892,18 +895,25 @@ on_criu_notify(const char *script, int fd, void *data)
     }
   if (fd < 0)
     return oci_error_set(&h->err, 0, "criu's orphan-pts-master notification came without the master") == 0;
+  if (h->console_socket == NULL && h->master < 0)
+    {
+      h->master = fd;
+      return true;
+    }
   r = h->console_socket ? rt_console_socket_send(h->console_socket, fd, &h->err)
-                        : oci_error_set(&h->err, 0, "restoring a terminal container needs --console-socket");
+                        : oci_error_set(&h->err, 0, "criu sent a second pty master");
   close(fd);
   return r == 0;
 }
 
-/* Run `criu swrk` for a restore whose pty master must come back to us. */
+/* Run `criu swrk` for a restore whose pty master must come back to us: it
+ * goes to `console_socket`, or without one into *master. */
 static int
 run_restore_swrk(const struct rt_context *ctx, struct restore_child *c, const char *image,
-                 const char *console_socket, const char *log_path, pid_t *init, struct oci_error **err)
+                 const char *console_socket, const char *log_path, pid_t *init, int *master,
+                 struct oci_error **err)
 {
-  struct pty_handoff h = { .console_socket = console_socket };
+  struct pty_handoff h = { .console_socket = console_socket, .master = -1 };
   struct rt_criu_req req = {
     .type = RT_CRIU_RESTORE,
     .config_file = c->swrk_config,
@@ -943,8 +953,14 @@ run_restore_swrk(const struct rt_context *ctx, struct restore_child *c, const ch
     }
   else if (r == 0 && !resp.success)
     r = criu_failed("restore", status ? status : 1 << 8, log_path, resp.errmsg, err);
+  else if (r == 0 && console_socket == NULL && h.master < 0)
+    r = oci_error_set(err, 0, "criu restored a terminal container without sending its pty master");
   else if (r == 0)
     *init = resp.pid;
+  if (r == 0)
+    *master = h.master;
+  else if (h.master >= 0)
+    close(h.master);
   oci_error_free(h.err);
   rt_criu_resp_clear(&resp);
   return r;
@@ -980,6 +996,7 @@ struct restore_run
   char *image, *work, *criu_root, *criu_config, *pidfile;
   char **fds;
   int netns_fd;
+  int master; /* a foreground terminal restore's pty, relayed to the caller */
   pid_t init;
 };
 
@@ -1018,7 +1035,7 @@ restore_steps(struct restore_run *r, const sigset_t *sigmask, struct oci_error *
   if (resolve_dirs(&o->criu, false, &r->image, &r->work, err) < 0
       || read_descriptors(r->image, &r->fds, err) < 0)
     return -1;
-  if (rt_restore_prepare(r->ctx, r->id, &o->create, &r->job, err) < 0)
+  if (rt_restore_prepare(r->ctx, r->id, &o->create, !o->detach, &r->job, err) < 0)
     return -1;
   cfg = rt_restore_config(r->job);
   if (check_joined_namespaces(cfg, err) < 0)
@@ -1061,7 +1078,8 @@ restore_steps(struct restore_run *r, const sigset_t *sigmask, struct oci_error *
         .swrk_config = r->criu_config,
       };
       if (cfg->process->terminal)
-        ret = run_restore_swrk(r->ctx, &child, r->image, o->create.console_socket, log_path, &r->init, err);
+        ret = run_restore_swrk(r->ctx, &child, r->image, o->create.console_socket, log_path, &r->init,
+                               &r->master, err);
       else
         ret = run_restore(r->ctx, &child, r->pidfile, log_path, &r->init, err);
       (void)unlink(r->criu_config);
@@ -1079,6 +1097,8 @@ restore_run_clear(struct restore_run *r)
 {
   if (r->netns_fd >= 0)
     close(r->netns_fd);
+  if (r->master >= 0)
+    close(r->master);
   free(r->image);
   free(r->work);
   free(r->criu_root);
@@ -1087,13 +1107,16 @@ restore_run_clear(struct restore_run *r)
   cleanup_strvp(&r->fds);
 }
 
+/* As a foreground `run`: the caller's signals go to the init, a terminal
+ * container's pty (`master`, or -1) is relayed to the caller's stdio, and
+ * the init's end is our exit status. */
 static int
-restore_foreground(const struct rt_context *ctx, const char *id, pid_t init, int sigfd, int *exit_status,
-                   struct oci_error **err)
+restore_foreground(const struct rt_context *ctx, const char *id, pid_t init, int master, int sigfd,
+                   int *exit_status, struct oci_error **err)
 {
   struct rt_foreground w = { .pid = init };
   cleanup_error struct oci_error *ignored = NULL;
-  int r = rt_foreground_wait(&w, sigfd, -1, err);
+  int r = rt_foreground_wait(&w, sigfd, master, err);
 
   if (r < 0 && !w.exited)
     rt_process_kill_and_reap(init);
@@ -1110,7 +1133,7 @@ rt_container_restore(const struct rt_context *ctx, const char *id, const struct 
 {
   cleanup_free char *criu = find_criu();
   cleanup_close int sigfd = -1;
-  struct restore_run r = { .ctx = ctx, .id = id, .opts = opts, .netns_fd = -1 };
+  struct restore_run r = { .ctx = ctx, .id = id, .opts = opts, .netns_fd = -1, .master = -1 };
   sigset_t old;
   int ret;
 
@@ -1125,11 +1148,11 @@ rt_container_restore(const struct rt_context *ctx, const char *id, const struct 
   if (r.criu_root)
     (void)rmdir(r.criu_root);
   rt_restore_finish(r.job, ret == 0);
-  restore_run_clear(&r);
   if (ret < 0)
     oci_error_wrap(err, "restore");
   else if (!opts->detach)
-    ret = restore_foreground(ctx, id, r.init, sigfd, exit_status, err);
+    ret = restore_foreground(ctx, id, r.init, r.master, sigfd, exit_status, err);
+  restore_run_clear(&r);
   if (!opts->detach)
     rt_foreground_end(&old);
   return ret;

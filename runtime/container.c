@@ -1165,17 +1165,10 @@ run_foreground(const struct rt_context *ctx, const char *id, const struct rt_cre
   cleanup_close int master = -1;
   struct rt_foreground w = { 0 };
   cleanup_error struct oci_error *cleanup_err = NULL;
-  struct sigaction ignore = { .sa_handler = SIG_IGN }, old_pipe;
   int r, r2;
 
   if (create_container(ctx, id, opts, true, &w.pid, &master, err) < 0)
     return -1;
-  /* The relay writes the container's terminal output to our stdout, which
-   * may be a pipe whose reader is gone (`ocirt run c | head`): the write
-   * must fail with EPIPE (the relay then drops the output) rather than
-   * kill us and orphan the container.  Ignored only now: the container
-   * init, already cloned, keeps the caller's disposition. */
-  sigaction(SIGPIPE, &ignore, &old_pipe);
   r = rt_container_start(ctx, id, err);
   if (r == 0)
     r = rt_foreground_wait(&w, sigfd, master, err);
@@ -1191,7 +1184,6 @@ run_foreground(const struct rt_context *ctx, const char *id, const struct rt_cre
   /* --keep leaves a container that ran as a stopped one; one that failed
    * to start is removed all the same. */
   r2 = keep && r == 0 ? 0 : rt_container_delete(ctx, id, true, r < 0 ? &cleanup_err : err);
-  sigaction(SIGPIPE, &old_pipe, NULL);
   if (r < 0 || r2 < 0)
     return -1;
   *exit_status = rt_foreground_exit_code(&w);
@@ -1266,12 +1258,12 @@ struct rt_restore_job
 
 int
 rt_restore_prepare(const struct rt_context *ctx, const char *id, const struct rt_create_opts *opts,
-                   struct rt_restore_job **out, struct oci_error **err)
+                   bool keep_master, struct rt_restore_job **out, struct oci_error **err)
 {
   struct rt_restore_job *r = xzalloc(sizeof *r);
   struct create_job *job = &r->job;
 
-  job_init(job, ctx, id, opts, false);
+  job_init(job, ctx, id, opts, keep_master);
   rt_time_rfc3339(job->created, sizeof job->created, true);
   if (job_load_config(job, err) < 0 || job_make_state_dir(job, err) < 0
       || (!ctx->cgroups_disabled && job_make_cgroup(job, err) < 0))

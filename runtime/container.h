@@ -59,12 +59,14 @@ int rt_spec_write(const char *bundle, bool rootless, struct oci_error **err);
  * applies the limits, so that the restored tree is born there; commit
  * records criu's restored init as the container's (state.json, --pid-file);
  * finish frees, and unless `ok` undoes everything (the init, if committed,
- * is killed and reaped). */
+ * is killed and reaped).  `keep_master`: a foreground restore, which relays
+ * a terminal container's pty itself (as `run` does), so needs no
+ * --console-socket. */
 struct rt_restore_job;
 struct rt_cgroup;
 struct oci_config;
 int rt_restore_prepare(const struct rt_context *ctx, const char *id, const struct rt_create_opts *opts,
-                       struct rt_restore_job **out, struct oci_error **err);
+                       bool keep_master, struct rt_restore_job **out, struct oci_error **err);
 const struct oci_config *rt_restore_config(const struct rt_restore_job *r);
 const char *rt_restore_rootfs(const struct rt_restore_job *r);
 int rt_restore_start_cgroup(struct rt_restore_job *r, pid_t pid, struct oci_error **err);

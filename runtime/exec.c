@@ -471,7 +471,6 @@ static int
 exec_job_run(struct exec_job *job, int sigfd, int *exit_status, struct oci_error **err)
 {
   struct rt_foreground w = { 0 };
-  struct sigaction ignore = { .sa_handler = SIG_IGN }, old_pipe;
   int r;
 
   if (job_prepare(job, err) < 0 || spawn(job, err) < 0)
@@ -487,9 +486,7 @@ exec_job_run(struct exec_job *job, int sigfd, int *exit_status, struct oci_error
   if (job->opts->detach)
     return 0;
   w.pid = job->pid;
-  sigaction(SIGPIPE, &ignore, &old_pipe);
   r = rt_foreground_wait(&w, sigfd, job->master, err);
-  sigaction(SIGPIPE, &old_pipe, NULL);
   if (r < 0)
     {
       rt_process_kill_and_reap(job->pid);

@@ -81,8 +81,8 @@ relay_child_exited(void *data)
   return w->exited;
 }
 
-int
-rt_foreground_wait(struct rt_foreground *w, int sigfd, int master, struct oci_error **err)
+static int
+wait_exit(struct rt_foreground *w, int sigfd, int master, struct oci_error **err)
 {
   struct signalfd_siginfo si;
   ssize_t n;
@@ -111,6 +111,23 @@ rt_foreground_wait(struct rt_foreground *w, int sigfd, int master, struct oci_er
         kill(w->pid, (int)si.ssi_signo);
     }
   return 0;
+}
+
+int
+rt_foreground_wait(struct rt_foreground *w, int sigfd, int master, struct oci_error **err)
+{
+  struct sigaction ignore = { .sa_handler = SIG_IGN }, old_pipe;
+  int r;
+
+  /* The relay writes the container's terminal output to our stdout, which
+   * may be a pipe whose reader is gone (`ocirt run c | head`): the write
+   * must fail with EPIPE (the relay then drops the output) rather than
+   * kill us and orphan the container.  Ignored only now: the process,
+   * already started, keeps the caller's disposition. */
+  sigaction(SIGPIPE, &ignore, &old_pipe);
+  r = wait_exit(w, sigfd, master, err);
+  sigaction(SIGPIPE, &old_pipe, NULL);
+  return r;
 }
 
 int

@@ -23,7 +23,8 @@ struct rt_foreground
 int rt_foreground_begin(int *sigfd, sigset_t *old, struct oci_error **err);
 void rt_foreground_end(const sigset_t *old);
 
-/* Relay `master` (if >= 0) and forward signals until the child exits. */
+/* Relay `master` (if >= 0) and forward signals until the child exits;
+ * SIGPIPE is ignored meanwhile (the relay's stdout may be a closed pipe). */
 int rt_foreground_wait(struct rt_foreground *w, int sigfd, int master, struct oci_error **err);
 
 /* The exit status: the child's, or 128 + the signal that killed it. */

@@ -52,6 +52,10 @@ describe_host() {
 	echo "bats: $(bats --version)"
 	echo "block devices: $(ls /sys/block | tr '\n' ' ')"
 	echo "cpus: $(nproc), memory: $(free -m | awk '/^Mem:/ { print $2 " MB" }')"
+	# Where the boot's time went: the kernel (with the initramfs) until
+	# systemd, then the units before this one (boot.txt, at the end).
+	echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+	echo "up: $(cut -d' ' -f1 /proc/uptime) s; systemd started at $(systemctl show -P UserspaceTimestampMonotonic) us"
 }
 
 # runtime_binary NAME: the runtime under test: the fresh ocirt, or Debian's.
@@ -139,7 +143,9 @@ main() {
 	cat "$env" >&2
 	send env.txt "$env"
 	rm -f "$env"
-	export BATS_TEST_TIMEOUT HOME=/root
+	# Each test's time in the logs (tests/lib/run-bats): what the suites
+	# are split and ordered by.
+	export BATS_TEST_TIMEOUT HOME=/root OCIRT_BATS_TIMING=1
 	# Every suite against the runtime under test first, so that its counts
 	# are complete even when time runs out.  The controls then run the
 	# suites that failed (every suite with CONTROL=always): they are there
@@ -161,6 +167,14 @@ main() {
 		done
 	done
 	rm -f "$queue" "$failed"
+	# Where the boot's time went: systemd's steps until this unit, from the
+	# journal (systemd-analyze waits for the boot to finish, which
+	# includes this unit).
+	env=$(mktemp /tmp/ocirt-vm-boot.XXXXXX)
+	journalctl -b -o short-monotonic --no-pager 2>&1 |
+		sed -n '1,/ocirt VM test pass/p' | grep -E 'Start|Finished|Reached|Mounted|Failed' >"$env"
+	send boot.txt "$env"
+	rm -f "$env"
 	echo "done" >"$results"
 }
 

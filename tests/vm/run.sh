@@ -7,6 +7,8 @@
 #
 #   tests/vm/run.sh BUILD_DIR           (`make check-vm` does this)
 #   tests/vm/run.sh --report BUILD_DIR  the summary of the last run again
+#   tests/vm/run.sh --times BUILD_DIR   what each suite took in the last run
+#                                       (for tests/vm/suite-times)
 #
 # BUILD_DIR holds the freshly built ocirt.  The kernel and base image come
 # from tests/vm/build-image.sh (built once, cached in /var/cache/ocirt-vm);
@@ -16,8 +18,9 @@
 #
 # Environment:
 #   OCIRT_VM_SUITES    bats files of tests/runtime (default: those with tests tagged vm)
-#   OCIRT_VM_TAGS      run only the tests with these bats tags (default "vm";
-#                      empty: every test of the suites)
+#   OCIRT_VM_TAGS      run only the tests with these bats tags (default
+#                      "vm,!selinux": tagged vm, not selinux; empty: every
+#                      test of the suites)
 #   OCIRT_VM_RUNTIMES  default "ocirt runc"; the first one is the runtime under test,
 #                      the others are controls
 #   OCIRT_VM_CONTROL   "failed" (default): a control runs only the suites that
@@ -51,13 +54,28 @@ cache=${OCIRT_VM_CACHE:-/var/cache/ocirt-vm}
 # What only this guest can test: the tests tagged "vm" (`# bats
 # test_tags=vm`, or file_tags for a whole suite), in every suite that has
 # some.  The host's pass runs them too, with everything else.
-tags=${OCIRT_VM_TAGS-vm}
-# Whole suites first: they take longest, and the guest's lanes (one per
-# vCPU, guest.sh) then end closer together.
+# Not those tagged "selinux" too: they need SELinux, which this boot's
+# kernel does not run (each would cost seconds to skip); they run in the
+# SELinux boot (below).
+tags=${OCIRT_VM_TAGS-vm,!selinux}
 suites=${OCIRT_VM_SUITES:-$(cd "$top/tests/runtime" && {
 	grep -l -E '^# bats file_tags=(.*,)?vm(,|$)' -- *.bats
 	grep -l -E '^# bats test_tags=(.*,)?vm(,|$)' -- *.bats
-} | awk '!seen[$0]++' | tr '\n' ' ')}
+} | tr '\n' ' ')}
+
+# order_suites SUITES: the longest first, by the seconds each took in a
+# measured pass (tests/vm/suite-times; `run.sh --times` prints them from the
+# last run's logs), so that the guest's lanes (one per vCPU, guest.sh, each
+# taking the next suite as it is free) end close together.  A suite not
+# listed there comes first: it may be long.
+order_suites() {
+	local s t
+	for s in $1; do
+		t=$(awk -v s="$s" '$1 == s { print $2 }' "$here/suite-times" 2>/dev/null)
+		echo "${t:-100000} $s"
+	done | sort -s -k1,1nr | awk '!seen[$2]++ { print $2 }' | tr '\n' ' '
+}
+suites=$(order_suites "$suites")
 runtimes=${OCIRT_VM_RUNTIMES:-ocirt runc}
 control=${OCIRT_VM_CONTROL:-failed}
 vm_timeout=${OCIRT_VM_TIMEOUT:-1800}
@@ -108,6 +126,10 @@ trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- image
 
+unused_units="containerd.service podman.service podman.socket podman-auto-update.service
+podman-auto-update.timer podman-restart.service e2scrub_reap.service e2scrub_all.timer fstrim.timer
+dpkg-db-backup.timer"
+
 # The per-run archive: the build under test, the suites, the unit that runs
 # them.  Unpacked after the base image, so it may add to /etc too.
 # make_run_archive BUILD OUT SUITES TAGS TIMEOUT
@@ -122,6 +144,8 @@ make_run_archive() {
 	cp -r "$top/tests/lib" "$top/tests/runtime" "$vm/src/tests/"
 	cp -r "$top/bundles" "$vm/src/"
 	cp "$here/guest.sh" "$vm/guest.sh"
+	write_init >"$stage/init"
+	chmod 755 "$stage/init"
 	# The guest stops itself a minute before the host would pull the plug,
 	# so the last suite's log still makes it out.
 	cat >"$vm/config" <<-EOF
@@ -135,11 +159,46 @@ make_run_archive() {
 	EOF
 	write_unit >"$stage/etc/systemd/system/ocirt-vm-test.service"
 	ln -s ../ocirt-vm-test.service "$stage/etc/systemd/system/multi-user.target.wants/"
+	# The services Debian's packages enable that no test uses (the suites
+	# start their own containerd and call podman with their own store), each
+	# seconds of the boot under emulation and CPU beside the tests; masked
+	# here rather than in build-image.sh, whose image is shared and slow to
+	# rebuild.
+	local unit
+	for unit in $unused_units; do
+		ln -s /dev/null "$stage/etc/systemd/system/$unit"
+	done
+	# A unit whose processes ignore SIGTERM (a container's init does, as pid
+	# 1 of its namespace) is killed after this, failed, as after systemd's
+	# default 90 s: the tests that stop a scope behind a runtime's back wait
+	# this long for it.
+	mkdir -p "$stage/etc/systemd/system.conf.d"
+	printf '[Manager]\nDefaultTimeoutStopSec=15s\n' >"$stage/etc/systemd/system.conf.d/ocirt-vm.conf"
 	# Directory entries overwrite the modes of the base image's /etc and
 	# /opt: they must be what Debian has there.
 	find "$stage" -type d -exec chmod 755 {} +
 	(cd "$stage" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
 		cpio --null -o -H newc -R 0:0 --quiet) | gzip -1 >"$out"
+}
+
+# The initramfs's first program, in place of the one the image was built
+# with (build-image.sh's make_init, which copies the whole root into a
+# tmpfs: half a minute of every boot under emulation).  The kernel refuses
+# pivot_root away from the initial rootfs (runc and ocirt both pivot_root
+# into a container's root), but not away from a bind mount of it: bound on
+# a directory, moved over /, it is a mount with a parent, as the tmpfs was.
+write_init() {
+	cat <<-'EOF'
+		#!/bin/sh
+		mount -t proc proc /proc
+		echo "ocirt-vm: /init at $(cut -d' ' -f1 /proc/uptime) s" >/dev/console 2>/dev/null || true
+		mkdir -p /newroot
+		mount --bind / /newroot
+		umount /proc
+		cd /newroot
+		mount --move . /
+		exec chroot . /lib/systemd/systemd
+	EOF
 }
 
 # The tests run as a service of the booted system, after everything else
@@ -172,7 +231,9 @@ write_unit() {
 
 # boot INITRD [KERNEL_ARGS]: run the VM in the background; its pid in
 # $qemu_pid.  TCG only: with -enable-kvm Debian's kernel hangs in early boot
-# here.
+# here.  tsc=reliable: under emulation the kernel otherwise finds the TSC
+# unstable and reads the time from the emulated HPET, without the vDSO:
+# every clock_gettime (Go's scheduler makes many) becomes a system call.
 boot() {
 	local initrd=$1 extra=${2:-}
 	: >"$tmp/results.txt"
@@ -181,7 +242,7 @@ boot() {
 		-nographic -monitor none -no-reboot -nic none \
 		-serial "file:$tmp/console.log" -serial "file:$tmp/results.txt" \
 		-kernel "$cache/vmlinuz" -initrd "$initrd" \
-		-append "console=ttyS0 rdinit=/init panic=-1 quiet mitigations=off systemd.unified_cgroup_hierarchy=1${extra:+ $extra}" \
+		-append "console=ttyS0 rdinit=/init panic=-1 quiet mitigations=off tsc=reliable systemd.unified_cgroup_hierarchy=1${extra:+ $extra}" \
 		</dev/null >"$tmp/qemu.log" 2>&1 &
 	qemu_pid=$!
 }
@@ -254,7 +315,9 @@ count_log() {
 
 # failed_tests LOG: the names of the tests that failed, one a line.
 failed_tests() {
-	sed -n 's/^not ok [0-9]* \(.*\)$/\1/p' "$1" 2>/dev/null | sed 's/ # .*$//' || true
+	# Without bats' timing (" in N ms", guest.sh asks for it), which differs
+	# between runtimes.
+	sed -n 's/^not ok [0-9]* \(.*\)$/\1/p' "$1" 2>/dev/null | sed 's/ # .*$//; s/ in [0-9]*ms$//' || true
 }
 
 # print_failures RUNTIME: each "not ok" with its diagnostics (as contrib/test.sh).
@@ -365,8 +428,12 @@ run_boot() {
 	mkdir -p "$dir"
 	: >"$dir/booted"
 	make_run_archive "$build" "$tmp/run.cpio.gz" "$suites" "$tags" "$timeout"
-	# One -initrd: the kernel unpacks concatenated archives in order.
-	cat "$cache/base.cpio.gz" "$cache/modules.cpio.gz" "$tmp/run.cpio.gz" >"$tmp/initrd"
+	# One -initrd: the kernel unpacks concatenated archives in order, each
+	# compressed or not.  The base uncompressed where build-image.sh could
+	# cache it so.
+	local base=$cache/base.cpio
+	[ "$base" -nt "$cache/base.cpio.gz" ] || base=$cache/base.cpio.gz
+	cat "$base" "$cache/modules.cpio.gz" "$tmp/run.cpio.gz" >"$tmp/initrd"
 	say "booting${extra:+ with $extra} (suites: $suites; tags: ${tags:-none}; runtimes: $runtimes; hard limit ${timeout}s)"
 	boot "$tmp/initrd" "$extra"
 	wait_vm "$timeout" || ok=false
@@ -379,13 +446,20 @@ run_boot() {
 # ---------------------------------------------------------------- main
 
 report_only=false
-if [ "${1:-}" = --report ]; then
+times_only=false
+case "${1:-}" in
+--report)
 	report_only=true
 	shift
-fi
+	;;
+--times)
+	times_only=true
+	shift
+	;;
+esac
 build=${1:-}
 [ -n "$build" ] || {
-	echo "usage: $0 [--report] BUILD_DIR" >&2
+	echo "usage: $0 [--report | --times] BUILD_DIR" >&2
 	exit 2
 }
 build=$(cd "$build" && pwd)
@@ -393,6 +467,12 @@ for s in $suites; do
 	[ -f "$top/tests/runtime/$s" ] || die "OCIRT_VM_SUITES: no tests/runtime/$s"
 done
 out=$build/vm-logs
+if $times_only; then
+	# tests/vm/suite-times from the last run: what each suite took under
+	# test, longest first.
+	sed -n 's/^# vm: [^ ]* \([^ ]*\) took \([0-9]*\) s$/\1 \2/p' "$out/${runtimes%% *}"/*.log | sort -k2,2nr
+	exit
+fi
 if $report_only; then
 	# The summary of the last run again, from its logs.
 	report
