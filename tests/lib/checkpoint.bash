@@ -150,7 +150,7 @@ counting_bundle_for() {
 start_console_receiver() {
 	SOCK=$TEST_TMP/$1.sock
 	cat >"$TEST_TMP/$1.py" <<'PY'
-import array, os, select, socket, sys
+import os, select, socket, sys
 path, out = sys.argv[1], sys.argv[2]
 srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 srv.bind(path)
@@ -162,11 +162,7 @@ while True:
     for r in ready:
         if r is srv:
             conn, _ = srv.accept()
-            fds = array.array("i")
-            _, anc, _, _ = conn.recvmsg(4096, socket.CMSG_SPACE(16 * fds.itemsize))
-            for lvl, typ, d in anc:
-                if lvl == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
-                    fds.frombytes(d[: len(d) - (len(d) % fds.itemsize)])
+            _, fds, _, _ = socket.recv_fds(conn, 4096, 16)
             conn.close()
             n += 1
             with open(out + ".meta", "a") as f:
@@ -190,12 +186,7 @@ PY
 	# subshell), not holding bats' fd 3, which bats waits for.
 	"$PYTHON" "$TEST_TMP/$1.py" "$SOCK" "$TEST_TMP/$1" 3>&- &
 	RECEIVER_PIDS="${RECEIVER_PIDS:-} $!"
-	local i
-	for ((i = 0; i < 200; i++)); do
-		[ -e "$TEST_TMP/$1.ready" ] && return 0
-		sleep 0.05
-	done
-	fail "console receiver did not start"
+	wait_for_file "$TEST_TMP/$1.ready" || fail "console receiver did not start"
 }
 
 # rt_cmd RT: the runtime's command line (without its subcommand), quoted

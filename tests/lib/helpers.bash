@@ -537,6 +537,17 @@ pid_alive() {
 	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
+# wait_for_file PATH [SECS]: true once PATH exists (a helper's "ready"
+# mark), within SECS seconds (10).
+wait_for_file() {
+	local i
+	for ((i = 0; i < ${2:-10} * 20; i++)); do
+		[ -e "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # wait_gone PID...: true once none of them is alive (a zombie is not: it
 # waits for a reaper that may never come); 5 s at most.
 wait_gone() {

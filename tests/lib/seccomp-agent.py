@@ -16,7 +16,6 @@ syscall is appended to OUTDIR/log as "N NAME PID".
 Writes OUTDIR/ready once listening.  Runs until killed.
 """
 
-import array
 import fcntl
 import os
 import select
@@ -71,11 +70,7 @@ def answer(notif_fd, conn_no, mkdir, outdir):
 
 
 def receive(conn, conn_no, mkdir, outdir):
-    fds = array.array("i")
-    msg, anc, _flags, _addr = conn.recvmsg(65536, socket.CMSG_SPACE(16 * fds.itemsize))
-    for level, kind, data in anc:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
+    msg, fds, _flags, _addr = socket.recv_fds(conn, 65536, 16)
     conn.close()
     tmp = os.path.join(outdir, "state-%d.json.tmp" % conn_no)
     with open(tmp, "wb") as f:

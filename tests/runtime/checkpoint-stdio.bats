@@ -92,6 +92,20 @@ teardown() {
 	assert_no_leaks
 }
 
+# checkpoint_terminal_container RT: the bundle's command (set by the caller)
+# as a terminal container of RT, its pty master sent to a console receiver
+# ($TEST_TMP/RT-console), counting; then checkpointed into
+# $TEST_TMP/RT-img (work path $TEST_TMP/RT-work).
+checkpoint_terminal_container() {
+	local r=$1
+	update_config 'c["process"]["terminal"] = True'
+	start_console_receiver "$r-console"
+	rt_detached "$r" run -d --console-socket "$SOCK" --bundle "$BUNDLE" "$CID" || fail "$r run -d failed"
+	wait_count 3
+	rt "$r" checkpoint --image-path "$TEST_TMP/$r-img" --work-path "$TEST_TMP/$r-work" "$CID"
+	criu_ok "$TEST_TMP/$r-work/dump.log"
+}
+
 # A terminal container: restore takes --console-socket, as create does,
 # and sends the master of the restored pty there; the restored processes
 # still read and write their terminal.
@@ -100,12 +114,7 @@ terminal_restore() {
 	counting_bundle_for "$r"
 	set_cmd '(i=0; while :; do i=$((i+1)); echo $i >> /data/log; sleep 0.2; done) &
 while read -r l; do echo "got $l on $(tty)" >> /data/reply; done'
-	update_config 'c["process"]["terminal"] = True'
-	start_console_receiver "$r-console"
-	rt_detached "$r" run -d --console-socket "$SOCK" --bundle "$BUNDLE" "$CID" || fail "$r run -d failed"
-	wait_count 3
-	rt "$r" checkpoint --image-path "$TEST_TMP/$r-img" --work-path "$TEST_TMP/$r-work" "$CID"
-	criu_ok "$TEST_TMP/$r-work/dump.log"
+	checkpoint_terminal_container "$r"
 	before=$(last_count)
 	rt "$r" restore -d --console-socket "$SOCK" --bundle "$BUNDLE" --image-path "$TEST_TMP/$r-img" \
 		--work-path "$TEST_TMP/$r-work" "$CID"
@@ -156,12 +165,7 @@ while read -r l; do
 		exit 5
 	fi
 done'
-	update_config 'c["process"]["terminal"] = True'
-	start_console_receiver "$r-console"
-	rt_detached "$r" run -d --console-socket "$SOCK" --bundle "$BUNDLE" "$CID" || fail "$r run -d failed"
-	wait_count 3
-	rt "$r" checkpoint --image-path "$TEST_TMP/$r-img" --work-path "$TEST_TMP/$r-work" "$CID"
-	criu_ok "$TEST_TMP/$r-work/dump.log"
+	checkpoint_terminal_container "$r"
 	before=$(last_count)
 
 	rt "$r" restore -d --bundle "$BUNDLE" --image-path "$TEST_TMP/$r-img" --work-path "$TEST_TMP/$r-work" "$CID"

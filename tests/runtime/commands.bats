@@ -372,11 +372,8 @@ while time.time() < deadline:
     data += chunk
 open(out + ".data", "wb").write(b"fds=%d\n" % len(fds) + data)
 PY
-	local rpid=$! i
-	for ((i = 0; i < 200; i++)); do
-		[ -e "$TEST_TMP/recv.ready" ] && break
-		sleep 0.05
-	done
+	local rpid=$!
+	wait_for_file "$TEST_TMP/recv.ready" || fail "console receiver did not start"
 	ocirt exec --tty --detach --console-socket "$SOCK" "$ID" sh -c 'tty; echo on-pty-$((6*7))'
 	assert_success
 	wait "$rpid"

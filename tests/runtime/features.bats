@@ -60,11 +60,7 @@ for i, o in enumerate(f["mountOptions"]):
 	mkdir -p "$TEST_TMP/agent"
 	"$PYTHON" "$TESTS_LIB/seccomp-agent.py" "$TEST_TMP/agent/sock" "$TEST_TMP/agent" </dev/null >/dev/null 2>&1 3>&- &
 	AGENT_PID=$!
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ -e "$TEST_TMP/agent/ready" ] && break
-		sleep 0.05
-	done
+	wait_for_file "$TEST_TMP/agent/ready" || fail "the seccomp agent did not start"
 	# Each action on a syscall the container never makes; each operator on
 	# one more; every architecture and every flag at once.
 	update_config '

@@ -366,11 +366,7 @@ EOF
 	assert_success
 	local pid
 	pid=$(container_pid "$ID")
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ -e "/proc/$pid/root/dev/shm/ready" ] && break
-		sleep 0.05
-	done
+	wait_for_file "/proc/$pid/root/dev/shm/ready" 5 || fail "the container did not get ready"
 	local ns members=()
 	ns=$(readlink "/proc/$pid/ns/pid")
 	local d

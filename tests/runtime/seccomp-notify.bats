@@ -37,12 +37,7 @@ start_agent() {
 	# leftover of the runtime's (assert_no_leaks).
 	"$PYTHON" "$AGENT" "$AGENT_SOCK" "$AGENT_DIR" "$@" </dev/null >/dev/null 2>&1 3>&- &
 	AGENT_PIDS+=("$!")
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ -e "$AGENT_DIR/ready" ] && return 0
-		sleep 0.05
-	done
-	fail "the seccomp agent did not start (run $AGENT by hand to see why)"
+	wait_for_file "$AGENT_DIR/ready" || fail "the seccomp agent did not start (run $AGENT by hand to see why)"
 }
 
 # set_notify [BUNDLE]: mkdir and mkdirat go to the agent at $AGENT_SOCK.

@@ -115,12 +115,7 @@ while time.time() < deadline:
 open(out + ".data", "wb").write(data)
 EOF
 	RECEIVER_PID=$!
-	local i
-	for ((i = 0; i < 200; i++)); do
-		[ -e "$TEST_TMP/recv.ready" ] && return 0
-		sleep 0.05
-	done
-	fail "console receiver did not start"
+	wait_for_file "$TEST_TMP/recv.ready" || fail "console receiver did not start"
 }
 
 @test "create --console-socket sends exactly one pty master fd" {
