@@ -159,8 +159,12 @@ exe_after_start() {
 }
 
 @test "compat: when start returns, the container's process runs, not the runtime (runc, ocirt)" {
-	local got
-	same_as_runc exe_after_start
+	local want got
+	# runc 1.1.5 itself now and then returns before (its init's exe then
+	# reads "/"): the reference is what it does most of the time.
+	want=$(exe_after_start ref | sort -rn | head -1)
+	[[ "$want" == *" /bin/busybox" ]] || fail "runc's start mostly returned before the process ran: $want"
+	got=$(exe_after_start ocirt)
 	[ "$got" = "     10 /bin/busybox" ] || fail "start returned before the process ran: $got"
 }
 
@@ -353,7 +357,10 @@ cgroup_membership() {
 	local rt=$1 id="$ID-$1" pid epid d
 	make_bundle default "$TEST_TMP/$rt"
 	set_args sleep 1000
-	update_config 'c["linux"]["resources"] = {"pids": {"limit": 50}}'
+	# An absolute path: where a relative one lands depends on the caller's
+	# own cgroups, which the suite may have anywhere.
+	update_config 'c["linux"]["resources"] = {"pids": {"limit": 50}}
+c["linux"]["cgroupsPath"] = sys.argv[3]' "/ocirt-test-$UNIQ/$id"
 	"$rt" run -d --bundle "$TEST_TMP/$rt" "$id"
 	assert_success
 	pid=$(rt_pid "$rt" "$id")
@@ -385,6 +392,11 @@ cgroup_membership() {
 	n=$(grep -c . /proc/self/cgroup)
 	[[ "$got" == *"listed in $n host directories"*"listed in $n host directories"* ]] ||
 		fail "not in all $n hierarchies: $got"
+	# The runtimes leave the parent they made; ours to remove.
+	local d
+	for d in /sys/fs/cgroup/ocirt-test-$UNIQ /sys/fs/cgroup/*/ocirt-test-$UNIQ; do
+		[ ! -d "$d" ] || rmdir "$d"
+	done
 	assert_no_leaks
 }
 
