@@ -19,6 +19,8 @@
 
 /* The kernel's seccomp has six syscall arguments. */
 #define SECCOMP_ARGS 6
+/* From this many rules on, the filter is a binary tree (build_filter). */
+#define MIN_RULES_FOR_TREE 8
 
 static void
 cleanup_scmpp(scmp_filter_ctx *c)
@@ -177,7 +179,7 @@ needed_after_load(const char *name)
 
 static int
 add_syscall_rules(scmp_filter_ctx ctx, uint32_t def, const struct oci_seccomp_syscall *s, size_t i,
-                  struct oci_error **err)
+                  size_t *added, struct oci_error **err)
 {
   char field[64];
   struct scmp_arg_cmp cmp[SECCOMP_ARGS];
@@ -221,6 +223,7 @@ add_syscall_rules(scmp_filter_ctx ctx, uint32_t def, const struct oci_seccomp_sy
       if (rc < 0)
         return oci_error_set(err, -rc, "linux.seccomp.syscalls[%zu]: adding the rule for `%s`", i,
                              s->names[n]);
+      (*added)++;
     }
   return 0;
 }
@@ -230,6 +233,7 @@ build_filter(const struct oci_seccomp *sc, scmp_filter_ctx *out, struct oci_erro
 {
   cleanup_scmp scmp_filter_ctx ctx = NULL;
   uint32_t def;
+  size_t rules = 0;
   int rc;
 
   if (parse_action(sc->default_action, sc->has_default_errno_ret, sc->default_errno_ret,
@@ -262,8 +266,21 @@ build_filter(const struct oci_seccomp *sc, scmp_filter_ctx *out, struct oci_erro
                              sc->architectures[i]);
     }
   for (size_t i = 0; i < sc->syscalls_len; i++)
-    if (add_syscall_rules(ctx, def, &sc->syscalls[i], i, err) < 0)
+    if (add_syscall_rules(ctx, def, &sc->syscalls[i], i, &rules, err) < 0)
       return -1;
+  /* libseccomp's default program tests the syscall numbers one after the
+   * other; the kernel, when it loads a filter, runs it for every syscall
+   * number to find those it always allows (its action cache), so with
+   * docker's profile the load cost 1.7 ms, against 0.6 ms for the same
+   * rules as a binary tree (and each syscall's walk gets shorter too).
+   * Below a handful of rules there is nothing to gain, and libseccomp
+   * before 2.5.4 forgot the default action of a tree without rules. */
+  if (rules >= MIN_RULES_FOR_TREE)
+    {
+      rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+      if (rc < 0)
+        return oci_error_set(err, -rc, "linux.seccomp: asking for a binary tree filter");
+    }
   *out = steal_pointer(&ctx);
   return 0;
 }
