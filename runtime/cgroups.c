@@ -595,10 +595,26 @@ line_matches(const struct rt_cg_mount *m, const char *controllers)
   return controllers[0] != '\0' && rt_cg_options_have(m->options, controllers);
 }
 
-/* The base of a relative path, per hierarchy: the caller's cgroup on v1
- * and hybrid hosts, its parent on a pure v2 host (as runc): the caller's
- * own cgroup has processes, the caller among them, and cgroup v2 enables
- * no controller below such a cgroup. */
+/* The base of a relative path in hierarchy `h`, given the caller's cgroup
+ * there, as runc takes it:
+ * - v1 hierarchies: the caller's cgroup;
+ * - pure v2: its parent: the caller's own cgroup has processes, the caller
+ *   among them, and cgroup v2 enables no controller below such a cgroup;
+ * - the cgroup2 of a hybrid host: the hierarchy's root, whatever the
+ *   caller's cgroup there (runc 1.1 joins the path to that mount point as
+ *   it is, relative or not). */
+static char *
+relative_base(const struct rt_cgroup *cg, const struct rt_cg_hier *h, const char *own)
+{
+  if (cg->mode == RT_CG_HYBRID && h->m.v2)
+    return xstrdup("/");
+  char *base = xstrdup(own);
+  char *slash = strrchr(base, '/');
+  if (cg->mode == RT_CG_UNIFIED && slash)
+    slash[slash == base ? 1 : 0] = '\0';
+  return base;
+}
+
 static int
 resolve_relative(struct rt_cgroup *cg, const char *inner, struct oci_error **err)
 {
@@ -616,12 +632,8 @@ resolve_relative(struct rt_cgroup *cg, const char *inner, struct oci_error **err
       for (size_t i = 0; i < cg->n; i++)
         if (cg->h[i].rel == NULL && line_matches(&cg->h[i].m, ctrls))
           {
-            cleanup_free char *base = xstrdup(path);
-            cleanup_free char *joined = NULL;
-            char *slash = strrchr(base, '/');
-            if (cg->mode == RT_CG_UNIFIED && slash)
-              slash[slash == base ? 1 : 0] = '\0';
-            joined = xasprintf("%s/%s", base, inner);
+            cleanup_free char *base = relative_base(cg, &cg->h[i], path);
+            cleanup_free char *joined = xasprintf("%s/%s", base, inner);
             cg->h[i].rel = oci_path_clean(joined, OCI_PATH_KEEP_FORM);
           }
     }

@@ -400,6 +400,85 @@ c["linux"]["cgroupsPath"] = sys.argv[3]' "/ocirt-test-$UNIQ/$id"
 	assert_no_leaks
 }
 
+# hybrid_v2_mount: the cgroup2 mount point of a hybrid host (v1
+# controllers beside an empty cgroup2); nothing on a pure v1 or v2 host.
+hybrid_v2_mount() {
+	grep -q '^0::' /proc/self/cgroup || return 0
+	# A v1 hierarchy with a controller (a lone name=systemd does not count).
+	grep -qE '^[0-9]+:[^:=]+:' /proc/self/cgroup || return 0
+	findmnt -rn -t cgroup2 -o TARGET | head -1
+}
+
+# relative_placement RT: with the caller in a cgroup of its own in every
+# hierarchy (CALLER_CG, below its cgroup there), where the init and an
+# exec'd process of a container with a relative cgroupsPath (rel-UNIQ/ID)
+# and the init of one with none (the id) are, per hierarchy.
+relative_placement() {
+	local rt=$1 id="$ID-$1" d pid
+	for d in $CALLER_DIRS; do
+		echo "$BASHPID" >"$d/$CALLER_CG/cgroup.procs"
+	done
+	echo "caller:"
+	cut -d: -f2- "/proc/$BASHPID/cgroup" | sort
+	make_bundle default "$TEST_TMP/$rt"
+	set_args sleep 1000
+	update_config 'c["linux"]["cgroupsPath"] = sys.argv[3]' "rel-$UNIQ/$id"
+	"$rt" run -d --bundle "$TEST_TMP/$rt" "$id"
+	assert_success
+	pid=$(rt_pid "$rt" "$id")
+	echo "relative init:"
+	sed "s/$id/ID/g" "/proc/$pid/cgroup" | cut -d: -f2- | sort
+	"$rt" exec "$id" sh -c 'cut -d: -f2- /proc/self/cgroup | sort'
+	echo "relative exec:"
+	sed "s/$id/ID/g" <<<"$output"
+	"$rt" delete --force "$id" >&2
+	make_bundle default "$TEST_TMP/$rt-default"
+	set_args sleep 1000
+	"$rt" run -d --bundle "$TEST_TMP/$rt-default" "$id"
+	assert_success
+	pid=$(rt_pid "$rt" "$id")
+	echo "default init:"
+	sed "s/$id/ID/g" "/proc/$pid/cgroup" | cut -d: -f2- | sort
+	"$rt" delete --force "$id" >&2
+	# Back where the suite was, so that CALLER_CG can be removed.
+	for d in $CALLER_DIRS; do
+		echo "$BASHPID" >"$d/cgroup.procs"
+	done
+}
+
+@test "compat: a relative cgroupsPath on a hybrid host: below the caller's cgroup on v1, below the root on the cgroup2 (runc, ocirt)" {
+	local v2 d got
+	v2=$(hybrid_v2_mount)
+	[ -n "$v2" ] || skip "needs a hybrid cgroup host (v1 controllers beside cgroup2)"
+	# Our cgroup in each hierarchy (a symlinked mount such as cpu ->
+	# cpu,cpuacct once), each given a child for the caller.
+	CALLER_DIRS=$(cgroup_dirs "$BASHPID" | xargs -r realpath | sort -u)
+	CALLER_CG=ocirt-test-$UNIQ-caller
+	for d in $CALLER_DIRS; do
+		mkdir "$d/$CALLER_CG"
+		# A new v1 cpuset has no cpus or mems: nothing could join it.
+		if [ -f "$d/cpuset.cpus" ]; then
+			cat "$d/cpuset.cpus" >"$d/$CALLER_CG/cpuset.cpus"
+			cat "$d/cpuset.mems" >"$d/$CALLER_CG/cpuset.mems"
+		fi
+	done
+	same_as_runc relative_placement
+	# Only meaningful with the caller below the root of the cgroup2 and
+	# placed in every v1 hierarchy.
+	grep -Eqx ":(/.*)?/$CALLER_CG" <<<"$got" || fail "the caller is not in its cgroup on the cgroup2: $got"
+	grep -Eqx "memory:(/.*)?/$CALLER_CG/rel-$UNIQ/ID" <<<"$got" || fail "not below the caller's memory cgroup: $got"
+	# The runtimes leave the parent they made; ours to remove, then the
+	# caller's cgroups.
+	for d in $CALLER_DIRS "$v2"; do
+		[ ! -d "$d/$CALLER_CG/rel-$UNIQ" ] || rmdir "$d/$CALLER_CG/rel-$UNIQ"
+		[ ! -d "$d/rel-$UNIQ" ] || rmdir "$d/rel-$UNIQ"
+	done
+	for d in $CALLER_DIRS; do
+		rmdir "$d/$CALLER_CG"
+	done
+	assert_no_leaks
+}
+
 @test "compat: exec that cannot start its process exits 255, not a status the program could give (runc, ocirt)" {
 	local rt
 	for rt in ref ocirt; do

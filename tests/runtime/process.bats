@@ -155,9 +155,10 @@ run_piped_to_head() {
 	assert_no_leaks "$ID"
 }
 
-# A relative cgroupsPath is resolved against our own cgroup in every
-# hierarchy; where those differ (here: memory, on hosts where a service
-# manager put us in a memory sub-cgroup) the stored path has several lines.
+# A relative cgroupsPath is resolved against our own cgroup in each v1
+# hierarchy (the root on a hybrid host's cgroup2); where those differ
+# (here: memory, on hosts where a service manager put us in a memory
+# sub-cgroup) the stored path has several lines.
 # An error naming it must still be one readable line.
 # bats test_tags=vm
 @test "cgroups: a cgroup that cannot be created is named on one line" {
