@@ -136,13 +136,13 @@ run_lane() {
 }
 
 main() {
-	local env runtime suite
+	local host_file boot_file runtime suite
 	load_modules
-	env=$(mktemp /tmp/ocirt-vm-env.XXXXXX)
-	describe_host >"$env" 2>&1
-	cat "$env" >&2
-	send env.txt "$env"
-	rm -f "$env"
+	host_file=$(mktemp /tmp/ocirt-vm-env.XXXXXX)
+	describe_host >"$host_file" 2>&1
+	cat "$host_file" >&2
+	send env.txt "$host_file"
+	rm -f "$host_file"
 	# Each test's time in the logs (tests/lib/run-bats): what the suites
 	# are split and ordered by.
 	export BATS_TEST_TIMEOUT HOME=/root OCIRT_BATS_TIMING=1
@@ -170,11 +170,11 @@ main() {
 	# Where the boot's time went: systemd's steps until this unit, from the
 	# journal (systemd-analyze waits for the boot to finish, which
 	# includes this unit).
-	env=$(mktemp /tmp/ocirt-vm-boot.XXXXXX)
+	boot_file=$(mktemp /tmp/ocirt-vm-boot.XXXXXX)
 	journalctl -b -o short-monotonic --no-pager 2>&1 |
-		sed -n '1,/ocirt VM test pass/p' | grep -E 'Start|Finished|Reached|Mounted|Failed' >"$env"
-	send boot.txt "$env"
-	rm -f "$env"
+		sed -n '1,/ocirt VM test pass/p' | grep -E 'Start|Finished|Reached|Mounted|Failed' >"$boot_file"
+	send boot.txt "$boot_file"
+	rm -f "$boot_file"
 	echo "done" >"$results"
 }
 
