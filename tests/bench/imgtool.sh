@@ -39,7 +39,7 @@ if [ "${1:-}" = "-n" ]; then
 fi
 here=$(cd "$(dirname "$0")" && pwd)
 imgtool=${1:-${IMGTOOL:-$here/../../imgtool/imgtool}}
-[ -x "$imgtool" ] || {
+[ -f "$imgtool" ] && [ -x "$imgtool" ] || {
 	echo "imgtool.sh: no imgtool at $imgtool (pass its path)" >&2
 	exit 1
 }

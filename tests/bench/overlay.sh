@@ -30,7 +30,7 @@ if [ "${1:-}" = "-n" ]; then
 fi
 here=$(cd "$(dirname "$0")" && pwd)
 imgtool=${1:-${IMGTOOL:-$here/../../imgtool/imgtool}}
-[ -x "$imgtool" ] || {
+[ -f "$imgtool" ] && [ -x "$imgtool" ] || {
 	echo "overlay.sh: no imgtool at $imgtool (pass its path)" >&2
 	exit 1
 }

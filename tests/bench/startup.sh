@@ -26,6 +26,10 @@ while :; do
 done
 here=$(cd "$(dirname "$0")" && pwd)
 ocirt=${1:-$here/../../ocirt}
+[ -f "$ocirt" ] && [ -x "$ocirt" ] || {
+	echo "startup.sh: no ocirt at $ocirt (pass its path)" >&2
+	exit 1
+}
 ocirt=$(cd "$(dirname "$ocirt")" && pwd)/$(basename "$ocirt")
 runc=$(command -v runc) crun=$(command -v crun)
 
