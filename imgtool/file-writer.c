@@ -25,6 +25,12 @@
  * already keep busy.  Whoever waits for the thread wakes it first. */
 #define WAKE_PIECES 64
 #define WAKE_BYTES (RING_SIZE / 4)
+/* A file this big is written by the applier itself, from the tar reader's
+ * buffer: copying its data into the ring first cost as much as writing it
+ * (3.5% of a warm bundle's CPU time for the Debian image, where such files
+ * are most of the bytes), and its attributes still wait for the thread,
+ * in order. */
+#define DIRECT_MIN (256u << 10)
 
 struct xattr
 {
@@ -41,6 +47,7 @@ struct img_file
   char *path;
   int64_t size;
   int64_t end; /* where the data written so far ends */
+  bool direct; /* data written by the applier (see DIRECT_MIN) */
   struct img_file_attrs attrs;
   struct xattr *xattrs, **xattrs_tail;
   struct piece *cur; /* being filled by the applier */
@@ -300,6 +307,7 @@ img_file_writer_open(struct img_file_writer *w, int fd, const char *path, int64_
   f->fd = fd;
   f->path = xstrdup(path);
   f->size = size;
+  f->direct = size >= DIRECT_MIN;
   f->xattrs_tail = &f->xattrs;
 
   pthread_mutex_lock(&w->lock);
@@ -371,6 +379,23 @@ img_file_writer_data(struct img_file_writer *w, struct img_file *f, int64_t off,
 {
   const char *b = buf;
 
+  if (f->direct && len > 0)
+    {
+      /* The thread has nothing of this file yet: f->end is ours until the
+       * close is queued. */
+      if (failed(w) || write_at(f->fd, b, len, off) < 0)
+        {
+          if (!failed(w))
+            fail(w, f, "write");
+          pthread_mutex_lock(&w->lock);
+          int r = copy_failure(w, err);
+          pthread_mutex_unlock(&w->lock);
+          return r;
+        }
+      if (off + (int64_t)len > f->end)
+        f->end = off + len;
+      return 0;
+    }
   while (len > 0)
     {
       struct piece *p = f->cur;
