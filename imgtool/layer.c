@@ -239,11 +239,14 @@ source_read(struct archive *a, void *cd, const void **buf)
  * each other, so a second core halves the time, as `gzip -dc | tar -x` does
  * with two processes. */
 
-/* 16 MB ahead (not 4): a layer alternates stretches of small files, where
+/* 32 MB ahead (not 4): a layer alternates stretches of small files, where
  * the applier is the slower side, with big files, where the inflater is;
- * a deeper queue lets the inflater keep going through the first kind. */
+ * a deeper queue lets the inflater keep going through the first kind, and
+ * lets the next layer's (see img_layer_ahead) get that far while this one
+ * is applied.  A warm bundle of the Debian image: 0.43 s with 16 MB, 0.41
+ * with 32, for a peak RSS of 64 and 97 MB (median of 12, alternating). */
 #define FEED_CHUNK (1u << 20)
-#define FEED_CHUNKS 16
+#define FEED_CHUNKS 32
 
 struct feed
 {

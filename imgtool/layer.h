@@ -88,7 +88,7 @@ int img_layer_apply_fd(int rootfd, int fd, const struct img_layer_opts *o, struc
                        struct oci_error **err);
 
 /* A layer from a file, read, hashed and decompressed ahead of its turn in
- * threads of its own (up to 16 MB of the uncompressed stream, then they
+ * threads of its own (up to 32 MB of the uncompressed stream, then they
  * wait): imgtool bundle starts the next layer's while it applies one, so
  * that inflating it, the slowest part, overlaps with the end of the one
  * before.  Nothing is written before img_layer_apply_ahead.  Starting does
