@@ -996,10 +996,18 @@ test_ahead(void)
   img_layer_ahead_free(a);
   img_layer_ahead_free(b);
 
-  /* Started, never applied: its threads are stopped when it is freed. */
-  cleanup_close int lfd2 = layer_file(&lower, "ahead-lower2");
+  /* Started, never applied: its threads are stopped when it is freed.
+   * The layer is larger than the read-ahead, so its decompressing thread is
+   * still there, waiting for room. */
+  struct layer huge;
+  size_t huge_len = 48 << 20;
+  cleanup_free char *zeros = xcalloc(1, huge_len);
+  layer_begin(&huge, "gzip");
+  add_data(&huge, "zeros", 0644, zeros, huge_len);
+  layer_end(&huge);
+  cleanup_close int hfd = layer_file(&huge, "ahead-huge");
   size_t before = threads();
-  struct img_layer_ahead *d = img_layer_ahead_start(lfd2, true);
+  struct img_layer_ahead *d = img_layer_ahead_start(hfd, true);
   size_t running = threads();
   img_layer_ahead_free(d);
   ok(running > before && threads() == before,
