@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define IMG_BLOCKQ_MAX 8
+#define IMG_BLOCKQ_MAX 32
 
 struct img_blockq
 {

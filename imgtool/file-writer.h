@@ -3,8 +3,9 @@
  * Applying a layer is mostly kernel work in one thread: creating inodes and
  * copying data into the page cache.  The applier keeps everything that
  * changes the tree's names (create, link, remove: their order matters) and
- * hands each new file's fd over with a copy of its data; this thread
- * writes the data and then sets owner, mode, xattrs and times, in the order
+ * hands each new file's fd over with a copy of its data (a big file's data
+ * it writes itself, without the copy); this thread writes the data and
+ * then sets owner, mode, xattrs and times, in the order
  * the kernel needs (a write drops setuid bits and file capabilities, a
  * chown drops setuid bits), and closes the fd.
  *
@@ -45,7 +46,9 @@ int img_file_writer_start(struct img_file_writer **out, struct oci_error **err);
  * message names its own file). */
 int img_file_writer_open(struct img_file_writer *w, int fd, const char *path, int64_t size,
                          struct img_file **out, struct oci_error **err);
-/* Data for the file at `off` (copied). */
+/* Data for the file at `off`: copied for the thread, or written now when
+ * the file is big (then a failure is returned at once, and is the
+ * writer's failure from then on). */
 int img_file_writer_data(struct img_file_writer *w, struct img_file *f, int64_t off, const void *buf,
                          size_t len, struct oci_error **err);
 /* An xattr to set after the data (copied). */

@@ -239,8 +239,14 @@ source_read(struct archive *a, void *cd, const void **buf)
  * each other, so a second core halves the time, as `gzip -dc | tar -x` does
  * with two processes. */
 
+/* 32 MB ahead (not 4): a layer alternates stretches of small files, where
+ * the applier is the slower side, with big files, where the inflater is;
+ * a deeper queue lets the inflater keep going through the first kind, and
+ * lets the next layer's (see img_layer_ahead) get that far while this one
+ * is applied.  A warm bundle of the Debian image: 0.43 s with 16 MB, 0.41
+ * with 32, for a peak RSS of 64 and 97 MB (median of 12, alternating). */
 #define FEED_CHUNK (1u << 20)
-#define FEED_CHUNKS 4
+#define FEED_CHUNKS 32
 
 struct feed
 {
@@ -1393,88 +1399,125 @@ open_decompressor(struct archive *raw, struct source *src, struct feed *feed __a
   return 0;
 }
 
+/* A layer's blob being read, hashed and decompressed (in the feed's thread)
+ * for the tar reader.  Opened apart from the applying so that a bundle can
+ * start the next layer's while it applies one (see img_layer_ahead). */
+struct stream
+{
+  struct source src;
+  struct archive *raw;
+  struct feed feed;
+  struct budget budget; /* set when the layer is applied */
+};
+
+/* Start the stream: sniff the compression and start inflating.  `hash_tar`:
+ * hash the uncompressed stream (for a diff_id).  The stream needs
+ * stream_clear() whatever this returns. */
 static int
-apply_stream(int rootfd, struct source *src, const struct img_layer_opts *o, struct img_layer_stats *stats,
+stream_open(struct stream *s, bool hash_tar, struct oci_error **err)
+{
+  s->raw = archive_read_new();
+  if (s->raw == NULL)
+    abort();
+  s->feed = (struct feed){ .raw = s->raw, .src = &s->src, .hash_tar = hash_tar, .budget = &s->budget };
+  img_sha256_init(&s->src.hash);
+  img_sha256_init(&s->feed.hash);
+  /* Decompression in one archive (raw format: the bytes as they are), tar
+   * parsing in a second one fed by the first: so we see, and hash, the
+   * uncompressed stream the diff_id is about. */
+  if (archive_read_support_filter_gzip(s->raw) < ARCHIVE_WARN
+      || archive_read_support_filter_zstd(s->raw) < ARCHIVE_WARN
+      || archive_read_support_format_raw(s->raw) != ARCHIVE_OK)
+    return oci_error_set(err, 0, "libarchive: %s", archive_error_string(s->raw));
+  if (open_decompressor(s->raw, &s->src, &s->feed, err) < 0)
+    return -1;
+  return feed_start(&s->feed, err);
+}
+
+static void
+stream_clear(struct stream *s)
+{
+  feed_clear(&s->feed);
+  img_sha256_clear(&s->feed.hash);
+  img_sha256_clear(&s->src.hash);
+  if (s->raw)
+    archive_read_free(s->raw);
+  s->raw = NULL;
+}
+
+/* Apply an opened stream; afterwards its thread is stopped. */
+static int
+stream_apply(int rootfd, struct stream *s, const struct img_layer_opts *o, struct img_layer_stats *stats,
              struct oci_error **err)
 {
-  cleanup_archive struct archive *raw = archive_read_new();
   cleanup_archive struct archive *tar = archive_read_new();
   cleanup_file_writer struct img_file_writer *writer = NULL;
-  struct budget budget
-      = { .limit = o->max_unpacked ? o->max_unpacked : UINT64_MAX, .why = o->max_unpacked_why };
-  struct feed feed = { .raw = raw, .src = src, .hash_tar = o->diff_id != NULL, .budget = &budget };
+  struct feed *feed = &s->feed;
   struct applier ap;
   char got[IMG_DIGEST_LEN];
   int r;
 
-  if (raw == NULL || tar == NULL)
+  if (tar == NULL)
     abort();
-  img_sha256_init(&feed.hash);
-  /* Decompression in one archive (raw format: the bytes as they are), tar
-   * parsing in a second one fed by the first: so we see, and hash, the
-   * uncompressed stream the diff_id is about. */
-  if (archive_read_support_filter_gzip(raw) < ARCHIVE_WARN
-      || archive_read_support_filter_zstd(raw) < ARCHIVE_WARN
-      || archive_read_support_format_raw(raw) != ARCHIVE_OK
-      || archive_read_support_format_tar(tar) != ARCHIVE_OK)
+  /* A caller's mistake, not the layer's: the stream was opened for another
+   * layer's options. */
+  if ((o->diff_id != NULL) != feed->hash_tar)
+    abort();
+  s->budget = (struct budget){ .limit = o->max_unpacked ? o->max_unpacked : UINT64_MAX,
+                               .why = o->max_unpacked_why };
+  if (archive_read_support_format_tar(tar) != ARCHIVE_OK)
     {
-      img_sha256_clear(&feed.hash);
-      return oci_error_set(err, 0, "libarchive: %s", archive_error_string(raw));
+      feed_stop(feed);
+      return oci_error_set(err, 0, "libarchive: %s", archive_error_string(tar));
     }
 
   r = applier_init(&ap, rootfd, o, err);
-  ap.budget = &budget;
+  ap.budget = &s->budget;
   if (r == 0)
     r = img_file_writer_start(&writer, err);
   ap.writer = writer;
   if (r == 0)
-    r = open_decompressor(raw, src, &feed, err);
-  if (r == 0)
-    r = feed_start(&feed, err);
-  if (r == 0)
     {
-      if (archive_read_open(tar, &feed, NULL, feed_read, NULL) < ARCHIVE_WARN)
-        r = tar_failure(tar, &feed, "corrupt layer", err);
+      if (archive_read_open(tar, feed, NULL, feed_read, NULL) < ARCHIVE_WARN)
+        r = tar_failure(tar, feed, "corrupt layer", err);
       if (r == 0)
-        r = apply_all(&ap, tar, &feed, err);
+        r = apply_all(&ap, tar, feed, err);
       if (r == 0)
         r = img_file_writer_finish(writer, o->warn, o->warn_data, err);
       if (r == 0)
         r = finish_dirs(&ap, err);
       if (r == 0)
-        r = drain(tar, &feed, err);
-      feed_stop(&feed);
-      if (r < 0 && budget.over)
-        r = budget_failure(&budget, err);
+        r = drain(tar, feed, err);
+      feed_stop(feed);
+      if (r < 0 && s->budget.over)
+        r = budget_failure(&s->budget, err);
     }
+  /* The source is the caller's again (to hash the rest of a bad blob). */
+  feed_stop(feed);
   if (r == 0)
     {
-      img_sha256_final(&feed.hash, got);
+      img_sha256_final(&feed->hash, got);
       if (o->diff_id && strcmp(got, o->diff_id) != 0)
         r = oci_error_set(err, 0, "diff_id mismatch: expected %s got %s", o->diff_id, got);
     }
   if (r == 0 && stats)
     {
       stats->entries = archive_file_count(tar);
-      stats->bytes = feed.bytes;
-      stats->compressed = src->bytes;
+      stats->bytes = feed->bytes;
+      stats->compressed = s->src.bytes;
     }
-  img_sha256_clear(&feed.hash);
-  feed_clear(&feed);
   applier_clear(&ap);
   return r;
 }
 
-/* Apply, then check the blob's digest: the source's own hash, or the
- * readahead's when it reads (and hashes) the blob in its thread. */
+/* After applying (r: how that went), check the blob's digest: the source's
+ * own hash, or the readahead's when it reads (and hashes) the blob in its
+ * thread. */
 static int
-apply_source(int rootfd, struct source *src, const struct img_layer_opts *o, struct img_layer_stats *stats,
-             struct oci_error **err)
+source_finish(struct source *src, const struct img_layer_opts *o, int r, struct oci_error **err)
 {
   char got[IMG_DIGEST_LEN] = ""; /* the readahead has one only at the end of the blob */
 
-  img_sha256_init(&src->hash);
-  int r = apply_stream(rootfd, src, o, stats, err);
   /* A blob that is not what its digest says usually fails to parse first:
    * read the rest so that the error names the real cause. */
   if (r < 0 && o->digest && src->err == NULL && !src->eof)
@@ -1491,9 +1534,8 @@ apply_source(int rootfd, struct source *src, const struct img_layer_opts *o, str
     img_readahead_digest(src->readahead, got);
   else
     img_sha256_final(&src->hash, got);
-  img_sha256_clear(&src->hash);
   if (src->err)
-    oci_error_free(src->err);
+    oci_error_free(steal_pointer(&src->err));
   if (o->digest && src->eof && strcmp(got, o->digest) != 0)
     {
       if (r < 0)
@@ -1512,22 +1554,93 @@ int
 img_layer_apply(int rootfd, img_layer_read_fn read_fn, void *read_data, const struct img_layer_opts *o,
                 struct img_layer_stats *stats, struct oci_error **err)
 {
-  struct source src = { .fn = read_fn, .data = read_data, .first = true };
+  struct stream s = { .src = { .fn = read_fn, .data = read_data, .first = true } };
 
-  return apply_source(rootfd, &src, o, stats, err);
+  int r = stream_open(&s, o->diff_id != NULL, err);
+  if (r == 0)
+    r = stream_apply(rootfd, &s, o, stats, err);
+  else
+    feed_stop(&s.feed);
+  r = source_finish(&s.src, o, r, err);
+  stream_clear(&s);
+  return r;
+}
+
+struct img_layer_ahead
+{
+  int fd; /* our own dup */
+  struct img_readahead *ra;
+  struct stream s;
+  bool hash_tar;
+  int r;                 /* how opening went */
+  struct oci_error *err; /* why it failed: told when the layer is applied */
+};
+
+struct img_layer_ahead *
+img_layer_ahead_start(int fd, bool check_diff_id)
+{
+  struct img_layer_ahead *a = xcalloc(1, sizeof *a);
+
+  a->hash_tar = check_diff_id;
+  a->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (a->fd < 0)
+    {
+      a->r = oci_error_errno(&a->err, "duplicate the blob's fd");
+      return a;
+    }
+  if (img_readahead_start(a->fd, &a->ra, &a->err) < 0)
+    {
+      a->r = -1;
+      return a;
+    }
+  a->s.src = (struct source){ .fn = img_readahead_read, .data = a->ra, .readahead = a->ra, .first = true };
+  a->r = stream_open(&a->s, check_diff_id, &a->err);
+  return a;
+}
+
+int
+img_layer_apply_ahead(int rootfd, struct img_layer_ahead *a, const struct img_layer_opts *o,
+                      struct img_layer_stats *stats, struct oci_error **err)
+{
+  int r = a->r;
+
+  if (a->ra == NULL)
+    {
+      *err = steal_pointer(&a->err);
+      return oci_error_wrap(err, "layer %s", o->name ? o->name : "(unnamed)");
+    }
+  if (r < 0)
+    {
+      feed_stop(&a->s.feed);
+      *err = steal_pointer(&a->err);
+    }
+  else
+    r = stream_apply(rootfd, &a->s, o, stats, err);
+  return source_finish(&a->s.src, o, r, err);
+}
+
+void
+img_layer_ahead_free(struct img_layer_ahead *a)
+{
+  if (a == NULL)
+    return;
+  /* The feed's thread first: it reads from the readahead. */
+  stream_clear(&a->s);
+  img_readahead_free(a->ra);
+  if (a->fd >= 0)
+    close(a->fd);
+  if (a->err)
+    oci_error_free(a->err);
+  free(a);
 }
 
 int
 img_layer_apply_fd(int rootfd, int fd, const struct img_layer_opts *o, struct img_layer_stats *stats,
                    struct oci_error **err)
 {
-  struct img_readahead *ra;
-
-  if (img_readahead_start(fd, &ra, err) < 0)
-    return oci_error_wrap(err, "layer %s", o->name ? o->name : "(unnamed)");
-  struct source src = { .fn = img_readahead_read, .data = ra, .readahead = ra, .first = true };
-  int r = apply_source(rootfd, &src, o, stats, err);
-  img_readahead_free(ra);
+  struct img_layer_ahead *a = img_layer_ahead_start(fd, o->diff_id != NULL);
+  int r = img_layer_apply_ahead(rootfd, a, o, stats, err);
+  img_layer_ahead_free(a);
   return r;
 }
 

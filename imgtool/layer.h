@@ -87,6 +87,22 @@ int img_layer_apply(int rootfd, img_layer_read_fn read_fn, void *read_data, cons
 int img_layer_apply_fd(int rootfd, int fd, const struct img_layer_opts *o, struct img_layer_stats *stats,
                        struct oci_error **err);
 
+/* A layer from a file, read, hashed and decompressed ahead of its turn in
+ * threads of its own (up to 32 MB of the uncompressed stream, then they
+ * wait): imgtool bundle starts the next layer's while it applies one, so
+ * that inflating it, the slowest part, overlaps with the end of the one
+ * before.  Nothing is written before img_layer_apply_ahead.  Starting does
+ * not fail: a failure is reported by img_layer_apply_ahead, as
+ * img_layer_apply_fd would.  `check_diff_id` must say whether the options
+ * given to img_layer_apply_ahead have a diff_id.  The fd stays the
+ * caller's (a copy is kept). */
+struct img_layer_ahead;
+struct img_layer_ahead *img_layer_ahead_start(int fd, bool check_diff_id);
+int img_layer_apply_ahead(int rootfd, struct img_layer_ahead *a, const struct img_layer_opts *o,
+                          struct img_layer_stats *stats, struct oci_error **err);
+/* Stops the threads if the layer was not applied. */
+void img_layer_ahead_free(struct img_layer_ahead *a);
+
 /* rm -rf, also of read-only directories when not root. */
 int img_remove_tree(const char *path, struct oci_error **err);
 

@@ -924,6 +924,105 @@ test_overlay_form(void)
   close(upper);
 }
 
+/* How many threads this process has. */
+static size_t
+threads(void)
+{
+  size_t n = 0;
+  cleanup_closedir DIR *d = opendir("/proc/self/task");
+  while (d && readdir(d))
+    n++;
+  return n - 2; /* . and .. */
+}
+
+/* A layer's blob written to a file, open at its start. */
+static int
+layer_file(const struct layer *l, const char *name)
+{
+  cleanup_free char *path = xasprintf("%s/%s", tmpdir, name);
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || write(fd, l->buf, l->used) != (ssize_t)l->used || lseek(fd, 0, SEEK_SET) != 0)
+    abort();
+  return fd;
+}
+
+/* Layers started ahead (as imgtool bundle starts the next one while it
+ * applies one): nothing is written before they are applied, each is
+ * applied in its turn over the one before, and a failure to start is told
+ * when the layer is applied. */
+static void
+test_ahead(void)
+{
+  struct img_layer_opts o = { .name = "ahead" };
+  cleanup_error struct oci_error *e = NULL;
+  struct layer lower, upper, x;
+  cleanup_free char *big = xmalloc(3 << 20);
+
+  memset(big, 'b', 3 << 20);
+  layer_begin(&lower, "gzip");
+  add(&lower, "gone", AE_IFREG, 0644, "old", NULL);
+  add(&lower, "kept", AE_IFREG, 0600, "lower", NULL);
+  add_data(&lower, "big", 0644, big, 3 << 20);
+  layer_end(&lower);
+  layer_begin(&upper, "gzip");
+  add(&upper, ".wh.gone", AE_IFREG, 0644, "", NULL);
+  add(&upper, "kept", AE_IFREG, 0640, "upper", NULL);
+  add(&upper, "new", AE_IFREG, 0644, "new", NULL);
+  layer_end(&upper);
+  layer_begin(&x, "xz");
+  add(&x, "f", AE_IFREG, 0644, "data", NULL);
+  layer_end(&x);
+
+  cleanup_close int lfd = layer_file(&lower, "ahead-lower");
+  cleanup_close int ufd = layer_file(&upper, "ahead-upper");
+  cleanup_close int xfd = layer_file(&x, "ahead-xz");
+  int root = new_root("ahead");
+  struct img_layer_ahead *a = img_layer_ahead_start(lfd, false);
+  struct img_layer_ahead *b = img_layer_ahead_start(ufd, false);
+  /* The caller's fds may go at once: the layers keep their own. */
+  close(steal_fd(&lfd));
+  close(steal_fd(&ufd));
+  ok(!exists(root, "gone") && !exists(root, "kept"), "nothing written before a layer is applied");
+  ok(img_layer_apply_ahead(root, a, &o, NULL, &e) == 0, "the lower layer applies%s%s", e ? ": " : "",
+     e ? e->msg : "");
+  ok(img_layer_apply_ahead(root, b, &o, NULL, &e) == 0, "then the upper one%s%s", e ? ": " : "",
+     e ? e->msg : "");
+  struct stat st;
+  ok(!exists(root, "gone") && strcmp(slurp(root, "kept"), "upper") == 0 && fstatat(root, "kept", &st, 0) == 0
+         && (st.st_mode & 07777) == 0640 && strcmp(slurp(root, "new"), "new") == 0,
+     "the upper layer's whiteout, replacement and new file are there");
+  ok(fstatat(root, "big", &st, 0) == 0 && st.st_size == 3 << 20, "a big file arrives whole (%lld bytes)",
+     (long long)st.st_size);
+  img_layer_ahead_free(a);
+  img_layer_ahead_free(b);
+
+  /* Started, never applied: its threads are stopped when it is freed.
+   * The layer is larger than the read-ahead, so its decompressing thread is
+   * still there, waiting for room. */
+  struct layer huge;
+  size_t huge_len = 48 << 20;
+  cleanup_free char *zeros = xcalloc(1, huge_len);
+  layer_begin(&huge, "gzip");
+  add_data(&huge, "zeros", 0644, zeros, huge_len);
+  layer_end(&huge);
+  cleanup_close int hfd = layer_file(&huge, "ahead-huge");
+  size_t before = threads();
+  struct img_layer_ahead *d = img_layer_ahead_start(hfd, true);
+  size_t running = threads();
+  img_layer_ahead_free(d);
+  ok(running > before && threads() == before,
+     "a layer started and never applied stops its threads (%zu, %zu, %zu)", before, running, threads());
+
+  struct img_layer_ahead *c = img_layer_ahead_start(xfd, false);
+  int root2 = new_root("ahead2");
+  ok(img_layer_apply_ahead(root2, c, &o, NULL, &e) < 0 && strstr(e->msg, "layer ahead: ")
+         && strstr(e->msg, "not supported: xz compression"),
+     "a layer that failed to start says why when applied: %s", e ? e->msg : "(no error)");
+  img_layer_ahead_free(c);
+  close(root);
+  close(root2);
+}
+
 int
 main(void)
 {
@@ -938,6 +1037,7 @@ main(void)
   test_file_writer();
   test_limit();
   test_overlay_form();
+  test_ahead();
   cleanup_free char *cmd = xasprintf("chmod -R u+w '%s' && rm -rf '%s'", tmpdir, tmpdir);
   if (system(cmd) != 0)
     return 99;
