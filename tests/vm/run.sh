@@ -144,8 +144,6 @@ make_run_archive() {
 	cp -r "$top/tests/lib" "$top/tests/runtime" "$vm/src/tests/"
 	cp -r "$top/bundles" "$vm/src/"
 	cp "$here/guest.sh" "$vm/guest.sh"
-	write_init >"$stage/init"
-	chmod 755 "$stage/init"
 	# The guest stops itself a minute before the host would pull the plug,
 	# so the last suite's log still makes it out.
 	cat >"$vm/config" <<-EOF
@@ -179,26 +177,6 @@ make_run_archive() {
 	find "$stage" -type d -exec chmod 755 {} +
 	(cd "$stage" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
 		cpio --null -o -H newc -R 0:0 --quiet) | gzip -1 >"$out"
-}
-
-# The initramfs's first program, in place of the one the image was built
-# with (build-image.sh's make_init, which copies the whole root into a
-# tmpfs: half a minute of every boot under emulation).  The kernel refuses
-# pivot_root away from the initial rootfs (runc and ocirt both pivot_root
-# into a container's root), but not away from a bind mount of it: bound on
-# a directory, moved over /, it is a mount with a parent, as the tmpfs was.
-write_init() {
-	cat <<-'EOF'
-		#!/bin/sh
-		mount -t proc proc /proc
-		echo "ocirt-vm: /init at $(cut -d' ' -f1 /proc/uptime) s" >/dev/console 2>/dev/null || true
-		mkdir -p /newroot
-		mount --bind / /newroot
-		umount /proc
-		cd /newroot
-		mount --move . /
-		exec chroot . /lib/systemd/systemd
-	EOF
 }
 
 # The tests run as a service of the booted system, after everything else
