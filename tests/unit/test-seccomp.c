@@ -214,8 +214,14 @@ main(void)
   ok(small && small->linux_ && small->linux_->seccomp, "the small profile parses");
   if (docker && docker->linux_ && docker->linux_->seccomp)
     check_profile("docker's profile", docker->linux_->seccomp, ia32);
+#ifdef __SANITIZE_ADDRESS__
+  /* AddressSanitizer's runtime makes system calls of its own in the child
+   * (mmap, sigaltstack ...) that so small a profile refuses. */
+  tap_skip(1 + (int)N_PROBES, "AddressSanitizer's own syscalls are refused by a 5-rule profile");
+#else
   if (small && small->linux_ && small->linux_->seccomp)
     check_profile("a 5-rule profile", small->linux_->seccomp, ia32);
+#endif
   oci_config_free(docker);
   oci_config_free(small);
   return tap_done();
