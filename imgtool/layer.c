@@ -1488,12 +1488,12 @@ stream_apply(int rootfd, struct stream *s, const struct img_layer_opts *o, struc
         r = finish_dirs(&ap, err);
       if (r == 0)
         r = drain(tar, feed, err);
-      feed_stop(feed);
-      if (r < 0 && s->budget.over)
-        r = budget_failure(&s->budget, err);
     }
-  /* The source is the caller's again (to hash the rest of a bad blob). */
+  /* The source is the caller's again (to hash the rest of a bad blob), and
+   * the budget final. */
   feed_stop(feed);
+  if (r < 0 && s->budget.over)
+    r = budget_failure(&s->budget, err);
   if (r == 0)
     {
       img_sha256_final(&feed->hash, got);
