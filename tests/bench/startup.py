@@ -3,7 +3,8 @@
 
 In one interleaved run (the order of the runtimes rotates every round) it
 times, for two configs (plain and realistic):
-  - `run` of /bin/true (and the floor program, plain config only);
+  - `run` of /bin/true (and the floor program: bare, plain config only, and
+    with the kernel work each config asks for: floor.c's -w and -r);
   - the cycle containerd, podman and Kubernetes drive: `create --pid-file`,
     `start`, the wait for the init (we are its subreaper, as a shim is) and
     `delete`, each step on its own;
@@ -162,6 +163,40 @@ def make_configs(args, cgroup):
     return {"plain": plain, "realistic": real}, desc
 
 
+def write_floor_spec(args, real):
+    """floor.c's -r file for the realistic config, its seccomp program
+    compiled once beforehand (a runtime's cache holds it)."""
+    sc = real["linux"]["seccomp"]
+    profile = os.path.join(args.workdir, "floor-profile.txt")
+    bpf = os.path.join(args.workdir, "floor.bpf")
+    spec = os.path.join(args.workdir, "floor-realistic.spec")
+    if sc["defaultAction"] != "SCMP_ACT_ERRNO":
+        raise SystemExit("bench: floor.c takes a profile whose default action is SCMP_ACT_ERRNO")
+    default = sc.get("defaultErrnoRet", 1)
+    with open(profile, "w") as f:
+        f.write("default %d\n" % default)
+        for a in sc.get("architectures", []):
+            f.write("arch %s\n" % a[len("SCMP_ARCH_"):].lower())
+        # Rules on arguments (5 of docker's 395 names) are left out: the
+        # floor's program is that much smaller.
+        for r in sc["syscalls"]:
+            if r.get("args") or r["action"] not in ("SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO"):
+                continue
+            act = "allow" if r["action"] == "SCMP_ACT_ALLOW" else str(r.get("errnoRet", default))
+            f.write("%s %s\n" % (act, " ".join(r["names"])))
+    code = subprocess.run([args.floor, "-c", profile, bpf]).returncode
+    if code != 0:
+        raise SystemExit("bench: floor -c %s exited %d" % (profile, code))
+    res = real["linux"]["resources"]
+    with open(spec, "w") as f:
+        f.write("memory %d\npids %d\nseccomp %s\n" % (res["memory"]["limit"], res["pids"]["limit"], bpf))
+        for p in real["linux"].get("maskedPaths", []):
+            f.write("masked %s\n" % p)
+        for p in real["linux"].get("readonlyPaths", []):
+            f.write("readonly %s\n" % p)
+    return spec
+
+
 def write_bundles(configs, runtimes, workdir, cgroup):
     bundles = {}
     for rt in runtimes:
@@ -228,6 +263,9 @@ def bench(args, runtimes, ns, bundles):
         for cfg in ("plain", "realistic"):
             if cfg == "plain":
                 add(("floor", cfg, "run"), timed([args.floor, args.rootfs, "/bin/true"]))
+            add(("floor+work", cfg, "run"), timed([args.floor, "-w", args.floor_cgroup] +
+                                                  (["-r", args.floor_spec] if cfg == "realistic" else []) +
+                                                  [args.rootfs, "/bin/true"]))
             for rt in order:
                 ns.enter(rt.ns)
                 time.sleep(args.gap / 1000.0)
@@ -306,6 +344,9 @@ def report(args, t, rss, runtimes, ns, desc, load0):
                   ((cfg, n, ms((n, cfg, "run"))) + tuple(steps) + (cycle[n, cfg],)))
         if cfg == "plain":
             print("%-10s %-7s %8.2f" % (cfg, "floor", ms(("floor", cfg, "run"))))
+        print("%-10s %-7s %8.2f   (floor + the kernel work the config asks for: cgroups, mounts, %s)" %
+              (cfg, "floor+w", ms(("floor+work", cfg, "run")),
+               "devices, lo" if cfg == "plain" else "limits, masked paths, seccomp"))
     print()
     print("# ratios: ocirt / other (below 1 = ocirt faster)")
     print("%-10s %-13s %7s %7s %7s %7s %7s %7s" % ("config", "ratio", "run", "create", "start", "wait", "delete", "cycle"))
@@ -318,12 +359,17 @@ def report(args, t, rss, runtimes, ns, desc, load0):
             print("%-10s %-13s %6.2fx %6.2fx %6.2fx %6.2fx %6.2fx %6.2fx" % ((cfg, "ocirt/" + other) + tuple(r)))
     for n in names:
         print("%-10s %-13s %6.2fx" % ("plain", n + "/floor", ms((n, "plain", "run")) / ms(("floor", "plain", "run"))))
+    for n in names:
+        print("%-10s %-13s %6.2fx" % ("plain", n + "/floor+w",
+                                      ms((n, "plain", "run")) / ms(("floor+work", "plain", "run"))))
     print()
     print("# realistic / plain, per runtime")
     print("%-8s %7s %7s" % ("runtime", "run", "cycle"))
     for n in names:
         print("%-8s %6.2fx %6.2fx" % (n, ms((n, "realistic", "run")) / ms((n, "plain", "run")),
                                       cycle[n, "realistic"] / cycle[n, "plain"]))
+    print("%-8s %6.2fx          (the kernel's part alone)" %
+          ("floor+w", ms(("floor+work", "realistic", "run")) / ms(("floor+work", "plain", "run"))))
     print()
     print("# peak RSS in KiB (max of 5 per command; `run` includes the container's init)")
     print("%-10s %-7s %8s %8s %8s %8s %8s" % ("config", "runtime", "run", "create", "start", "delete", "peak"))
@@ -347,6 +393,9 @@ def report(args, t, rss, runtimes, ns, desc, load0):
         if cfg == "plain":
             f = ms(("floor", cfg, "run"))
             print("%-10s run <= 1.5x floor: %.2fx  %s" % (cfg, o("run") / f, mark(o("run") <= 1.5 * f)))
+            fw = ms(("floor+work", cfg, "run"))
+            print("%-10s   (floor+w, the config's kernel work alone, is %.2fx the floor; ocirt is %.2fx floor+w)" %
+                  ("", fw / f, o("run") / fw))
         r = cycle["ocirt", cfg] / cycle["crun", cfg]
         print("%-10s create+start+wait+delete <= 0.6x crun: %.2fx  %s" % (cfg, r, mark(r <= 0.6)))
         slow = [s for s in STEPS if o(s) > c(s)]
@@ -392,6 +441,8 @@ def main():
     runtimes = [Runtime(*spec.split("=", 1), args.workdir, ns) for spec in args.runtime]
     configs, desc = make_configs(args, cgroup)
     bundles = write_bundles(configs, runtimes, args.workdir, cgroup)
+    args.floor_cgroup = cgroup + "/floor"
+    args.floor_spec = write_floor_spec(args, configs["realistic"])
     try:
         t = bench(args, runtimes, ns, bundles)
         rss = measure_rss(args, runtimes, ns, bundles)

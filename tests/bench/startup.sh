@@ -13,7 +13,7 @@
 # node's sparse creates do (back-to-back creates mostly skip it).
 #   BENCH_TMPDIR=/tmp tests/bench/startup.sh ...   # work files on that filesystem
 #
-# Needs root, runc, crun, busybox-static, a C compiler and python3.
+# Needs root, runc, crun, busybox-static, a C compiler, libseccomp-dev and python3.
 set -eu
 
 rounds=100 gap=0
@@ -64,7 +64,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-cc -O2 -o "$work/floor" "$here/floor.c"
+cc -O2 -o "$work/floor" "$here/floor.c" -lseccomp
 cc -O2 -o "$work/maxrss" "$here/maxrss.c"
 
 rootfs=$work/rootfs
