@@ -156,6 +156,50 @@ mkdir_p_pass(int rootfd, const char *path, mode_t mode, unsigned how, oci_root_c
   return steal_fd(&parent);
 }
 
+/* The next common case: only the last component is missing.  It is made
+ * in its parent, found in one lookup, and opened from there: three calls
+ * where the walk makes one per component.  -1 for anything else (`..` in
+ * the path, a missing parent, something already there, an error): the
+ * walk then does it again and says what happened. */
+static int
+mkdir_last(int rootfd, const char *path, mode_t mode, unsigned how, oci_root_created_fn created, void *data)
+{
+  struct open_how in_parent = { .flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+                                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+  cleanup_free char *copy = xstrdup(path);
+  cleanup_free char *cur = xstrdup("");
+  cleanup_close int parent = -1;
+  const char *base = NULL;
+  char *save = NULL;
+
+  /* cur as the walk spells it, for `created`: "/a/b", no `.` */
+  for (char *comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save))
+    {
+      if (strcmp(comp, ".") == 0)
+        continue;
+      if (strcmp(comp, "..") == 0)
+        return -1;
+      if (base != NULL)
+        {
+          char *longer = xasprintf("%s/%s", cur, base);
+          free(cur);
+          cur = longer;
+        }
+      base = comp;
+    }
+  if (base == NULL)
+    return -1;
+  parent = oci_root_openat(rootfd, cur[0] ? cur : "/", O_PATH | O_DIRECTORY, how);
+  if (parent < 0 || mkdirat(parent, base, mode) < 0)
+    return -1;
+  if (created)
+    {
+      cleanup_free char *made = xasprintf("%s/%s", cur, base);
+      created(data, made + 1);
+    }
+  return (int)syscall(SYS_openat2, parent, base, &in_parent, sizeof in_parent);
+}
+
 int
 oci_root_mkdir_p(int rootfd, const char *path, mode_t mode, unsigned how, oci_root_created_fn created,
                  void *data, struct oci_error **err)
@@ -165,6 +209,8 @@ oci_root_mkdir_p(int rootfd, const char *path, mode_t mode, unsigned how, oci_ro
 
   /* The common case: it is already there. */
   if (fd >= 0)
+    return fd;
+  if (errno == ENOENT && (fd = mkdir_last(rootfd, path, mode, how, created, data)) >= 0)
     return fd;
   cur = xstrdup(path);
   for (int hop = 0; hop < MAX_HOPS; hop++)

@@ -278,6 +278,23 @@ test_mkdir_p(void)
   ok(fd >= 0 && h.n == 0, "an existing directory is opened, nothing heard");
   close(fd);
 
+  /* Only the last component missing: made in its parent (mkdir_last). */
+  h.n = 0;
+  fd = oci_root_mkdir_p(root, "/a//b/./d", 0700, 0, hear, &h, &err);
+  ok(fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && exists_at(root, "a/b/d") && h.n == 1
+         && strcmp(h.paths[0], "a/b/d") == 0,
+     "a missing last component is made, heard of once as the walk spells it, and opened");
+  close(fd);
+  link_in(root, "/last-target", "a/b/dl3");
+  h.n = 0;
+  fd = oci_root_mkdir_p(root, "a/b/dl3", 0755, 0, hear, &h, &err);
+  ok(fd >= 0 && exists_at(root, "last-target") && !host_exists("last-target") && h.n == 1,
+     "a dangling symlink as the last component: its target is made inside the root");
+  close(fd);
+  fd = oci_root_mkdir_p(root, "a/b/../g", 0755, 0, NULL, NULL, &err);
+  ok(fd >= 0 && exists_at(root, "a/g"), "`..` before the last component is the kernel's to resolve");
+  close(fd);
+
   fd = oci_root_mkdir_p(root, "../../../x/y", 0755, 0, NULL, NULL, &err);
   ok(fd >= 0 && exists_at(root, "x/y") && !host_exists("../x"),
      "`..` above the root is clamped while creating");
