@@ -239,7 +239,7 @@ boot() {
 # first.
 wait_init() {
 	local limit=$1 start=$SECONDS
-	while ! grep -q '^ocirt-vm: /init at' "$tmp/console.log" 2>/dev/null; do
+	while ! grep -q 'ocirt-vm: /init at' "$tmp/console.log" 2>/dev/null; do
 		kill -0 "$qemu_pid" 2>/dev/null && ((SECONDS - start < limit)) || return 1
 		sleep 1
 	done
