@@ -10,6 +10,7 @@
 #include "cgroups.h"
 #include "context.h"
 #include "cgroups-systemd.h"
+#include "mountinfo.h"
 
 enum rt_cg_mode
 {
@@ -61,9 +62,10 @@ struct rt_cgroup
 
 /* ---- pure helpers (cgroups.c) ---- */
 
-/* Parse one /proc/self/mountinfo line.  Returns 1 and fills *out for a
- * cgroup or cgroup2 mount, 0 for any other line, -1 when malformed. */
-int rt_cg_parse_mountinfo_line(const char *line, struct rt_cg_mount *out);
+/* The cgroup side of a mountinfo entry: 1 with *out filled for a cgroup
+ * or cgroup2 mount; 0 for any other, with only out->mount_point set (a
+ * mount may hide earlier cgroup mounts). */
+int rt_cg_mount_from(const struct rt_mountinfo *mi, struct rt_cg_mount *out);
 void rt_cg_mount_clear(struct rt_cg_mount *m);
 /* Whether `options` (comma separated) contains every comma-separated item of
  * `controllers` ("cpu,cpuacct"). */

@@ -27,46 +27,6 @@
 /* pure helpers                                                         */
 /* ------------------------------------------------------------------ */
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static char *
-unescape_octal(const char *s, size_t len)
-{
-  char *out = xmalloc(len + 1);
-  size_t j = 0;
-
-  for (size_t i = 0; i < len; i++)
-    {
-      if (s[i] == '\\' && i + 3 < len + 1 && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0'
-          && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7')
-        {
-          out[j++] = (char)(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
-          i += 3;
-          continue;
-        }
-      out[j++] = s[i];
-    }
-  out[j] = '\0';
-  return out;
-}
-
-/* The next space separated field of *p, advancing *p; NULL at the end. */
-static const char *
-next_field(const char **p, size_t *len)
-{
-  const char *s = *p;
-
-  while (*s == ' ')
-    s++;
-  if (*s == '\0' || *s == '\n')
-    return NULL;
-  const char *e = s;
-  while (*e && *e != ' ' && *e != '\n')
-    e++;
-  *len = (size_t)(e - s);
-  *p = e;
-  return s;
-}
-
 void
 rt_cg_mount_clear(struct rt_cg_mount *m)
 {
@@ -77,50 +37,17 @@ rt_cg_mount_clear(struct rt_cg_mount *m)
 }
 
 int
-rt_cg_parse_mountinfo_line(const char *line, struct rt_cg_mount *out)
+rt_cg_mount_from(const struct rt_mountinfo *mi, struct rt_cg_mount *out)
 {
-  const char *p = line, *f;
-  const char *root = NULL, *mnt = NULL;
-  size_t len, root_len = 0, mnt_len = 0;
+  bool v2 = strcmp(mi->fstype, "cgroup2") == 0;
 
-  for (int i = 0; i < 5; i++)
-    {
-      f = next_field(&p, &len);
-      if (f == NULL)
-        return -1;
-      if (i == 3)
-        root = f, root_len = len;
-      else if (i == 4)
-        mnt = f, mnt_len = len;
-    }
-  /* Skip the mount options and the optional fields up to the separator. */
-  for (;;)
-    {
-      f = next_field(&p, &len);
-      if (f == NULL)
-        return -1;
-      if (len == 1 && f[0] == '-')
-        break;
-    }
-  const char *fstype = next_field(&p, &len);
-  if (fstype == NULL)
-    return -1;
-  bool v2 = len == 7 && memcmp(fstype, "cgroup2", 7) == 0;
-  bool v1 = len == 6 && memcmp(fstype, "cgroup", 6) == 0;
-  if (!v1 && !v2)
-    {
-      /* The mount point still matters: it may hide earlier cgroup mounts. */
-      out->mount_point = unescape_octal(mnt, mnt_len);
-      return 0;
-    }
-  if (next_field(&p, &len) == NULL) /* source */
-    return -1;
-  const char *opts = next_field(&p, &len);
-
+  /* The mount point of any mount matters: it may hide earlier cgroup mounts. */
+  out->mount_point = xstrdup(mi->mountpoint);
+  if (!v2 && strcmp(mi->fstype, "cgroup") != 0)
+    return 0;
   out->v2 = v2;
-  out->root = unescape_octal(root, root_len);
-  out->mount_point = unescape_octal(mnt, mnt_len);
-  out->options = v2 || opts == NULL ? xstrdup("") : xstrndup(opts, len);
+  out->root = xstrdup(mi->root);
+  out->options = xstrdup(v2 ? "" : mi->super_opts);
   return 1;
 }
 
@@ -523,22 +450,17 @@ rt_cgroup_unified(void)
 static int
 discover(struct rt_cgroup *cg, struct oci_error **err)
 {
-  cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
-  cleanup_free char *line = NULL;
-  size_t cap = 0;
+  struct rt_mountinfo *mi = NULL;
+  size_t n_mi = 0;
   struct rt_cg_mount v2 = { 0 };
   bool have_v2 = false, have_v1_ctrl = false;
 
-  if (f == NULL)
-    return oci_error_errno(err, "opening `/proc/self/mountinfo`");
-  /* stdio picks 1 KiB for /proc files: read it in a few calls instead. */
-  setvbuf(f, NULL, _IOFBF, 16384);
-  while (getline(&line, &cap, f) > 0)
+  if (rt_mountinfo_read(&mi, &n_mi, err) < 0)
+    return -1;
+  for (size_t l = 0; l < n_mi; l++)
     {
       struct rt_cg_mount m = { 0 };
-      int r = rt_cg_parse_mountinfo_line(line, &m);
-      if (r < 0)
-        continue;
+      int r = rt_cg_mount_from(&mi[l], &m);
       hide_shadowed(cg, &v2, &have_v2, m.mount_point);
       if (r == 0)
         {
@@ -564,6 +486,7 @@ discover(struct rt_cgroup *cg, struct oci_error **err)
       cg->h = xrealloc(cg->h, (cg->n + 1) * sizeof *cg->h);
       cg->h[cg->n++] = (struct rt_cg_hier){ .m = m };
     }
+  rt_mountinfo_free(mi, n_mi);
 
   for (size_t i = 0; i < cg->n; i++)
     have_v1_ctrl |= v1_has_controller(cg->h[i].m.options);

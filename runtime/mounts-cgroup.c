@@ -19,6 +19,7 @@
 #include "oci-config.h"
 #include "inroot.h"
 #include "mounts.h"
+#include "mountinfo.h"
 #include "mounts-internal.h"
 #include "util.h"
 

@@ -79,16 +79,4 @@ int rt_mount_readonly_path(int rootfd, const char *path, struct oci_error **err)
 /* Make the mount at `path` read-only, keeping its other flags. */
 int rt_mount_make_readonly(int rootfd, const char *path, struct oci_error **err);
 
-/* /proc/self/mountinfo, in order. */
-struct rt_mountinfo
-{
-  char *root;
-  char *mountpoint;
-  char *optional; /* "shared:1 master:2", "" when none */
-  char *fstype;
-  char *super_opts;
-};
-int rt_mountinfo_read(struct rt_mountinfo **out, size_t *n, struct oci_error **err);
-void rt_mountinfo_free(struct rt_mountinfo *mi, size_t n);
-
 #endif

@@ -22,6 +22,7 @@
 #include "devices.h"
 #include "log.h"
 #include "mounts.h"
+#include "mountinfo.h"
 #include "rootfs.h"
 #include "sysctl.h"
 #include "util.h"

@@ -25,13 +25,26 @@
     }                                                                                                        \
   while (0)
 
+/* A mountinfo line as discovery sees it: -1 malformed, else rt_cg_mount_from. */
+static int
+cg_mount_of_line(const char *line, struct rt_cg_mount *m)
+{
+  struct rt_mountinfo mi;
+  int r;
+
+  if (!rt_mountinfo_parse_line(line, &mi))
+    return -1;
+  r = rt_cg_mount_from(&mi, m);
+  rt_mountinfo_clear(&mi);
+  return r;
+}
+
 static void
 test_mountinfo(void)
 {
   struct rt_cg_mount m = { 0 };
 
-  check(rt_cg_parse_mountinfo_line(
-            "34 30 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n", &m)
+  check(cg_mount_of_line("34 30 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n", &m)
             == 1,
         "v1 memory line is a cgroup mount");
   check(!m.v2 && strcmp(m.mount_point, "/sys/fs/cgroup/memory") == 0 && strcmp(m.root, "/") == 0
@@ -39,20 +52,18 @@ test_mountinfo(void)
         "v1 fields");
   rt_cg_mount_clear(&m);
 
-  check(rt_cg_parse_mountinfo_line(
-            "40 30 0:37 / /sys/fs/cgroup/unified rw,relatime shared:9 master:2 - cgroup2 cgroup2 "
-            "rw,nsdelegate",
-            &m)
+  check(cg_mount_of_line("40 30 0:37 / /sys/fs/cgroup/unified rw,relatime shared:9 master:2 - cgroup2 cgroup2 "
+                         "rw,nsdelegate",
+                         &m)
             == 1,
         "cgroup2 line with optional fields");
   check(m.v2 && strcmp(m.mount_point, "/sys/fs/cgroup/unified") == 0 && strcmp(m.options, "") == 0,
         "cgroup2 fields");
   rt_cg_mount_clear(&m);
 
-  check(rt_cg_parse_mountinfo_line(
-            "31 30 0:28 /docker/abc /sys/fs/cgroup/cpu\\054cpuacct ro,nosuid - cgroup cgroup "
-            "rw,cpu,cpuacct",
-            &m)
+  check(cg_mount_of_line("31 30 0:28 /docker/abc /sys/fs/cgroup/cpu\\054cpuacct ro,nosuid - cgroup cgroup "
+                         "rw,cpu,cpuacct",
+                         &m)
             == 1,
         "escaped mount point");
   check(strcmp(m.mount_point, "/sys/fs/cgroup/cpu,cpuacct") == 0 && strcmp(m.root, "/docker/abc") == 0,
@@ -62,15 +73,13 @@ test_mountinfo(void)
         "options_have matches whole items only");
   rt_cg_mount_clear(&m);
 
-  check(rt_cg_parse_mountinfo_line("22 1 0:21 / /sys rw - sysfs sysfs rw\n", &m) == 0,
-        "sysfs is not a cgroup mount");
+  check(cg_mount_of_line("22 1 0:21 / /sys rw - sysfs sysfs rw\n", &m) == 0, "sysfs is not a cgroup mount");
   check(m.mount_point && strcmp(m.mount_point, "/sys") == 0,
         "but its mount point is reported (it may shadow)");
   rt_cg_mount_clear(&m);
-  check(rt_cg_parse_mountinfo_line("22 1 0:21 / /sys rw sysfs sysfs rw\n", &m) == -1,
-        "no separator: malformed");
+  check(cg_mount_of_line("22 1 0:21 / /sys rw sysfs sysfs rw\n", &m) == -1, "no separator: malformed");
   rt_cg_mount_clear(&m);
-  check(rt_cg_parse_mountinfo_line("22 1", &m) == -1, "truncated: malformed");
+  check(cg_mount_of_line("22 1", &m) == -1, "truncated: malformed");
 }
 
 static void
