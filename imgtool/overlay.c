@@ -16,6 +16,7 @@
 #include <linux/magic.h>
 
 #include "spec/json.h"
+#include "spec/mountinfo.h"
 #include "spec/util.h"
 #include "bundle.h"
 #include "digest.h"
@@ -444,25 +445,6 @@ img_bundle_remount(const char *dir, const struct img_bundle_opts *o, struct oci_
 
 /* ---- unbundle ---- */
 
-/* Octal escapes of /proc/self/mountinfo (`\040` for a space) undone. */
-static void
-unescape(char *s)
-{
-  char *o = s;
-  for (; *s; s++)
-    {
-      if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0'
-          && s[3] <= '7')
-        {
-          *o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-          s += 3;
-        }
-      else
-        *o++ = *s;
-    }
-  *o = '\0';
-}
-
 /* Whether the mount `id` of /proc/self/mountinfo is what `point` reaches.
  * A copy of the tree made by someone's `mount --rbind / /` lists the same
  * path under a mount we cannot reach, and removing the tree cannot touch
@@ -481,27 +463,22 @@ reachable(const char *point, unsigned long long id)
 static int
 refuse_mounts_inside(const char *abs_dir, const char *except, struct oci_error **err)
 {
-  cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
-  cleanup_free char *line = NULL;
-  size_t cap = 0, len = strlen(abs_dir);
+  struct oci_mountinfo *mi = NULL;
+  size_t n = 0, len = strlen(abs_dir);
+  int r = 0;
 
-  if (f == NULL)
-    return oci_error_errno(err, "open /proc/self/mountinfo");
-  while (getline(&line, &cap, f) > 0)
+  if (oci_mountinfo_read(&mi, &n, err) < 0)
+    return -1;
+  for (size_t i = 0; i < n && r == 0; i++)
     {
-      char point[4097];
-      unsigned long long id;
-      if (sscanf(line, "%llu %*s %*s %*s %4096s", &id, point) != 2)
-        continue;
-      unescape(point);
-      if (!reachable(point, id))
-        continue;
-      if (except && strcmp(point, except) == 0)
+      const char *point = mi[i].mountpoint;
+      if (!reachable(point, mi[i].id) || (except && strcmp(point, except) == 0))
         continue;
       if (strncmp(point, abs_dir, len) == 0 && (point[len] == '\0' || point[len] == '/'))
-        return oci_error_set(err, 0, "`%s` is mounted inside the bundle: unmount it first", point);
+        r = oci_error_set(err, 0, "`%s` is mounted inside the bundle: unmount it first", point);
     }
-  return 0;
+  oci_mountinfo_free(mi, n);
+  return r;
 }
 
 /* Everything but the marker, then the marker: an unbundle that fails half

@@ -65,7 +65,7 @@ struct rt_cgroup
 /* The cgroup side of a mountinfo entry: 1 with *out filled for a cgroup
  * or cgroup2 mount; 0 for any other, with only out->mount_point set (a
  * mount may hide earlier cgroup mounts). */
-int rt_cg_mount_from(const struct rt_mountinfo *mi, struct rt_cg_mount *out);
+int rt_cg_mount_from(const struct oci_mountinfo *mi, struct rt_cg_mount *out);
 void rt_cg_mount_clear(struct rt_cg_mount *m);
 /* Whether `options` (comma separated) contains every comma-separated item of
  * `controllers` ("cpu,cpuacct"). */

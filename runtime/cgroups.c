@@ -37,7 +37,7 @@ rt_cg_mount_clear(struct rt_cg_mount *m)
 }
 
 int
-rt_cg_mount_from(const struct rt_mountinfo *mi, struct rt_cg_mount *out)
+rt_cg_mount_from(const struct oci_mountinfo *mi, struct rt_cg_mount *out)
 {
   bool v2 = strcmp(mi->fstype, "cgroup2") == 0;
 
@@ -450,12 +450,12 @@ rt_cgroup_unified(void)
 static int
 discover(struct rt_cgroup *cg, struct oci_error **err)
 {
-  struct rt_mountinfo *mi = NULL;
+  struct oci_mountinfo *mi = NULL;
   size_t n_mi = 0;
   struct rt_cg_mount v2 = { 0 };
   bool have_v2 = false, have_v1_ctrl = false;
 
-  if (rt_mountinfo_read(&mi, &n_mi, err) < 0)
+  if (oci_mountinfo_read(&mi, &n_mi, err) < 0)
     return -1;
   for (size_t l = 0; l < n_mi; l++)
     {
@@ -486,7 +486,7 @@ discover(struct rt_cgroup *cg, struct oci_error **err)
       cg->h = xrealloc(cg->h, (cg->n + 1) * sizeof *cg->h);
       cg->h[cg->n++] = (struct rt_cg_hier){ .m = m };
     }
-  rt_mountinfo_free(mi, n_mi);
+  oci_mountinfo_free(mi, n_mi);
 
   for (size_t i = 0; i < cg->n; i++)
     have_v1_ctrl |= v1_has_controller(cg->h[i].m.options);

@@ -136,18 +136,18 @@ free_lines(char **lines, size_t n)
 static int
 cgroup_v1_binds(bool cgroupns, struct cgroup_v1_bind **out, size_t *nout, struct oci_error **err)
 {
-  struct rt_mountinfo *mi = NULL;
+  struct oci_mountinfo *mi = NULL;
   size_t nmi = 0;
   char **lines = NULL;
   size_t nlines = 0;
   struct cgroup_v1_bind *b = NULL;
   size_t nb = 0;
 
-  if (rt_mountinfo_read(&mi, &nmi, err) < 0)
+  if (oci_mountinfo_read(&mi, &nmi, err) < 0)
     return -1;
   if (read_cgroup_lines(&lines, &nlines, err) < 0)
     {
-      rt_mountinfo_free(mi, nmi);
+      oci_mountinfo_free(mi, nmi);
       return -1;
     }
   for (size_t i = 0; i < nmi; i++)
@@ -187,7 +187,7 @@ cgroup_v1_binds(bool cgroupns, struct cgroup_v1_bind **out, size_t *nout, struct
       nb++;
       free(own);
     }
-  rt_mountinfo_free(mi, nmi);
+  oci_mountinfo_free(mi, nmi);
   free_lines(lines, nlines);
   *out = b;
   *nout = nb;

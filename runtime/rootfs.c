@@ -51,12 +51,12 @@ path_below(const char *path, const char *mp)
 static int
 make_parent_private(const char *rootfs, struct oci_error **err)
 {
-  struct rt_mountinfo *mi = NULL;
+  struct oci_mountinfo *mi = NULL;
   size_t n = 0;
-  const struct rt_mountinfo *parent = NULL;
+  const struct oci_mountinfo *parent = NULL;
   int r = 0;
 
-  if (rt_mountinfo_read(&mi, &n, err) < 0)
+  if (oci_mountinfo_read(&mi, &n, err) < 0)
     return -1;
   for (size_t i = 0; i < n; i++)
     if (path_below(rootfs, mi[i].mountpoint)
@@ -65,7 +65,7 @@ make_parent_private(const char *rootfs, struct oci_error **err)
   if (parent && strstr(parent->optional, "shared:") != NULL
       && mount(NULL, parent->mountpoint, NULL, MS_PRIVATE, NULL) < 0)
     r = oci_error_errno(err, "making `%s` private", parent->mountpoint);
-  rt_mountinfo_free(mi, n);
+  oci_mountinfo_free(mi, n);
   return r;
 }
 
@@ -150,11 +150,11 @@ pivot(int newroot, struct oci_error **err)
 static int
 hide_host_pseudo_fs(const char *rootfs, struct oci_error **err)
 {
-  struct rt_mountinfo *mi = NULL;
+  struct oci_mountinfo *mi = NULL;
   size_t n = 0;
   int r = 0;
 
-  if (rt_mountinfo_read(&mi, &n, err) < 0)
+  if (oci_mountinfo_read(&mi, &n, err) < 0)
     return -1;
   for (size_t i = n; r == 0 && i-- > 0;)
     {
@@ -176,7 +176,7 @@ hide_host_pseudo_fs(const char *rootfs, struct oci_error **err)
       if ((errno != EINVAL && errno != EPERM) || mount("tmpfs", p, "tmpfs", 0, NULL) < 0)
         r = oci_error_errno(err, "hiding `%s`", p);
     }
-  rt_mountinfo_free(mi, n);
+  oci_mountinfo_free(mi, n);
   return r;
 }
 

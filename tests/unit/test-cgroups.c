@@ -29,13 +29,13 @@
 static int
 cg_mount_of_line(const char *line, struct rt_cg_mount *m)
 {
-  struct rt_mountinfo mi;
+  struct oci_mountinfo mi;
   int r;
 
-  if (!rt_mountinfo_parse_line(line, &mi))
+  if (!oci_mountinfo_parse_line(line, &mi))
     return -1;
   r = rt_cg_mount_from(&mi, m);
-  rt_mountinfo_clear(&mi);
+  oci_mountinfo_clear(&mi);
   return r;
 }
 

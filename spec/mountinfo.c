@@ -5,25 +5,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spec/util.h"
 #include "mountinfo.h"
+#include "util.h"
 
 void
-rt_mountinfo_clear(struct rt_mountinfo *mi)
+oci_mountinfo_clear(struct oci_mountinfo *mi)
 {
   free(mi->root);
   free(mi->mountpoint);
   free(mi->optional);
   free(mi->fstype);
   free(mi->super_opts);
-  *mi = (struct rt_mountinfo){ 0 };
+  *mi = (struct oci_mountinfo){ 0 };
 }
 
 void
-rt_mountinfo_free(struct rt_mountinfo *mi, size_t n)
+oci_mountinfo_free(struct oci_mountinfo *mi, size_t n)
 {
   for (size_t i = 0; i < n; i++)
-    rt_mountinfo_clear(&mi[i]);
+    oci_mountinfo_clear(&mi[i]);
   free(mi);
 }
 
@@ -50,7 +50,7 @@ unescape(const char *s)
 }
 
 bool
-rt_mountinfo_parse_line(const char *text, struct rt_mountinfo *out)
+oci_mountinfo_parse_line(const char *text, struct oci_mountinfo *out)
 {
   cleanup_free char *line = xstrdup(text);
   char *fields[6];
@@ -80,6 +80,7 @@ rt_mountinfo_parse_line(const char *text, struct rt_mountinfo *out)
         free(optional);
         return false;
       }
+    out->id = strtoull(fields[0], NULL, 10);
     out->root = unescape(fields[3]);
     out->mountpoint = unescape(fields[4]);
     out->optional = optional ? optional : xstrdup("");
@@ -90,12 +91,12 @@ rt_mountinfo_parse_line(const char *text, struct rt_mountinfo *out)
 }
 
 int
-rt_mountinfo_read(struct rt_mountinfo **out, size_t *n, struct oci_error **err)
+oci_mountinfo_read(struct oci_mountinfo **out, size_t *n, struct oci_error **err)
 {
   cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
   cleanup_free char *line = NULL;
   size_t cap = 0;
-  struct rt_mountinfo *mi = NULL;
+  struct oci_mountinfo *mi = NULL;
   size_t len = 0;
 
   if (f == NULL)
@@ -104,8 +105,8 @@ rt_mountinfo_read(struct rt_mountinfo **out, size_t *n, struct oci_error **err)
   setvbuf(f, NULL, _IOFBF, 16384);
   while (getline(&line, &cap, f) > 0)
     {
-      struct rt_mountinfo e;
-      if (!rt_mountinfo_parse_line(line, &e))
+      struct oci_mountinfo e;
+      if (!oci_mountinfo_parse_line(line, &e))
         continue;
       mi = xrealloc(mi, (len + 1) * sizeof *mi);
       mi[len++] = e;
