@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -100,11 +101,39 @@ open_for_child(struct rt_cgroup_join *j, size_t i, bool v2, int how)
       j->into_fd = open(j->dirs[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
       j->into_index = i;
     }
-  else if (!v2 && (how & RT_CG_JOIN_SELF))
+  else if (!v2 && (how & RT_CG_JOIN_SELF) && j->tasks[i] < 0)
     {
       cleanup_free char *path = xasprintf("%s/tasks", j->dirs[i]);
       j->tasks[i] = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
     }
+}
+
+/* A new systemd unit's cgroup exists only once systemd started it with
+ * the pid in it (rt_cgroup_start); an existing unit's is like any. */
+static bool
+parent_writes_all(const struct rt_cgroup *cg)
+{
+  return cg->sd.unit && cg->created;
+}
+
+void
+rt_cgroup_join_open_tasks(struct rt_cgroup_join *j)
+{
+  for (size_t i = 0; i < j->n && !parent_writes_all(j->cg); i++)
+    open_for_child(j, i, j->cg->h[i].m.v2, RT_CG_JOIN_SELF);
+}
+
+int
+rt_cgroup_join_take_tasks(struct rt_cgroup_join *j, int64_t index, int fd, struct oci_error **err)
+{
+  if (fd < 0 || index < 0 || (uint64_t)index >= j->n || j->tasks[index] >= 0)
+    {
+      if (fd >= 0)
+        close(fd);
+      return oci_error_set(err, 0, "unexpected cgroup descriptor %" PRId64 " from ocirt", index);
+    }
+  j->tasks[index] = fd;
+  return 0;
 }
 
 int
@@ -119,9 +148,7 @@ rt_cgroup_join_prepare(const struct rt_cgroup *cg, char *const *subs, size_t n_s
   j->tasks = xcalloc(cg->n ? cg->n : 1, sizeof *j->tasks);
   for (size_t i = 0; i < cg->n; i++)
     j->tasks[i] = -1;
-  /* A new systemd unit's cgroup exists only once systemd started it with
-   * the pid in it (rt_cgroup_start); an existing unit's is like any. */
-  if (cg->sd.unit && cg->created)
+  if (parent_writes_all(cg))
     how = 0;
   for (size_t i = 0; i < cg->n; i++)
     {

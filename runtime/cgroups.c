@@ -790,8 +790,15 @@ rt_cgroup_plan(const struct oci_config *cfg, const char *id, bool systemd, struc
   return 0;
 }
 
+static bool
+in_part(const struct rt_cg_hier *h, enum rt_cg_part part)
+{
+  return part == RT_CG_ALL || (part == RT_CG_CGROUP2) == h->m.v2;
+}
+
 int
-rt_cgroup_make(const struct rt_cgroup *cg, const struct oci_config *cfg, struct oci_error **err)
+rt_cgroup_make(const struct rt_cgroup *cg, const struct oci_config *cfg, enum rt_cg_part part,
+               struct oci_error **err)
 {
   const struct oci_linux *l = cfg ? cfg->linux_ : NULL;
   /* systemd makes the directories when it starts the unit. */
@@ -801,13 +808,16 @@ rt_cgroup_make(const struct rt_cgroup *cg, const struct oci_config *cfg, struct 
       = cg->mode == RT_CG_UNIFIED ? rt_cg_v2_needed_controllers(l ? l->resources : NULL) : xstrdup("");
   for (size_t i = 0; i < cg->n; i++)
     {
+      if (!in_part(&cg->h[i], part))
+        continue;
       int r = cg->h[i].m.v2 ? rt_cg_v2_create_dir(cg->log, &cg->h[i], ctrls, err)
                             : rt_cg_v1_create_dir(cg->log, &cg->h[i], err);
       if (r < 0)
         {
           /* Undo the leaves made so far; parents may be shared. */
           for (size_t j = 0; j < i; j++)
-            rmdir(cg->h[j].dir);
+            if (in_part(&cg->h[j], part))
+              rmdir(cg->h[j].dir);
           cleanup_free char *shown = display_path(cg->path);
           return oci_error_wrap(err, "creating cgroup `%s`", shown);
         }
@@ -821,7 +831,7 @@ rt_cgroup_create(const struct oci_config *cfg, const char *id, bool systemd, str
 {
   cleanup_cgroup struct rt_cgroup *cg = NULL;
 
-  if (rt_cgroup_plan(cfg, id, systemd, &cg, err) < 0 || rt_cgroup_make(cg, cfg, err) < 0)
+  if (rt_cgroup_plan(cfg, id, systemd, &cg, err) < 0 || rt_cgroup_make(cg, cfg, RT_CG_ALL, err) < 0)
     return -1;
   *out = steal_pointer(&cg);
   return 0;

@@ -26,7 +26,18 @@ int rt_cgroup_create(const struct oci_config *cfg, const char *id, bool systemd,
  * plan computes the path, make creates the directories. */
 int rt_cgroup_plan(const struct oci_config *cfg, const char *id, bool systemd, struct rt_cgroup **out,
                    struct oci_error **err);
-int rt_cgroup_make(const struct rt_cgroup *cg, const struct oci_config *cfg, struct oci_error **err);
+/* Which directories rt_cgroup_make creates.  A new container's init is
+ * cloned into its cgroup2 directory (CLONE_INTO_CGROUP), which must exist
+ * before; the v1 ones it enters itself after GO, so they can be made while
+ * it creates its namespaces (container.c). */
+enum rt_cg_part
+{
+  RT_CG_ALL,
+  RT_CG_CGROUP2, /* the cgroup2 hierarchy's (unified, or hybrid's) */
+  RT_CG_V1,      /* every v1 hierarchy's */
+};
+int rt_cgroup_make(const struct rt_cgroup *cg, const struct oci_config *cfg, enum rt_cg_part part,
+                   struct oci_error **err);
 /* --debug: from now on each file written (limits, cgroup.procs ...) is one
  * debug record of `log` (borrowed; it must outlive cg). */
 void rt_cgroup_set_log(struct rt_cgroup *cg, const struct rt_context *log);
@@ -41,7 +52,9 @@ char *rt_cgroup_display_path(const struct rt_cgroup *cg);
 /* Putting a new process in the cgroup (cgroups-join.c): the parent
  * prepares before the process exists, creates it with
  * rt_cgroup_join_clone, the process calls rt_cgroup_join_self first thing
- * and the parent rt_cgroup_join_finish.  Where the process can enter
+ * and the parent rt_cgroup_join_finish.  (A new container's v1 directories
+ * are made after the clone: their `tasks` files go to the process through
+ * rt_cgroup_join_open_tasks and rt_cgroup_join_take_tasks.)  Where the process can enter
  * itself it does, because a pid written by another process waits for the
  * kernel's global cgroup lock (an RCU grace period, milliseconds); the
  * parent writes the pid for the hierarchies where it cannot. */
@@ -64,6 +77,13 @@ struct rt_cgroup_join
  * writes every pid; always so under --systemd-cgroup). */
 int rt_cgroup_join_prepare(const struct rt_cgroup *cg, char *const *subs, size_t n_subs, int how,
                            struct rt_cgroup_join *j, struct oci_error **err);
+/* RT_CG_JOIN_SELF for directories made after the clone: open the `tasks`
+ * files now, for the process to receive (its copy of `j` has none).  Where
+ * an open fails the parent writes the pid, as with prepare. */
+void rt_cgroup_join_open_tasks(struct rt_cgroup_join *j);
+/* In the process: hierarchy `index`'s `tasks`, received from the parent;
+ * fd is taken (closed on failure). */
+int rt_cgroup_join_take_tasks(struct rt_cgroup_join *j, int64_t index, int fd, struct oci_error **err);
 /* clone(flags | SIGCHLD), into the cgroup2 cgroup where it can.  `j` may be
  * NULL. */
 pid_t rt_cgroup_join_clone(struct rt_cgroup_join *j, int flags);

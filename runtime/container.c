@@ -109,6 +109,7 @@ struct create_job
   struct rt_seccomp_filter seccomp; /* compiled once, here: the init only loads it */
   struct rt_cgroup *cg;
   struct rt_cgroup_join cg_join; /* valid when cg, from job_spawn on */
+  bool cg_v1_pending;            /* cg's v1 directories are made after the clone */
   struct rt_ns_plan ns;
   int sync[2];
   pid_t stage1; /* the process we cloned; it is the init unless it forks */
@@ -404,9 +405,8 @@ job_spawn(struct create_job *job, struct oci_error **err)
     return -1;
   if ((job->ns.new_user || has_idmapped_mounts(job->cfg)) && open_bind_sources(job, err) < 0)
     return -1;
-  if (job->cg
-      && rt_cgroup_join_prepare(job->cg, NULL, 0, RT_CG_JOIN_CLONE_INTO | RT_CG_JOIN_SELF, &job->cg_join, err)
-             < 0)
+  /* The init gets its `tasks` files by message (job_make_cgroup_rest). */
+  if (job->cg && rt_cgroup_join_prepare(job->cg, NULL, 0, RT_CG_JOIN_CLONE_INTO, &job->cg_join, err) < 0)
     return -1;
 
   args = (struct rt_init_args){
@@ -555,6 +555,33 @@ job_send_listener(struct create_job *job, int listener, struct oci_error **err)
   return job_go(job, 0, err);
 }
 
+/* The v1 directories job_make_cgroup left for later. */
+static int
+job_make_cgroup_v1(struct create_job *job, struct oci_error **err)
+{
+  if (!job->cg_v1_pending)
+    return 0;
+  job->cg_v1_pending = false;
+  return rt_cgroup_make(job->cg, job->cfg, RT_CG_V1, err);
+}
+
+/* After the clone, while the init creates its network and IPC namespaces
+ * (rt_ns_plan.early_flags): the v1 directories, unless job_make_cgroup made
+ * them, and the `tasks` files through which the init enters them. */
+static int
+job_make_cgroup_rest(struct create_job *job, struct oci_error **err)
+{
+  struct rt_cgroup_join *j = &job->cg_join;
+
+  if (job_make_cgroup_v1(job, err) < 0)
+    return -1;
+  rt_cgroup_join_open_tasks(j);
+  for (size_t i = 0; i < j->n; i++)
+    if (j->tasks[i] >= 0 && rt_sync_send(job->sync[0], RT_SYNC_CGROUP, (int64_t)i, j->tasks[i], err) < 0)
+      return -1;
+  return 0;
+}
+
 /* The parent's half of the protocol, until the init reports "ready". */
 static int
 job_drive(struct create_job *job, struct oci_error **err)
@@ -562,6 +589,8 @@ job_drive(struct create_job *job, struct oci_error **err)
   const struct oci_linux *lnx = job->cfg->linux_;
   struct rt_sync_msg msg;
 
+  if (job->cg && job_make_cgroup_rest(job, err) < 0)
+    return -1;
   if ((job->ns.clone_flags & CLONE_NEWUSER) && rt_ns_write_id_maps(job->ctx, job->stage1, lnx, err) < 0)
     return -1;
   if (job->cg)
@@ -687,7 +716,10 @@ job_make_cgroup(struct create_job *job, struct oci_error **err)
     }
   if (write_cgroup_record(job->dirfd, rt_cgroup_path(cg), err) < 0)
     return -1;
-  if (rt_cgroup_make(cg, job->cfg, err) == 0)
+  /* The v1 directories wait for the clone (job_make_cgroup_rest), unless
+   * a refusal means running without a cgroup: that is decided before. */
+  job->cg_v1_pending = !job->ctx->rootless;
+  if (rt_cgroup_make(cg, job->cfg, job->cg_v1_pending ? RT_CG_CGROUP2 : RT_CG_ALL, err) == 0)
     {
       job->cg = steal_pointer(&cg);
       return 0;
@@ -1266,7 +1298,7 @@ rt_restore_prepare(const struct rt_context *ctx, const char *id, const struct rt
   job_init(job, ctx, id, opts, keep_master);
   rt_time_rfc3339(job->created, sizeof job->created, true);
   if (job_load_config(job, err) < 0 || job_make_state_dir(job, err) < 0
-      || (!ctx->cgroups_disabled && job_make_cgroup(job, err) < 0))
+      || (!ctx->cgroups_disabled && job_make_cgroup(job, err) < 0) || (job->cg && job_make_cgroup_v1(job, err) < 0))
     goto fail;
   /* No init waits on the fifo: without it the container reads "running". */
   close(job->fifo_fd);

@@ -308,12 +308,64 @@ wait_for_start(struct rt_init_args *a, int *started, struct oci_error **err)
   return 0;
 }
 
+/* Namespaces we create before GO (rt_ns_plan.early_flags).  A failure
+ * waits for GO to be reported: until then the parent is not reading. */
+static void
+create_early_namespaces(struct rt_init_args *a, struct oci_error **early)
+{
+  char names[64];
+
+  if (a->ns->early_flags == 0)
+    return;
+  if (a->log.debug)
+    {
+      rt_ns_flag_names(a->ns->early_flags, names, sizeof names);
+      rt_debug(&a->log, "namespaces: creating (unshare) %s", names);
+    }
+  if (unshare(a->ns->early_flags) < 0)
+    oci_error_errno(early, "creating namespaces");
+}
+
+static bool
+early_failed(struct oci_error **early, struct oci_error **err)
+{
+  if (*early == NULL)
+    return false;
+  *err = steal_pointer(early);
+  return true;
+}
+
+/* GO, after the `tasks` files of the v1 cgroups made since our clone
+ * (RT_SYNC_CGROUP). */
+static int
+expect_go(struct rt_init_args *a, struct oci_error **err)
+{
+  struct rt_sync_msg msg;
+
+  for (;;)
+    {
+      if (rt_sync_recv(a->sync_fd, &msg, err) < 0)
+        return -1;
+      if (msg.type == RT_SYNC_GO)
+        return 0;
+      if (msg.type != RT_SYNC_CGROUP || a->cgroup_join == NULL)
+        {
+          if (msg.fd >= 0)
+            close(msg.fd);
+          return oci_error_set(err, 0, "unexpected message %d on the sync socket (expected %d)", (int)msg.type,
+                               (int)RT_SYNC_GO);
+        }
+      if (rt_cgroup_join_take_tasks(a->cgroup_join, msg.value, msg.fd, err) < 0)
+        return -1;
+    }
+}
+
 _Noreturn void
 rt_init_main(struct rt_init_args *a)
 {
   cleanup_error struct oci_error *err = NULL;
+  cleanup_error struct oci_error *early = NULL;
   struct rt_exec exec = { 0 };
-  struct rt_sync_msg msg;
   struct rt_child child = {
     .log = &a->log,
     .cfg = a->cfg,
@@ -336,11 +388,12 @@ rt_init_main(struct rt_init_args *a)
   for (size_t i = 0; i < OCI_ARRAY_SIZE(a->parent_fds) && a->parent_fds[i] >= 0; i++)
     close(a->parent_fds[i]);
   rt_child_begin();
+  create_early_namespaces(a, &early);
 
   /* GO: the parent wrote our cgroups' limits, and the pid where we cannot
    * enter ourselves; the cgroups before the namespaces, so that a new
    * cgroup namespace is rooted at ours. */
-  if (rt_sync_expect(a->sync_fd, RT_SYNC_GO, &msg, &err) < 0
+  if (expect_go(a, &err) < 0 || early_failed(&early, &err)
       || (a->cgroup_join && rt_cgroup_join_self(a->cgroup_join, &a->log, &err) < 0)
       || enter_namespaces(a, &err) < 0 || set_nondumpable(&err) < 0
       || init_container(a, &child, &exec, &err) < 0)

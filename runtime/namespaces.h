@@ -30,6 +30,8 @@ struct rt_ns_plan
   bool new_time;     /* unshared by the init; it enters it at execve */
   bool new_net;      /* bring its loopback up */
   int late_flags;    /* unshared once we are uid 0 of a new user namespace */
+  int early_flags;   /* unshared by the init first thing, while the parent
+                        makes the cgroups (see namespaces.c) */
   bool pid_fork;     /* the pid namespace applies to children only: fork once more */
   bool has_pid_ns, has_mount_ns, has_uts_ns, has_user_ns, has_cgroup_ns; /* new or joined */
   struct rt_ns_join join[RT_NS_MAX];                                     /* user first */
