@@ -112,7 +112,8 @@ struct create_job
   bool cg_v1_pending;            /* cg's v1 directories are made after the clone */
   struct rt_ns_plan ns;
   int sync[2];
-  pid_t stage1; /* the process we cloned; it is the init unless it forks */
+  struct rt_state state; /* what job_commit saved; its strings are the job's */
+  pid_t stage1;          /* the process we cloned; it is the init unless it forks */
   pid_t init;
   int master;
   char created[64]; /* RFC 3339 with nanoseconds */
@@ -644,7 +645,9 @@ job_drive(struct create_job *job, struct oci_error **err)
 static int
 job_commit(struct create_job *job, struct oci_error **err)
 {
-  struct rt_state st = {
+  struct rt_state *st = &job->state;
+
+  *st = (struct rt_state){
     .id = (char *)job->id,
     .pid = job->init,
     .bundle = job->bundle,
@@ -656,9 +659,9 @@ job_commit(struct create_job *job, struct oci_error **err)
     .annotations_len = job->cfg->annotations_len,
   };
 
-  if (rt_proc_start_time(job->init, &st.start_time) < 0)
+  if (rt_proc_start_time(job->init, &st->start_time) < 0)
     return oci_error_set(err, 0, "container init exited unexpectedly");
-  if (rt_hooks_save(job->dirfd, job->cfg->hooks, err) < 0 || rt_state_save(job->dirfd, &st, err) < 0)
+  if (rt_hooks_save(job->dirfd, job->cfg->hooks, err) < 0 || rt_state_save(job->dirfd, st, err) < 0)
     return -1;
   if (job->opts->pid_file && rt_write_pid_file(job->opts->pid_file, job->init, err) < 0)
     return -1;
@@ -749,37 +752,31 @@ job_run(struct create_job *job, struct oci_error **err)
   return 0;
 }
 
-/* Create; on success *init and (foreground terminal) *master are handed over. */
+/* Create into *job, which the caller clears; on failure nothing is left
+ * (and the job is cleared already). */
 static int
-create_container(const struct rt_context *ctx, const char *id, const struct rt_create_opts *opts,
-                 bool keep_master, pid_t *init, int *master, struct oci_error **err)
+create_container(struct create_job *job, const struct rt_context *ctx, const char *id,
+                 const struct rt_create_opts *opts, bool keep_master, struct oci_error **err)
 {
-  struct create_job job;
-  int r;
-
-  job_init(&job, ctx, id, opts, keep_master);
-  r = job_run(&job, err);
-  if (r < 0)
-    {
-      job_rollback(&job);
-      oci_error_wrap(err, "creating container `%s`", id);
-    }
-  else
-    {
-      if (init)
-        *init = job.init;
-      if (master)
-        *master = steal_fd(&job.master);
-    }
-  job_clear(&job);
-  return r;
+  job_init(job, ctx, id, opts, keep_master);
+  if (job_run(job, err) == 0)
+    return 0;
+  job_rollback(job);
+  oci_error_wrap(err, "creating container `%s`", id);
+  job_clear(job);
+  return -1;
 }
 
 int
 rt_container_create(const struct rt_context *ctx, const char *id, const struct rt_create_opts *opts,
                     struct oci_error **err)
 {
-  return create_container(ctx, id, opts, false, NULL, NULL, err);
+  struct create_job job;
+
+  if (create_container(&job, ctx, id, opts, false, err) < 0)
+    return -1;
+  job_clear(&job);
+  return 0;
 }
 
 /* ---- saved hooks: poststart, poststop ---- */
@@ -880,6 +877,19 @@ release_exec_fifo(int dirfd, const struct rt_state *st, struct oci_error **err)
   return 0;
 }
 
+/* `hooks`: the config whose poststart hooks run (NULL: none). */
+static int
+start_created(const struct rt_context *ctx, int dirfd, const struct rt_state *st,
+              const struct oci_config *hooks, struct oci_error **err)
+{
+  rt_debug(ctx, "start: opening exec.fifo of `%s`: its init (pid %d) then execs the process", st->id,
+           (int)st->pid);
+  if (release_exec_fifo(dirfd, st, err) < 0)
+    return -1;
+  run_saved_hooks(ctx, hooks, st, RT_HOOK_POSTSTART, RT_STATUS_RUNNING);
+  return 0;
+}
+
 int
 rt_container_start(const struct rt_context *ctx, const char *id, struct oci_error **err)
 {
@@ -894,13 +904,8 @@ rt_container_start(const struct rt_context *ctx, const char *id, struct oci_erro
       {
         cleanup_config struct oci_config *saved = NULL;
 
-        rt_debug(ctx, "start: opening exec.fifo of `%s`: its init (pid %d) then execs the process", id,
-                 (int)st->pid);
-        if (release_exec_fifo(dirfd, st, err) < 0)
-          return -1;
         load_saved_hooks(ctx, dirfd, &saved);
-        run_saved_hooks(ctx, saved, st, RT_HOOK_POSTSTART, RT_STATUS_RUNNING);
-        return 0;
+        return start_created(ctx, dirfd, st, saved, err);
       }
     case RT_STATUS_STOPPED:
       return oci_error_set(err, 0, "cannot start a container that has stopped");
@@ -1095,22 +1100,28 @@ kill_and_wait(const struct rt_state *st, bool all, struct oci_error **err)
   return 0;
 }
 
+/* `cg`: the container's cgroup if it is open already (NULL: opened from
+ * the state's path).  Then the poststop hooks of `hooks` (NULL: none). */
 static int
-destroy_container(const struct rt_context *ctx, const char *id, int dirfd, const struct rt_state *st,
-                  struct oci_error **err)
+remove_stopped(const struct rt_context *ctx, int dirfd, const struct rt_state *st, const struct rt_cgroup *cg,
+               const struct oci_config *hooks, struct oci_error **err)
 {
-  rt_debug(ctx, "delete: removing the cgroup and the state of `%s`", id);
-  if (st->cgroup_path)
-    {
-      cleanup_cgroup struct rt_cgroup *cg = NULL;
-      /* The init is gone, but a container that shares another's pid
-       * namespace may have left children in its cgroup, which then could
-       * not be removed (runc kills them too). */
-      if (rt_cgroup_open(st->cgroup_path, &cg, err) < 0 || signal_cgroup_members(cg, SIGKILL, err) < 0
-          || rt_cgroup_destroy(cg, err) < 0)
-        return -1;
-    }
-  return rt_state_remove(ctx->root, id, dirfd, err);
+  cleanup_cgroup struct rt_cgroup *opened = NULL;
+
+  rt_debug(ctx, "delete: removing the cgroup and the state of `%s`", st->id);
+  if (cg == NULL && st->cgroup_path && rt_cgroup_open(st->cgroup_path, &opened, err) < 0)
+    return -1;
+  if (cg == NULL)
+    cg = opened;
+  /* The init is gone, but a container that shares another's pid namespace
+   * may have left children in its cgroup, which then could not be removed
+   * (runc kills them too). */
+  if (cg && (signal_cgroup_members(cg, SIGKILL, err) < 0 || rt_cgroup_destroy(cg, err) < 0))
+    return -1;
+  if (rt_state_remove(ctx->root, st->id, dirfd, err) < 0)
+    return -1;
+  run_saved_hooks(ctx, hooks, st, RT_HOOK_POSTSTOP, RT_STATUS_STOPPED);
+  return 0;
 }
 
 static int
@@ -1182,26 +1193,45 @@ rt_container_delete(const struct rt_context *ctx, const char *id, bool force, st
   if (status != RT_STATUS_STOPPED && kill_and_wait(st, force, err) < 0)
     return -1;
   load_saved_hooks(ctx, dirfd, &saved);
-  if (destroy_container(ctx, id, dirfd, st, err) < 0)
-    return -1;
-  run_saved_hooks(ctx, saved, st, RT_HOOK_POSTSTOP, RT_STATUS_STOPPED);
-  return 0;
+  return remove_stopped(ctx, dirfd, st, NULL, saved, err);
 }
 
 /* ---- run ---- */
 
+/* `delete --force` of what `run` created, unless a delete came first. */
+static int
+remove_after_run(struct create_job *job, struct oci_error **err)
+{
+  if (rt_state_relock(job->dirfd, job->id, err) < 0)
+    {
+      if ((*err)->status != 0 || strstr((*err)->msg, "does not exist") == NULL)
+        return -1;
+      oci_error_free(*err);
+      *err = NULL;
+      return 0;
+    }
+  return remove_stopped(job->ctx, job->dirfd, &job->state, job->cg, job->cfg, err);
+}
+
+/* `run` keeps the job it created: start and delete take its state, cgroup
+ * and hooks from memory, where `start` and `delete` read them back. */
 static int
 run_foreground(const struct rt_context *ctx, const char *id, const struct rt_create_opts *opts, bool keep,
                int sigfd, int *exit_status, struct oci_error **err)
 {
+  struct create_job job;
   cleanup_close int master = -1;
   struct rt_foreground w = { 0 };
   cleanup_error struct oci_error *cleanup_err = NULL;
   int r, r2;
 
-  if (create_container(ctx, id, opts, true, &w.pid, &master, err) < 0)
+  if (create_container(&job, ctx, id, opts, true, err) < 0)
     return -1;
-  r = rt_container_start(ctx, id, err);
+  w.pid = job.init;
+  master = steal_fd(&job.master);
+  r = start_created(ctx, job.dirfd, &job.state, job.cfg, err);
+  /* `state`, `kill`, `exec` ... of the running container must not wait. */
+  rt_state_unlock(job.dirfd);
   if (r == 0)
     r = rt_foreground_wait(&w, sigfd, master, err);
   if (r == 0)
@@ -1215,7 +1245,8 @@ run_foreground(const struct rt_context *ctx, const char *id, const struct rt_cre
     }
   /* --keep leaves a container that ran as a stopped one; one that failed
    * to start is removed all the same. */
-  r2 = keep && r == 0 ? 0 : rt_container_delete(ctx, id, true, r < 0 ? &cleanup_err : err);
+  r2 = keep && r == 0 ? 0 : remove_after_run(&job, r < 0 ? &cleanup_err : err);
+  job_clear(&job);
   if (r < 0 || r2 < 0)
     return -1;
   *exit_status = rt_foreground_exit_code(&w);
@@ -1233,9 +1264,13 @@ rt_container_run(const struct rt_context *ctx, const char *id, const struct rt_c
   *exit_status = 0;
   if (run->detach)
     {
-      if (rt_container_create(ctx, id, opts, err) < 0)
+      struct create_job job;
+
+      if (create_container(&job, ctx, id, opts, false, err) < 0)
         return -1;
-      if (rt_container_start(ctx, id, err) < 0)
+      r = start_created(ctx, job.dirfd, &job.state, job.cfg, err);
+      job_clear(&job);
+      if (r < 0)
         {
           cleanup_error struct oci_error *ignored = NULL;
           (void)rt_container_delete(ctx, id, true, &ignored);
@@ -1298,7 +1333,8 @@ rt_restore_prepare(const struct rt_context *ctx, const char *id, const struct rt
   job_init(job, ctx, id, opts, keep_master);
   rt_time_rfc3339(job->created, sizeof job->created, true);
   if (job_load_config(job, err) < 0 || job_make_state_dir(job, err) < 0
-      || (!ctx->cgroups_disabled && job_make_cgroup(job, err) < 0) || (job->cg && job_make_cgroup_v1(job, err) < 0))
+      || (!ctx->cgroups_disabled && job_make_cgroup(job, err) < 0)
+      || (job->cg && job_make_cgroup_v1(job, err) < 0))
     goto fail;
   /* No init waits on the fifo: without it the container reads "running". */
   close(job->fifo_fd);

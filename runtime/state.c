@@ -65,6 +65,18 @@ lock_dir(int dirfd, const char *id, struct oci_error **err)
   return 0;
 }
 
+void
+rt_state_unlock(int dirfd)
+{
+  (void)flock(dirfd, LOCK_UN);
+}
+
+int
+rt_state_relock(int dirfd, const char *id, struct oci_error **err)
+{
+  return lock_dir(dirfd, id, err);
+}
+
 int
 rt_state_create(const char *root, const char *id, int *dirfd, struct oci_error **err)
 {

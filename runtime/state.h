@@ -52,6 +52,11 @@ int rt_state_create(const char *root, const char *id, int *dirfd, struct oci_err
  * exist" otherwise (also when a concurrent delete removed it while we were
  * waiting for the lock). */
 int rt_state_open(const char *root, const char *id, int *dirfd, struct oci_error **err);
+/* Let the other commands at a container we keep open (`run`, while its
+ * process runs), and take the lock back, with rt_state_open's "does not
+ * exist" when a delete came in between. */
+void rt_state_unlock(int dirfd);
+int rt_state_relock(int dirfd, const char *id, struct oci_error **err);
 /* Remove the directory and its content. The lock stays held on dirfd. */
 int rt_state_remove(const char *root, const char *id, int dirfd, struct oci_error **err);
 

@@ -153,6 +153,23 @@ EOF
 	assert_no_leaks "$ID"
 }
 
+@test "run: a delete --force from elsewhere while the container runs ends run with 137, quietly, nothing left (runc alike)" {
+	set_args sleep 100
+	env "$MARK" "$OCIRT" --root "$STATE_ROOT" run --bundle "$BUNDLE" "$ID" </dev/null >"$TEST_TMP/run.out" 2>&1 &
+	local runpid=$!
+	wait_for_status "$ID" running
+	ocirt delete --force "$ID"
+	assert_success
+	local rc=0
+	wait "$runpid" || rc=$?
+	assert_equal "$rc" 137
+	# run found the container gone: nothing more to remove, nothing to say.
+	[ ! -s "$TEST_TMP/run.out" ] || fail "run said: $(cat "$TEST_TMP/run.out")"
+	ocirt state "$ID"
+	assert_failure
+	assert_no_leaks "$ID"
+}
+
 @test "run forwards signals to the container" {
 	set_cmd 'trap "exit 7" TERM; echo ready; while :; do sleep 0.1; done'
 	env "$MARK" "$OCIRT" --root "$STATE_ROOT" run --bundle "$BUNDLE" "$ID" </dev/null >"$TEST_TMP/run.out" 2>&1 &
