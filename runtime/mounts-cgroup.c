@@ -134,22 +134,19 @@ free_lines(char **lines, size_t n)
 
 /* Every v1 hierarchy mounted on the host, in mountinfo order, each once. */
 static int
-cgroup_v1_binds(bool cgroupns, struct cgroup_v1_bind **out, size_t *nout, struct oci_error **err)
+cgroup_v1_binds(const struct rt_mount_ctx *ctx, struct cgroup_v1_bind **out, size_t *nout,
+                struct oci_error **err)
 {
-  struct oci_mountinfo *mi = NULL;
-  size_t nmi = 0;
+  const struct oci_mountinfo *mi = ctx->host_mounts;
+  size_t nmi = ctx->n_host_mounts;
+  bool cgroupns = ctx->cgroupns;
   char **lines = NULL;
   size_t nlines = 0;
   struct cgroup_v1_bind *b = NULL;
   size_t nb = 0;
 
-  if (oci_mountinfo_read(&mi, &nmi, err) < 0)
-    return -1;
   if (read_cgroup_lines(&lines, &nlines, err) < 0)
-    {
-      oci_mountinfo_free(mi, nmi);
-      return -1;
-    }
+    return -1;
   for (size_t i = 0; i < nmi; i++)
     {
       char *controllers = NULL;
@@ -187,7 +184,6 @@ cgroup_v1_binds(bool cgroupns, struct cgroup_v1_bind **out, size_t *nout, struct
       nb++;
       free(own);
     }
-  oci_mountinfo_free(mi, nmi);
   free_lines(lines, nlines);
   *out = b;
   *nout = nb;
@@ -240,7 +236,7 @@ mount_cgroup_v1(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const
 
   tmpfs.propagation = o->propagation;
   tmpfs.propagation_len = o->propagation_len;
-  if (cgroup_v1_binds(ctx->cgroupns, &b, &nb, err) < 0)
+  if (cgroup_v1_binds(ctx, &b, &nb, err) < 0)
     return -1;
   if (rt_mount_tmpfs(ctx, &tm, &tmpfs, err) < 0)
     goto out;
