@@ -317,13 +317,10 @@ create_early_namespaces(struct rt_init_args *a, struct oci_error **early)
 
   if (a->ns->early_flags == 0)
     return;
-  if (a->log.debug)
-    {
-      rt_ns_flag_names(a->ns->early_flags, names, sizeof names);
-      rt_debug(&a->log, "namespaces: creating (unshare) %s", names);
-    }
+  rt_ns_flag_names(a->ns->early_flags, names, sizeof names);
+  rt_debug(&a->log, "namespaces: creating (unshare) %s", names);
   if (unshare(a->ns->early_flags) < 0)
-    oci_error_errno(early, "creating namespaces");
+    oci_error_errno(early, "creating namespaces (%s)", names);
 }
 
 static bool

@@ -335,3 +335,21 @@ EOF
 	# the container still runs, under its old limit
 	assert_equal "$(container_status "$ID")" running
 }
+
+@test "a namespace the init may not create (no CAP_SYS_ADMIN): create fails naming it, nothing left (runc fails too)" {
+	requires_cmd setpriv
+	# Only a network namespace, no mounts and no cgroup: the clone needs no
+	# privilege, the unshare in the init does.  ocirt's init makes that
+	# namespace itself while ocirt makes the cgroups, and reports the
+	# failure once ocirt listens.
+	update_config 'c["linux"]["namespaces"] = [{"type": "network"}]; c["mounts"] = []
+c["root"]["readonly"] = False; c.pop("hostname", None)
+c["linux"].pop("maskedPaths", None); c["linux"].pop("readonlyPaths", None)'
+	local manager=()
+	is_runc || manager=(--cgroup-manager disabled)
+	run timeout -k 5 "$OCIRT_CMD_TIMEOUT" env "$MARK" setpriv --bounding-set -sys_admin \
+		"$OCIRT" --root "$STATE_ROOT" "${manager[@]}" create --bundle "$BUNDLE" "$ID"
+	assert_failure
+	is_runc || assert_output_contains "creating namespaces (network): Operation not permitted"
+	assert_clean "$ID"
+}
