@@ -494,7 +494,8 @@ job_create_hooks(struct create_job *job, struct oci_error **err)
 /* The init died before it was ready, the sync socket's end of stream tells
  * no more.  Say how it died; when the memory controller killed it, say that
  * the memory limit is too small (runc fails to set such a limit on its
- * already running init; ours is set before the init allocates). */
+ * already running init; ours is set before the init allocates more than
+ * its network and IPC namespaces). */
 static int
 job_init_died(struct create_job *job, struct oci_error **err)
 {
@@ -531,13 +532,35 @@ job_recv(struct create_job *job, struct rt_sync_msg *msg, struct oci_error **err
   return msg->type == RT_SYNC_EOF ? job_init_died(job, err) : -1;
 }
 
-/* GO with `value`; EPIPE: the init is gone, say how. */
+/* One message of `type`, or the init's error, or how it died. */
+static int
+job_expect(struct create_job *job, enum rt_sync_type type, struct oci_error **err)
+{
+  struct rt_sync_msg msg;
+
+  if (job_recv(job, &msg, err) < 0)
+    return -1;
+  if (msg.fd >= 0)
+    close(msg.fd);
+  if (msg.type != type)
+    return oci_error_set(err, 0, "unexpected message %d from the container init (expected %d)", (int)msg.type,
+                         (int)type);
+  return 0;
+}
+
+/* EPIPE: the init is gone, say how. */
+static int
+job_send(struct create_job *job, enum rt_sync_type type, int64_t value, int fd, struct oci_error **err)
+{
+  if (rt_sync_send(job->sync[0], type, value, fd, err) == 0)
+    return 0;
+  return (*err)->status == EPIPE ? job_init_died(job, err) : -1;
+}
+
 static int
 job_go(struct create_job *job, int64_t value, struct oci_error **err)
 {
-  if (rt_sync_send(job->sync[0], RT_SYNC_GO, value, -1, err) == 0)
-    return 0;
-  return (*err)->status == EPIPE ? job_init_died(job, err) : -1;
+  return job_send(job, RT_SYNC_GO, value, -1, err);
 }
 
 /* SCMP_ACT_NOTIFY: the init's listener goes to the agent with the state
@@ -554,6 +577,22 @@ job_send_listener(struct create_job *job, int listener, struct oci_error **err)
   if (r < 0)
     return -1;
   return job_go(job, 0, err);
+}
+
+/* Whether linux.resources sets any limit.  Device rules do not count: a
+ * rootless runtime cannot apply them, and runc ignores them there. */
+static bool
+has_limits(const struct oci_config *cfg)
+{
+  const struct oci_resources *r = cfg->linux_ ? cfg->linux_->resources : NULL;
+  struct oci_resources limits;
+
+  if (r == NULL)
+    return false;
+  limits = *r;
+  limits.devices = NULL;
+  limits.devices_len = 0;
+  return !oci_fields_all_empty(oci_resources_fields, &limits);
 }
 
 /* The v1 directories job_make_cgroup left for later. */
@@ -578,7 +617,7 @@ job_make_cgroup_rest(struct create_job *job, struct oci_error **err)
     return -1;
   rt_cgroup_join_open_tasks(j);
   for (size_t i = 0; i < j->n; i++)
-    if (j->tasks[i] >= 0 && rt_sync_send(job->sync[0], RT_SYNC_CGROUP, (int64_t)i, j->tasks[i], err) < 0)
+    if (j->tasks[i] >= 0 && job_send(job, RT_SYNC_CGROUP, (int64_t)i, j->tasks[i], err) < 0)
       return -1;
   return 0;
 }
@@ -590,7 +629,15 @@ job_drive(struct create_job *job, struct oci_error **err)
   const struct oci_linux *lnx = job->cfg->linux_;
   struct rt_sync_msg msg;
 
+  /* The limits count what the init's early namespaces took: where there
+   * are limits they are written once those exist, so that one too small
+   * fails the same way every time (an OOM kill: job_init_died). */
+  bool wait_namespaces = job->ns.early_flags != 0;
+  bool limits = has_limits(job->cfg);
+
   if (job->cg && job_make_cgroup_rest(job, err) < 0)
+    return -1;
+  if (wait_namespaces && limits && job_expect(job, RT_SYNC_NS_MADE, err) < 0)
     return -1;
   if ((job->ns.clone_flags & CLONE_NEWUSER) && rt_ns_write_id_maps(job->ctx, job->stage1, lnx, err) < 0)
     return -1;
@@ -601,6 +648,8 @@ job_drive(struct create_job *job, struct oci_error **err)
       if (lnx && lnx->resources && rt_cgroup_apply(job->cg, lnx->resources, err) < 0)
         return -1;
     }
+  if (wait_namespaces && !limits && job_expect(job, RT_SYNC_NS_MADE, err) < 0)
+    return -1;
   if (job_go(job, 0, err) < 0)
     return -1;
 
@@ -666,22 +715,6 @@ job_commit(struct create_job *job, struct oci_error **err)
   if (job->opts->pid_file && rt_write_pid_file(job->opts->pid_file, job->init, err) < 0)
     return -1;
   return 0;
-}
-
-/* Whether linux.resources sets any limit.  Device rules do not count: a
- * rootless runtime cannot apply them, and runc ignores them there. */
-static bool
-has_limits(const struct oci_config *cfg)
-{
-  const struct oci_resources *r = cfg->linux_ ? cfg->linux_->resources : NULL;
-  struct oci_resources limits;
-
-  if (r == NULL)
-    return false;
-  limits = *r;
-  limits.devices = NULL;
-  limits.devices_len = 0;
-  return !oci_fields_all_empty(oci_resources_fields, &limits);
 }
 
 /* <root>/<id>/cgroup: the cgroup path of a container whose create has not
@@ -1269,14 +1302,11 @@ rt_container_run(const struct rt_context *ctx, const char *id, const struct rt_c
       if (create_container(&job, ctx, id, opts, false, err) < 0)
         return -1;
       r = start_created(ctx, job.dirfd, &job.state, job.cfg, err);
-      job_clear(&job);
+      /* A failed start removes the container, still under our lock. */
       if (r < 0)
-        {
-          cleanup_error struct oci_error *ignored = NULL;
-          (void)rt_container_delete(ctx, id, true, &ignored);
-          return -1;
-        }
-      return 0;
+        job_rollback(&job);
+      job_clear(&job);
+      return r;
     }
   if (rt_foreground_begin(&sigfd, &old, err) < 0)
     return -1;

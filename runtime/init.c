@@ -308,28 +308,21 @@ wait_for_start(struct rt_init_args *a, int *started, struct oci_error **err)
   return 0;
 }
 
-/* Namespaces we create before GO (rt_ns_plan.early_flags).  A failure
- * waits for GO to be reported: until then the parent is not reading. */
-static void
-create_early_namespaces(struct rt_init_args *a, struct oci_error **early)
+/* The namespaces of rt_ns_plan.early_flags, made while ocirt makes the v1
+ * cgroups; ocirt writes the limits once they exist, so that they count
+ * against them in a fixed order (RT_SYNC_NS_MADE). */
+static int
+create_early_namespaces(struct rt_init_args *a, struct oci_error **err)
 {
   char names[64];
 
   if (a->ns->early_flags == 0)
-    return;
+    return 0;
   rt_ns_flag_names(a->ns->early_flags, names, sizeof names);
   rt_debug(&a->log, "namespaces: creating (unshare) %s", names);
   if (unshare(a->ns->early_flags) < 0)
-    oci_error_errno(early, "creating namespaces (%s)", names);
-}
-
-static bool
-early_failed(struct oci_error **early, struct oci_error **err)
-{
-  if (*early == NULL)
-    return false;
-  *err = steal_pointer(early);
-  return true;
+    return oci_error_errno(err, "creating namespaces (%s)", names);
+  return rt_sync_send(a->sync_fd, RT_SYNC_NS_MADE, 0, -1, err);
 }
 
 /* GO, after the `tasks` files of the v1 cgroups made since our clone
@@ -349,8 +342,8 @@ expect_go(struct rt_init_args *a, struct oci_error **err)
         {
           if (msg.fd >= 0)
             close(msg.fd);
-          return oci_error_set(err, 0, "unexpected message %d on the sync socket (expected %d)", (int)msg.type,
-                               (int)RT_SYNC_GO);
+          return oci_error_set(err, 0, "unexpected message %d on the sync socket (expected %d)",
+                               (int)msg.type, (int)RT_SYNC_GO);
         }
       if (rt_cgroup_join_take_tasks(a->cgroup_join, msg.value, msg.fd, err) < 0)
         return -1;
@@ -361,7 +354,6 @@ _Noreturn void
 rt_init_main(struct rt_init_args *a)
 {
   cleanup_error struct oci_error *err = NULL;
-  cleanup_error struct oci_error *early = NULL;
   struct rt_exec exec = { 0 };
   struct rt_child child = {
     .log = &a->log,
@@ -385,12 +377,11 @@ rt_init_main(struct rt_init_args *a)
   for (size_t i = 0; i < OCI_ARRAY_SIZE(a->parent_fds) && a->parent_fds[i] >= 0; i++)
     close(a->parent_fds[i]);
   rt_child_begin();
-  create_early_namespaces(a, &early);
 
   /* GO: the parent wrote our cgroups' limits, and the pid where we cannot
    * enter ourselves; the cgroups before the namespaces, so that a new
    * cgroup namespace is rooted at ours. */
-  if (expect_go(a, &err) < 0 || early_failed(&early, &err)
+  if (create_early_namespaces(a, &err) < 0 || expect_go(a, &err) < 0
       || (a->cgroup_join && rt_cgroup_join_self(a->cgroup_join, &a->log, &err) < 0)
       || enter_namespaces(a, &err) < 0 || set_nondumpable(&err) < 0
       || init_container(a, &child, &exec, &err) < 0)

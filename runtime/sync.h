@@ -31,6 +31,8 @@ enum rt_sync_type
   RT_SYNC_SECCOMP,  /* child -> parent: the seccomp notify listener, for
                        linux.seccomp.listenerPath; the parent answers GO
                        once the agent has it */
+  RT_SYNC_NS_MADE,  /* init -> parent: rt_ns_plan.early_flags are made;
+                       the limits they count against may be written */
   RT_SYNC_CGROUP,   /* parent -> init, before GO: value = index of a v1
                        hierarchy, fd = its `tasks` file for the init to
                        write itself into (rt_cgroup_join_take_tasks) */
