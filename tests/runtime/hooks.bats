@@ -24,7 +24,7 @@ teardown() {
 make_hook_bundle() {
 	make_bundle hello "$1"
 	update_config 'c["root"]["readonly"] = False'
-	set_cmd 'sleep 0.3; echo "process container {}" >> /hooks.log'
+	set_cmd 'sleep 1; echo "process container {}" >> /hooks.log'
 	HOOK="$TEST_TMP/rec"
 	cat >"$HOOK" <<'EOF'
 #!/bin/sh
@@ -234,6 +234,24 @@ poststop host stopped"
 	ocirt delete "$ID"
 	assert_success
 	assert_no_leaks "$ID"
+}
+
+@test "hooks: a failing startContainer hook fails run and run -d, naming it; nothing is left, the process never runs" {
+	ocirt_only "runc 1.1 start succeeds when a startContainer hook fails"
+	set_hooks '{"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 5"]}]}'
+	ocirt run -d --bundle "$BUNDLE" "$ID"
+	assert_failure
+	assert_output_contains "startContainer hook #0" "exit status 5"
+	ocirt state "$ID"
+	assert_failure
+	assert_no_leaks "$ID"
+	ocirt run --bundle "$BUNDLE" "$ID"
+	assert_failure
+	assert_output_contains "startContainer hook #0" "exit status 5"
+	ocirt state "$ID"
+	assert_failure
+	assert_no_leaks "$ID"
+	[ ! -e "$LOG" ] || fail "the process ran: $(cat "$LOG")"
 }
 
 @test "hooks: failing poststart and poststop hooks are warnings only" {
