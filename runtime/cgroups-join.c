@@ -119,7 +119,9 @@ parent_writes_all(const struct rt_cgroup *cg)
 void
 rt_cgroup_join_open_tasks(struct rt_cgroup_join *j)
 {
-  for (size_t i = 0; i < j->n && !parent_writes_all(j->cg); i++)
+  if (parent_writes_all(j->cg))
+    return;
+  for (size_t i = 0; i < j->n; i++)
     open_for_child(j, i, j->cg->h[i].m.v2, RT_CG_JOIN_SELF);
 }
 

@@ -109,7 +109,6 @@ struct create_job
   struct rt_seccomp_filter seccomp; /* compiled once, here: the init only loads it */
   struct rt_cgroup *cg;
   struct rt_cgroup_join cg_join; /* valid when cg, from job_spawn on */
-  bool cg_v1_pending;            /* cg's v1 directories are made after the clone */
   struct rt_ns_plan ns;
   int sync[2];
   struct rt_state state; /* what job_commit saved; its strings are the job's */
@@ -595,14 +594,20 @@ has_limits(const struct oci_config *cfg)
   return !oci_fields_all_empty(oci_resources_fields, &limits);
 }
 
+/* Whether job_make_cgroup leaves the v1 directories for after the clone:
+ * not when a refusal there means running without a cgroup, which is
+ * decided before the init exists. */
+static bool
+v1_after_clone(const struct create_job *job)
+{
+  return !job->ctx->rootless;
+}
+
 /* The v1 directories job_make_cgroup left for later. */
 static int
 job_make_cgroup_v1(struct create_job *job, struct oci_error **err)
 {
-  if (!job->cg_v1_pending)
-    return 0;
-  job->cg_v1_pending = false;
-  return rt_cgroup_make(job->cg, job->cfg, RT_CG_V1, err);
+  return v1_after_clone(job) ? rt_cgroup_make(job->cg, job->cfg, RT_CG_V1, err) : 0;
 }
 
 /* After the clone, while the init creates its network and IPC namespaces
@@ -752,10 +757,7 @@ job_make_cgroup(struct create_job *job, struct oci_error **err)
     }
   if (write_cgroup_record(job->dirfd, rt_cgroup_path(cg), err) < 0)
     return -1;
-  /* The v1 directories wait for the clone (job_make_cgroup_rest), unless
-   * a refusal means running without a cgroup: that is decided before. */
-  job->cg_v1_pending = !job->ctx->rootless;
-  if (rt_cgroup_make(cg, job->cfg, job->cg_v1_pending ? RT_CG_CGROUP2 : RT_CG_ALL, err) == 0)
+  if (rt_cgroup_make(cg, job->cfg, v1_after_clone(job) ? RT_CG_CGROUP2 : RT_CG_ALL, err) == 0)
     {
       job->cg = steal_pointer(&cg);
       return 0;
@@ -1235,14 +1237,10 @@ rt_container_delete(const struct rt_context *ctx, const char *id, bool force, st
 static int
 remove_after_run(struct create_job *job, struct oci_error **err)
 {
-  if (rt_state_relock(job->dirfd, job->id, err) < 0)
-    {
-      if ((*err)->status != 0 || strstr((*err)->msg, "does not exist") == NULL)
-        return -1;
-      oci_error_free(*err);
-      *err = NULL;
-      return 0;
-    }
+  int gone = rt_state_relock(job->dirfd, job->id, err);
+
+  if (gone != 0)
+    return gone < 0 ? -1 : 0;
   return remove_stopped(job->ctx, job->dirfd, &job->state, job->cg, job->cfg, err);
 }
 

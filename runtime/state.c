@@ -50,21 +50,6 @@ mkdir_p(const char *path, mode_t mode, struct oci_error **err)
   return 0;
 }
 
-static int
-lock_dir(int dirfd, const char *id, struct oci_error **err)
-{
-  struct stat st;
-
-  if (flock(dirfd, LOCK_EX) < 0)
-    return oci_error_errno(err, "locking container `%s`", id);
-  /* A delete that held the lock before us has removed the directory. */
-  if (fstat(dirfd, &st) < 0)
-    return oci_error_errno(err, "stat of container `%s`", id);
-  if (st.st_nlink == 0)
-    return oci_error_set(err, 0, "container `%s` does not exist", id);
-  return 0;
-}
-
 void
 rt_state_unlock(int dirfd)
 {
@@ -74,7 +59,24 @@ rt_state_unlock(int dirfd)
 int
 rt_state_relock(int dirfd, const char *id, struct oci_error **err)
 {
-  return lock_dir(dirfd, id, err);
+  struct stat st;
+
+  if (flock(dirfd, LOCK_EX) < 0)
+    return oci_error_errno(err, "locking container `%s`", id);
+  /* A delete that held the lock before us has removed the directory. */
+  if (fstat(dirfd, &st) < 0)
+    return oci_error_errno(err, "stat of container `%s`", id);
+  return st.st_nlink == 0;
+}
+
+static int
+lock_dir(int dirfd, const char *id, struct oci_error **err)
+{
+  int r = rt_state_relock(dirfd, id, err);
+
+  if (r > 0)
+    return oci_error_set(err, 0, "container `%s` does not exist", id);
+  return r;
 }
 
 int

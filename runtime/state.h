@@ -53,8 +53,9 @@ int rt_state_create(const char *root, const char *id, int *dirfd, struct oci_err
  * waiting for the lock). */
 int rt_state_open(const char *root, const char *id, int *dirfd, struct oci_error **err);
 /* Let the other commands at a container we keep open (`run`, while its
- * process runs), and take the lock back, with rt_state_open's "does not
- * exist" when a delete came in between. */
+ * process runs), and take the lock back: 1 when a delete removed the
+ * container in between (the lock is held all the same), 0 when it is
+ * there. */
 void rt_state_unlock(int dirfd);
 int rt_state_relock(int dirfd, const char *id, struct oci_error **err);
 /* Remove the directory and its content. The lock stays held on dirfd. */
