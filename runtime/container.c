@@ -111,7 +111,8 @@ struct create_job
   struct rt_cgroup_join cg_join; /* valid when cg, from job_spawn on */
   struct rt_ns_plan ns;
   int sync[2];
-  struct rt_state state; /* what job_commit saved; its strings are the job's */
+  int lo_sock; /* RT_SYNC_NS_MADE's socket in the init's new network namespace */
+  struct rt_state state; /* what job_save_state saved; its strings are the job's */
   pid_t stage1;          /* the process we cloned; it is the init unless it forks */
   pid_t init;
   int master;
@@ -128,7 +129,7 @@ job_init(struct create_job *job, const struct rt_context *ctx, const char *id,
   job->opts = opts;
   job->keep_master = keep_master;
   job->dirfd = job->fifo_fd = job->master = -1;
-  job->sync[0] = job->sync[1] = -1;
+  job->sync[0] = job->sync[1] = job->lo_sock = -1;
   job->cg_join.into_fd = -1;
 }
 
@@ -201,6 +202,8 @@ job_clear(struct create_job *job)
       close(job->sync[i]);
   if (job->fifo_fd >= 0)
     close(job->fifo_fd);
+  if (job->lo_sock >= 0)
+    close(job->lo_sock);
   close_bind_sources(job);
   if (job->dirfd >= 0)
     close(job->dirfd);
@@ -531,19 +534,23 @@ job_recv(struct create_job *job, struct rt_sync_msg *msg, struct oci_error **err
   return msg->type == RT_SYNC_EOF ? job_init_died(job, err) : -1;
 }
 
-/* One message of `type`, or the init's error, or how it died. */
+/* The init made its early namespaces (RT_SYNC_NS_MADE): keep the socket
+ * of a new network namespace for bring_up_loopback. */
 static int
-job_expect(struct create_job *job, enum rt_sync_type type, struct oci_error **err)
+job_expect_namespaces(struct create_job *job, struct oci_error **err)
 {
   struct rt_sync_msg msg;
 
   if (job_recv(job, &msg, err) < 0)
     return -1;
-  if (msg.fd >= 0)
-    close(msg.fd);
-  if (msg.type != type)
-    return oci_error_set(err, 0, "unexpected message %d from the container init (expected %d)", (int)msg.type,
-                         (int)type);
+  if (msg.type != RT_SYNC_NS_MADE)
+    {
+      if (msg.fd >= 0)
+        close(msg.fd);
+      return oci_error_set(err, 0, "unexpected message %d from the container init (expected %d)", (int)msg.type,
+                           (int)RT_SYNC_NS_MADE);
+    }
+  job->lo_sock = msg.fd;
   return 0;
 }
 
@@ -627,6 +634,45 @@ job_make_cgroup_rest(struct create_job *job, struct oci_error **err)
   return 0;
 }
 
+/* `lo` of the init's new network namespace, while the init makes its
+ * mounts: before any hook can look (we answer RT_SYNC_HOOKS after this). */
+static int
+bring_up_loopback(struct create_job *job, struct oci_error **err)
+{
+  int r;
+
+  rt_debug(job->ctx, "network: bringing up lo in the new network namespace");
+  r = rt_ns_loopback_up(job->lo_sock, err);
+  close(job->lo_sock);
+  job->lo_sock = -1;
+  return r;
+}
+
+/* state.json and the hooks, as soon as the init's pid is final: written
+ * while the init makes its mounts, not after it is ready.  Nobody sees them
+ * early: `state`, `start` and the others wait for our lock. */
+static int
+job_save_state(struct create_job *job, struct oci_error **err)
+{
+  struct rt_state *st = &job->state;
+
+  *st = (struct rt_state){
+    .id = (char *)job->id,
+    .pid = job->init,
+    .bundle = job->bundle,
+    .rootfs = job->rootfs,
+    .created = job->created,
+    .cgroup_path = job->cg ? (char *)rt_cgroup_path(job->cg) : NULL,
+    .owner = geteuid(),
+    .annotations = job->cfg->annotations,
+    .annotations_len = job->cfg->annotations_len,
+  };
+
+  if (rt_proc_start_time(job->init, &st->start_time) < 0)
+    return oci_error_set(err, 0, "container init exited unexpectedly");
+  return rt_hooks_save(job->dirfd, job->cfg->hooks, err) < 0 || rt_state_save(job->dirfd, st, err) < 0 ? -1 : 0;
+}
+
 /* The parent's half of the protocol, until the init reports "ready". */
 static int
 job_drive(struct create_job *job, struct oci_error **err)
@@ -642,7 +688,7 @@ job_drive(struct create_job *job, struct oci_error **err)
 
   if (job->cg && job_make_cgroup_rest(job, err) < 0)
     return -1;
-  if (wait_namespaces && limits && job_expect(job, RT_SYNC_NS_MADE, err) < 0)
+  if (wait_namespaces && limits && job_expect_namespaces(job, err) < 0)
     return -1;
   if ((job->ns.clone_flags & CLONE_NEWUSER) && rt_ns_write_id_maps(job->ctx, job->stage1, lnx, err) < 0)
     return -1;
@@ -653,9 +699,13 @@ job_drive(struct create_job *job, struct oci_error **err)
       if (lnx && lnx->resources && rt_cgroup_apply(job->cg, lnx->resources, err) < 0)
         return -1;
     }
-  if (wait_namespaces && !limits && job_expect(job, RT_SYNC_NS_MADE, err) < 0)
+  if (wait_namespaces && !limits && job_expect_namespaces(job, err) < 0)
     return -1;
   if (job_go(job, 0, err) < 0)
+    return -1;
+  if (!job->ns.pid_fork && job_save_state(job, err) < 0)
+    return -1;
+  if (job->lo_sock >= 0 && bring_up_loopback(job, err) < 0)
     return -1;
 
   for (;;)
@@ -673,6 +723,8 @@ job_drive(struct create_job *job, struct oci_error **err)
           while (waitpid(job->stage1, NULL, 0) < 0 && errno == EINTR)
             ;
           job->stage1 = job->init;
+          if (job_save_state(job, err) < 0)
+            return -1;
           break;
         case RT_SYNC_TERMINAL:
           if (job_handle_terminal(job, msg.fd, err) < 0)
@@ -696,27 +748,11 @@ job_drive(struct create_job *job, struct oci_error **err)
     }
 }
 
+/* The pid file last: a client that reads it once create returns finds
+ * the container complete. */
 static int
 job_commit(struct create_job *job, struct oci_error **err)
 {
-  struct rt_state *st = &job->state;
-
-  *st = (struct rt_state){
-    .id = (char *)job->id,
-    .pid = job->init,
-    .bundle = job->bundle,
-    .rootfs = job->rootfs,
-    .created = job->created,
-    .cgroup_path = job->cg ? (char *)rt_cgroup_path(job->cg) : NULL,
-    .owner = geteuid(),
-    .annotations = job->cfg->annotations,
-    .annotations_len = job->cfg->annotations_len,
-  };
-
-  if (rt_proc_start_time(job->init, &st->start_time) < 0)
-    return oci_error_set(err, 0, "container init exited unexpectedly");
-  if (rt_hooks_save(job->dirfd, job->cfg->hooks, err) < 0 || rt_state_save(job->dirfd, st, err) < 0)
-    return -1;
   if (job->opts->pid_file && rt_write_pid_file(job->opts->pid_file, job->init, err) < 0)
     return -1;
   return 0;
@@ -1415,7 +1451,7 @@ int
 rt_restore_commit(struct rt_restore_job *r, pid_t init, struct oci_error **err)
 {
   r->job.init = r->job.stage1 = init;
-  return job_commit(&r->job, err);
+  return job_save_state(&r->job, err) < 0 ? -1 : job_commit(&r->job, err);
 }
 
 void

@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <linux/keyctl.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -156,9 +157,11 @@ init_container(struct rt_init_args *a, const struct rt_child *child, struct rt_e
       if (rt_ns_write_time_offsets(cfg->linux_, err) < 0)
         return -1;
     }
-  if (a->ns->new_net)
+  /* A network namespace of early_flags has `lo` brought up by ocirt. */
+  bool lo_here = a->ns->new_net && !(a->ns->early_flags & CLONE_NEWNET);
+  if (lo_here)
     rt_debug(&a->log, "network: bringing up lo in the new network namespace");
-  if (a->ns->new_net && rt_ns_loopback_up(err) < 0)
+  if (lo_here && rt_ns_loopback_up(-1, err) < 0)
     return -1;
   /* The new session keyring gets the process's SELinux label (runc). */
   if (!a->no_new_keyring
@@ -310,11 +313,14 @@ wait_for_start(struct rt_init_args *a, int *started, struct oci_error **err)
 
 /* The namespaces of rt_ns_plan.early_flags, made while ocirt makes the v1
  * cgroups; ocirt writes the limits once they exist, so that they count
- * against them in a fixed order (RT_SYNC_NS_MADE). */
+ * against them in a fixed order (RT_SYNC_NS_MADE).  A new network
+ * namespace comes with a socket in it: ocirt brings `lo` up through it
+ * while we go on with the mounts. */
 static int
 create_early_namespaces(struct rt_init_args *a, struct oci_error **err)
 {
   char names[64];
+  cleanup_close int sock = -1;
 
   if (a->ns->early_flags == 0)
     return 0;
@@ -322,7 +328,9 @@ create_early_namespaces(struct rt_init_args *a, struct oci_error **err)
   rt_debug(&a->log, "namespaces: creating (unshare) %s", names);
   if (unshare(a->ns->early_flags) < 0)
     return oci_error_errno(err, "creating namespaces (%s)", names);
-  return rt_sync_send(a->sync_fd, RT_SYNC_NS_MADE, 0, -1, err);
+  if ((a->ns->early_flags & CLONE_NEWNET) && (sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+    return oci_error_errno(err, "bringing up `lo`: socket");
+  return rt_sync_send(a->sync_fd, RT_SYNC_NS_MADE, 0, sock, err);
 }
 
 /* GO, after the `tasks` files of the v1 cgroups made since our clone

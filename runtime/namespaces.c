@@ -290,13 +290,15 @@ rt_ns_write_time_offsets(const struct oci_linux *lnx, struct oci_error **err)
 }
 
 int
-rt_ns_loopback_up(struct oci_error **err)
+rt_ns_loopback_up(int sock, struct oci_error **err)
 {
   struct ifreq ifr = { 0 };
-  cleanup_close int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  cleanup_close int own = sock < 0 ? socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0) : -1;
 
-  if (sock < 0)
+  if (sock < 0 && own < 0)
     return oci_error_errno(err, "bringing up `lo`: socket");
+  if (sock < 0)
+    sock = own;
   strcpy(ifr.ifr_name, "lo");
   if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
     return oci_error_errno(err, "bringing up `lo`: SIOCGIFFLAGS");

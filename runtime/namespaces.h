@@ -56,8 +56,11 @@ void rt_ns_debug_clone(const struct rt_context *log, const struct rt_ns_plan *pl
  * the fds. */
 int rt_ns_join_all(const struct rt_context *log, struct rt_ns_plan *plan, struct oci_error **err);
 
-/* In the init, inside a new network namespace: `lo` up, as runc does. */
-int rt_ns_loopback_up(struct oci_error **err);
+/* `lo` up in a new network namespace, as runc does: through `sock`, an
+ * AF_INET socket made in that namespace, which need not be ours (the init
+ * made it and ocirt brings `lo` up while the init makes its mounts); -1
+ * makes one in the caller's namespace. */
+int rt_ns_loopback_up(int sock, struct oci_error **err);
 
 /* Whether we run in a user namespace other than the initial one (whose
  * uid_map maps all of 0..4294967294 onto itself). */

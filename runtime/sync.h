@@ -32,7 +32,9 @@ enum rt_sync_type
                        linux.seccomp.listenerPath; the parent answers GO
                        once the agent has it */
   RT_SYNC_NS_MADE,  /* init -> parent: rt_ns_plan.early_flags are made;
-                       the limits they count against may be written */
+                       the limits they count against may be written; fd =
+                       an AF_INET socket in a new network namespace, for
+                       the parent to bring `lo` up */
   RT_SYNC_CGROUP,   /* parent -> init, before GO: value = index of a v1
                        hierarchy, fd = its `tasks` file for the init to
                        write itself into (rt_cgroup_join_take_tasks) */

@@ -57,6 +57,11 @@ in_container() {
 	assert_output "lo"
 }
 
+@test "lo of a new network namespace is up" {
+	in_container 'ip -o link show lo'
+	assert_output_contains "<LOOPBACK,UP,LOWER_UP>"
+}
+
 @test "joining an existing network namespace by path" {
 	make_netns
 	add_namespace network "$NETNS_PATH"

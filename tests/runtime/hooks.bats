@@ -143,6 +143,30 @@ EOF
 createContainer root=/ procmount=1"
 }
 
+# ocirt brings lo up while the init makes its mounts: still before the
+# hooks run, as runc's init does it first.
+@test "hooks: createRuntime and createContainer see lo up in the container's network namespace" {
+	cat >"$TEST_TMP/lo" <<EOF
+#!/bin/sh
+# createRuntime runs on the host: look through the init's pid; createContainer
+# runs in the container's namespaces (runc's state gives it pid 1 there).
+pid=\$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+case \$1 in
+createRuntime) flags=\$(nsenter -t "\$pid" -n ip -o link show lo) ;;
+*) flags=\$(ip -o link show lo) ;;
+esac
+echo "\$1 \$(echo "\$flags" | grep -o '<[A-Z_,]*>')" >>"$TEST_TMP/lo.log"
+EOF
+	chmod 755 "$TEST_TMP/lo"
+	set_hooks "{\"createRuntime\": [{\"path\": \"$TEST_TMP/lo\", \"args\": [\"lo\", \"createRuntime\"]}],
+		\"createContainer\": [{\"path\": \"$TEST_TMP/lo\", \"args\": [\"lo\", \"createContainer\"]}]}"
+	ocirt create --bundle "$BUNDLE" "$ID"
+	assert_success
+	run cat "$TEST_TMP/lo.log"
+	assert_output "createRuntime <LOOPBACK,UP,LOWER_UP>
+createContainer <LOOPBACK,UP,LOWER_UP>"
+}
+
 @test "hooks: startContainer runs in the container after start, before the process" {
 	set_hooks '{"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "test -e /bin/busybox && echo startContainer >> /hooks.log"]}]}'
 	ocirt create --bundle "$BUNDLE" "$ID"
@@ -330,10 +354,10 @@ poststop2 host stopped"
 	assert_output "prestart createRuntime createContainer startContainer poststart poststop"
 }
 
-# A create killed between making the cgroup and writing state.json: its
-# state dir names the cgroup (the "cgroup" record written before the
-# cgroup exists), so `delete --force` removes everything.
-@test "a create killed during createRuntime: delete --force leaves nothing" {
+# Start a create whose createRuntime hook stalls, and kill it there: the
+# cgroup exists and the state dir names it (state.json is written by then;
+# the "cgroup" record, written before the cgroup exists, too).
+kill_create_in_create_runtime() {
 	printf '#!/bin/sh\necho "$PPID" >"%s/create.pid"\necho "$$" >"%s/hook.pid"\nexec sleep 60\n' \
 		"$TEST_TMP" "$TEST_TMP" >"$TEST_TMP/stall"
 	chmod 755 "$TEST_TMP/stall"
@@ -358,13 +382,28 @@ poststop2 host stopped"
 	done
 	kill -0 "$job" 2>/dev/null && fail "the killed create's job still runs: $(ps -o pid,ppid,stat,args --ppid "$job" 2>&1)"
 	wait "$job" || true
-	# The point of the test: the cgroup exists and no state.json names it.
 	[ -n "$(leaked_cgroups)" ] || fail "the create was killed before it made its cgroup"
-	[ ! -e "$STATE_ROOT/$ID/state.json" ] || fail "state.json already written"
+}
 
+delete_force_leaves_nothing() {
 	ocirt delete --force "$ID"
 	assert_success
 	[ ! -e "$STATE_ROOT/$ID" ] || fail "state dir left behind"
 	[ -z "$(leaked_cgroups)" ] || fail "cgroup left behind: $(leaked_cgroups)"
 	assert_no_leaks
+}
+
+@test "a create killed during createRuntime: delete --force leaves nothing" {
+	kill_create_in_create_runtime
+	[ -e "$STATE_ROOT/$ID/state.json" ] || fail "no state.json while the init sets up its mounts"
+	delete_force_leaves_nothing
+}
+
+# A create killed between making the cgroup and writing state.json (a
+# window no hook reaches): the "cgroup" record alone names the cgroup.
+@test "a create killed before it wrote state.json: delete --force finds the cgroup by its record" {
+	kill_create_in_create_runtime
+	rm "$STATE_ROOT/$ID/state.json"
+	[ -s "$STATE_ROOT/$ID/cgroup" ] || fail "no cgroup record"
+	delete_force_leaves_nothing
 }
