@@ -446,17 +446,23 @@ rt_cgroup_unified(void)
   return statfs("/sys/fs/cgroup", &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-/* Fill cg->h with the hierarchies to use and set cg->mode. */
+/* Fill cg->h with the hierarchies to use and set cg->mode, from `mounts`
+ * (read if it is not yet; NULL: a table of our own). */
 static int
-discover(struct rt_cgroup *cg, struct oci_error **err)
+discover(struct rt_cgroup *cg, struct oci_mount_table *mounts, struct oci_error **err)
 {
-  struct oci_mountinfo *mi = NULL;
-  size_t n_mi = 0;
+  __attribute__((cleanup(oci_mount_table_clear))) struct oci_mount_table own = { 0 };
+  struct oci_mountinfo *mi;
+  size_t n_mi;
   struct rt_cg_mount v2 = { 0 };
   bool have_v2 = false, have_v1_ctrl = false;
 
-  if (oci_mountinfo_read(&mi, &n_mi, err) < 0)
+  if (mounts == NULL)
+    mounts = &own;
+  if (oci_mount_table_get(mounts, err) < 0)
     return -1;
+  mi = mounts->mi;
+  n_mi = mounts->n;
   for (size_t l = 0; l < n_mi; l++)
     {
       struct rt_cg_mount m = { 0 };
@@ -486,7 +492,6 @@ discover(struct rt_cgroup *cg, struct oci_error **err)
       cg->h = xrealloc(cg->h, (cg->n + 1) * sizeof *cg->h);
       cg->h[cg->n++] = (struct rt_cg_hier){ .m = m };
     }
-  oci_mountinfo_free(mi, n_mi);
 
   for (size_t i = 0; i < cg->n; i++)
     have_v1_ctrl |= v1_has_controller(cg->h[i].m.options);
@@ -734,7 +739,8 @@ rmdir_retry(const char *dir, struct oci_error **err)
 /* The unit's cgroup as the system manager will place it; a user manager's
  * real path is only known once the unit runs (rt_cgroup_start). */
 static int
-plan_systemd(struct rt_cgroup *cg, const char *cgroups_path, const char *id, struct oci_error **err)
+plan_systemd(struct rt_cgroup *cg, const char *cgroups_path, const char *id, struct oci_mount_table *mounts,
+             struct oci_error **err)
 {
   bool user = geteuid() != 0 || rt_ns_in_user_namespace();
 
@@ -746,7 +752,7 @@ plan_systemd(struct rt_cgroup *cg, const char *cgroups_path, const char *id, str
    * its back would be fought over by it. */
   if (!systemd_running())
     return oci_error_set(err, 0, "not supported: --systemd-cgroup (systemd is not running)");
-  if (discover(cg, err) < 0)
+  if (discover(cg, mounts, err) < 0)
     return -1;
   for (size_t i = 0; i < cg->n; i++)
     cg->h[i].rel = xstrdup(cg->sd.path);
@@ -758,8 +764,8 @@ plan_systemd(struct rt_cgroup *cg, const char *cgroups_path, const char *id, str
 }
 
 int
-rt_cgroup_plan(const struct oci_config *cfg, const char *id, bool systemd, struct rt_cgroup **out,
-               struct oci_error **err)
+rt_cgroup_plan(const struct oci_config *cfg, const char *id, bool systemd, struct oci_mount_table *mounts,
+               struct rt_cgroup **out, struct oci_error **err)
 {
   const struct oci_linux *l = cfg ? cfg->linux_ : NULL;
   const char *cgroups_path = l ? l->cgroups_path : NULL;
@@ -768,7 +774,7 @@ rt_cgroup_plan(const struct oci_config *cfg, const char *id, bool systemd, struc
 
   if (systemd)
     {
-      if (plan_systemd(cg, cgroups_path, id, err) < 0)
+      if (plan_systemd(cg, cgroups_path, id, mounts, err) < 0)
         return -1;
       *out = steal_pointer(&cg);
       return 0;
@@ -776,7 +782,7 @@ rt_cgroup_plan(const struct oci_config *cfg, const char *id, bool systemd, struc
 
   if (rt_cg_config_path(cgroups_path, id, &inner, err) < 0)
     return -1;
-  if (discover(cg, err) < 0)
+  if (discover(cg, mounts, err) < 0)
     return -1;
   if (inner[0] == '/')
     for (size_t i = 0; i < cg->n; i++)
@@ -831,7 +837,7 @@ rt_cgroup_create(const struct oci_config *cfg, const char *id, bool systemd, str
 {
   cleanup_cgroup struct rt_cgroup *cg = NULL;
 
-  if (rt_cgroup_plan(cfg, id, systemd, &cg, err) < 0 || rt_cgroup_make(cg, cfg, RT_CG_ALL, err) < 0)
+  if (rt_cgroup_plan(cfg, id, systemd, NULL, &cg, err) < 0 || rt_cgroup_make(cg, cfg, RT_CG_ALL, err) < 0)
     return -1;
   *out = steal_pointer(&cg);
   return 0;
@@ -844,7 +850,7 @@ rt_cgroup_open(const char *path, struct rt_cgroup **out, struct oci_error **err)
 
   if (path == NULL || path[0] == '\0')
     return oci_error_set(err, 0, "empty cgroup path");
-  if (discover(cg, err) < 0)
+  if (discover(cg, NULL, err) < 0)
     return -1;
   if (resolve_stored(cg, path, err) < 0)
     return -1;

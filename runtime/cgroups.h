@@ -14,6 +14,7 @@
 #include "oci-config.h"
 #include "context.h"
 #include "error.h"
+#include "mountinfo.h"
 
 struct rt_cgroup;
 
@@ -23,9 +24,11 @@ int rt_cgroup_create(const struct oci_config *cfg, const char *id, bool systemd,
                      struct oci_error **err);
 /* rt_cgroup_create in two steps, so that the path can be recorded (for a
  * `delete --force` after a create that was killed) before anything exists:
- * plan computes the path, make creates the directories. */
-int rt_cgroup_plan(const struct oci_config *cfg, const char *id, bool systemd, struct rt_cgroup **out,
-                   struct oci_error **err);
+ * plan computes the path, make creates the directories.  The hierarchies
+ * come from `mounts`, which plan reads unless it is read already (NULL: a
+ * table of its own). */
+int rt_cgroup_plan(const struct oci_config *cfg, const char *id, bool systemd, struct oci_mount_table *mounts,
+                   struct rt_cgroup **out, struct oci_error **err);
 /* Which directories rt_cgroup_make creates.  A new container's init is
  * cloned into its cgroup2 directory (CLONE_INTO_CGROUP), which must exist
  * before; the v1 ones it enters itself after GO, so they can be made while

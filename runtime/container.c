@@ -110,6 +110,7 @@ struct create_job
   struct rt_cgroup *cg;
   struct rt_cgroup_join cg_join; /* valid when cg, from job_spawn on */
   struct rt_ns_plan ns;
+  struct oci_mount_table host_mounts; /* read once, for the cgroups and the init's mounts */
   int sync[2];
   int lo_sock; /* RT_SYNC_NS_MADE's socket in the init's new network namespace */
   struct rt_state state; /* what job_save_state saved; its strings are the job's */
@@ -197,6 +198,7 @@ job_clear(struct create_job *job)
   rt_cgroup_free(job->cg);
   rt_seccomp_filter_clear(&job->seccomp);
   rt_ns_plan_clear(&job->ns);
+  oci_mount_table_clear(&job->host_mounts);
   for (int i = 0; i < 2; i++)
     if (job->sync[i] >= 0)
       close(job->sync[i]);
@@ -433,6 +435,7 @@ job_spawn(struct create_job *job, struct oci_error **err)
     .log_fd = job->ctx->log_fd,
     .log_json = job->ctx->log_json,
     .cgroup_join = job->cg ? &job->cg_join : NULL,
+    .host_mounts = ((job->ns.clone_flags | job->ns.unshare_flags) & CLONE_NEWNS) ? &job->host_mounts : NULL,
     .parent_fds = { job->dirfd, job->sync[0], -1, -1 },
     .log = *job->ctx,
   };
@@ -783,7 +786,7 @@ job_make_cgroup(struct create_job *job, struct oci_error **err)
 
   /* The path is on disk before the directories exist: a create killed
    * from here on leaves a state dir that names its cgroup. */
-  if (rt_cgroup_plan(job->cfg, job->id, job->ctx->systemd_cgroup, &cg, err) < 0)
+  if (rt_cgroup_plan(job->cfg, job->id, job->ctx->systemd_cgroup, &job->host_mounts, &cg, err) < 0)
     return -1;
   rt_cgroup_set_log(cg, job->ctx);
   if (job->ctx->debug)

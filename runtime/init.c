@@ -131,6 +131,7 @@ init_container(struct rt_init_args *a, const struct rt_child *child, struct rt_e
                struct oci_error **err)
 {
   const struct oci_config *cfg = a->cfg;
+  __attribute__((cleanup(oci_mount_table_clear))) struct oci_mount_table own_mounts = { 0 };
   struct rt_rootfs_opts ropts = {
     .log = &a->log,
     .rootfs = a->rootfs_real,
@@ -139,6 +140,7 @@ init_container(struct rt_init_args *a, const struct rt_child *child, struct rt_e
     .cgroupns = a->ns->has_cgroup_ns,
     .mount_source_fds = a->mount_source_fds,
     .mount_opts = a->mount_opts,
+    .host_mounts = a->host_mounts ? a->host_mounts : &own_mounts,
     .before_pivot = before_pivot,
     .before_pivot_data = a,
   };

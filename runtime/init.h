@@ -40,6 +40,9 @@ struct rt_init_args
                                                 fifo_fd by (the container may have no /proc); set by
                                                 rt_init_main */
   struct rt_cgroup_join *cgroup_join;        /* the cgroups we enter ourselves, or NULL */
+  /* ocirt's mount table (read for its cgroups, or not yet) when our mount
+   * namespace is a new copy of ocirt's; NULL when we join one. */
+  struct oci_mount_table *host_mounts;
   int log_fd;                                /* --log file for errors after the parent is gone, or -1 */
   bool log_json;
   struct rt_context log; /* the parent's, with log_sock = sync_fd: --debug

@@ -137,14 +137,18 @@ static int
 cgroup_v1_binds(const struct rt_mount_ctx *ctx, struct cgroup_v1_bind **out, size_t *nout,
                 struct oci_error **err)
 {
-  const struct oci_mountinfo *mi = ctx->host_mounts;
-  size_t nmi = ctx->n_host_mounts;
+  const struct oci_mountinfo *mi;
+  size_t nmi;
   bool cgroupns = ctx->cgroupns;
   char **lines = NULL;
   size_t nlines = 0;
   struct cgroup_v1_bind *b = NULL;
   size_t nb = 0;
 
+  if (oci_mount_table_get(ctx->host_mounts, err) < 0)
+    return -1;
+  mi = ctx->host_mounts->mi;
+  nmi = ctx->host_mounts->n;
   if (read_cgroup_lines(&lines, &nlines, err) < 0)
     return -1;
   for (size_t i = 0; i < nmi; i++)

@@ -44,7 +44,7 @@ void rt_mount_options_free_all(struct rt_mount_options *all, size_t n);
 /* linux.rootfsPropagation ("rslave", "private", ...) as MS_* flags. */
 int rt_propagation_parse(const char *name, unsigned long *flags, struct oci_error **err);
 
-struct oci_mountinfo;
+struct oci_mount_table;
 
 struct rt_mount_ctx
 {
@@ -53,10 +53,9 @@ struct rt_mount_ctx
   bool in_userns;               /* sysfs may have to fall back to a bind of /sys */
   bool cgroupns;                /* the container has a cgroup namespace */
   const char *mount_label;      /* linux.mountLabel (SELinux context), or NULL */
-  /* The mount table before the container's mounts (rootfs.c): the host's
-   * cgroup v1 hierarchies for /sys/fs/cgroup. */
-  const struct oci_mountinfo *host_mounts;
-  size_t n_host_mounts;
+  /* The mount table before the container's mounts (rootfs.c), read on
+   * first use: the host's cgroup v1 hierarchies for /sys/fs/cgroup. */
+  struct oci_mount_table *host_mounts;
 };
 
 /* Whether config.mounts entry `m` is a bind mount: type "bind", or a

@@ -46,27 +46,10 @@ path_below(const char *path, const char *mp)
   return strncmp(path, mp, len) == 0 && (path[len] == '/' || path[len] == '\0');
 }
 
-/* The mount table, read once after "/" got its propagation: the rootfs's
- * parent mount and the host's cgroup hierarchies come from it (neither
- * changes with the container's own mounts). */
-struct mount_table
-{
-  struct oci_mountinfo *mi;
-  size_t n;
-};
-
-static void
-mount_table_clear(struct mount_table *t)
-{
-  oci_mountinfo_free(t->mi, t->n);
-  t->mi = NULL;
-  t->n = 0;
-}
-
 /* pivot_root refuses a shared parent of the new root, and a bind under a
  * shared mount would propagate to the host: make that parent private. */
 static int
-make_parent_private(const char *rootfs, const struct mount_table *t, struct oci_error **err)
+make_parent_private(const char *rootfs, const struct oci_mount_table *t, struct oci_error **err)
 {
   const struct oci_mountinfo *parent = NULL;
 
@@ -80,9 +63,18 @@ make_parent_private(const char *rootfs, const struct mount_table *t, struct oci_
   return 0;
 }
 
+/* After a recursive slave or private "/" no mount is shared: no parent to
+ * make private, and a table read before that (ocirt's, before the clone)
+ * still names every mount we have. */
+static bool
+unshares_all(unsigned long flags)
+{
+  return (flags & MS_REC) && (flags & (MS_SLAVE | MS_PRIVATE));
+}
+
 static int
 prepare_root(const struct rt_context *log, const char *rootfs, const struct oci_config *cfg, bool no_pivot,
-             struct mount_table *t, struct oci_error **err)
+             struct oci_mount_table *t, struct oci_error **err)
 {
   unsigned long flags = MS_SLAVE | MS_REC;
   const char *prop = configured_propagation(cfg);
@@ -99,8 +91,12 @@ prepare_root(const struct rt_context *log, const char *rootfs, const struct oci_
   rt_debug(log, "rootfs: making the mounts of / %s in the new mount namespace", prop ? prop : "rslave");
   if (mount(NULL, "/", NULL, flags, NULL) < 0)
     return oci_error_errno(err, "setting the propagation of `/`");
-  if (oci_mountinfo_read(&t->mi, &t->n, err) < 0 || make_parent_private(rootfs, t, err) < 0)
-    return -1;
+  if (!unshares_all(flags))
+    {
+      oci_mount_table_clear(t);
+      if (oci_mount_table_get(t, err) < 0 || make_parent_private(rootfs, t, err) < 0)
+        return -1;
+    }
   rt_debug(log, "rootfs: bind-mounting %s onto itself", rootfs);
   if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
     return oci_error_errno(err, "bind-mounting the rootfs `%s` onto itself", rootfs);
@@ -108,8 +104,7 @@ prepare_root(const struct rt_context *log, const char *rootfs, const struct oci_
 }
 
 static int
-mount_all(int rootfd, const struct oci_config *cfg, const struct rt_rootfs_opts *opts,
-          const struct mount_table *t, struct oci_error **err)
+mount_all(int rootfd, const struct oci_config *cfg, const struct rt_rootfs_opts *opts, struct oci_error **err)
 {
   struct rt_mount_ctx ctx = {
     .log = opts->log,
@@ -117,8 +112,7 @@ mount_all(int rootfd, const struct oci_config *cfg, const struct rt_rootfs_opts 
     .in_userns = opts->in_userns,
     .cgroupns = opts->cgroupns,
     .mount_label = cfg->linux_ ? cfg->linux_->mount_label : NULL,
-    .host_mounts = t->mi,
-    .n_host_mounts = t->n,
+    .host_mounts = opts->host_mounts,
   };
 
   for (size_t i = 0; i < cfg->mounts_len; i++)
@@ -291,19 +285,18 @@ int
 rt_rootfs_prepare(const struct oci_config *cfg, const struct rt_rootfs_opts *opts, struct oci_error **err)
 {
   const char *rootfs = opts->rootfs;
-  __attribute__((cleanup(mount_table_clear))) struct mount_table mounts = { 0 };
   cleanup_close int rootfd = -1;
   cleanup_close int dirfd = -1;
   bool devices = rt_devices_needed(cfg);
 
-  if (prepare_root(opts->log, rootfs, cfg, opts->no_pivot, &mounts, err) < 0)
+  if (prepare_root(opts->log, rootfs, cfg, opts->no_pivot, opts->host_mounts, err) < 0)
     return oci_error_wrap(err, "preparing the rootfs");
   /* Opened after the bind, so that both name the bind mount. */
   rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   dirfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0 || dirfd < 0)
     return oci_error_errno(err, "opening the rootfs `%s`", rootfs);
-  if (mount_all(rootfd, cfg, opts, &mounts, err) < 0)
+  if (mount_all(rootfd, cfg, opts, err) < 0)
     return -1;
   if (devices)
     rt_debug(opts->log, "/dev: the default devices and the %zu of linux.devices, %s",

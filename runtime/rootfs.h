@@ -28,6 +28,10 @@ struct rt_rootfs_opts
   bool cgroupns;                             /* linux.namespaces has a cgroup namespace (new or joined) */
   const int *mount_source_fds;               /* per config.mounts entry: see rt_mount_one(); NULL: none */
   const struct rt_mount_options *mount_opts; /* per config.mounts entry, parsed */
+  /* The mount table of the namespace we were copied from, as ocirt read it
+   * before the clone, or not read yet: read on first use, and anew where
+   * the propagation of "/" may leave mounts shared. */
+  struct oci_mount_table *host_mounts;
   /* Called once the mounts and /dev are ready, right before pivot_root
    * (the createRuntime and createContainer hooks); may be NULL. */
   int (*before_pivot)(void *data, struct oci_error **err);

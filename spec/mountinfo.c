@@ -115,3 +115,21 @@ oci_mountinfo_read(struct oci_mountinfo **out, size_t *n, struct oci_error **err
   *n = len;
   return 0;
 }
+
+int
+oci_mount_table_get(struct oci_mount_table *t, struct oci_error **err)
+{
+  if (t->read)
+    return 0;
+  if (oci_mountinfo_read(&t->mi, &t->n, err) < 0)
+    return -1;
+  t->read = true;
+  return 0;
+}
+
+void
+oci_mount_table_clear(struct oci_mount_table *t)
+{
+  oci_mountinfo_free(t->mi, t->n);
+  *t = (struct oci_mount_table){ 0 };
+}

@@ -250,6 +250,40 @@ c["mounts"] += [{"destination": d, "type": "tmpfs", "source": "tmpfs", "options"
 	done
 }
 
+# Each rootfsPropagation gives the container's mounts the same propagation
+# under both; a shared one first needs the rootfs's parent mount made private
+# (pivot_root refuses a shared parent), found in the mount table as it is after
+# "/" got its propagation.  shared and rshared are applied to the new "/"
+# after pivot_root, as runc 1.2.7 and later do (runc 1.1.5 leaves it private).
+@test "compat: rootfsPropagation slave, private, rslave, rprivate as runc; shared and rshared as runc 1.2.7+" {
+	local p rt want
+	propagation_in() {
+		make_bundle default "$TEST_TMP/$1-$2"
+		update_config 'c["linux"]["rootfsPropagation"] = sys.argv[3]' "$2"
+		set_cmd 'awk "{ sub(/:[0-9]+/, \"\", \$7); print \$5, \$7 }" /proc/self/mountinfo'
+		"$1" run --bundle "$TEST_TMP/$1-$2" "$ID-$1-$2"
+		assert_success
+	}
+	for p in slave private rslave rprivate; do
+		want=""
+		for rt in ref ocirt; do
+			propagation_in "$rt" "$p"
+			[ -z "$want" ] || [ "$output" = "$want" ] || fail "$p: ocirt gives
+$output
+where runc gives
+$want"
+			want=$output
+		done
+		[ "${lines[0]}" = "/ -" ] || fail "$p: / is not private: ${lines[0]}"
+	done
+	for p in shared rshared; do
+		propagation_in ocirt "$p"
+		[ "${lines[0]}" = "/ shared" ] || fail "$p: / is not shared: ${lines[0]}"
+	done
+	[ "${lines[1]}" = "/proc shared" ] || fail "rshared: /proc is not shared: ${lines[1]}"
+	assert_no_leaks
+}
+
 @test "compat: run --keep leaves the exited container stopped until delete (runc, ocirt)" {
 	local rt
 	for rt in ref ocirt; do
