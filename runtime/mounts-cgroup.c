@@ -30,15 +30,6 @@
 /* The flags runc gives the tmpfs under a v1 cgroup mount. */
 #define CGROUP_TMPFS_FLAGS (MS_NOEXEC | MS_NOSUID | MS_NODEV)
 
-static int
-mount_on_fd(const char *source, int fd, const char *type, unsigned long flags, const char *data)
-{
-  char target[64];
-
-  snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
-  return mount(source, target, type, flags, data);
-}
-
 /* Is every comma-separated token of `want` among the tokens of `have`? */
 static bool
 tokens_subset(const char *want, const char *have)
@@ -206,7 +197,7 @@ mount_cgroup_v1_direct(const struct rt_mount_ctx *ctx, const char *dest, const s
     return -1;
   if (strncmp(b->controllers, "name=", 5) == 0)
     source = b->controllers + 5;
-  if (mount_on_fd(source, fd, "cgroup", flags, b->controllers) < 0)
+  if (rt_mount_on_fd(source, fd, "cgroup", flags, b->controllers) < 0)
     return oci_error_errno(err, "mount");
   return 0;
 }
@@ -244,6 +235,10 @@ mount_cgroup_v1(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const
     return -1;
   if (rt_mount_tmpfs(ctx, &tm, &tmpfs, err) < 0)
     goto out;
+  /* The tmpfs just mounted: each hierarchy gets a new directory in it. */
+  dirfd = oci_root_open(ctx->rootfd, m->destination, O_PATH | O_DIRECTORY, err);
+  if (dirfd < 0)
+    goto out;
   for (size_t i = 0; i < nb; i++)
     {
       cleanup_free char *dest = xasprintf("%s/%s", m->destination, b[i].name);
@@ -255,7 +250,7 @@ mount_cgroup_v1(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const
       if (ctx->cgroupns)
         r = mount_cgroup_v1_direct(ctx, dest, &b[i], o, err);
       else
-        r = rt_mount_bind(ctx, b[i].source, dest, &bind, err);
+        r = rt_mount_bind_dir_in(dirfd, b[i].name, b[i].source, &bind, err);
       if (r < 0)
         {
           oci_error_wrap(err, "cgroup hierarchy `%s`", b[i].name);
@@ -263,9 +258,6 @@ mount_cgroup_v1(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const
         }
     }
   r = -1;
-  dirfd = oci_root_open(ctx->rootfd, m->destination, O_PATH | O_DIRECTORY, err);
-  if (dirfd < 0)
-    goto out;
   for (size_t i = 0; i < nb; i++)
     if (cgroup_v1_symlinks(dirfd, &b[i], err) < 0)
       goto out;

@@ -284,8 +284,8 @@ rt_propagation_parse(const char *name, unsigned long *flags, struct oci_error **
 
 /* ---- mounting onto fds ---- */
 
-static int
-mount_on_fd(const char *source, int fd, const char *type, unsigned long flags, const char *data)
+int
+rt_mount_on_fd(const char *source, int fd, const char *type, unsigned long flags, const char *data)
 {
   char target[64];
 
@@ -332,7 +332,7 @@ static int
 apply_propagation(int fd, const struct rt_mount_options *o, struct oci_error **err)
 {
   for (size_t i = 0; i < o->propagation_len; i++)
-    if (mount_on_fd(NULL, fd, NULL, o->propagation[i], NULL) < 0)
+    if (rt_mount_on_fd(NULL, fd, NULL, o->propagation[i], NULL) < 0)
       return oci_error_errno(err, "setting propagation 0x%lx", o->propagation[i]);
   return 0;
 }
@@ -409,7 +409,7 @@ remount_bind(int fd, unsigned long flags, unsigned long cleared, struct oci_erro
   unsigned long have, locked;
   int saved;
 
-  if (mount_on_fd(NULL, fd, NULL, want, NULL) == 0)
+  if (rt_mount_on_fd(NULL, fd, NULL, want, NULL) == 0)
     return 0;
   saved = errno;
   if (saved != EPERM || rt_mount_flags_of_fd(fd, &have, err) < 0)
@@ -423,7 +423,7 @@ remount_bind(int fd, unsigned long flags, unsigned long cleared, struct oci_erro
           err, saved,
           "remounting the bind mount: the source mount has locked flags (%s) that the options change", names);
     }
-  if (mount_on_fd(NULL, fd, NULL, want | locked, NULL) < 0)
+  if (rt_mount_on_fd(NULL, fd, NULL, want | locked, NULL) < 0)
     return oci_error_errno(err, "remounting the bind mount");
   return 0;
 }
@@ -677,7 +677,7 @@ rt_mount_fs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const cha
     }
   if (check_proc_dest(fd, m->destination, type, NULL, err) < 0)
     return -1;
-  if (mount_on_fd(m->source ? m->source : type, fd, type, flags, data) < 0)
+  if (rt_mount_on_fd(m->source ? m->source : type, fd, type, flags, data) < 0)
     return oci_error_errno(err, "mount (type `%s`, data `%s`)", type, data ? data : "");
   if (strcmp(type, "mqueue") == 0 && label_mount_root(ctx, m->destination, err) < 0)
     return -1;
@@ -748,7 +748,7 @@ rt_mount_tmpfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const 
                        : xasprintf("mode=%o", st.st_mode & 07777);
       data = with_mode;
     }
-  if (mount_on_fd(m->source ? m->source : "tmpfs", fd, "tmpfs", flags, data) < 0)
+  if (rt_mount_on_fd(m->source ? m->source : "tmpfs", fd, "tmpfs", flags, data) < 0)
     return oci_error_errno(err, "mount (type `tmpfs`, data `%s`)", data ? data : "");
   if (o->tmpcopyup)
     {
@@ -760,6 +760,20 @@ rt_mount_tmpfs(const struct rt_mount_ctx *ctx, const struct oci_mount *m, const 
         return oci_error_wrap(err, "tmpcopyup");
     }
   return finish_mount(ctx, m->destination, o, err);
+}
+
+/* What the config asks of a bind mount, reached by `top`: its propagation,
+ * and a remount with its flags (a bind keeps the source's), then the
+ * recursive attributes. */
+static int
+finish_bind(int top, const struct rt_mount_options *o, struct oci_error **err)
+{
+  if (apply_propagation(top, o, err) < 0)
+    return -1;
+  if ((o->flags & ~(MS_BIND | MS_REC | MS_REMOUNT)) != 0 || o->cleared != 0)
+    if (remount_bind(top, o->flags & ~MS_REC, o->cleared, err) < 0)
+      return -1;
+  return apply_rec_attrs(top, o, err);
 }
 
 int
@@ -797,18 +811,29 @@ rt_mount_bind_fd(const struct rt_mount_ctx *ctx, const char *source, int source_
       if (move_mount(source_fd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
         return oci_error_errno(err, "bind mount (attaching the tree opened on the host side)");
     }
-  else if (mount_on_fd(source, fd, NULL, MS_BIND | (o->flags & MS_REC), NULL) < 0)
+  else if (rt_mount_on_fd(source, fd, NULL, MS_BIND | (o->flags & MS_REC), NULL) < 0)
     return oci_error_errno(err, "bind mount");
   top = reopen_dest(ctx, dest, err);
   if (top < 0)
     return -1;
-  if (apply_propagation(top, o, err) < 0)
+  return finish_bind(top, o, err);
+}
+
+int
+rt_mount_bind_dir_in(int dirfd, const char *name, const char *source, const struct rt_mount_options *o,
+                     struct oci_error **err)
+{
+  cleanup_close int fd = oci_dir_mkdir_open(dirfd, name, 0755, err);
+  cleanup_close int top = -1;
+
+  if (fd < 0)
     return -1;
-  /* A bind keeps the source's flags; only a remount applies ours. */
-  if ((o->flags & ~(MS_BIND | MS_REC | MS_REMOUNT)) != 0 || o->cleared != 0)
-    if (remount_bind(top, o->flags & ~MS_REC, o->cleared, err) < 0)
-      return -1;
-  return apply_rec_attrs(top, o, err);
+  if (rt_mount_on_fd(source, fd, NULL, MS_BIND | (o->flags & MS_REC), NULL) < 0)
+    return oci_error_errno(err, "bind mount of `%s`", source);
+  top = oci_dir_open(dirfd, name, O_PATH, err);
+  if (top < 0)
+    return -1;
+  return finish_bind(top, o, err);
 }
 
 static int

@@ -54,6 +54,35 @@ oci_root_open(int rootfd, const char *path, int flags, struct oci_error **err)
   return fd;
 }
 
+static bool
+one_component(const char *name)
+{
+  return name[0] != '\0' && strchr(name, '/') == NULL && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+int
+oci_dir_open(int dirfd, const char *name, int flags, struct oci_error **err)
+{
+  int fd;
+
+  if (!one_component(name))
+    return oci_error_set(err, EINVAL, "`%s` is not a single file name", name);
+  fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return oci_error_errno(err, "opening `%s`", name);
+  return fd;
+}
+
+int
+oci_dir_mkdir_open(int dirfd, const char *name, mode_t mode, struct oci_error **err)
+{
+  if (!one_component(name))
+    return oci_error_set(err, EINVAL, "`%s` is not a single file name", name);
+  if (mkdirat(dirfd, name, mode) < 0)
+    return oci_error_errno(err, "creating directory `%s`", name);
+  return oci_dir_open(dirfd, name, O_PATH | O_DIRECTORY, err);
+}
+
 /* ---- the walk: a dangling symlink redirects it ---- */
 
 /* Join `dir` (a path inside the root) and a symlink target the way the

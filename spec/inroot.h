@@ -62,6 +62,13 @@ int oci_root_mkdir_p(int rootfd, const char *path, mode_t mode, unsigned how, oc
  * the root, never written through. */
 int oci_root_mkfile(int rootfd, const char *path, mode_t mode, struct oci_error **err);
 
+/* One entry `name` (a single component: no `/`, not `.` or `..`) of the
+ * directory `dirfd`, never through a symlink: for a tree we have just made
+ * ourselves (a fresh tmpfs), where there is nothing to resolve.  mkdir_open
+ * creates it (it must not exist) and opens it O_PATH. */
+int oci_dir_open(int dirfd, const char *name, int flags, struct oci_error **err);
+int oci_dir_mkdir_open(int dirfd, const char *name, mode_t mode, struct oci_error **err);
+
 /* The target of the symlink dirfd/name, newly allocated, or NULL with
  * errno: EINVAL when it is no symlink (any more), ENAMETOOLONG rather than
  * a truncated target. */

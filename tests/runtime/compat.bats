@@ -284,6 +284,26 @@ $want"
 	assert_no_leaks
 }
 
+@test "compat: /sys/fs/cgroup on a v1 or hybrid host: a tmpfs with a read-only bind of each hierarchy (runc, ocirt)" {
+	[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] && skip "a cgroup v2 host mounts cgroup2 itself"
+	local rt want=""
+	for rt in ref ocirt; do
+		make_bundle default "$TEST_TMP/$rt"
+		set_cmd 'awk '\''$5 ~ "^/sys/fs/cgroup" { print $4, $5, $6, $9 }'\'' /proc/self/mountinfo; ls /sys/fs/cgroup'
+		"$rt" run --bundle "$TEST_TMP/$rt" "$ID-$rt"
+		assert_success
+		output=${output//"$ID-$rt"/ID}
+		[ -z "$want" ] || [ "$output" = "$want" ] || fail "ocirt gives
+$output
+where runc gives
+$want"
+		want=$output
+	done
+	[[ "$output" == "/ /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime tmpfs"* ]] || fail "no tmpfs first: $output"
+	[[ "$output" == *" ro,nosuid,nodev,noexec,relatime cgroup"* ]] || fail "no read-only hierarchy: $output"
+	assert_no_leaks
+}
+
 @test "compat: run --keep leaves the exited container stopped until delete (runc, ocirt)" {
 	local rt
 	for rt in ref ocirt; do
