@@ -651,9 +651,9 @@ bring_up_loopback(struct create_job *job, struct oci_error **err)
   return r;
 }
 
-/* state.json and the hooks, as soon as the init's pid is final: written
- * while the init makes its mounts, not after it is ready.  Nobody sees them
- * early: `state`, `start` and the others wait for our lock. */
+/* state.json (staged: see rt_state_stage) and the hooks, as soon as the
+ * init's pid is final: written while the init makes its mounts, not after
+ * it is ready. */
 static int
 job_save_state(struct create_job *job, struct oci_error **err)
 {
@@ -673,7 +673,7 @@ job_save_state(struct create_job *job, struct oci_error **err)
 
   if (rt_proc_start_time(job->init, &st->start_time) < 0)
     return oci_error_set(err, 0, "container init exited unexpectedly");
-  return rt_hooks_save(job->dirfd, job->cfg->hooks, err) < 0 || rt_state_save(job->dirfd, st, err) < 0 ? -1 : 0;
+  return rt_hooks_save(job->dirfd, job->cfg->hooks, err) < 0 || rt_state_stage(job->dirfd, st, err) < 0 ? -1 : 0;
 }
 
 /* The parent's half of the protocol, until the init reports "ready". */
@@ -706,9 +706,9 @@ job_drive(struct create_job *job, struct oci_error **err)
     return -1;
   if (job_go(job, 0, err) < 0)
     return -1;
-  if (!job->ns.pid_fork && job_save_state(job, err) < 0)
-    return -1;
   if (job->lo_sock >= 0 && bring_up_loopback(job, err) < 0)
+    return -1;
+  if (!job->ns.pid_fork && job_save_state(job, err) < 0)
     return -1;
 
   for (;;)
@@ -751,11 +751,14 @@ job_drive(struct create_job *job, struct oci_error **err)
     }
 }
 
-/* The pid file last: a client that reads it once create returns finds
- * the container complete. */
+/* The init is ready: state.json shows it, then the pid file, last, so
+ * that a client that reads it once create returns finds the container
+ * complete. */
 static int
 job_commit(struct create_job *job, struct oci_error **err)
 {
+  if (rt_state_publish(job->dirfd, err) < 0)
+    return -1;
   if (job->opts->pid_file && rt_write_pid_file(job->opts->pid_file, job->init, err) < 0)
     return -1;
   return 0;

@@ -53,8 +53,8 @@ struct rt_mount_ctx
   bool in_userns;               /* sysfs may have to fall back to a bind of /sys */
   bool cgroupns;                /* the container has a cgroup namespace */
   const char *mount_label;      /* linux.mountLabel (SELinux context), or NULL */
-  /* The mount table before the container's mounts (rootfs.c), read on
-   * first use: the host's cgroup v1 hierarchies for /sys/fs/cgroup. */
+  /* The mount table from before the container's mounts (rootfs.c sees to
+   * that): the host's cgroup v1 hierarchies for /sys/fs/cgroup. */
   struct oci_mount_table *host_mounts;
 };
 

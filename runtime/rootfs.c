@@ -63,9 +63,10 @@ make_parent_private(const char *rootfs, const struct oci_mount_table *t, struct 
   return 0;
 }
 
-/* After a recursive slave or private "/" no mount is shared: no parent to
- * make private, and a table read before that (ocirt's, before the clone)
- * still names every mount we have. */
+/* After a recursive slave or private "/" no mount is shared: there is no
+ * parent to make private, and ocirt's table, read before the clone, serves
+ * for what else the table is read for: the host's cgroup hierarchies, which
+ * the container's setup does not change. */
 static bool
 unshares_all(unsigned long flags)
 {
@@ -91,12 +92,12 @@ prepare_root(const struct rt_context *log, const char *rootfs, const struct oci_
   rt_debug(log, "rootfs: making the mounts of / %s in the new mount namespace", prop ? prop : "rslave");
   if (mount(NULL, "/", NULL, flags, NULL) < 0)
     return oci_error_errno(err, "setting the propagation of `/`");
+  /* Otherwise, and when ocirt read none, the table as it is now: before
+   * the rootfs bind and the container's mounts add their own entries. */
   if (!unshares_all(flags))
-    {
-      oci_mount_table_clear(t);
-      if (oci_mount_table_get(t, err) < 0 || make_parent_private(rootfs, t, err) < 0)
-        return -1;
-    }
+    oci_mount_table_clear(t);
+  if (oci_mount_table_get(t, err) < 0 || (!unshares_all(flags) && make_parent_private(rootfs, t, err) < 0))
+    return -1;
   rt_debug(log, "rootfs: bind-mounting %s onto itself", rootfs);
   if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
     return oci_error_errno(err, "bind-mounting the rootfs `%s` onto itself", rootfs);

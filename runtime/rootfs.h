@@ -29,8 +29,8 @@ struct rt_rootfs_opts
   const int *mount_source_fds;               /* per config.mounts entry: see rt_mount_one(); NULL: none */
   const struct rt_mount_options *mount_opts; /* per config.mounts entry, parsed */
   /* The mount table of the namespace we were copied from, as ocirt read it
-   * before the clone, or not read yet: read on first use, and anew where
-   * the propagation of "/" may leave mounts shared. */
+   * before the clone, or not read yet: read after "/" got its propagation
+   * when it is not, or when that propagation may leave mounts shared. */
   struct oci_mount_table *host_mounts;
   /* Called once the mounts and /dev are ready, right before pivot_root
    * (the createRuntime and createContainer hooks); may be NULL. */

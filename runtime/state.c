@@ -178,7 +178,7 @@ write_opt_string(struct json_writer *w, const char *key, const char *value)
 }
 
 int
-rt_state_save(int dirfd, const struct rt_state *st, struct oci_error **err)
+rt_state_stage(int dirfd, const struct rt_state *st, struct oci_error **err)
 {
   cleanup_json_writer struct json_writer *w = json_writer_new(false);
   cleanup_free char *text = NULL;
@@ -203,8 +203,16 @@ rt_state_save(int dirfd, const struct rt_state *st, struct oci_error **err)
     return oci_error_wrap(err, "encoding " RT_STATE_FILE);
 
   /* Not durable: the state dir is on tmpfs (/run), gone with a crash. */
-  if (oci_write_file_atomic(dirfd, RT_STATE_FILE, text, len, 0600, OCI_NOT_DURABLE, err) < 0)
+  if (oci_write_file_atomic(dirfd, RT_STATE_STAGED, text, len, 0600, OCI_NOT_DURABLE, err) < 0)
     return oci_error_wrap(err, "saving " RT_STATE_FILE);
+  return 0;
+}
+
+int
+rt_state_publish(int dirfd, struct oci_error **err)
+{
+  if (renameat(dirfd, RT_STATE_STAGED, dirfd, RT_STATE_FILE) < 0)
+    return oci_error_errno(err, "saving " RT_STATE_FILE);
   return 0;
 }
 

@@ -36,6 +36,7 @@ struct rt_state
 
 #define RT_EXEC_FIFO "exec.fifo"
 #define RT_STATE_FILE "state.json"
+#define RT_STATE_STAGED "state.json.staged"
 /* Written by `pause`, removed by `resume`: only then is the freezer asked,
  * so that commands on containers never paused stay cheap. */
 #define RT_PAUSED_FILE "paused"
@@ -61,8 +62,14 @@ int rt_state_relock(int dirfd, const char *id, struct oci_error **err);
 /* Remove the directory and its content. The lock stays held on dirfd. */
 int rt_state_remove(const char *root, const char *id, int dirfd, struct oci_error **err);
 
-/* state.json, written atomically (write a temporary file, rename). */
-int rt_state_save(int dirfd, const struct rt_state *st, struct oci_error **err);
+/* state.json in two steps, for create: stage writes it under a name no
+ * command reads, while the init still sets up; publish renames it to
+ * state.json once the init is ready.  `list` reads state.json without the
+ * lock create holds: it shows a container only once it is created, and the
+ * remains of a create killed before publish are found by their cgroup
+ * record, as before. */
+int rt_state_stage(int dirfd, const struct rt_state *st, struct oci_error **err);
+int rt_state_publish(int dirfd, struct oci_error **err);
 int rt_state_load(int dirfd, const char *id, struct rt_state **out, struct oci_error **err);
 void rt_state_free(struct rt_state *st);
 

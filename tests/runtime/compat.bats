@@ -251,36 +251,51 @@ c["mounts"] += [{"destination": d, "type": "tmpfs", "source": "tmpfs", "options"
 }
 
 # Each rootfsPropagation gives the container's mounts the same propagation
-# under both; a shared one first needs the rootfs's parent mount made private
-# (pivot_root refuses a shared parent), found in the mount table as it is after
-# "/" got its propagation.  shared and rshared are applied to the new "/"
-# after pivot_root, as runc 1.2.7 and later do (runc 1.1.5 leaves it private).
+# under both, on the host as it is and in a mount namespace where every
+# mount is shared (as on a systemd host): there the rootfs's parent mount
+# must be made private first (pivot_root refuses a shared parent), found in
+# the mount table as it is after "/" got its propagation.  shared and
+# rshared are applied to the new "/" after pivot_root, as runc 1.2.7 and
+# later do (runc 1.1.5 leaves it as it was).
 @test "compat: rootfsPropagation slave, private, rslave, rprivate as runc; shared and rshared as runc 1.2.7+" {
-	local p rt want
-	propagation_in() {
-		make_bundle default "$TEST_TMP/$1-$2"
-		update_config 'c["linux"]["rootfsPropagation"] = sys.argv[3]' "$2"
+	local p rt where want
+	propagation_in() { # WHERE RUNTIME PROPAGATION
+		local bundle="$TEST_TMP/$1-$2-$3" bin=$OCIRT root=$STATE_ROOT
+		make_bundle default "$bundle"
+		update_config 'c["linux"]["rootfsPropagation"] = sys.argv[3]' "$3"
 		set_cmd 'awk "{ sub(/:[0-9]+/, \"\", \$7); print \$5, \$7 }" /proc/self/mountinfo'
-		"$1" run --bundle "$TEST_TMP/$1-$2" "$ID-$1-$2"
-		assert_success
+		if [ "$1" = host ]; then
+			"$2" run --bundle "$bundle" "$ID-$1-$2-$3"
+			assert_success
+			return
+		fi
+		[ "$2" = ref ] && bin=$REF_RUNTIME root=$TEST_TMP/ref-state
+		status=0
+		output=$(timeout -k 5 "$OCIRT_CMD_TIMEOUT" env "$MARK" unshare -m --propagation shared \
+			"$bin" --root "$root" run --bundle "$bundle" "$ID-$1-$2-$3" </dev/null 2>&1) || status=$?
+		lines=()
+		[ -z "$output" ] || mapfile -t lines <<<"$output"
+		[ "$status" = 0 ] || fail "$2 in a shared mount namespace failed ($status): $output"
 	}
-	for p in slave private rslave rprivate; do
-		want=""
-		for rt in ref ocirt; do
-			propagation_in "$rt" "$p"
-			[ -z "$want" ] || [ "$output" = "$want" ] || fail "$p: ocirt gives
+	mkdir -p "$TEST_TMP/ref-state"
+	for where in host shared; do
+		for p in slave private rslave rprivate; do
+			want=""
+			for rt in ref ocirt; do
+				propagation_in "$where" "$rt" "$p"
+				[ -z "$want" ] || [ "$output" = "$want" ] || fail "$where, $p: ocirt gives
 $output
 where runc gives
 $want"
-			want=$output
+				want=$output
+			done
 		done
-		[ "${lines[0]}" = "/ -" ] || fail "$p: / is not private: ${lines[0]}"
+		for p in shared rshared; do
+			propagation_in "$where" ocirt "$p"
+			[ "${lines[0]}" = "/ shared" ] || fail "$where, $p: / is not shared: ${lines[0]}"
+		done
+		[ "${lines[1]}" = "/proc shared" ] || fail "$where, rshared: /proc is not shared: ${lines[1]}"
 	done
-	for p in shared rshared; do
-		propagation_in ocirt "$p"
-		[ "${lines[0]}" = "/ shared" ] || fail "$p: / is not shared: ${lines[0]}"
-	done
-	[ "${lines[1]}" = "/proc shared" ] || fail "rshared: /proc is not shared: ${lines[1]}"
 	assert_no_leaks
 }
 
