@@ -143,26 +143,30 @@ EOF
 createContainer root=/ procmount=1"
 }
 
+# Start `create` in the background with a createRuntime hook that writes
+# its parent's pid (create.pid) and its own (hook.pid), then runs the shell
+# text $1; return once the hook runs, the create's job in CREATE_JOB.
+create_held_in_create_runtime() {
+	printf '#!/bin/sh\necho "$PPID" >"%s/create.pid"\necho "$$" >"%s/hook.pid"\n%s\n' \
+		"$TEST_TMP" "$TEST_TMP" "$1" >"$TEST_TMP/hold"
+	chmod 755 "$TEST_TMP/hold"
+	set_hooks "{\"createRuntime\": [{\"path\": \"$TEST_TMP/hold\"}]}"
+	__ocirt create --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1 &
+	CREATE_JOB=$!
+	# create.pid is complete once hook.pid exists.
+	wait_for_file "$TEST_TMP/hook.pid" 10 && [ -s "$TEST_TMP/create.pid" ] || fail "the createRuntime hook never ran"
+}
+
 # ocirt writes state.json while the init makes its mounts, under another
 # name until the init is ready: `list`, which takes no lock, shows only
 # created containers (runc writes its state when the init is ready).
 @test "hooks: list does not show a container whose create is still running" {
-	printf '#!/bin/sh\necho "$$" >"%s/hook.pid"\nwhile [ ! -e "%s/go" ]; do sleep 0.05; done\n' \
-		"$TEST_TMP" "$TEST_TMP" >"$TEST_TMP/wait"
-	chmod 755 "$TEST_TMP/wait"
-	set_hooks "{\"createRuntime\": [{\"path\": \"$TEST_TMP/wait\", \"timeout\": 20}]}"
-	__ocirt create --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1 &
-	local job=$! i
-	for ((i = 0; i < 200; i++)); do
-		[ -s "$TEST_TMP/hook.pid" ] && break
-		sleep 0.05
-	done
-	[ -s "$TEST_TMP/hook.pid" ] || fail "the createRuntime hook never ran"
+	create_held_in_create_runtime "while [ ! -e '$TEST_TMP/go' ]; do sleep 0.05; done"
 	# stdout only: runc warns on stderr of a state dir it cannot load.
 	local during
 	during=$(__ocirt list -q 2>/dev/null)
 	touch "$TEST_TMP/go"
-	wait "$job" || fail "create failed"
+	wait "$CREATE_JOB" || fail "create failed"
 	[[ "$during" != *"$ID"* ]] || fail "listed during create: $during"
 	ocirt list -q
 	assert_output_contains "$ID"
@@ -385,18 +389,8 @@ poststop2 host stopped"
 # state dir names the cgroup (the "cgroup" record written before the
 # cgroup exists), so `delete --force` removes everything.
 @test "a create killed during createRuntime: delete --force leaves nothing" {
-	printf '#!/bin/sh\necho "$PPID" >"%s/create.pid"\necho "$$" >"%s/hook.pid"\nexec sleep 60\n' \
-		"$TEST_TMP" "$TEST_TMP" >"$TEST_TMP/stall"
-	chmod 755 "$TEST_TMP/stall"
-	set_hooks "{\"createRuntime\": [{\"path\": \"$TEST_TMP/stall\"}]}"
-	__ocirt create --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1 &
-	local job=$! i
-	for ((i = 0; i < 200; i++)); do
-		[ -s "$TEST_TMP/hook.pid" ] && break
-		sleep 0.05
-	done
-	[ -s "$TEST_TMP/create.pid" ] || fail "the createRuntime hook never ran"
-	local create_pid
+	create_held_in_create_runtime "exec sleep 60"
+	local job=$CREATE_JOB i create_pid
 	create_pid=$(cat "$TEST_TMP/create.pid")
 	[ "$(cat /proc/"$create_pid"/comm)" = "$OCIRT_NAME" ] || fail "the hook's parent is not $OCIRT_NAME"
 	kill -9 "$create_pid"
