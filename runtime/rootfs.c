@@ -19,6 +19,7 @@
 
 #include "oci-config.h"
 #include "inroot.h"
+#include "cgroups.h"
 #include "devices.h"
 #include "log.h"
 #include "mounts.h"
@@ -92,11 +93,16 @@ prepare_root(const struct rt_context *log, const char *rootfs, const struct oci_
   rt_debug(log, "rootfs: making the mounts of / %s in the new mount namespace", prop ? prop : "rslave");
   if (mount(NULL, "/", NULL, flags, NULL) < 0)
     return oci_error_errno(err, "setting the propagation of `/`");
-  /* Otherwise, and when ocirt read none, the table as it is now: before
-   * the rootfs bind and the container's mounts add their own entries. */
+  /* Otherwise the table as it is now; and when ocirt read none, on a host
+   * with v1 hierarchies to bind, as it is before the rootfs bind and the
+   * container's mounts add their own entries. */
   if (!unshares_all(flags))
-    oci_mount_table_clear(t);
-  if (oci_mount_table_get(t, err) < 0 || (!unshares_all(flags) && make_parent_private(rootfs, t, err) < 0))
+    {
+      oci_mount_table_clear(t);
+      if (oci_mount_table_get(t, err) < 0 || make_parent_private(rootfs, t, err) < 0)
+        return -1;
+    }
+  else if (!rt_cgroup_unified() && oci_mount_table_get(t, err) < 0)
     return -1;
   rt_debug(log, "rootfs: bind-mounting %s onto itself", rootfs);
   if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)

@@ -319,6 +319,39 @@ $want"
 	assert_no_leaks
 }
 
+# A cgroup v2 host in a mount namespace of the test's own: the host's empty
+# cgroup2 hierarchy mounted on /sys/fs/cgroup.  Both runtimes take it for a
+# v2 host (statfs); ocirt then finds its one hierarchy without reading the
+# mount table (runtime/cgroups.c, unified_at_root).
+@test "compat: cgroup2 on /sys/fs/cgroup of a v1 or hybrid host, seen as a v2 host: the cgroup is runc's (runc, ocirt)" {
+	[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] && skip "a cgroup v2 host: cgroupv2.bats runs there"
+	[ -e /sys/fs/cgroup/unified/cgroup.procs ] || skip "no cgroup2 hierarchy on this host"
+	local rt bin root want="" top=/sys/fs/cgroup/unified/ocirt-test-$UNIQ
+	for rt in ref ocirt; do
+		make_bundle default "$TEST_TMP/$rt"
+		update_config 'c["linux"]["cgroupsPath"] = sys.argv[3]' "/ocirt-test-$UNIQ/$rt"
+		set_cmd 'grep "^0::" /proc/self/cgroup; stat -f -c %t /sys/fs/cgroup'
+		bin=$OCIRT root=$STATE_ROOT
+		[ "$rt" = ref ] && bin=$REF_RUNTIME root=$TEST_TMP/ref-state
+		status=0
+		output=$(timeout -k 5 "$OCIRT_CMD_TIMEOUT" env "$MARK" unshare -m --propagation private \
+			sh -c 'mount -t cgroup2 none /sys/fs/cgroup && exec "$@"' sh \
+			"$bin" --root "$root" run --bundle "$TEST_TMP/$rt" "$ID-$rt" </dev/null 2>&1) || status=$?
+		[ "$status" = 0 ] || fail "$rt: $output"
+		output=${output//"/$rt"$'\n'/$'\n'}
+		[ -z "$want" ] || [ "$output" = "$want" ] || fail "ocirt gives
+$output
+where runc gives
+$want"
+		want=$output
+		[ ! -e "$top/$rt" ] || fail "$rt left $top/$rt"
+	done
+	[ "$output" = "0::/ocirt-test-$UNIQ
+63677270" ] || fail "not in its cgroup2 cgroup: $output"
+	rmdir "$top"
+	assert_no_leaks
+}
+
 @test "compat: run --keep leaves the exited container stopped until delete (runc, ocirt)" {
 	local rt
 	for rt in ref ocirt; do
